@@ -1,0 +1,1 @@
+"""The classroom node service: MQTT link, durable outbox, directive state, screens."""

@@ -1,0 +1,62 @@
+"""The device's configuration file (JSON, from its provisioning bundle)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from protocol.endpoint import BrokerEndpoint
+from protocol.settings import ConfigError, Settings
+
+FIRMWARE = "roomcast-0.1.0"
+
+__all__ = ["FIRMWARE", "ConfigError", "DeviceConfig", "load_device_config"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceConfig:
+    site: str
+    device_id: str
+    room: str
+    building: str
+    room_name: str
+    broker: BrokerEndpoint
+    hub_public_key: Ed25519PublicKey
+    state_dir: Path
+    cancel_window_s: float = 60.0
+    heartbeat_misses: float = 2.0
+    """LINK LOST once this many hub heartbeat intervals pass without one."""
+    hardware: Mapping[str, Any] = field(default_factory=dict)
+
+
+def load_device_config(path: Path, *, state_dir: Path | None = None) -> DeviceConfig:
+    """Read and validate a device config file; relative paths are relative to its folder."""
+    settings = Settings.load(path, missing_hint="install the device bundle first")
+    return DeviceConfig(
+        site=settings.level("site", "site"),
+        device_id=settings.level("device_id", "device"),
+        room=settings.level("room", "room"),
+        building=settings.level("building", "building"),
+        room_name=settings.get("room_name", str, ""),
+        broker=settings.broker(),
+        hub_public_key=_public_key(settings, "hub_public_key"),
+        state_dir=state_dir or settings.path("state_dir", "state"),
+        cancel_window_s=settings.get("cancel_window_s", float, 60.0),
+        hardware=settings.get("hardware", dict, {}),
+    )
+
+
+def _public_key(settings: Settings, key: str) -> Ed25519PublicKey:
+    path = settings.existing_file(key)
+    try:
+        loaded = load_pem_public_key(path.read_bytes())
+    except ValueError:
+        raise settings.fail(key, f"{path} is not a PEM public key") from None
+    if not isinstance(loaded, Ed25519PublicKey):
+        raise settings.fail(key, f"{path} is not an Ed25519 key (the hub signs with Ed25519)")
+    return loaded

@@ -1,0 +1,99 @@
+"""The device's durable state in SQLite (WAL): the event outbox, directives, session.
+
+Events stay in the outbox until the hub's receipt for their id arrives: delivery is end
+to end, not "the broker got it". Panic and cancel events are committed with
+``synchronous=FULL`` before anything else happens, so a power cut right after the press
+loses nothing. Each call is one short transaction on a local file (well under a
+millisecond on an SD card's page cache), so the service calls it on the event loop.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from protocol.codec import DecodeError, decode, encode
+from protocol.messages import Directive, Event, EventKind
+
+OUTBOX_LIMIT = 1000
+"""Beyond this, the oldest routine events go; panic and cancel events are never evicted."""
+
+_NEVER_EVICT = (EventKind.PANIC.value, EventKind.CANCEL.value)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT UNIQUE NOT NULL,
+    kind TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS directives (
+    scope TEXT NOT NULL,
+    target TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    PRIMARY KEY (scope, target)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class DeviceStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def next_session(self) -> int:
+        """A counter that grows on every connect, kept across restarts."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO meta VALUES ('session', 1) "
+                "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+            )
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'session'").fetchone()
+        return int(row[0])
+
+    def add_event(self, event: Event) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO outbox (event_id, kind, payload) VALUES (?, ?, ?)",
+                (event.event_id, event.kind.value, encode(event)),
+            )
+            self._db.execute(
+                "DELETE FROM outbox WHERE position IN ("
+                " SELECT position FROM outbox WHERE kind NOT IN (?, ?)"
+                " ORDER BY position LIMIT max(0, (SELECT count(*) FROM outbox) - ?))",
+                (*_NEVER_EVICT, OUTBOX_LIMIT),
+            )
+
+    def pending_events(self) -> list[Event]:
+        """Events not yet receipted, oldest first (the order they are resent in)."""
+        rows = self._db.execute("SELECT payload FROM outbox ORDER BY position").fetchall()
+        return [decode(row[0], Event) for row in rows]
+
+    def remove_event(self, event_id: str) -> bool:
+        with self._db:
+            cursor = self._db.execute("DELETE FROM outbox WHERE event_id = ?", (event_id,))
+        return cursor.rowcount > 0
+
+    def save_directive(self, directive: Directive) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO directives VALUES (?, ?, ?)",
+                (directive.scope.value, directive.target, encode(directive)),
+            )
+
+    def load_directives(self) -> list[Directive]:
+        """Directives kept from before a restart. A corrupt row is dropped, not fatal."""
+        directives = []
+        for (payload,) in self._db.execute("SELECT payload FROM directives"):
+            try:
+                directives.append(decode(payload, Directive))
+            except DecodeError:
+                continue
+        return directives

@@ -1,0 +1,102 @@
+"""From directive and link state to what the room sees: the screen and the status LED.
+
+Kept apart from the service so that "what does a Lockdown look like" is one pure
+function a test (or `roomcast screens`) can call without a broker.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from device.screen import LinkState, ScreenView
+from protocol.messages import Directive
+from protocol.srp import Action, Vocabulary
+
+IDLE_TERM = "STANDBY"
+"""Shown before the first directive ever arrives: nothing is known, and the screen says so."""
+
+
+@dataclass(frozen=True)
+class LinkView:
+    state: LinkState
+    age_s: float
+
+
+def directive_lines(directive: Directive, vocabulary: Vocabulary) -> tuple[str, ...]:
+    """The directive text, with Evacuate's location and Shelter's hazard and strategy."""
+    wording = vocabulary[directive.action]
+    if directive.action is Action.EVACUATE:
+        lines: tuple[str, ...] = (f"To: {directive.location}",)
+    elif directive.action is Action.SHELTER:
+        lines = (f"For {directive.hazard}:", f"{directive.strategy}.")
+    else:
+        lines = (wording.directive,)
+    if directive.note:
+        lines += (directive.note,)
+    return lines
+
+
+def screen_view(
+    directive: Directive | None,
+    *,
+    room_label: str,
+    link: LinkView,
+    vocabulary: Vocabulary,
+    now: float,
+) -> ScreenView:
+    """Build the screen; quantises times so the frame changes only when the text does."""
+    clock = time.strftime("%H:%M", time.localtime(now))
+    age = link.age_s if link.age_s < 90 else link.age_s - link.age_s % 60
+    if directive is None:
+        return ScreenView(
+            term=IDLE_TERM,
+            lines=("Waiting for the front office.",),
+            room=room_label,
+            clock=clock,
+            link=link.state,
+            link_age_s=age - age % 5,
+            shift=idle_shift(now),
+        )
+    wording = vocabulary[directive.action]
+    idle = directive.action in (Action.ALL_CLEAR, Action.RELEASE)
+    return ScreenView(
+        term=wording.term,
+        lines=directive_lines(directive, vocabulary),
+        drill=directive.drill,
+        room=room_label,
+        clock=clock,
+        link=link.state,
+        link_age_s=age - age % 5,
+        colour=wording.colour,
+        shift=idle_shift(now) if idle else (0, 0),
+    )
+
+
+def idle_shift(now: float) -> tuple[int, int]:
+    """A one-pixel step every five minutes around a 3x3 square, against OLED burn-in."""
+    step = int(now // 300) % 9
+    return (step % 3 - 1, step // 3 - 1)
+
+
+def brightness(directive: Directive | None) -> float:
+    """An active directive at full brightness; the idle screen dimmed."""
+    if directive is None or directive.action in (Action.ALL_CLEAR, Action.RELEASE):
+        return 0.3
+    return 1.0
+
+
+def indicator(
+    directive: Directive | None, link: LinkState, vocabulary: Vocabulary
+) -> tuple[tuple[float, float, float], str]:
+    """The status LED: directive colour; blink for a drill, pulse while the link is down."""
+    if directive is None or directive.action in (Action.ALL_CLEAR, Action.RELEASE):
+        colour: tuple[float, float, float] = (0.0, 0.05, 0.0)
+    else:
+        r, g, b = vocabulary[directive.action].colour
+        colour = (r / 255, g / 255, b / 255)
+    if link is not LinkState.OK:
+        return colour if any(colour) else (0.2, 0.2, 0.0), "pulse"
+    if directive is not None and directive.drill:
+        return colour, "blink"
+    return colour, "steady"

@@ -1,0 +1,1 @@
+"""The school hub: directive engine, presence, alerts, store, HTTP API and console."""

@@ -1,0 +1,94 @@
+"""The hub's configuration file (JSON), written by ``roomcast provision init`` or the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from protocol.endpoint import BrokerEndpoint
+from protocol.inventory import Inventory, InventoryError
+from protocol.settings import ConfigError, Settings
+
+__all__ = ["ConfigError", "HubConfig", "load_hub_config"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class HubConfig:
+    site: str
+    broker: BrokerEndpoint
+    signing_key: Ed25519PrivateKey
+    inventory: Inventory
+    state_dir: Path
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    heartbeat_s: float = 5.0
+    api_token: str
+
+    @property
+    def database(self) -> Path:
+        return self.state_dir / "hub.db"
+
+
+def load_hub_config(path: Path) -> HubConfig:
+    settings = Settings.load(path, missing_hint="create a site with `roomcast provision init`")
+    site = settings.level("site", "site")
+    inventory = _inventory(settings)
+    if inventory.site != site:
+        raise settings.fail("inventory", f"is for site {inventory.site!r}, not {site!r}")
+    heartbeat = settings.get("heartbeat_s", float, 5.0)
+    if not 0.5 <= heartbeat <= 60:
+        raise settings.fail("heartbeat_s", "must be between 0.5 and 60 seconds")
+    return HubConfig(
+        site=site,
+        broker=settings.broker(),
+        signing_key=_signing_key(settings, "signing_key"),
+        inventory=inventory,
+        state_dir=settings.path("state_dir", "state"),
+        http_host=settings.get("http.host", str, "127.0.0.1"),
+        http_port=settings.get("http.port", int, 8080),
+        heartbeat_s=heartbeat,
+        api_token=_api_token(settings),
+    )
+
+
+def _inventory(settings: Settings) -> Inventory:
+    path = settings.existing_file("inventory")
+    try:
+        return Inventory.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, InventoryError) as error:
+        raise settings.fail("inventory", f"{path}: {error}") from None
+
+
+def _signing_key(settings: Settings, key: str) -> Ed25519PrivateKey:
+    path = settings.existing_file(key)
+    try:
+        loaded = load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError):
+        raise settings.fail(key, f"{path} is not an unencrypted PEM private key") from None
+    if not isinstance(loaded, Ed25519PrivateKey):
+        raise settings.fail(key, f"{path} is not an Ed25519 key")
+    return loaded
+
+
+def _api_token(settings: Settings) -> str:
+    """The CLI's bearer token: generated on first start, kept 0600 beside the config."""
+    path = settings.path("api_token_file", "api-token")
+    if not path.exists():
+        token = secrets.token_urlsafe(32)
+        with open(path, "x", opener=_private) as file:
+            file.write(token + "\n")
+    token = path.read_text(encoding="utf-8").strip()
+    if len(token) < 32:
+        raise settings.fail("api_token_file", f"{path} holds a token shorter than 32 characters")
+    return token
+
+
+def _private(path: str, flags: int) -> int:
+    """Create secrets with mode 0600 from the start, never chmod after the fact."""
+    return os.open(path, flags, 0o600)

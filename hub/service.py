@@ -1,0 +1,208 @@
+"""The hub service: one loop running the MQTT session, the heartbeat and the HTTP API.
+
+Directives are published retained, one topic per scope. On every (re)connect the hub
+republishes the current directive of every scope, so a broker that lost its retained
+messages (no persistence, or a new node) is repaired without anyone noticing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+import aiomqtt
+import uvicorn
+
+from hub.api import create_app
+from hub.bus import Bus
+from hub.campus import Campus
+from hub.config import HubConfig
+from hub.store import HubStore
+from protocol.codec import DecodeError, decode, encode
+from protocol.messages import Ack, DeviceStatus, Directive, Event, HubState, Receipt
+from protocol.topics import DeviceChannel, Topics
+from transport.session import run_session
+
+log = logging.getLogger(__name__)
+
+HUB_CLIENT_ID = "roomcast-hub"
+_DECODERS: dict[DeviceChannel, type[DeviceStatus | Event | Ack]] = {
+    DeviceChannel.STATUS: DeviceStatus,
+    DeviceChannel.EVENT: Event,
+    DeviceChannel.ACK: Ack,
+}
+
+
+class HubService:
+    def __init__(self, config: HubConfig, *, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.connected = asyncio.Event()
+        self.ready = asyncio.Event()
+        self.bus = Bus()
+        self._now = clock
+        self._topics = Topics(config.site)
+        self._store = HubStore(config.database)
+        self.epoch = self._store.next_epoch()
+        self.campus = Campus(
+            inventory=config.inventory,
+            store=self._store,
+            signing_key=config.signing_key,
+            publish_directive=self._publish_directive,
+            bus=self.bus,
+            clock=clock,
+        )
+        self.http_port = config.http_port
+        self._client: aiomqtt.Client | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def store(self) -> HubStore:
+        return self._store
+
+    async def run(self) -> None:
+        # Bind before serving, so the port is known (0 picks a free one) and in use
+        # before anyone is told the hub is ready.
+        listener = socket.create_server((self.config.http_host, self.config.http_port))
+        self.http_port = listener.getsockname()[1]
+        server = _QuietServer(
+            uvicorn.Config(
+                create_app(self),
+                host=self.config.http_host,
+                port=self.config.http_port,
+                log_level="warning",
+                lifespan="off",
+            )
+        )
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._link())
+                group.create_task(self._heartbeat())
+                group.create_task(server.serve(sockets=[listener]))
+                group.create_task(self._mark_ready())
+        finally:
+            listener.close()
+            self._store.close()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.config.http_host}:{self.http_port}"
+
+    async def _mark_ready(self) -> None:
+        await self.connected.wait()
+        self.ready.set()
+        log.info("hub ready: API on %s", self.api_url)
+
+    # -- MQTT ------------------------------------------------------------------------------
+
+    async def _link(self) -> None:
+        await run_session(
+            self.config.broker,
+            client_id=HUB_CLIENT_ID,
+            will=self._will,
+            on_connected=self._on_connected,
+            on_message=self._dispatch,
+            on_disconnected=self._on_disconnected,
+        )
+
+    def _state(self, *, online: bool) -> HubState:
+        return HubState(
+            online=online,
+            epoch=self.epoch,
+            heartbeat_s=self.config.heartbeat_s,
+            time=self._now(),
+            latest_seq=self.campus.latest_seq,
+        )
+
+    def _will(self) -> aiomqtt.Will:
+        return aiomqtt.Will(
+            self._topics.hub_state, encode(self._state(online=False)), qos=1, retain=True
+        )
+
+    async def _on_connected(self, client: aiomqtt.Client) -> None:
+        self._client = client
+        await client.subscribe([(self._topics.device_wildcard(c), 1) for c in _DECODERS])
+        for directive in self.campus.current_directives:
+            self._publish_directive(directive)
+        self._send(self._topics.hub_state, encode(self._state(online=True)), retain=True)
+        self.connected.set()
+        log.info("hub connected to %s (epoch %d)", self.config.broker.describe(), self.epoch)
+
+    def _on_disconnected(self) -> None:
+        self._client = None
+        self.connected.clear()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_s)
+            self._send(self._topics.hub_state, encode(self._state(online=True)), retain=True)
+
+    def _publish_directive(self, directive: Directive) -> None:
+        topic = self._topics.directive(directive.scope, directive.target)
+        self._send(topic, encode(directive), retain=True)
+
+    def _send(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Publish without blocking the caller; a publish lost with the link is redone on
+        reconnect (directives, state) or by the device resending (events -> receipts)."""
+        client = self._client
+        if client is None:
+            return
+        self._spawn(client.publish(topic, payload, qos=1, retain=retain))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        async def guarded() -> None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await coroutine
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _dispatch(self, topic: str, payload: bytes) -> None:
+        parsed = self._topics.parse_device(topic)
+        if parsed is None or parsed.channel not in _DECODERS:
+            self._reject("unexpected topic", topic)
+            return
+        try:
+            message = decode(payload, _DECODERS[parsed.channel])
+        except DecodeError as error:
+            self._reject("malformed", topic, error.reason)
+            return
+        if parsed.device_id not in self.campus.devices:
+            self._reject("unknown device", topic, "not in the site inventory")
+            return
+        if message.device_id != parsed.device_id:
+            # The broker ACL authenticates the topic, not the payload: trust the topic.
+            self._reject("device id mismatch", topic, message.device_id)
+            return
+        try:
+            self._handle(parsed.device_id, message)
+        except Exception:  # one bad message must not stop the hub
+            log.exception("handler failed for %s", topic)
+            self.campus.rejected["handler error"] += 1
+
+    def _handle(self, device_id: str, message: DeviceStatus | Event | Ack) -> None:
+        if isinstance(message, DeviceStatus):
+            self.campus.on_status(device_id, message)
+        elif isinstance(message, Ack):
+            self.campus.on_ack(device_id, message)
+        else:
+            new = self.campus.on_event(device_id, message)
+            receipt = Receipt(event_id=message.event_id, received_at=self._now(), duplicate=not new)
+            self._send(self._topics.device(device_id, DeviceChannel.RECEIPT), encode(receipt))
+
+    def _reject(self, reason: str, topic: str, detail: str = "") -> None:
+        self.campus.rejected[reason] += 1
+        log.warning("rejected message on %s: %s %s", topic, reason, detail)
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the service owns SIGINT and SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield

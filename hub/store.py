@@ -1,0 +1,195 @@
+"""The hub's record in SQLite (WAL): every directive, event, ack and action, with who and when.
+
+The store is the hub's memory across restarts: sequence numbers continue, current
+directives are republished, alerts stay open. Each write is one short transaction on a
+local file (WAL, ``synchronous=NORMAL``: durable at the checkpoint, never corrupt), so
+the service calls it on the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from protocol.codec import decode, encode
+from protocol.messages import Ack, DeviceStatus, Directive, Event
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS directives (
+    seq INTEGER PRIMARY KEY, scope TEXT NOT NULL, target TEXT NOT NULL,
+    action TEXT NOT NULL, drill INTEGER NOT NULL, issued_at REAL NOT NULL,
+    issued_by TEXT NOT NULL, payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acks (
+    seq INTEGER NOT NULL, device_id TEXT NOT NULL, room TEXT NOT NULL,
+    shown_at REAL NOT NULL, received_at REAL NOT NULL, PRIMARY KEY (seq, device_id)
+);
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, room TEXT NOT NULL,
+    kind TEXT NOT NULL, created_at REAL NOT NULL, received_at REAL NOT NULL,
+    cancels TEXT, detail TEXT, acknowledged_by TEXT, acknowledged_at REAL
+);
+CREATE TABLE IF NOT EXISTS devices (
+    device_id TEXT PRIMARY KEY, room TEXT NOT NULL, online INTEGER NOT NULL,
+    session INTEGER NOT NULL, firmware TEXT NOT NULL, faults TEXT NOT NULL,
+    last_seen REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, user TEXT NOT NULL,
+    action TEXT NOT NULL, detail TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event: Event
+    received_at: float
+    acknowledged_by: str | None
+    acknowledged_at: float | None
+
+
+class HubStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _bump(self, key: str) -> int:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO meta VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1",
+                (key,),
+            )
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return int(row[0])
+
+    def next_epoch(self) -> int:
+        return self._bump("epoch")
+
+    def next_seq(self) -> int:
+        """Hub-wide, strictly increasing, never reused, across restarts."""
+        return self._bump("seq")
+
+    def add_directive(self, directive: Directive) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO directives VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    directive.seq,
+                    directive.scope.value,
+                    directive.target,
+                    directive.action.value,
+                    int(directive.drill),
+                    directive.issued_at,
+                    directive.issued_by,
+                    encode(directive),
+                ),
+            )
+
+    def directives(self, *, since_seq: int = 0, limit: int = 1000) -> list[Directive]:
+        rows = self._db.execute(
+            "SELECT payload FROM directives WHERE seq > ? ORDER BY seq LIMIT ?",
+            (since_seq, limit),
+        )
+        return [decode(payload, Directive) for (payload,) in rows]
+
+    def latest_per_scope(self) -> list[Directive]:
+        rows = self._db.execute(
+            "SELECT payload FROM directives WHERE seq IN "
+            "(SELECT max(seq) FROM directives GROUP BY scope, target)"
+        )
+        return [decode(payload, Directive) for (payload,) in rows]
+
+    def add_ack(self, ack: Ack, *, room: str, received_at: float) -> bool:
+        """Record the first ack of a seq by a device; False if it was already known."""
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO acks VALUES (?, ?, ?, ?, ?)",
+                (ack.seq, ack.device_id, room, ack.shown_at, received_at),
+            )
+        return cursor.rowcount > 0
+
+    def acks_for(self, seq: int) -> dict[str, float]:
+        """Device id -> when the hub received its ack of ``seq``."""
+        rows = self._db.execute("SELECT device_id, received_at FROM acks WHERE seq = ?", (seq,))
+        return dict(rows)
+
+    def add_event(self, event: Event, *, room: str, received_at: float) -> bool:
+        """Store an event once; False for a duplicate (the device resent it)."""
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                (
+                    event.event_id,
+                    event.device_id,
+                    room,
+                    event.kind.value,
+                    event.created_at,
+                    received_at,
+                    event.cancels,
+                    event.detail,
+                ),
+            )
+        return cursor.rowcount > 0
+
+    def events(self, *, kinds: tuple[str, ...], limit: int = 500) -> Iterator[dict[str, Any]]:
+        marks = ",".join("?" * len(kinds))
+        cursor = self._db.execute(
+            f"SELECT * FROM events WHERE kind IN ({marks}) "  # noqa: S608 - placeholders only
+            "ORDER BY received_at DESC LIMIT ?",
+            (*kinds, limit),
+        )
+        names = [column[0] for column in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
+
+    def acknowledge_event(self, event_id: str, *, user: str, at: float) -> bool:
+        with self._db:
+            cursor = self._db.execute(
+                "UPDATE events SET acknowledged_by = ?, acknowledged_at = ? "
+                "WHERE event_id = ? AND acknowledged_by IS NULL",
+                (user, at, event_id),
+            )
+        return cursor.rowcount > 0
+
+    def save_device(self, status: DeviceStatus, *, room: str, seen_at: float) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO devices VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    status.device_id,
+                    room,
+                    int(status.online),
+                    status.session,
+                    status.firmware,
+                    json.dumps(status.faults),
+                    seen_at,
+                ),
+            )
+
+    def audit(self, *, at: float, user: str, action: str, detail: dict[str, Any]) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO audit (at, user, action, detail) VALUES (?, ?, ?, ?)",
+                (at, user, action, json.dumps(detail, sort_keys=True)),
+            )
+
+    def audit_log(self, *, limit: int = 500) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT at, user, action, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [
+            {"at": at, "user": user, "action": action, "detail": json.loads(detail)}
+            for at, user, action, detail in rows
+        ]

@@ -1,0 +1,146 @@
+"""The strict JSON codec: every payload is ``{"v": 1, "type": ..., <fields>}``.
+
+Decoding is strict on purpose. An unknown type, a missing or unknown field, a wrong
+JSON type or an oversized payload is a :class:`DecodeError` with a reason a person can
+read; nothing is half-applied, because a message object only exists once all of it has
+been checked (see ``protocol.messages``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from enum import Enum
+from functools import cache
+from typing import Any, TypeVar
+
+from protocol import PROTOCOL_VERSION
+from protocol.messages import MESSAGE_TYPES, Message, MessageError
+from protocol.topics import InvalidName
+
+MAX_PAYLOAD = 4096
+"""Bytes. The largest real message (a Shelter directive with a note) is under 1 KiB."""
+
+M = TypeVar("M", bound=Message)
+
+
+class DecodeError(ValueError):
+    """A payload that is not a valid Roomcast message. ``reason`` is short and loggable."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def encode(message: Message) -> bytes:
+    """The wire form of a message: compact UTF-8 JSON, version and type first."""
+    return json.dumps(_envelope(message), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def canonical(message: Message, *, without: str) -> bytes:
+    """Sorted-key encoding without one field: the exact bytes a signature covers."""
+    body = _envelope(message)
+    del body[without]
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode()
+
+
+def _envelope(message: Message) -> dict[str, Any]:
+    body: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": message.TYPE}
+    for f in dataclasses.fields(message):
+        value = getattr(message, f.name)
+        body[f.name] = value.value if isinstance(value, Enum) else value
+    return body
+
+
+def decode(payload: bytes, expected: type[M]) -> M:
+    """Decode a payload that must be of type ``expected`` (the topic says which)."""
+    body = _parse(payload)
+    if body.get("type") != expected.TYPE:
+        raise DecodeError(f"expected type {expected.TYPE!r}, got {body.get('type')!r}")
+    return _build(expected, body)
+
+
+def decode_any(payload: bytes) -> Message:
+    """Decode a payload of any known type (tools and tests; services use :func:`decode`)."""
+    body = _parse(payload)
+    cls = MESSAGE_TYPES.get(body.get("type"))  # type: ignore[arg-type]
+    if cls is None:
+        raise DecodeError(f"unknown message type {body.get('type')!r}")
+    return _build(cls, body)
+
+
+def _parse(payload: bytes) -> dict[str, Any]:
+    if len(payload) > MAX_PAYLOAD:
+        raise DecodeError(f"payload is {len(payload)} bytes; the limit is {MAX_PAYLOAD}")
+    try:
+        body = json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DecodeError("payload is not UTF-8") from None
+    except json.JSONDecodeError as error:
+        raise DecodeError(f"payload is not JSON ({error.msg} at {error.pos})") from None
+    if not isinstance(body, dict):
+        raise DecodeError(f"payload is a JSON {type(body).__name__}, not an object")
+    version = body.get("v")
+    if version != PROTOCOL_VERSION or isinstance(version, bool):
+        raise DecodeError(f"unsupported protocol version {version!r} (this side speaks v1)")
+    return body
+
+
+def _build(cls: type[M], body: dict[str, Any]) -> M:
+    hints = _field_types(cls)  # type: ignore[arg-type]
+    unknown = set(body) - set(hints) - {"v", "type"}
+    if unknown:
+        raise DecodeError(f"{cls.TYPE}: unknown field(s) {sorted(unknown)}")
+    values: dict[str, Any] = {}
+    for name, (hint, required) in hints.items():
+        if name not in body:
+            if required:
+                raise DecodeError(f"{cls.TYPE}: missing field {name!r}")
+            continue
+        values[name] = _convert(f"{cls.TYPE}.{name}", hint, body[name])
+    try:
+        return cls(**values)
+    except (MessageError, InvalidName) as error:
+        raise DecodeError(f"{cls.TYPE}: {error}") from None
+
+
+@cache
+def _field_types(cls: type[Message]) -> dict[str, tuple[Any, bool]]:
+    hints = typing.get_type_hints(cls)
+    return {
+        f.name: (
+            hints[f.name],
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+        )
+        for f in dataclasses.fields(cls)
+    }
+
+
+def _convert(where: str, hint: Any, value: Any) -> Any:
+    """Check one JSON value against a field's type; JSON's bool is never an int here."""
+    origin = typing.get_origin(hint)
+    if origin is types.UnionType:
+        if value is None and type(None) in typing.get_args(hint):
+            return None
+        (inner,) = (a for a in typing.get_args(hint) if a is not type(None))
+        return _convert(where, inner, value)
+    if origin is dict:
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise DecodeError(f"{where} must be an object of strings")
+        return dict(value)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            allowed = [e.value for e in hint]
+            raise DecodeError(f"{where}: {value!r} is not one of {allowed}") from None
+    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if hint in (str, int, bool) and type(value) is hint:
+        return value
+    expected = getattr(hint, "__name__", hint)
+    raise DecodeError(f"{where} must be {expected}, not {type(value).__name__}")

@@ -1,0 +1,194 @@
+"""The messages on the wire, as frozen dataclasses that validate themselves.
+
+A message that exists is a valid message: the codec builds these through their
+constructors, so every check here also guards every payload received.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import ClassVar
+
+from protocol.srp import Action
+from protocol.topics import ScopeKind, check_level
+
+MAX_TEXT = 200
+"""Longest free text (a location, a hazard, a note): a display line, not an essay."""
+
+
+class MessageError(ValueError):
+    """A message whose fields are individually well-typed but do not make sense together."""
+
+
+def _check_text(name: str, value: str | None, *, required: bool = False) -> None:
+    if value is None or value == "":
+        if required:
+            raise MessageError(f"{name} is required")
+        return
+    if len(value) > MAX_TEXT:
+        raise MessageError(f"{name} is {len(value)} characters; the limit is {MAX_TEXT}")
+    if any(ord(c) < 32 for c in value):
+        raise MessageError(f"{name} contains control characters")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HubState:
+    """Retained on ``hub/state``: is the hub up, which epoch, and how often it beats."""
+
+    TYPE: ClassVar[str] = "hub_state"
+    online: bool
+    epoch: int
+    """Changes on every hub start: a device seeing a new epoch re-announces itself."""
+    heartbeat_s: float
+    time: float
+    latest_seq: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epoch < 0 or self.latest_seq < 0:
+            raise MessageError("epoch and latest_seq must not be negative")
+        if not 0 < self.heartbeat_s <= 3600:
+            raise MessageError(f"heartbeat_s {self.heartbeat_s} is outside 0-3600 s")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Directive:
+    """A signed SRP directive for one scope. Newer ``seq`` wins; see ``protocol.rules``."""
+
+    TYPE: ClassVar[str] = "directive"
+    seq: int
+    issued_at: float
+    scope: ScopeKind
+    target: str = ""
+    action: Action
+    drill: bool
+    location: str | None = None
+    hazard: str | None = None
+    strategy: str | None = None
+    note: str | None = None
+    issued_by: str
+    sig: str = ""
+    """Base64 Ed25519 signature over the canonical encoding without this field."""
+
+    def __post_init__(self) -> None:
+        if self.seq <= 0:
+            raise MessageError("seq must be a positive integer")
+        if (self.scope is ScopeKind.SITE) != (self.target == ""):
+            raise MessageError("a site directive has no target; a building or room one needs one")
+        if self.target:
+            check_level(self.scope.value, self.target)
+        self._check_details()
+        _check_text("issued_by", self.issued_by, required=True)
+        _check_text("note", self.note)
+
+    def _check_details(self) -> None:
+        if self.action is Action.EVACUATE:
+            _check_text("location", self.location, required=True)
+        elif self.location is not None:
+            raise MessageError("only Evacuate has a location")
+        if self.action is Action.SHELTER:
+            _check_text("hazard", self.hazard, required=True)
+            _check_text("strategy", self.strategy, required=True)
+        elif self.hazard is not None or self.strategy is not None:
+            raise MessageError("only Shelter has a hazard and a strategy")
+        if self.action is Action.RELEASE and self.scope is not ScopeKind.ROOM:
+            raise MessageError("a Lockdown is released room by room: release needs a room scope")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceStatus:
+    """Retained on ``device/<id>/status``; the last will carries ``online=False``.
+
+    ``session`` grows by one on every connect, so the hub can drop a will that arrives
+    after the device has already reconnected (the Sparkplug ``bdSeq`` idea).
+    """
+
+    TYPE: ClassVar[str] = "status"
+    device_id: str
+    room: str
+    online: bool
+    session: int
+    firmware: str
+    time: float
+    hub_epoch: int = 0
+    faults: dict[str, str] = field(default_factory=dict)
+    """Part name -> what is wrong with it; empty when every part is healthy."""
+
+    def __post_init__(self) -> None:
+        check_level("device", self.device_id)
+        check_level("room", self.room)
+        if self.session < 0:
+            raise MessageError("session must not be negative")
+        _check_text("firmware", self.firmware, required=True)
+        for part, reason in self.faults.items():
+            _check_text("fault part", part, required=True)
+            _check_text(f"faults.{part}", reason, required=True)
+
+
+class EventKind(StrEnum):
+    PANIC = "panic"
+    CANCEL = "cancel"
+    STAFF_ASSIST = "staff_assist"
+    ALL_ACCOUNTED = "all_accounted"
+    FAULT = "fault"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Something that happened in a room. Kept in the device's outbox until its receipt."""
+
+    TYPE: ClassVar[str] = "event"
+    event_id: str
+    device_id: str
+    room: str
+    kind: EventKind
+    created_at: float
+    cancels: str | None = None
+    """For a cancellation: the event id of the panic it cancels."""
+    detail: str | None = None
+
+    def __post_init__(self) -> None:
+        check_level("event", self.event_id)
+        check_level("device", self.device_id)
+        check_level("room", self.room)
+        if (self.kind is EventKind.CANCEL) != (self.cancels is not None):
+            raise MessageError("a cancel event, and only a cancel event, names what it cancels")
+        if self.cancels is not None:
+            check_level("event", self.cancels)
+        _check_text("detail", self.detail)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ack:
+    """ "Directive ``seq`` is on my screen since ``shown_at``": sent after the frame is drawn."""
+
+    TYPE: ClassVar[str] = "ack"
+    device_id: str
+    room: str
+    seq: int
+    shown_at: float
+
+    def __post_init__(self) -> None:
+        check_level("device", self.device_id)
+        check_level("room", self.room)
+        if self.seq <= 0:
+            raise MessageError("seq must be a positive integer")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Receipt:
+    """The hub has stored event ``event_id``: the device may drop it from its outbox."""
+
+    TYPE: ClassVar[str] = "receipt"
+    event_id: str
+    received_at: float
+    duplicate: bool = False
+
+    def __post_init__(self) -> None:
+        check_level("event", self.event_id)
+
+
+Message = HubState | Directive | DeviceStatus | Event | Ack | Receipt
+MESSAGE_TYPES: dict[str, type[Message]] = {
+    cls.TYPE: cls for cls in (HubState, Directive, DeviceStatus, Event, Ack, Receipt)
+}

@@ -1,0 +1,1 @@
+"""The ``roomcast`` command: entry points, the demo, and the scripted scenarios."""

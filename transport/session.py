@@ -1,0 +1,79 @@
+"""One MQTT session: connect, announce, listen, and reconnect with backoff.
+
+aiomqtt does not reconnect by itself, so this loop does, with jittered backoff. The
+client id is fixed and the session persistent (MQTT 3.1.1 ``clean_session=False``), so
+QoS 1 messages sent while one side is away (receipts to a node, events to the hub) are
+queued for it by the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+
+import aiomqtt
+
+from protocol.backoff import Backoff
+from protocol.endpoint import BrokerEndpoint
+
+log = logging.getLogger(__name__)
+
+Connected = Callable[[aiomqtt.Client], Awaitable[None]]
+Received = Callable[[str, bytes], None]
+
+
+def tls_parameters(endpoint: BrokerEndpoint) -> aiomqtt.TLSParameters | None:
+    if endpoint.tls is None:
+        return None
+    return aiomqtt.TLSParameters(
+        ca_certs=str(endpoint.tls.ca),
+        certfile=str(endpoint.tls.cert),
+        keyfile=str(endpoint.tls.key),
+        cert_reqs=ssl.CERT_REQUIRED,
+        tls_version=ssl.PROTOCOL_TLS_CLIENT,
+    )
+
+
+def payload_bytes(message: aiomqtt.Message) -> bytes:
+    payload = message.payload
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    return b"" if payload is None else str(payload).encode()
+
+
+async def run_session(
+    endpoint: BrokerEndpoint,
+    *,
+    client_id: str,
+    will: Callable[[], aiomqtt.Will],
+    on_connected: Connected,
+    on_message: Received,
+    on_disconnected: Callable[[], None],
+    backoff: Backoff | None = None,
+) -> None:
+    """Stay connected until cancelled. ``will`` is called per attempt (its session changes)."""
+    backoff = backoff or Backoff()
+    while True:
+        try:
+            async with aiomqtt.Client(
+                endpoint.host,
+                endpoint.port,
+                identifier=client_id,
+                clean_session=False,
+                keepalive=endpoint.keepalive_s,
+                will=will(),
+                tls_params=tls_parameters(endpoint),
+                timeout=10,
+                max_queued_outgoing_messages=1000,
+            ) as client:
+                backoff.reset()
+                await on_connected(client)
+                async for message in client.messages:
+                    on_message(message.topic.value, payload_bytes(message))
+        except aiomqtt.MqttError as error:
+            log.warning("%s: broker link %s: %s", client_id, endpoint.describe(), error)
+        finally:
+            on_disconnected()
+        await asyncio.sleep(backoff.next_delay())
