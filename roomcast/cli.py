@@ -1,0 +1,219 @@
+"""The ``roomcast`` command. Each subcommand imports what it needs when it runs, so that
+``roomcast issue`` on an office PC never loads the device's hardware libraries."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from roomcast.client import ClientError, HubClient, read_token
+from roomcast.handle import DemoError, DemoHandle, default_state_dir
+
+ACTIONS = ("hold", "secure", "lockout", "lockdown", "evacuate", "shelter", "all-clear")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.run(args)
+        return result
+    except (ClientError, DemoError) as error:
+        print(f"roomcast: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a config or OS problem: say it, no traceback
+        from protocol.settings import ConfigError
+        from roomcast.broker import BrokerError
+
+        if isinstance(error, ConfigError | BrokerError | OSError):
+            print(f"roomcast: {error}", file=sys.stderr)
+            return 2
+        raise
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="roomcast", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="broker + hub + simulated classrooms on this machine")
+    demo.add_argument("--rooms", type=int, default=12, help="simulated classrooms (default 12)")
+    demo.add_argument("--scenario", choices=["lockdown-drill"], help="run a scripted scenario")
+    demo.add_argument("--json", action="store_true", help="scenario result as one JSON line")
+    demo.add_argument("--state-dir", type=Path, default=default_state_dir())
+    demo.set_defaults(run=_demo)
+
+    hub = commands.add_parser("hub", help="run the hub service")
+    hub.add_argument("--config", type=Path, required=True)
+    hub.add_argument("--verbose", action="store_true")
+    hub.set_defaults(run=_hub)
+
+    device = commands.add_parser("device", help="run the classroom service")
+    device.add_argument("--config", type=Path, required=True)
+    device.add_argument("--screen", type=Path, help="write frames to this PNG (no OLED)")
+    device.add_argument("--verbose", action="store_true")
+    device.set_defaults(run=_device)
+
+    simulate = commands.add_parser("simulate", help="N classroom services, simulated hardware")
+    simulate.add_argument("--site-dir", type=Path, required=True)
+    simulate.add_argument("--screens", type=Path, required=True)
+    simulate.add_argument("--control", type=Path, help="control socket for `roomcast press`")
+    simulate.set_defaults(run=_simulate)
+
+    issue = commands.add_parser("issue", help="issue a directive through the hub")
+    issue.add_argument("action", choices=(*ACTIONS, "release"))
+    where = issue.add_mutually_exclusive_group()
+    where.add_argument("--building", help="only this building")
+    where.add_argument("--room", help="only this room (release: the room to release)")
+    issue.add_argument("--drill", action="store_true", help="a drill: every screen says DRILL")
+    issue.add_argument("--location", help="Evacuate: where to go")
+    issue.add_argument("--hazard", help="Shelter: the hazard (tornado, hazmat, ...)")
+    issue.add_argument("--strategy", help="Shelter: the safety strategy")
+    issue.add_argument("--note", help="extra text for the displays")
+    _hub_options(issue)
+    issue.set_defaults(run=_issue)
+
+    release = commands.add_parser("release", help="release one room from Lockdown")
+    release.add_argument("--room", required=True)
+    _hub_options(release)
+    release.set_defaults(run=_release)
+
+    press = commands.add_parser("press", help="a simulated button activation in a room")
+    press.add_argument("room")
+    press.add_argument(
+        "--kind", default="panic", choices=["panic", "cancel", "staff-assist", "all-accounted"]
+    )
+    press.add_argument("--state-dir", type=Path, default=default_state_dir())
+    press.set_defaults(run=_press)
+
+    status = commands.add_parser("status", help="the campus: directives, acks, alerts")
+    status.add_argument("--json", action="store_true")
+    _hub_options(status)
+    status.set_defaults(run=_status)
+    return parser
+
+
+def _hub_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hub", help="hub URL (default: the running demo's)")
+    parser.add_argument("--token-file", type=Path, help="API token file (default: the demo's)")
+    parser.add_argument(
+        "--state-dir", type=Path, default=default_state_dir(), help=argparse.SUPPRESS
+    )
+
+
+def _client(args: argparse.Namespace) -> HubClient:
+    if args.hub:
+        if args.token_file is None:
+            raise ClientError("--hub needs --token-file (the hub's api-token file)")
+        return HubClient(args.hub, read_token(args.token_file))
+    handle = DemoHandle.read(args.state_dir)
+    return HubClient(handle.hub_url, read_token(args.token_file or handle.token_file))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from roomcast.demo import run_demo
+
+    if args.rooms < 1 or args.rooms > 2000:
+        raise DemoError("--rooms must be between 1 and 2000")
+    if args.scenario is None and args.json:
+        raise DemoError("--json goes with --scenario")
+    return run_demo(args.state_dir, args.rooms, args.scenario, args.json, sys.stdout)
+
+
+def _hub(args: argparse.Namespace) -> int:
+    from hub.config import load_hub_config
+    from hub.service import HubService
+    from roomcast.running import configure_logging, run_until_signalled
+
+    configure_logging(args.verbose)
+    return run_until_signalled(HubService(load_hub_config(args.config)).run())
+
+
+def _device(args: argparse.Namespace) -> int:
+    from device.config import load_device_config
+    from device.service import DeviceService
+    from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs
+    from roomcast.running import configure_logging, run_until_signalled
+
+    configure_logging(args.verbose)
+    config = load_device_config(args.config)
+    screen = args.screen or config.state_dir / "screen.png"
+    service = DeviceService(
+        config,
+        display=PngDisplay(screen),
+        inputs=SimulatedInputs(),
+        indicator=SimulatedIndicator(),
+    )
+    return run_until_signalled(service.run())
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from roomcast.running import configure_logging, run_until_signalled
+    from roomcast.simulate import Simulator
+
+    configure_logging()
+    configs = sorted((args.site_dir / "devices").glob("*/device.json"))
+    if not configs:
+        raise DemoError(f"no device configs under {args.site_dir / 'devices'}")
+    return run_until_signalled(Simulator(configs, args.screens).run(args.control))
+
+
+def _issue(args: argparse.Namespace) -> int:
+    client = _client(args)
+    if args.action == "release":
+        if not args.room:
+            raise ClientError("release needs --room ROOM (Lockdown is released room by room)")
+        return _print_issued(client.post(f"/api/rooms/{args.room}/release"))
+    if args.action == "evacuate" and not args.location:
+        raise ClientError('evacuate needs --location WHERE (for example --location "Flag pole")')
+    if args.action == "shelter" and not args.hazard:
+        raise ClientError(
+            "shelter needs --hazard (tornado, hazmat, earthquake, tsunami or your district's) "
+            "and, for a hazard the site does not know, --strategy"
+        )
+    body: dict[str, Any] = {"action": args.action.replace("-", "_"), "drill": args.drill}
+    if args.building:
+        body |= {"scope": "building", "target": args.building}
+    elif args.room:
+        body |= {"scope": "room", "target": args.room}
+    for key in ("location", "hazard", "strategy", "note"):
+        if getattr(args, key):
+            body[key] = getattr(args, key)
+    return _print_issued(client.post("/api/directives", body))
+
+
+def _release(args: argparse.Namespace) -> int:
+    return _print_issued(_client(args).post(f"/api/rooms/{args.room}/release"))
+
+
+def _print_issued(report: dict[str, Any]) -> int:
+    drill = " (DRILL)" if report["drill"] else ""
+    where = report["scope"] if not report["target"] else f"{report['scope']} {report['target']}"
+    print(f"#{report['seq']} {report['term']}{drill} -> {where}: {report['total']} room(s)")
+    if not report.get("published", True):
+        print("warning: the hub is not connected to the broker; it will publish on reconnect")
+    return 0
+
+
+def _press(args: argparse.Namespace) -> int:
+    from roomcast import control
+
+    handle = DemoHandle.read(args.state_dir)
+    try:
+        reply = control.call_sync(
+            handle.control_socket, {"cmd": "press", "room": args.room, "kind": args.kind}
+        )
+    except control.ControlError as error:
+        raise DemoError(str(error)) from None
+    print(f"{args.kind} pressed in room {args.room} (event {reply['event_id']})")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from roomcast.status import format_status
+
+    status = _client(args).get("/api/status")
+    print(json.dumps(status, indent=2) if args.json else format_status(status))
+    return 0

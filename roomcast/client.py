@@ -1,0 +1,57 @@
+"""The hub's HTTP API as the command line uses it, with errors a person can act on."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+class ClientError(RuntimeError):
+    """The hub could not be reached, or refused the request; the message says why."""
+
+
+@dataclass(frozen=True)
+class HubClient:
+    url: str
+    token: str
+    timeout_s: float = 10.0
+
+    def get(self, path: str) -> Any:
+        return self._request("GET", path)
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self._request("POST", path, body or {})
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        try:
+            response = httpx.request(
+                method,
+                self.url.rstrip("/") + path,
+                json=body,
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=self.timeout_s,
+            )
+        except httpx.TransportError as error:
+            raise ClientError(
+                f"cannot reach the hub at {self.url} ({error.__class__.__name__}): "
+                "is `roomcast demo` or the hub service running?"
+            ) from None
+        try:
+            payload = response.json()
+        except json.JSONDecodeError:
+            payload = {"error": response.text[:200]}
+        if response.status_code >= 400:
+            message = payload.get("error") if isinstance(payload, dict) else None
+            raise ClientError(f"the hub refused: {message or response.reason_phrase}")
+        return payload
+
+
+def read_token(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ClientError(f"no API token at {path}; is the hub running?") from None

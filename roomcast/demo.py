@@ -1,0 +1,210 @@
+"""`roomcast demo`: a broker, the hub and N simulated classrooms on one machine.
+
+Everything lives in one state directory (default ``~/.local/state/roomcast/demo``): the
+broker's config and data, the throw-away site, the hub's store, every room's screen PNG
+and the logs. The hub and the simulator run as child processes, exactly as they would
+under systemd; Ctrl-C stops all of them, the broker last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from provisioning.broker import BrokerConfig
+from roomcast import control
+from roomcast.broker import MosquittoProcess, free_port
+from roomcast.client import ClientError, HubClient, read_token
+from roomcast.demosite import create_demo_site
+from roomcast.handle import HANDLE, DemoError, DemoHandle
+from roomcast.scenario import run_scenario
+
+MARKER = ".roomcast-demo"
+
+
+def prepare_state_dir(state_dir: Path) -> None:
+    """Start from a clean directory, but only ever delete one this command made."""
+    if state_dir.exists():
+        handle = state_dir / HANDLE
+        if handle.exists():
+            pid = DemoHandle.read(state_dir).pid
+            if _alive(pid):
+                raise DemoError(f"a demo is already running (pid {pid}) in {state_dir}")
+        if any(state_dir.iterdir()) and not (state_dir / MARKER).exists():
+            raise DemoError(f"{state_dir} is not empty and was not made by roomcast demo")
+        shutil.rmtree(state_dir)
+    state_dir.mkdir(parents=True, mode=0o700)
+    (state_dir / MARKER).write_text("made by roomcast demo; safe to delete\n")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Demo:
+    """The running parts of one demo; ``stop()`` is safe to call at any point."""
+
+    def __init__(self, state_dir: Path, rooms: int, *, out: IO[str]) -> None:
+        self.state_dir, self.rooms, self.out = state_dir, rooms, out
+        self.broker: MosquittoProcess | None = None
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.handle: DemoHandle | None = None
+
+    def start(self) -> DemoHandle:
+        prepare_state_dir(self.state_dir)
+        broker_dir = self.state_dir / "broker"
+        config = BrokerConfig(port=free_port(), data_dir=broker_dir / "data")
+        self.broker = MosquittoProcess(config, broker_dir)
+        self.broker.start()
+        site = create_demo_site(
+            self.state_dir / "site",
+            rooms=self.rooms,
+            broker_port=config.port,
+            http_port=free_port(),
+        )
+        screens = self.state_dir / "screens"
+        control_socket = self.state_dir / "control.sock"
+        self._spawn("hub", ["hub", "--config", str(site.hub_config)])
+        self._spawn(
+            "simulate",
+            [
+                "simulate",
+                "--site-dir",
+                str(site.root),
+                "--screens",
+                str(screens),
+                "--control",
+                str(control_socket),
+            ],
+        )
+        hub_config = json.loads(site.hub_config.read_text())
+        self.handle = DemoHandle(
+            hub_url=f"http://127.0.0.1:{hub_config['http']['port']}",
+            token_file=site.hub_config.parent / "api-token",
+            control_socket=control_socket,
+            screens=screens,
+            pid=os.getpid(),
+        )
+        self._wait_ready(self.handle)
+        self.handle.write(self.state_dir)
+        return self.handle
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log = (self.state_dir / f"{name}.log").open("ab")
+        self.children.append(
+            subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "roomcast", *args],
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches us; we stop them in order
+            )
+        )
+        log.close()
+
+    def _wait_ready(self, handle: DemoHandle, *, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_children()
+            try:
+                health = HubClient(handle.hub_url, "-", timeout_s=1).get("/api/health")
+                token = read_token(handle.token_file)
+                status = control.call_sync(handle.control_socket, {"cmd": "status"})
+                if (
+                    health.get("broker_connected")
+                    and token
+                    and (status["connected"] == status["total"])
+                ):
+                    return
+            except (ClientError, OSError, RuntimeError):
+                pass
+            time.sleep(0.1)
+        raise DemoError(
+            f"the demo did not come up in {timeout} s; see the logs in {self.state_dir}"
+        )
+
+    def _check_children(self) -> None:
+        for child in self.children:
+            if child.poll() is not None:
+                name = child.args[3] if isinstance(child.args, list) else "child"
+                raise DemoError(
+                    f"{name} exited with {child.returncode}; see {self.state_dir / f'{name}.log'}"
+                )
+
+    def wait(self) -> None:
+        """Until Ctrl-C / SIGTERM, or until a child dies (then say which)."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _interrupt)
+        try:
+            while True:
+                self._check_children()
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            self.out.write("\nstopping the demo ...\n")
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in self.children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        if self.broker is not None:
+            self.broker.stop()
+        (self.state_dir / HANDLE).unlink(missing_ok=True)
+        (self.state_dir / "control.sock").unlink(missing_ok=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def describe(handle: DemoHandle, demo: Demo) -> str:
+    broker = demo.broker
+    lines = [
+        f"Roomcast demo: {demo.rooms} simulated classrooms",
+        f"  broker      mqtt://127.0.0.1:{broker.port if broker else '?'}",
+        f"  hub API     {handle.hub_url}  (token in {handle.token_file})",
+        f"  screens     {handle.screens}/<room>.png  (e.g. {handle.screens / '101.png'})",
+        f"  logs        {demo.state_dir}/hub.log, simulate.log, broker/mosquitto.log",
+        "",
+        "From another terminal:",
+        "  roomcast issue lockdown --drill      roomcast press 101",
+        "  roomcast release --room 101          roomcast issue all-clear",
+        "  roomcast status",
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def run_demo(state_dir: Path, rooms: int, scenario: str | None, as_json: bool, out: IO[str]) -> int:
+    demo = Demo(state_dir, rooms, out=out)
+    try:
+        handle = demo.start()
+        if scenario is None:
+            out.write(describe(handle, demo))
+            out.flush()
+            demo.wait()
+            return 0
+        result: dict[str, Any] = run_scenario(scenario, handle)
+        out.write(json.dumps(result, indent=None if as_json else 2) + "\n")
+        return 0 if result["ok"] else 1
+    finally:
+        demo.stop()

@@ -1,0 +1,47 @@
+"""`roomcast status` as a table a person reads at a glance."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def _directive(room: dict[str, Any]) -> str:
+    directive = room["directive"]
+    if directive is None:
+        return "-"
+    return str(directive["term"]) + (" (DRILL)" if directive["drill"] else "")
+
+
+def _ack(room: dict[str, Any]) -> str:
+    if room["directive"] is None:
+        return "-"
+    return f"acked {room['ack_ms']:.0f} ms" if room["acked"] else "NOT ACKED"
+
+
+def format_status(status: dict[str, Any]) -> str:
+    broker = "connected" if status["broker_connected"] else "NOT CONNECTED"
+    lines = [
+        f"Site {status['site']}: hub {broker} to the broker; last directive "
+        f"#{status['latest_seq']}",
+        "",
+    ]
+    header = f"{'ROOM':<8}{'BUILDING':<10}{'DIRECTIVE':<22}{'DISPLAY':<18}{'DEVICE':<8}"
+    lines.append(header)
+    for room in status["rooms"]:
+        online = "online" if room["online"] else "OFFLINE"
+        lines.append(
+            f"{room['room']:<8}{room['building']:<10}{_directive(room):<22}"
+            f"{_ack(room):<18}{online:<8}"
+        )
+    lines.append("")
+    if status["alerts"]:
+        for alert in status["alerts"]:
+            at = time.strftime("%H:%M:%S", time.localtime(alert["created_at"]))
+            lines.append(
+                f"OPEN ALERT: PANIC in room {alert['room']} at {at} "
+                f"(reached the hub in {alert['press_to_hub_ms']:.0f} ms)"
+            )
+    else:
+        lines.append("No open alerts.")
+    return "\n".join(lines)
