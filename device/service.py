@@ -54,6 +54,8 @@ class DeviceService:
         self.rejected: Counter[str] = Counter()
         self.connected = asyncio.Event()
         self.shown_seq = 0
+        self.watchers: set[Callable[[], None]] = set()
+        """Called on the loop after any change a person could see (screen, ack, outbox)."""
         self.acked_seq = 0
         self._display, self._inputs, self._indicator = display, inputs, indicator
         self._vocabulary = vocabulary or Vocabulary()
@@ -117,7 +119,7 @@ class DeviceService:
     async def _link(self) -> None:
         await run_session(
             self.config.broker,
-            client_id=f"roomcast-{self.config.device_id}",
+            client_id=f"roomcast-{self.config.site}-{self.config.device_id}",
             will=self._will,
             on_connected=self._on_connected,
             on_message=self._dispatch,
@@ -142,12 +144,14 @@ class DeviceService:
             self._send(DeviceChannel.EVENT, encode(event))
         self.connected.set()
         self._redraw.set()
+        self._changed()
         log.info("%s: connected to %s", self.config.device_id, self.config.broker.describe())
 
     def _on_disconnected(self) -> None:
         self._client = None
         self.connected.clear()
         self._redraw.set()
+        self._changed()
 
     def _dispatch(self, topic: str, payload: bytes) -> None:
         handler = self._handlers.get(topic)
@@ -162,6 +166,7 @@ class DeviceService:
 
     def _reject(self, reason: str, topic: str, detail: str = "") -> None:
         self.rejected[reason] += 1
+        self._changed()
         log.warning(
             "%s: rejected message on %s: %s %s", self.config.device_id, topic, reason, detail
         )
@@ -245,6 +250,7 @@ class DeviceService:
             return
         if self._store.remove_event(receipt.event_id):
             self._indicator_flash_delivered()
+            self._changed()
 
     def _restore_directives(self) -> None:
         """Show the last known directive after a restart (marked stale until the hub speaks)."""
@@ -350,6 +356,7 @@ class DeviceService:
                 continue
             await asyncio.to_thread(self._show, pages[page], directive, link.state)
             shown = view
+            self._changed()
             self._ack(directive)
 
     def _show(self, frame: Image.Image, directive: Directive | None, link: LinkState) -> None:
@@ -372,3 +379,8 @@ class DeviceService:
         )
         self._send(DeviceChannel.ACK, encode(ack))
         self.acked_seq = directive.seq
+        self._changed()
+
+    def _changed(self) -> None:
+        for watcher in list(self.watchers):
+            watcher()

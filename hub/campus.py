@@ -171,11 +171,16 @@ class Campus:
 
     # -- from devices ----------------------------------------------------------------------
 
+    def reject(self, reason: str, detail: str) -> None:
+        """Count and log a message that was refused; live views see the count change."""
+        self.rejected[reason] += 1
+        log.warning("rejected: %s: %s", reason, detail)
+        self.bus.publish("rejected", reason=reason)
+
     def known_device(self, device_id: str) -> DeviceRecord | None:
         record = self.devices.get(device_id)
         if record is None:
-            self.rejected["unknown device"] += 1
-            log.warning("message from device %s, which is not in the inventory", device_id)
+            self.reject("unknown device", f"{device_id} is not in the site inventory")
         return record
 
     def on_status(self, device_id: str, status: DeviceStatus) -> None:
@@ -183,7 +188,8 @@ class Campus:
         if record is None:
             return
         if not status.online and status.session < record.session:
-            self.rejected["stale will"] += 1  # the device already reconnected
+            # The device already reconnected; the broker delivered its old will late.
+            self.reject("stale will", f"{device_id} session {status.session} < {record.session}")
             return
         record.online, record.session = status.online, status.session
         record.firmware, record.faults, record.last_seen = (

@@ -30,7 +30,6 @@ from transport.session import run_session
 
 log = logging.getLogger(__name__)
 
-HUB_CLIENT_ID = "roomcast-hub"
 _DECODERS: dict[DeviceChannel, type[DeviceStatus | Event | Ack]] = {
     DeviceChannel.STATUS: DeviceStatus,
     DeviceChannel.EVENT: Event,
@@ -102,7 +101,7 @@ class HubService:
     async def _link(self) -> None:
         await run_session(
             self.config.broker,
-            client_id=HUB_CLIENT_ID,
+            client_id=f"roomcast-hub-{self.config.site}",
             will=self._will,
             on_connected=self._on_connected,
             on_message=self._dispatch,
@@ -183,7 +182,7 @@ class HubService:
             self._handle(parsed.device_id, message)
         except Exception:  # one bad message must not stop the hub
             log.exception("handler failed for %s", topic)
-            self.campus.rejected["handler error"] += 1
+            self.campus.reject("handler error", topic)
 
     def _handle(self, device_id: str, message: DeviceStatus | Event | Ack) -> None:
         if isinstance(message, DeviceStatus):
@@ -196,8 +195,7 @@ class HubService:
             self._send(self._topics.device(device_id, DeviceChannel.RECEIPT), encode(receipt))
 
     def _reject(self, reason: str, topic: str, detail: str = "") -> None:
-        self.campus.rejected[reason] += 1
-        log.warning("rejected message on %s: %s %s", topic, reason, detail)
+        self.campus.reject(reason, f"{topic} {detail}")
 
 
 class _QuietServer(uvicorn.Server):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,22 +51,59 @@ def site(tmp_path: Path, mosquitto: MosquittoProcess) -> DemoSite:
 
 
 async def eventually(
-    predicate: Callable[[], bool], *, timeout: float = WAIT, what: str = "condition"
+    predicate: Callable[[], bool],
+    *sources: HubService | Node,
+    within_s: float = WAIT,
+    what: str | Callable[[], str] = "condition",
 ) -> None:
-    """Wait until ``predicate()`` holds, checking every 10 ms, failing after ``timeout``."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
-    assert predicate(), what
+    """Wait until ``predicate()`` holds, re-checking whenever a source reports a change.
+
+    Fails (with ``what``) once ``within_s`` passes: never a bare sleep, never unbounded.
+    """
+    changed = asyncio.Event()
+    devices = [s.service for s in sources if isinstance(s, Node)]
+    hubs = [s for s in sources if isinstance(s, HubService)]
+    with contextlib.ExitStack() as stack:
+        for device in devices:
+            device.watchers.add(changed.set)
+            stack.callback(device.watchers.discard, changed.set)
+        queues = [stack.enter_context(hub.bus.subscribe()) for hub in hubs]
+        try:
+            async with asyncio.timeout(within_s):
+                while not predicate():
+                    await _next_change(changed, queues)
+        except TimeoutError:
+            detail = what() if callable(what) else what
+            pytest.fail(f"timed out after {within_s} s waiting for {detail}")
+
+
+async def _next_change(changed: asyncio.Event, queues: list[asyncio.Queue[Any]]) -> None:
+    waiters = [asyncio.ensure_future(changed.wait())]
+    waiters += [asyncio.ensure_future(q.get()) for q in queues]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    changed.clear()
 
 
 class Node:
     """A device service with simulated hardware, as a test drives it."""
 
-    def __init__(self, service: DeviceService, display: PngDisplay, inputs: SimulatedInputs,
-                 indicator: SimulatedIndicator) -> None:
+    def __init__(
+        self,
+        service: DeviceService,
+        display: PngDisplay,
+        inputs: SimulatedInputs,
+        indicator: SimulatedIndicator,
+    ) -> None:
         self.service, self.display, self.inputs, self.indicator = (
-            service, display, inputs, indicator)
+            service,
+            display,
+            inputs,
+            indicator,
+        )
 
 
 @pytest.fixture
@@ -106,4 +145,11 @@ async def start_node(site: DemoSite, tmp_path: Path) -> AsyncIterator[StartNode]
 
 @pytest.fixture
 async def nodes(site: DemoSite, hub: HubService, start_node: StartNode) -> list[Node]:
-    return [await start_node(device_id) for device_id in site.device_ids]
+    """Every device of the site running, and seen online by the hub."""
+    started = [await start_node(device_id) for device_id in site.device_ids]
+    await eventually(
+        lambda: all(record.online for record in hub.campus.devices.values()),
+        hub,
+        what="the hub to see every device online",
+    )
+    return started

@@ -19,8 +19,8 @@ async def test_lockdown_reaches_every_screen_and_is_acked(
 ) -> None:
     directive = hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="t")
 
-    await eventually(lambda: all(n.service.acked_seq == directive.seq for n in nodes))
-    await eventually(lambda: hub.campus.directive_report(directive)["acked"] == len(nodes))
+    await eventually(lambda: all(n.service.acked_seq == directive.seq for n in nodes), *nodes)
+    await eventually(lambda: hub.campus.directive_report(directive)["acked"] == len(nodes), hub)
 
     report = hub.campus.directive_report(directive)
     assert report["total"] == 3
@@ -33,19 +33,19 @@ async def test_lockdown_reaches_every_screen_and_is_acked(
 
 async def test_room_release_then_all_clear(hub: HubService, nodes: list[Node]) -> None:
     lockdown = hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
-    await eventually(lambda: all(n.service.acked_seq == lockdown.seq for n in nodes))
+    await eventually(lambda: all(n.service.acked_seq == lockdown.seq for n in nodes), *nodes)
     released_room = nodes[0].service.config.room
 
     release = hub.campus.release(released_room, user="t")
 
-    await eventually(lambda: nodes[0].service.acked_seq == release.seq)
+    await eventually(lambda: nodes[0].service.acked_seq == release.seq, *nodes)
     assert [n.service.effective.action for n in nodes[1:]] == [Action.LOCKDOWN] * 2  # type: ignore[union-attr]
     status = campus_status(hub.campus, hub.store, connected=True)
     actions = {r["room"]: r["directive"]["action"] for r in status["rooms"]}
     assert actions[released_room] == "release"
 
     clear = hub.campus.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="t")
-    await eventually(lambda: all(n.service.acked_seq == clear.seq for n in nodes))
+    await eventually(lambda: all(n.service.acked_seq == clear.seq for n in nodes), *nodes)
     assert all(n.service.effective.action is Action.ALL_CLEAR for n in nodes)  # type: ignore[union-attr]
 
 
@@ -56,7 +56,7 @@ async def test_room_scoped_directive_reaches_only_that_room(
     directive = hub.campus.issue(
         DirectiveRequest(action=Action.HOLD, scope=ScopeKind.ROOM, target=target), user="t"
     )
-    await eventually(lambda: nodes[1].service.acked_seq == directive.seq)
+    await eventually(lambda: nodes[1].service.acked_seq == directive.seq, *nodes)
     assert nodes[0].service.effective is None
     assert nodes[2].service.effective is None
 
@@ -68,7 +68,7 @@ async def test_panic_reaches_hub_once_and_leaves_the_outbox(
     event = node.service.activate("panic")
     assert event is not None
 
-    await eventually(lambda: not node.service.pending_events(), what="receipt")
+    await eventually(lambda: not node.service.pending_events(), node, what="receipt")
     found = [a for a in alerts(hub.store) if a["event_id"] == event.event_id]
     assert len(found) == 1
     assert found[0]["room"] == node.service.config.room

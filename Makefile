@@ -1,0 +1,50 @@
+# Two commands do all the set-up on a fresh Debian / Ubuntu / Raspberry Pi OS machine:
+#   make demo    broker + hub + simulated classrooms   (ARGS="--rooms 30" to change)
+#   make test    lint, type check and the whole test suite
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+ARGS ?=
+# Debian packages the project needs at run time or in its tests: command -> package.
+DEB_NEEDS := mosquitto:mosquitto
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint bench chaos setup system-packages clean
+
+demo: setup
+	$(VENV)/bin/roomcast demo $(ARGS)
+
+test: setup lint
+	$(VENV)/bin/pytest $(ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+setup: system-packages $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Roomcast needs Python 3.11 or newer; this is $$($(PYTHON) --version)"; exit 1; }
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+	  echo "Installing python3-venv from the OS packages (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	@touch $@
+
+system-packages:
+	@missing=""; for need in $(DEB_NEEDS); do \
+	  command -v "$${need%%:*}" >/dev/null || [ -x "/usr/sbin/$${need%%:*}" ] || \
+	    missing="$$missing $${need##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing from the OS packages (apt-get):$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

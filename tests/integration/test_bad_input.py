@@ -1,0 +1,158 @@
+"""Malformed, oversized, unsigned, wrongly signed and replayed messages, on a real broker.
+
+Each is rejected, counted, and changes nothing; the service keeps running.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+import aiomqtt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hub.campus import DirectiveRequest
+from hub.service import HubService
+from hub.views import alerts
+from protocol.codec import MAX_PAYLOAD, encode
+from protocol.messages import Ack, DeviceStatus, Directive, Event, EventKind
+from protocol.signing import sign_directive
+from protocol.srp import Action
+from protocol.topics import DeviceChannel, ScopeKind, Topics
+from roomcast.broker import MosquittoProcess
+from tests.conftest import Node, eventually
+
+pytestmark = pytest.mark.integration
+
+GARBAGE = {
+    "not json": b"{not json",
+    "oversized": b'{"v":1,"type":"directive","pad":"' + b"x" * MAX_PAYLOAD + b'"}',
+    "not utf-8": b"\xff\xfe\xfd",
+    "wrong version": b'{"v":2,"type":"directive"}',
+    "array": b"[1,2,3]",
+}
+
+
+@pytest.fixture
+async def intruder(mosquitto: MosquittoProcess) -> AsyncIterator[aiomqtt.Client]:
+    """A client on the same broker that publishes whatever a test asks it to."""
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="intruder") as client:
+        yield client
+
+
+async def _settled_lockdown(hub: HubService, nodes: list[Node]) -> Directive:
+    directive = hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
+    await eventually(lambda: all(n.service.acked_seq == directive.seq for n in nodes), *nodes)
+    return directive
+
+
+def _device_state(node: Node) -> tuple[object, ...]:
+    service = node.service
+    return (service.effective, service.shown_seq, service.acked_seq, service.pending_events())
+
+
+async def test_device_rejects_garbage_on_every_topic_it_reads(
+    hub: HubService, nodes: list[Node], intruder: aiomqtt.Client
+) -> None:
+    await _settled_lockdown(hub, nodes)
+    node = nodes[0]
+    topics = Topics(node.service.config.site)
+    config = node.service.config
+    readable = [
+        topics.hub_state,
+        topics.directive(ScopeKind.SITE),
+        topics.directive(ScopeKind.BUILDING, config.building),
+        topics.directive(ScopeKind.ROOM, config.room),
+        topics.device(config.device_id, DeviceChannel.RECEIPT),
+    ]
+    before = _device_state(node)
+
+    for topic in readable:
+        for payload in GARBAGE.values():
+            await intruder.publish(topic, payload, qos=1)
+
+    expected = len(readable) * len(GARBAGE)
+    await eventually(
+        lambda: node.service.rejected["malformed"] == expected, node, what="all rejections"
+    )
+    assert _device_state(node) == before
+
+
+async def test_device_rejects_unsigned_forged_replayed_and_misplaced_directives(
+    hub: HubService, nodes: list[Node], intruder: aiomqtt.Client
+) -> None:
+    first = await _settled_lockdown(hub, nodes)
+    second = hub.campus.issue(DirectiveRequest(action=Action.HOLD), user="t")
+    await eventually(lambda: all(n.service.acked_seq == second.seq for n in nodes), *nodes)
+    node = nodes[0]
+    topics = Topics(node.service.config.site)
+    site_topic = topics.directive(ScopeKind.SITE)
+    newer = dataclasses.replace(second, seq=second.seq + 100, action=Action.ALL_CLEAR)
+    forged = sign_directive(newer, Ed25519PrivateKey.generate())
+    other_room = nodes[1].service.config.room
+    misplaced = dataclasses.replace(second, scope=ScopeKind.ROOM, target=other_room, seq=999)
+    before = _device_state(node)
+
+    await intruder.publish(site_topic, encode(dataclasses.replace(newer, sig="")), qos=1)
+    await intruder.publish(site_topic, encode(forged), qos=1)
+    await intruder.publish(site_topic, encode(first), qos=1)  # an old, validly signed one
+    await intruder.publish(
+        topics.directive(ScopeKind.ROOM, node.service.config.room),
+        encode(sign_directive(misplaced, hub.config.signing_key)),
+        qos=1,
+    )
+
+    rejected = node.service.rejected
+    await eventually(
+        lambda: (
+            rejected["bad signature"] == 2
+            and rejected["replayed or stale"] == 1
+            and rejected["wrong scope"] == 1
+        ),
+        node,
+        what="four rejections",
+    )
+    assert _device_state(node) == before
+    assert node.service.effective == second
+
+
+async def test_hub_rejects_garbage_and_impersonation(
+    hub: HubService, nodes: list[Node], intruder: aiomqtt.Client
+) -> None:
+    topics = Topics(hub.config.site)
+    device_id = nodes[0].service.config.device_id
+    other_id = nodes[1].service.config.device_id
+    room = nodes[0].service.config.room
+    alerts_before = alerts(hub.store)
+    devices_before = {d: dataclasses.asdict(r) for d, r in hub.campus.devices.items()}
+
+    for channel in (DeviceChannel.STATUS, DeviceChannel.EVENT, DeviceChannel.ACK):
+        for payload in GARBAGE.values():
+            await intruder.publish(topics.device(device_id, channel), payload, qos=1)
+    panic = Event(
+        event_id="f" * 32, device_id=other_id, room=room, kind=EventKind.PANIC, created_at=1.0
+    )
+    await intruder.publish(topics.device(device_id, DeviceChannel.EVENT), encode(panic), qos=1)
+    stranger = dataclasses.replace(panic, device_id="rc-stranger")
+    await intruder.publish(topics.device("rc-stranger", DeviceChannel.EVENT), encode(stranger))
+    wrong_ack = Ack(device_id=device_id, room=room, seq=1, shown_at=1.0)
+    await intruder.publish(topics.device(device_id, DeviceChannel.STATUS), encode(wrong_ack))
+    status = DeviceStatus(
+        device_id=device_id, room=room, online=False, session=0, firmware="x", time=1.0
+    )
+    await intruder.publish(topics.device(device_id, DeviceChannel.STATUS), encode(status))
+
+    rejected = hub.campus.rejected
+    await eventually(
+        lambda: (
+            rejected["malformed"] == 3 * len(GARBAGE) + 1
+            and rejected["device id mismatch"] == 1
+            and rejected["unknown device"] == 1
+            and rejected["stale will"] == 1
+        ),
+        hub,
+        what=lambda: f"hub rejections (have {rejected})",
+    )
+    assert alerts(hub.store) == alerts_before
+    assert {d: dataclasses.asdict(r) for d, r in hub.campus.devices.items()} == devices_before
