@@ -1,0 +1,164 @@
+"""The demo and the command line, as a person uses them: whole processes, real broker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from roomcast.broker import free_port
+
+pytestmark = pytest.mark.slow
+
+ROOMCAST = [sys.executable, "-m", "roomcast"]
+
+
+def roomcast(*args: str, state_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    extra = ["--state-dir", str(state_dir)] if state_dir else []
+    return subprocess.run(
+        [*ROOMCAST, *args, *extra], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = subprocess.run(["pgrep", "-af", text], capture_output=True, text=True, check=False)
+    return [line for line in found.stdout.splitlines() if "pgrep" not in line]
+
+
+def test_lockdown_drill_scenario_reports_every_room(tmp_path: Path) -> None:
+    state = tmp_path / "demo"
+    result = subprocess.run(
+        [
+            *ROOMCAST,
+            "demo",
+            "--rooms",
+            "30",
+            "--scenario",
+            "lockdown-drill",
+            "--json",
+            "--state-dir",
+            str(state),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert report["rooms"] == 30
+    assert [d["action"] for d in report["directives"]] == [
+        "lockdown",
+        "release",
+        "release",
+        "all_clear",
+    ]
+    assert all(d["drill"] for d in report["directives"])
+    assert [d["total"] for d in report["directives"]] == [30, 1, 1, 30]
+    assert all(d["acked"] == d["total"] for d in report["directives"])
+    assert all(d["ack_ms"]["max"] >= d["ack_ms"]["p50"] > 0 for d in report["directives"])
+    (alert,) = report["alerts"]
+    assert alert["room"] == "101" and alert["press_to_hub_ms"] >= 0
+    assert _processes_mentioning(str(state)) == []
+    assert not (state / "demo.json").exists()
+
+
+@pytest.fixture
+def running_demo(tmp_path: Path) -> Iterator[Path]:
+    state = tmp_path / "demo"
+    demo = subprocess.Popen(
+        [*ROOMCAST, "demo", "--rooms", "4", "--state-dir", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert demo.stdout is not None
+    printed = []
+    for line in demo.stdout:  # the demo prints its banner once everything is up
+        printed.append(line)
+        if "Ctrl-C stops everything" in line:
+            break
+    else:
+        pytest.fail("demo exited before it was ready:\n" + "".join(printed))
+    yield state
+    demo.send_signal(signal.SIGINT)
+    rest, _ = demo.communicate(timeout=30)  # also closes the pipe
+    assert demo.returncode == 0, rest
+    assert "stopping the demo" in rest
+    assert _processes_mentioning(str(state)) == []
+    assert not (state / "demo.json").exists()
+
+
+def test_office_commands_against_a_running_demo(running_demo: Path) -> None:
+    state = running_demo
+    issued = roomcast("issue", "lockdown", "--drill", state_dir=state)
+    assert issued.returncode == 0, issued.stderr
+    assert "LOCKDOWN (DRILL)" in issued.stdout and "4 room(s)" in issued.stdout
+
+    pressed = roomcast("press", "101", state_dir=state)
+    assert pressed.returncode == 0, pressed.stderr
+
+    released = roomcast("release", "--room", "102", state_dir=state)
+    assert released.returncode == 0 and "RELEASED" in released.stdout
+
+    status = roomcast("status", "--json", state_dir=state)
+    campus = json.loads(status.stdout)
+    rooms = {r["room"]: r for r in campus["rooms"]}
+    assert rooms["101"]["directive"]["term"] == "LOCKDOWN"
+    assert rooms["102"]["directive"]["action"] == "release"
+    assert [a["room"] for a in campus["alerts"]] == ["101"]
+
+    table = roomcast("status", state_dir=state)
+    assert "OPEN ALERT: PANIC in room 101" in table.stdout
+    assert (state / "screens" / "101.png").stat().st_size > 0
+
+
+def test_bad_commands_say_what_is_wrong_and_change_nothing(running_demo: Path) -> None:
+    state = running_demo
+    cases = {
+        ("issue", "evacuate"): "evacuate needs --location",
+        ("issue", "shelter"): "shelter needs --hazard",
+        ("issue", "lockdown", "--room", "999"): "unknown room '999'",
+        ("release", "--room", "101"): "not in Lockdown",
+        ("press", "999"): "unknown room '999'",
+    }
+    for args, message in cases.items():
+        result = roomcast(*args, state_dir=state)
+        assert result.returncode == 2, args
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    campus = json.loads(roomcast("status", "--json", state_dir=state).stdout)
+    assert campus["latest_seq"] == 0
+    assert campus["alerts"] == []
+
+
+def test_unreachable_hub_is_a_clear_message(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("x" * 40)
+    url = f"http://127.0.0.1:{free_port()}"
+    result = roomcast("status", "--hub", url, "--token-file", str(token))
+    assert result.returncode == 2
+    assert f"cannot reach the hub at {url}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_no_running_demo_is_a_clear_message(tmp_path: Path) -> None:
+    result = roomcast("issue", "hold", state_dir=tmp_path / "nothing-here")
+    assert result.returncode == 2
+    assert "no demo is running" in result.stderr
+
+
+def test_demo_refuses_to_wipe_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    result = roomcast("demo", "--rooms", "2", state_dir=tmp_path)
+    assert result.returncode == 2
+    assert "was not made by roomcast demo" in result.stderr
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+    assert os.listdir(tmp_path) == ["precious.txt"]
