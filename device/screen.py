@@ -113,19 +113,31 @@ def render_pages(view: ScreenView, size: tuple[int, int], mode: str) -> list[Ima
     bottom = height - (bar if view.link is not LinkState.OK else 0)
     term_h = max(10, int(height * 0.30))
     lines = _wrap("\n".join(view.lines), body_font, width - 6, mode)
-    if bottom - (bar + term_h + 2) >= line_h:
+    per_page = _lines_per_page(bottom - (bar + term_h + 2), line_h, len(lines))
+    if per_page:
         layout = _Layout(size, mode, bar, term_h, bar + term_h + 2, body_font, line_h)
-        per_page = (bottom - layout.body_top) // line_h
         chunks = [lines[i : i + per_page] for i in range(0, len(lines), per_page)] or [[]]
         return [layout.draw(view, chunk, (n + 1, len(chunks))) for n, chunk in enumerate(chunks)]
     term_only = _Layout(size, mode, bar, bottom - bar, bottom, body_font, line_h)
     text_only = _Layout(size, mode, bar, 0, bar + 1, body_font, line_h)
-    per_page = max(1, (bottom - text_only.body_top) // line_h)
+    # These pages always page (the term has one of its own), so keep the marker's row free.
+    per_page = max(1, (bottom - text_only.body_top - line_h) // line_h)
     chunks = [lines[i : i + per_page] for i in range(0, len(lines), per_page)]
     total = len(chunks) + 1
     pages = [term_only.draw(view, [], (1, total))]
     pages += [text_only.draw(view, chunk, (n + 2, total)) for n, chunk in enumerate(chunks)]
     return pages
+
+
+def _lines_per_page(room: int, line_h: int, lines: int) -> int:
+    """Lines that fit under the term; when paging, one row stays free for the "2/3" marker.
+
+    0 means not even one line fits beside the term: the term then gets a page of its own.
+    """
+    fit = room // line_h
+    if lines > fit:
+        fit = (room - line_h) // line_h
+    return max(0, fit)
 
 
 @dataclass(frozen=True)
@@ -146,19 +158,25 @@ class _Layout:
         fg = _ink(mode, (255, 255, 255))
         dx, dy = view.shift
         _draw_top_bar(draw, view, width, bar, mode)
+        marker = f"{page[0]}/{page[1]}" if page[1] > 1 else ""
+        marker_font = _font(bar - 2)
         if self.term_h:
-            font = _fit(view.term, width - 4, self.term_h, mode)
+            # When the term fills the page down to the marker's row, keep clear of the corner.
+            inset = 0
+            if marker and self.body_top >= height - bar - (
+                bar if view.link is not LinkState.OK else 0
+            ):
+                inset = 2 * (int(marker_font.getlength(marker)) + 2)
+            font = _fit(view.term, width - 4 - inset, self.term_h, mode)
             centre = (width // 2 + dx, bar + self.term_h // 2 + 1 + dy)
             draw.text(centre, view.term, font=font, fill=_ink(mode, view.colour), anchor="mm")
         y = self.body_top + dy
         for line in lines:
             draw.text((2 + dx, y), line, font=self.body_font, fill=fg)
             y += self.line_h
-        if page[1] > 1:
-            marker = f"{page[0]}/{page[1]}"
+        if marker:
             above_link_bar = height - 1 - (bar if view.link is not LinkState.OK else 0)
-            font = _font(bar - 2)
-            draw.text((width - 1, above_link_bar), marker, font=font, fill=fg, anchor="rd")
+            draw.text((width - 1, above_link_bar), marker, font=marker_font, fill=fg, anchor="rd")
         if view.link is not LinkState.OK:
             _draw_link_bar(draw, view, width, height, bar, mode)
         return image

@@ -30,6 +30,7 @@ from protocol.signing import BadSignature, verify_directive
 from protocol.srp import Vocabulary
 from protocol.topics import DeviceChannel, ScopeKind, Topics
 from transport.session import run_session
+from transport.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ class DeviceService:
         indicator: Indicator,
         vocabulary: Vocabulary | None = None,
         wall_clock: Callable[[], float] = time.time,
+        notifier: Notifier | None = None,
     ) -> None:
         self.config = config
+        self._systemd = notifier or Notifier("")
         self.rejected: Counter[str] = Counter()
         self.connected = asyncio.Event()
         self.shown_seq = 0
@@ -108,7 +111,9 @@ class DeviceService:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._screen_loop())
                 group.create_task(self._link())
+                group.create_task(self._systemd.keep_watchdog())
         finally:
+            self._systemd.stopping()
             for task in self._tasks:
                 task.cancel()
             self._inputs.close()
@@ -121,6 +126,7 @@ class DeviceService:
             self.config.broker,
             client_id=f"roomcast-{self.config.site}-{self.config.device_id}",
             will=self._will,
+            farewell=self._farewell,
             on_connected=self._on_connected,
             on_message=self._dispatch,
             on_disconnected=self._on_disconnected,
@@ -128,6 +134,9 @@ class DeviceService:
 
     def _will(self) -> aiomqtt.Will:
         self._session = self._store.next_session()
+        return self._farewell()
+
+    def _farewell(self) -> aiomqtt.Will:
         return aiomqtt.Will(
             self._topics.device(self.config.device_id, DeviceChannel.STATUS),
             encode(self._status(online=False)),
@@ -145,6 +154,7 @@ class DeviceService:
         self.connected.set()
         self._redraw.set()
         self._changed()
+        self._systemd.ready(f"connected to {self.config.broker.describe()}")
         log.info("%s: connected to %s", self.config.device_id, self.config.broker.describe())
 
     def _on_disconnected(self) -> None:
@@ -152,6 +162,7 @@ class DeviceService:
         self.connected.clear()
         self._redraw.set()
         self._changed()
+        self._systemd.status("broker link lost; reconnecting")
 
     def _dispatch(self, topic: str, payload: bytes) -> None:
         handler = self._handlers.get(topic)
@@ -334,8 +345,11 @@ class DeviceService:
         pages: list[Image.Image] = []
         page, page_since = 0, 0.0
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can lose a cancellation
+            # that races its inner wait, and the service would then never stop.
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._redraw.wait(), TICK_SECONDS)
+                async with asyncio.timeout(TICK_SECONDS):
+                    await self._redraw.wait()
             self._redraw.clear()
             directive, link = self.effective, self.link_view()
             view = screen_view(

@@ -7,7 +7,6 @@ audit log with who did it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -119,11 +118,13 @@ class _Api:
             with self.hub.bus.subscribe() as queue:
                 yield ": connected\n\n"
                 while True:
-                    with contextlib.suppress(TimeoutError):
-                        update = await asyncio.wait_for(queue.get(), 15)
-                        yield f"data: {json.dumps(update)}\n\n"
+                    try:
+                        async with asyncio.timeout(15):
+                            update = await queue.get()
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
                         continue
-                    yield ": keep-alive\n\n"
+                    yield f"data: {json.dumps(update)}\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
 

@@ -206,7 +206,7 @@ class Campus:
             return
         now = self._now()
         if self._store.add_ack(ack, room=record.room, received_at=now):
-            self._acks.setdefault(ack.seq, {})[device_id] = now
+            self.acks(ack.seq)[device_id] = now  # loads acks stored before a restart first
             self.bus.publish("ack", device_id=device_id, room=record.room, seq=ack.seq)
 
     def on_event(self, device_id: str, event: Event) -> bool:

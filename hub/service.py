@@ -27,6 +27,7 @@ from protocol.codec import DecodeError, decode, encode
 from protocol.messages import Ack, DeviceStatus, Directive, Event, HubState, Receipt
 from protocol.topics import DeviceChannel, Topics
 from transport.session import run_session
+from transport.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,15 @@ _DECODERS: dict[DeviceChannel, type[DeviceStatus | Event | Ack]] = {
 
 
 class HubService:
-    def __init__(self, config: HubConfig, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: HubConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        notifier: Notifier | None = None,
+    ) -> None:
         self.config = config
+        self._systemd = notifier or Notifier("")
         self.connected = asyncio.Event()
         self.ready = asyncio.Event()
         self.bus = Bus()
@@ -83,7 +91,9 @@ class HubService:
                 group.create_task(self._heartbeat())
                 group.create_task(server.serve(sockets=[listener]))
                 group.create_task(self._mark_ready())
+                group.create_task(self._systemd.keep_watchdog())
         finally:
+            self._systemd.stopping()
             listener.close()
             self._store.close()
 
@@ -94,6 +104,7 @@ class HubService:
     async def _mark_ready(self) -> None:
         await self.connected.wait()
         self.ready.set()
+        self._systemd.ready(f"serving {self.api_url}; broker {self.config.broker.describe()}")
         log.info("hub ready: API on %s", self.api_url)
 
     # -- MQTT ------------------------------------------------------------------------------
@@ -103,6 +114,7 @@ class HubService:
             self.config.broker,
             client_id=f"roomcast-hub-{self.config.site}",
             will=self._will,
+            farewell=self._will,
             on_connected=self._on_connected,
             on_message=self._dispatch,
             on_disconnected=self._on_disconnected,
@@ -134,6 +146,7 @@ class HubService:
     def _on_disconnected(self) -> None:
         self._client = None
         self.connected.clear()
+        self._systemd.status("broker link lost; reconnecting")
 
     async def _heartbeat(self) -> None:
         while True:

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from enum import Enum
-from functools import cache
 from typing import Any, TypeVar
 
 from protocol import PROTOCOL_VERSION
 from protocol.messages import MESSAGE_TYPES, Message, MessageError
 from protocol.topics import InvalidName
+
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+"""Integers are what SQLite (and every other peer) can store."""
 
 MAX_PAYLOAD = 4096
 """Bytes. The largest real message (a Shelter directive with a note) is under 1 KiB."""
@@ -48,9 +51,13 @@ def canonical(message: Message, *, without: str) -> bytes:
 
 def _envelope(message: Message) -> dict[str, Any]:
     body: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": message.TYPE}
-    for f in dataclasses.fields(message):
-        value = getattr(message, f.name)
-        body[f.name] = value.value if isinstance(value, Enum) else value
+    for name, (hint, _) in _field_types(type(message)).items():
+        value = getattr(message, name)
+        if isinstance(value, Enum):
+            value = value.value
+        elif hint is float:
+            value = float(value)  # 5 and 5.0 must sign and verify as the same bytes
+        body[name] = value
     return body
 
 
@@ -65,7 +72,8 @@ def decode(payload: bytes, expected: type[M]) -> M:
 def decode_any(payload: bytes) -> Message:
     """Decode a payload of any known type (tools and tests; services use :func:`decode`)."""
     body = _parse(payload)
-    cls = MESSAGE_TYPES.get(body.get("type"))  # type: ignore[arg-type]
+    kind = body.get("type")
+    cls = MESSAGE_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise DecodeError(f"unknown message type {body.get('type')!r}")
     return _build(cls, body)
@@ -75,7 +83,7 @@ def _parse(payload: bytes) -> dict[str, Any]:
     if len(payload) > MAX_PAYLOAD:
         raise DecodeError(f"payload is {len(payload)} bytes; the limit is {MAX_PAYLOAD}")
     try:
-        body = json.loads(payload.decode("utf-8"))
+        body = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise DecodeError("payload is not UTF-8") from None
     except json.JSONDecodeError as error:
@@ -83,13 +91,17 @@ def _parse(payload: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise DecodeError(f"payload is a JSON {type(body).__name__}, not an object")
     version = body.get("v")
-    if version != PROTOCOL_VERSION or isinstance(version, bool):
+    if type(version) is not int or version != PROTOCOL_VERSION:
         raise DecodeError(f"unsupported protocol version {version!r} (this side speaks v1)")
     return body
 
 
+def _reject_constant(name: str) -> None:
+    raise DecodeError(f"payload contains {name}, which is not JSON")
+
+
 def _build(cls: type[M], body: dict[str, Any]) -> M:
-    hints = _field_types(cls)  # type: ignore[arg-type]
+    hints = _field_types(cls)
     unknown = set(body) - set(hints) - {"v", "type"}
     if unknown:
         raise DecodeError(f"{cls.TYPE}: unknown field(s) {sorted(unknown)}")
@@ -106,16 +118,22 @@ def _build(cls: type[M], body: dict[str, Any]) -> M:
         raise DecodeError(f"{cls.TYPE}: {error}") from None
 
 
-@cache
-def _field_types(cls: type[Message]) -> dict[str, tuple[Any, bool]]:
+_FIELDS: dict[type, dict[str, tuple[Any, bool]]] = {}
+
+
+def _field_types(cls: type) -> dict[str, tuple[Any, bool]]:
+    """Each field's type and whether it is required, worked out once per message class."""
+    if cls in _FIELDS:
+        return _FIELDS[cls]
     hints = typing.get_type_hints(cls)
-    return {
+    _FIELDS[cls] = {
         f.name: (
             hints[f.name],
             f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
         )
         for f in dataclasses.fields(cls)
     }
+    return _FIELDS[cls]
 
 
 def _convert(where: str, hint: Any, value: Any) -> Any:
@@ -139,7 +157,11 @@ def _convert(where: str, hint: Any, value: Any) -> Any:
             allowed = [e.value for e in hint]
             raise DecodeError(f"{where}: {value!r} is not one of {allowed}") from None
     if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):  # 1e999 parses as infinity
+            raise DecodeError(f"{where} must be a finite number")
         return float(value)
+    if hint is int and type(value) is int and not INT_MIN <= value <= INT_MAX:
+        raise DecodeError(f"{where} is outside the signed 64-bit range")
     if hint in (str, int, bool) and type(value) is hint:
         return value
     expected = getattr(hint, "__name__", hint)

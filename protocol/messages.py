@@ -6,6 +6,7 @@ constructors, so every check here also guards every payload received.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
@@ -28,7 +29,7 @@ def _check_text(name: str, value: str | None, *, required: bool = False) -> None
         return
     if len(value) > MAX_TEXT:
         raise MessageError(f"{name} is {len(value)} characters; the limit is {MAX_TEXT}")
-    if any(ord(c) < 32 for c in value):
+    if any(unicodedata.category(c) == "Cc" for c in value):  # C0, DEL and C1 (8-bit CSI)
         raise MessageError(f"{name} contains control characters")
 
 

@@ -126,9 +126,11 @@ def _hub(args: argparse.Namespace) -> int:
     from hub.config import load_hub_config
     from hub.service import HubService
     from roomcast.running import configure_logging, run_until_signalled
+    from transport.systemd import Notifier
 
     configure_logging(args.verbose)
-    return run_until_signalled(HubService(load_hub_config(args.config)).run())
+    service = HubService(load_hub_config(args.config), notifier=Notifier())
+    return run_until_signalled(service.run())
 
 
 def _device(args: argparse.Namespace) -> int:
@@ -136,6 +138,7 @@ def _device(args: argparse.Namespace) -> int:
     from device.service import DeviceService
     from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs
     from roomcast.running import configure_logging, run_until_signalled
+    from transport.systemd import Notifier
 
     configure_logging(args.verbose)
     config = load_device_config(args.config)
@@ -145,6 +148,7 @@ def _device(args: argparse.Namespace) -> int:
         display=PngDisplay(screen),
         inputs=SimulatedInputs(),
         indicator=SimulatedIndicator(),
+        notifier=Notifier(),
     )
     return run_until_signalled(service.run())
 
