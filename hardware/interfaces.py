@@ -62,3 +62,26 @@ class Indicator(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class Outputs(Protocol):
+    """Peripherals that follow the room's directive (relays for strobes, LED signs).
+
+    ``apply`` states the whole current directive; an output converges to it even after
+    its device was unplugged and replugged. Blocking work happens on the output's own
+    thread, so ``apply`` may be called from the event loop.
+    """
+
+    def apply(self, action: str, drill: bool, text: str) -> None:
+        """Action ("lockdown", "all_clear", ...), drill flag and the text to show."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Sounder(Protocol):
+    """A buzzer for short confirmation chirps (never for a panic press: that is silent)."""
+
+    def chirp(self, count: int = 1) -> None: ...
+
+    def close(self) -> None: ...
