@@ -69,10 +69,15 @@ class BrokerConfig:
             f"listener {self.port} {self.host}",
             "protocol mqtt",
         ]
+        lines += self._security_lines()
+        return "\n".join(lines) + "\n"
+
+    def _security_lines(self) -> list[str]:
+        """Who may connect to the listener, and what they may do once connected."""
         if self.tls is None:
-            lines.append("allow_anonymous true")
+            lines = ["allow_anonymous true"]
         else:
-            lines += [
+            lines = [
                 "allow_anonymous false",
                 f"cafile {self.tls.cafile}",
                 f"certfile {self.tls.certfile}",
@@ -85,4 +90,4 @@ class BrokerConfig:
                 lines.append(f"crlfile {self.tls.crlfile}")
         if self.aclfile is not None:
             lines.append(f"acl_file {self.aclfile}")
-        return "\n".join(lines) + "\n"
+        return lines

@@ -1,0 +1,284 @@
+"""``roomcast provision ...``: the IT commands, a thin argparse layer over the library.
+
+Secrets never go on the command line (other users can read it in ``ps``): generated
+passwords are printed once, and a chosen one is read from standard input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from provisioning import users
+from provisioning.create import DEFAULT_PORT, init
+from provisioning.devices import issue_all, issue_device, revoke
+from provisioning.errors import ProvisioningError
+from provisioning.health import WARN_DAYS, check, rotate
+from provisioning.install import DEFAULT_TARGET, install
+from provisioning.rooms import import_rooms
+from provisioning.sdcard import DEFAULT_MOUNT, sdcard
+
+DEFAULT_SITE_DIR = Path(os.environ.get("ROOMCAST_SITE_DIR", "/var/lib/roomcast/site"))
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _site_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--site-dir",
+        type=Path,
+        default=DEFAULT_SITE_DIR,
+        help="the site directory (default: $ROOMCAST_SITE_DIR or %(default)s)",
+    )
+
+
+def _reload_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--pid", type=int, help="broker pid to SIGHUP so it reloads ACL and CRL")
+    group.add_argument("--pid-file", type=Path, help="broker pid file to read the pid from")
+
+
+def _reload_target(args: argparse.Namespace) -> int | Path | None:
+    target: int | Path | None = args.pid if args.pid is not None else args.pid_file
+    return target
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    result = init(
+        args.site_dir,
+        args.site,
+        args.hub_host,
+        args.force,
+        broker_port=args.port,
+        broker_bind=args.bind,
+        broker_user=args.broker_user or None,
+    )
+    print(f"site {args.site!r} created in {result.layout.root}")
+    print(f"broker config: {result.layout.broker.conf}")
+    print(f"console admin: {result.admin_user}  password: {result.admin_password}")
+    print("Write the password down now: it is stored only as a hash and shown only once.")
+    return 0
+
+
+def _cmd_rooms(args: argparse.Namespace) -> int:
+    changes = import_rooms(args.site_dir, args.csv)
+    for label, ids in (
+        ("added", changes.added),
+        ("updated", changes.updated),
+        ("removed", changes.removed),
+    ):
+        print(f"{label}: {', '.join(ids) if ids else '-'}")
+    if changes.stale_devices:
+        print(
+            "devices whose bundle shows the old room details (re-issue them): "
+            + ", ".join(changes.stale_devices)
+        )
+    return 0
+
+
+def _cmd_device(args: argparse.Namespace) -> int:
+    target = _reload_target(args)
+    if args.all:
+        bundles = issue_all(args.site_dir, validity_days=args.days, reload_pid=target)
+    else:
+        bundles = [
+            issue_device(args.site_dir, args.room, validity_days=args.days, reload_pid=target)
+        ]
+    for bundle in bundles:
+        print(bundle)
+    if not bundles:
+        print("every room already has an active device")
+    if bundles and target is None:
+        print("reload the broker (systemctl reload mosquitto) so the new devices may connect")
+    return 0
+
+
+def _cmd_install(args: argparse.Namespace) -> int:
+    done = install(
+        args.bundle, args.target, args.site, enable_service=args.enable, owner=args.owner
+    )
+    print(f"installed {done.device_id} (site {done.site}, room {done.room}) in {done.target_dir}")
+    if args.enable and not done.service_enabled:
+        print("no systemctl here: start the roomcast-device service yourself")
+    return 0
+
+
+def _cmd_revoke(args: argparse.Namespace) -> int:
+    result = revoke(args.site_dir, args.device_id, reload_pid=_reload_target(args))
+    serials = ", ".join(f"{s:x}" for s in result.serials)
+    print(f"revoked {result.device_id} (serials {serials})")
+    if result.reloaded_pid is None:
+        print("reload the broker now (systemctl reload mosquitto): until then it may connect")
+    return 0
+
+
+def _cmd_user(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        for name, role in users.list_users(args.site_dir).items():
+            print(f"{name}\t{role.value}")
+        return 0
+    if args.action == "remove":
+        users.remove_user(args.site_dir, args.name)
+        print(f"removed {args.name}")
+        return 0
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    if args.action == "add":
+        password = users.add_user(args.site_dir, args.name, args.role or "viewer", password)
+    else:
+        password = users.set_password(args.site_dir, args.name, password, args.role)
+    if not args.password_stdin:
+        print(f"{args.name}: password {password}  (shown once; stored only as a hash)")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    report = check(args.site_dir, warn_days=args.warn_days)
+    for finding in report.findings:
+        print(finding)
+    print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    return 0 if report.ok else 1
+
+
+def _cmd_rotate(args: argparse.Namespace) -> int:
+    result = rotate(args.site_dir, within_days=args.within_days, reload_pid=_reload_target(args))
+    for device_id, bundle in result.devices.items():
+        print(f"re-issued {device_id}: install {bundle} on its node")
+    if result.broker:
+        print("broker certificate renewed" + ("" if result.reloaded_pid else "; reload the broker"))
+    if result.hub:
+        print("hub certificate renewed; restart the hub service")
+    if result.ca_expiring:
+        print("the site CA itself expires soon: plan a new site (init) and re-issue all devices")
+    return 0
+
+
+def _cmd_sdcard(args: argparse.Namespace) -> int:
+    result = sdcard(args.boot, args.bundle, args.mount_point)
+    how = f"chained from {result.chained_from}" if result.chained_from else "via cmdline.txt"
+    print(f"bundle copied to {result.bundle}; first-boot hook {result.hook} ({how})")
+    return 0
+
+
+def _add_init(sub: Any) -> None:
+    p = sub.add_parser("init", help="create a site: CA, broker and hub identities, first admin")
+    _site_args(p)
+    p.add_argument("--site", required=True, help="site id (a-z, 0-9, '_', '-')")
+    p.add_argument(
+        "--hub-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="name or address devices use to reach the hub (repeatable)",
+    )
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="broker TLS port")
+    p.add_argument("--bind", default="0.0.0.0", help="address the broker listens on")  # noqa: S104
+    p.add_argument(
+        "--broker-user",
+        default="mosquitto",
+        help="user the broker runs as; '' to leave files to the caller",
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing site (new CA!)")
+    p.set_defaults(provision_handler=_cmd_init)
+
+
+def _add_rooms_and_devices(sub: Any) -> None:
+    p = sub.add_parser("rooms", help="import the rooms CSV (building,floor,room,name)")
+    _site_args(p)
+    p.add_argument("csv", type=Path)
+    p.set_defaults(provision_handler=_cmd_rooms)
+    p = sub.add_parser("device", help="issue device bundles")
+    _site_args(p)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--room", help="issue one more device for this room")
+    which.add_argument("--all", action="store_true", help="one device per room lacking one")
+    p.add_argument("--days", type=int, default=730, help="certificate validity in days")
+    _reload_args(p)
+    p.set_defaults(provision_handler=_cmd_device)
+    p = sub.add_parser("revoke", help="revoke a device: CRL, ACL, bundle")
+    _site_args(p)
+    p.add_argument("device_id")
+    _reload_args(p)
+    p.set_defaults(provision_handler=_cmd_revoke)
+
+
+def _add_node(sub: Any) -> None:
+    p = sub.add_parser("install", help="install a bundle on this node")
+    p.add_argument("bundle", type=Path)
+    p.add_argument("--target", type=Path, default=DEFAULT_TARGET)
+    p.add_argument("--site", help="refuse the bundle unless it is for this site")
+    p.add_argument("--enable", action="store_true", help="systemctl enable --now the service")
+    p.add_argument("--owner", help="user the device service runs as (files are chowned)")
+    p.set_defaults(provision_handler=_cmd_install)
+    p = sub.add_parser("sdcard", help="put a bundle and a first-boot hook on a boot partition")
+    p.add_argument("boot", type=Path, help="where the card's boot (FAT) partition is mounted")
+    p.add_argument("bundle", type=Path)
+    p.add_argument(
+        "--mount-point",
+        default=DEFAULT_MOUNT,
+        help="where the Pi mounts that partition (default %(default)s)",
+    )
+    p.set_defaults(provision_handler=_cmd_sdcard)
+
+
+def _add_user(sub: Any) -> None:
+    p = sub.add_parser("user", help="console users: add, passwd, remove, list")
+    _site_args(p)
+    p.add_argument("action", choices=["add", "passwd", "remove", "list"])
+    p.add_argument("name", nargs="?", default="")
+    p.add_argument("--role", choices=[r.value for r in users.Role])
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of generating one",
+    )
+    p.set_defaults(provision_handler=_cmd_user)
+
+
+def _add_upkeep(sub: Any) -> None:
+    p = sub.add_parser("check", help="expiries, rooms without devices, unsafe file modes")
+    _site_args(p)
+    p.add_argument("--warn-days", type=int, default=WARN_DAYS)
+    p.set_defaults(provision_handler=_cmd_check)
+    p = sub.add_parser("rotate", help="renew certificates that expire soon, keeping device ids")
+    _site_args(p)
+    p.add_argument("--within-days", type=int, default=WARN_DAYS)
+    _reload_args(p)
+    p.set_defaults(provision_handler=_cmd_rotate)
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``provision`` and its subcommands to the ``roomcast`` command's subparsers."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "provision", help="IT tooling: site, rooms, device bundles, users, revocation"
+    )
+    sub = parser.add_subparsers(dest="provision_command", required=True)
+    for add in (_add_init, _add_rooms_and_devices, _add_node, _add_user, _add_upkeep):
+        add(sub)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen subcommand; a ProvisioningError is printed, not raised (exit code 2)."""
+    handler: Handler = args.provision_handler
+    if getattr(args, "action", None) in ("add", "passwd", "remove") and not args.name:
+        print(f"error: `user {args.action}` needs a user name", file=sys.stderr)
+        return 2
+    try:
+        return handler(args)
+    except ProvisioningError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point (``python -m provisioning.cli provision ...``)."""
+    parser = argparse.ArgumentParser(prog="roomcast")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""A complete, disposable site on loopback for the demo, the simulator and integration tests.
+
+It goes through exactly the production steps (init, rooms, issue, install), so what the demo
+runs is what a school runs; only the addresses are loopback and the rooms are generated.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+from dataclasses import dataclass
+from pathlib import Path
+
+from protocol.inventory import Room
+from provisioning.broker import BrokerConfig
+from provisioning.create import broker_config, init
+from provisioning.devices import issue_all
+from provisioning.fsutil import make_private_dir
+from provisioning.install import InstalledDevice, install, read_bundle
+from provisioning.rooms import apply_rooms
+from provisioning.site import HubFiles, SiteLayout
+
+NODES_DIR = "nodes"
+
+
+@dataclass(frozen=True)
+class ThrowawaySite:
+    """Paths of a ready site: the broker config to run, the hub's files, one dir per node."""
+
+    layout: SiteLayout
+    site: str
+    broker: BrokerConfig
+    hub: HubFiles
+    devices: tuple[InstalledDevice, ...]
+    admin_user: str
+    admin_password: str
+
+
+def demo_rooms(count: int, *, per_building: int = 50) -> list[Room]:
+    """``count`` rooms r001, r002, ..., ten to a floor, ``per_building`` to a building."""
+    return [
+        Room(
+            id=f"r{n:03d}",
+            building=f"b{(n - 1) // per_building + 1}",
+            floor=str((n - 1) % per_building // 10 + 1),
+            name=f"Room {n}",
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def create_throwaway_site(
+    site_dir: Path | str, *, rooms: int, broker_port: int, site_id: str = "demo"
+) -> ThrowawaySite:
+    """Build (replacing) a site in ``site_dir`` with ``rooms`` rooms, one installed node each.
+
+    The broker binds 127.0.0.1:``broker_port``; each node's files are installed under
+    ``<site_dir>/nodes/<device id>/`` as they would be under ``/etc/roomcast``. Start the
+    broker with ``mosquitto -c <result.broker conf>`` after writing ``result.broker.render()``
+    (``layout.broker.conf`` already holds it).
+    """
+    created = init(
+        site_dir,
+        site_id,
+        ["127.0.0.1"],
+        force=True,
+        broker_port=broker_port,
+        broker_bind="127.0.0.1",
+        broker_user=pwd.getpwuid(os.geteuid()).pw_name,
+    )
+    layout = created.layout
+    apply_rooms(layout.root, demo_rooms(rooms), source=layout.root / "generated")
+    devices = []
+    make_private_dir(layout.root / NODES_DIR)
+    for bundle in issue_all(layout.root):
+        config, _ = read_bundle(bundle)
+        devices.append(install(bundle, layout.root / NODES_DIR / config["device_id"]))
+    return ThrowawaySite(
+        layout=layout,
+        site=site_id,
+        broker=broker_config(layout.root),
+        hub=layout.hub,
+        devices=tuple(devices),
+        admin_user=created.admin_user,
+        admin_password=created.admin_password,
+    )

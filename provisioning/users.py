@@ -1,0 +1,204 @@
+"""Console users of the hub: names, roles, and scrypt password hashes.
+
+No default passwords: ``init`` creates the first admin with a generated password that is
+shown once. Hashes use scrypt (memory-hard, in the standard library) with a random salt per
+user; verification compares in constant time and does the same work for an unknown name,
+so response time does not reveal which names exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from provisioning.errors import InventoryError, UserError
+from provisioning.fsutil import write_json
+from provisioning.site import SiteLayout, locked, open_site
+
+USERS_FORMAT = 1
+SCRYPT_N = 2**15
+SCRYPT_R = 8
+SCRYPT_P = 1
+_MAX_N = 2**20  # refuse absurd work factors from a tampered file
+_MAXMEM = 128 * 1024 * 1024
+_DKLEN = 32
+MIN_PASSWORD = 12
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.@-]{0,63}$")
+
+
+class Role(StrEnum):
+    """What a console user may do; the hub enforces it, provisioning only records it."""
+
+    ADMIN = "admin"
+    OFFICE = "office"
+    RESPONDER = "responder"
+    VIEWER = "viewer"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=_DKLEN
+    )
+
+
+def hash_password(password: str) -> dict[str, Any]:
+    """The stored form of a password: parameters, salt and derived key."""
+    salt = secrets.token_bytes(16)
+    key = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return {"n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P, "salt": _b64(salt), "hash": _b64(key)}
+
+
+def check_password(stored: dict[str, Any], password: str) -> bool:
+    """Constant-time comparison of ``password`` against a stored hash."""
+    n, r, p = int(stored["n"]), int(stored["r"]), int(stored["p"])
+    if not (1 < n <= _MAX_N and 0 < r <= 32 and 0 < p <= 16):
+        raise InventoryError(f"scrypt parameters n={n} r={r} p={p} are out of range")
+    key = _scrypt(password, base64.b64decode(stored["salt"]), n, r, p)
+    return hmac.compare_digest(key, base64.b64decode(stored["hash"]))
+
+
+_DUMMY = {"n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P, "salt": _b64(bytes(16)), "hash": ""}
+
+
+def generate_password() -> str:
+    """A random password of about 128 bits, typeable from a printout."""
+    return secrets.token_urlsafe(16)
+
+
+def _check_new(name: str, password: str) -> None:
+    if not _NAME.match(name):
+        raise UserError(
+            f"user name {name!r} must be 1-64 characters of a-z, 0-9, '_', '.', '@' or '-', "
+            "starting with a letter or digit"
+        )
+    if len(password) < MIN_PASSWORD or len(password) > 1024:
+        raise UserError(f"a password needs {MIN_PASSWORD} to 1024 characters")
+    if password.lower() == name.lower():
+        raise UserError("a password must not be the user name")
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        roles = ", ".join(r.value for r in Role)
+        raise UserError(f"unknown role {value!r}; choose one of: {roles}") from None
+
+
+def load_users(path: Path) -> dict[str, dict[str, Any]]:
+    """The users table keyed by name; a damaged file names itself."""
+    if not path.exists():
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if raw.get("format") != USERS_FORMAT:
+            raise ValueError(f"unknown format {raw.get('format')!r}")
+        users: dict[str, dict[str, Any]] = raw["users"]
+        for record in users.values():
+            Role(record["role"])
+        return users
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InventoryError(f"{path} is damaged ({exc}); restore it from backup") from exc
+
+
+def save_users(path: Path, users: dict[str, dict[str, Any]]) -> None:
+    write_json(path, {"format": USERS_FORMAT, "users": users}, private=True)
+
+
+def _record(role: Role, password: str) -> dict[str, Any]:
+    now = datetime.now(UTC).isoformat()
+    return {"role": role.value, "scrypt": hash_password(password), "changed_at": now}
+
+
+def create_first_admin(path: Path, name: str = "admin") -> str:
+    """Write a users file holding one admin with a fresh password; return that password."""
+    password = generate_password()
+    _check_new(name, password)
+    save_users(path, {name: _record(Role.ADMIN, password)})
+    return password
+
+
+def _users_path(site_dir: Path | str) -> tuple[SiteLayout, Path]:
+    layout, _ = open_site(site_dir)
+    return layout, layout.hub.users
+
+
+def add_user(site_dir: Path | str, name: str, role: Role | str, password: str | None = None) -> str:
+    """Add a console user; returns the password (generated when none is given)."""
+    layout, path = _users_path(site_dir)
+    password = password or generate_password()
+    _check_new(name, password)
+    with locked(layout):
+        users = load_users(path)
+        if name in users:
+            raise UserError(f"user {name!r} already exists in {path}; use `user passwd` instead")
+        users[name] = _record(_role(str(role)), password)
+        save_users(path, users)
+    return password
+
+
+def set_password(
+    site_dir: Path | str, name: str, password: str | None = None, role: Role | str | None = None
+) -> str:
+    """Change a user's password (and role, if given); returns the new password."""
+    layout, path = _users_path(site_dir)
+    password = password or generate_password()
+    _check_new(name, password)
+    with locked(layout):
+        users = load_users(path)
+        old = _existing(users, name, path)
+        new_role = _role(str(role)) if role is not None else Role(old["role"])
+        if old["role"] == Role.ADMIN and new_role is not Role.ADMIN:
+            _keep_an_admin(users, name, path)
+        users[name] = _record(new_role, password)
+        save_users(path, users)
+    return password
+
+
+def remove_user(site_dir: Path | str, name: str) -> None:
+    """Remove a user; the last admin cannot be removed (nobody could manage users then)."""
+    layout, path = _users_path(site_dir)
+    with locked(layout):
+        users = load_users(path)
+        if _existing(users, name, path)["role"] == Role.ADMIN:
+            _keep_an_admin(users, name, path)
+        del users[name]
+        save_users(path, users)
+
+
+def _existing(users: dict[str, dict[str, Any]], name: str, path: Path) -> dict[str, Any]:
+    if name not in users:
+        raise UserError(f"no user {name!r} in {path}; `user add` creates one")
+    return users[name]
+
+
+def _keep_an_admin(users: dict[str, dict[str, Any]], name: str, path: Path) -> None:
+    if not any(u["role"] == Role.ADMIN for n, u in users.items() if n != name):
+        raise UserError(f"{name!r} is the last admin in {path}; add another admin first")
+
+
+def list_users(site_dir: Path | str) -> dict[str, Role]:
+    _, path = _users_path(site_dir)
+    return {name: Role(u["role"]) for name, u in sorted(load_users(path).items())}
+
+
+def verify_password(site_dir: Path | str, name: str, password: str) -> Role | None:
+    """The user's role if ``password`` is right, else None (unknown user included)."""
+    _, path = _users_path(site_dir)
+    record = load_users(path).get(name)
+    if record is None:
+        check_password(_DUMMY, password)  # same cost as a real check
+        return None
+    return Role(record["role"]) if check_password(record["scrypt"], password) else None

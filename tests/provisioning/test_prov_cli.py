@@ -1,0 +1,84 @@
+"""The ``roomcast provision`` subcommands, end to end through argparse."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from provisioning import Role, verify_password
+from provisioning.cli import main
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["provision", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _init(capsys: pytest.CaptureFixture[str], site: str) -> None:
+    code, out, _ = _run(
+        capsys,
+        "init",
+        "--site-dir",
+        site,
+        "--site",
+        "lincoln",
+        "--hub-host",
+        "hub.lincoln.example",
+        "--broker-user",
+        "",
+    )
+    assert code == 0 and "shown only once" in out
+    password = out.split("password: ")[1].split()[0]
+    assert verify_password(site, "admin", password) is Role.ADMIN
+    code, _, err = _run(capsys, "init", "--site-dir", site, "--site", "lincoln")
+    assert code == 2 and "refusing to overwrite" in err
+
+
+def test_a_site_from_init_to_revoke(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = str(tmp_path / "site")
+    _init(capsys, site)
+
+    csv = tmp_path / "rooms.csv"
+    csv.write_text("building,floor,room,name\nmain,1,101,Lab\nmain,1,102,Art\n")
+    code, out, _ = _run(capsys, "rooms", "--site-dir", site, str(csv))
+    assert code == 0 and "added: 101, 102" in out
+
+    code, out, _ = _run(capsys, "device", "--site-dir", site, "--all")
+    bundles = [Path(line) for line in out.splitlines() if line.endswith(".tar.gz")]
+    assert code == 0 and len(bundles) == 2 and "reload the broker" in out
+
+    code, out, _ = _run(
+        capsys, "install", str(bundles[0]), "--target", str(tmp_path / "node"), "--site", "lincoln"
+    )
+    assert code == 0 and "installed rc-" in out
+    device_id = out.split()[1]
+
+    code, out, _ = _run(capsys, "check", "--site-dir", site)
+    assert code == 0 and "0 error(s), 0 warning(s)" in out
+
+    code, out, _ = _run(capsys, "revoke", "--site-dir", site, device_id)
+    assert code == 0 and f"revoked {device_id}" in out
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a chosen long password\n"))
+    code, out, _ = _run(
+        capsys, "user", "--site-dir", site, "add", "ana", "--role", "office", "--password-stdin"
+    )
+    assert code == 0 and "a chosen" not in out
+    assert verify_password(site, "ana", "a chosen long password") is Role.OFFICE
+    code, out, _ = _run(capsys, "user", "--site-dir", site, "list")
+    assert out.splitlines() == ["admin\tadmin", "ana\toffice"]
+
+    code, out, _ = _run(capsys, "rotate", "--site-dir", site)
+    assert code == 0
+
+
+def test_errors_are_printed_not_raised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "check", "--site-dir", str(tmp_path / "missing"))
+    assert code == 2 and "is not a Roomcast site" in err
+    code, _, err = _run(capsys, "user", "--site-dir", str(tmp_path), "add")
+    assert code == 2 and "needs a user name" in err
