@@ -1,7 +1,7 @@
 """The hub's HTTP JSON API (Starlette), used by ``roomcast issue / status`` and the console.
 
-Every route but ``/api/health`` needs the bearer token; every action is recorded in the
-audit log with who did it.
+Every route but ``/api/health`` and ``/api/login`` needs a session, and each checks the
+caller's role on the server. Every action is recorded in the audit log with who did it.
 """
 
 from __future__ import annotations
@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from hub.auth import SESSION_TTL_S, LoginLimiter, Permission, Principal, Sessions, Users
 from hub.campus import DirectiveRequest, HubError
 from hub.views import alerts, campus_status
 from protocol.srp import parse_action
@@ -29,43 +31,130 @@ Handler = Callable[[Request], Awaitable[Response]]
 MAX_BODY = 16 * 1024
 
 
-def create_app(hub: HubService) -> Starlette:
-    """Build the ASGI app around a running hub service."""
+SESSION_COOKIE = "roomcast_session"
+
+
+def create_app(hub: HubService, *, extra_routes: list[BaseRoute] | None = None) -> Starlette:
+    """Build the ASGI app around a running hub service (the console adds its routes)."""
     api = _Api(hub)
-    routes = [
+    allow = api.allow
+    routes: list[BaseRoute] = [
         Route("/api/health", api.health),
-        Route("/api/status", api.authorised(api.status)),
-        Route("/api/directives", api.authorised(api.history), methods=["GET"]),
-        Route("/api/directives", api.authorised(api.issue), methods=["POST"]),
-        Route("/api/directives/{seq:int}", api.authorised(api.report)),
-        Route("/api/rooms/{room}/release", api.authorised(api.release), methods=["POST"]),
-        Route("/api/alerts", api.authorised(api.alerts)),
-        Route("/api/alerts/{event_id}/ack", api.authorised(api.ack_alert), methods=["POST"]),
-        Route("/api/audit", api.authorised(api.audit)),
-        Route("/api/stream", api.authorised(api.stream)),
+        Route("/api/login", api.login, methods=["POST"]),
+        Route("/api/logout", allow(Permission.READ, api.logout), methods=["POST"]),
+        Route("/api/whoami", allow(Permission.READ, api.whoami)),
+        Route("/api/status", allow(Permission.READ, api.status)),
+        Route("/api/directives", allow(Permission.READ, api.history), methods=["GET"]),
+        Route("/api/directives", allow(Permission.ISSUE, api.issue), methods=["POST"]),
+        Route("/api/directives/{seq:int}", allow(Permission.READ, api.report)),
+        Route(
+            "/api/rooms/{room}/release", allow(Permission.RELEASE, api.release), methods=["POST"]
+        ),
+        Route("/api/alerts", allow(Permission.READ, api.alerts)),
+        Route(
+            "/api/alerts/{event_id}/ack",
+            allow(Permission.ACK_ALERT, api.ack_alert),
+            methods=["POST"],
+        ),
+        Route("/api/audit", allow(Permission.AUDIT, api.audit)),
+        Route("/api/stream", allow(Permission.READ, api.stream)),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes + (extra_routes or []))
 
 
 class _Api:
     def __init__(self, hub: HubService) -> None:
         self.hub = hub
+        self.users = Users(hub.config.users_file)
+        self.sessions = Sessions(hub.store)
+        self.limiter = LoginLimiter()
 
-    def authorised(self, handler: Handler) -> Handler:
+    def principal(self, request: Request) -> Principal | None:
+        """The caller: a bearer token (command line) or a session cookie (console)."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token:
+            return self.sessions.lookup(token, kind="cli")
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            return None
+        principal = self.sessions.lookup(cookie, kind="console")
+        if principal is None or request.method in ("GET", "HEAD"):
+            return principal
+        # A cookie rides along on any request the browser makes; a changing request must
+        # also prove it came from our page (CSRF).
+        sent = request.headers.get("x-csrf-token", "")
+        return principal if secrets.compare_digest(sent, principal.csrf) else None
+
+    def allow(self, permission: Permission, handler: Handler) -> Handler:
         async def guarded(request: Request) -> Response:
-            header = request.headers.get("authorization", "")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not secrets.compare_digest(
-                token.encode(), self.hub.config.api_token.encode()
-            ):
-                return _error("authentication required (bearer token)", 401)
-            request.state.user = "api-token"
+            principal = self.principal(request)
+            if principal is None:
+                return _error("authentication required: log in (roomcast login)", 401)
+            if not principal.may(permission):
+                return _error(f"role {principal.role} may not {permission}", 403)
+            request.state.user = principal.user
+            request.state.principal = principal
             try:
                 return await handler(request)
             except HubError as error:
                 return _error(str(error), error.status)
 
         return guarded
+
+    async def login(self, request: Request) -> Response:
+        try:
+            body = await _json_body(request)
+        except HubError as error:
+            return _error(str(error), error.status)
+        name, password = body.get("user"), body.get("password")
+        kind = body.get("kind", "cli")
+        if not isinstance(name, str) or not isinstance(password, str) or kind not in SESSION_TTL_S:
+            return _error('send {"user": ..., "password": ..., "kind": "cli" or "console"}', 400)
+        client = request.client.host if request.client else "unknown"
+        keys = (f"user:{name}", f"addr:{client}")
+        if self.limiter.blocked(*keys):
+            self._audit(name, "login refused (rate limit)", {"from": client})
+            return _error("too many failed logins; wait a minute and try again", 429)
+        role = await asyncio.to_thread(self.users.verify, name, password)  # scrypt: ~100 ms
+        if role is None:
+            self.limiter.failed(*keys)
+            self._audit(name, "login failed", {"from": client})
+            return _error("wrong user name or password", 401)
+        self.limiter.succeeded(*keys)
+        token, principal = self.sessions.create(name, role, kind)
+        self._audit(name, f"login ({kind})", {"from": client, "role": role.value})
+        return self._session_response(request, token, principal)
+
+    def _session_response(self, request: Request, token: str, principal: Principal) -> Response:
+        body = {"user": principal.user, "role": principal.role.value, "csrf": principal.csrf}
+        if principal.kind == "cli":
+            return JSONResponse(body | {"token": token})
+        response = JSONResponse(body)
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=SESSION_TTL_S["console"],
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        self.sessions.end(token if scheme.lower() == "bearer" else request.cookies[SESSION_COOKIE])
+        self._audit(request.state.user, "logout", {})
+        response = JSONResponse({"ok": True})
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    async def whoami(self, request: Request) -> Response:
+        principal: Principal = request.state.principal
+        return JSONResponse({"user": principal.user, "role": principal.role.value})
+
+    def _audit(self, user: str, action: str, detail: dict[str, Any]) -> None:
+        self.hub.store.audit(at=time.time(), user=user, action=action, detail=detail)
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"ok": True, "broker_connected": self.hub.connected.is_set()})

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +26,8 @@ class HubConfig:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     heartbeat_s: float = 5.0
-    api_token: str
+    users_file: Path
+    """Console users and their scrypt hashes (``roomcast provision user``)."""
 
     @property
     def database(self) -> Path:
@@ -53,7 +52,7 @@ def load_hub_config(path: Path) -> HubConfig:
         http_host=settings.get("http.host", str, "127.0.0.1"),
         http_port=settings.get("http.port", int, 8080),
         heartbeat_s=heartbeat,
-        api_token=_api_token(settings),
+        users_file=settings.existing_file("users"),
     )
 
 
@@ -74,21 +73,3 @@ def _signing_key(settings: Settings, key: str) -> Ed25519PrivateKey:
     if not isinstance(loaded, Ed25519PrivateKey):
         raise settings.fail(key, f"{path} is not an Ed25519 key")
     return loaded
-
-
-def _api_token(settings: Settings) -> str:
-    """The CLI's bearer token: generated on first start, kept 0600 beside the config."""
-    path = settings.path("api_token_file", "api-token")
-    if not path.exists():
-        token = secrets.token_urlsafe(32)
-        with open(path, "x", opener=_private) as file:
-            file.write(token + "\n")
-    token = path.read_text(encoding="utf-8").strip()
-    if len(token) < 32:
-        raise settings.fail("api_token_file", f"{path} holds a token shorter than 32 characters")
-    return token
-
-
-def _private(path: str, flags: int) -> int:
-    """Create secrets with mode 0600 from the start, never chmod after the fact."""
-    return os.open(path, flags, 0o600)

@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS devices (
     session INTEGER NOT NULL, firmware TEXT NOT NULL, faults TEXT NOT NULL,
     last_seen REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY, user TEXT NOT NULL, role TEXT NOT NULL, kind TEXT NOT NULL,
+    csrf TEXT NOT NULL, expires_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, user TEXT NOT NULL,
     action TEXT NOT NULL, detail TEXT NOT NULL
@@ -193,3 +197,32 @@ class HubStore:
             {"at": at, "user": user, "action": action, "detail": json.loads(detail)}
             for at, user, action, detail in rows
         ]
+
+    def save_session(
+        self, token_hash: str, *, user: str, role: str, kind: str, csrf: str, expires_at: float
+    ) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?)",
+                (token_hash, user, role, kind, csrf, expires_at),
+            )
+
+    def session(self, token_hash: str, *, now: float) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT user, role, kind, csrf FROM sessions WHERE token_hash = ? AND expires_at > ?",
+            (token_hash, now),
+        ).fetchone()
+        return (
+            None if row is None else dict(zip(("user", "role", "kind", "csrf"), row, strict=True))
+        )
+
+    def extend_session(self, token_hash: str, *, expires_at: float) -> None:
+        with self._db:
+            self._db.execute(
+                "UPDATE sessions SET expires_at = max(expires_at, ?) WHERE token_hash = ?",
+                (expires_at, token_hash),
+            )
+
+    def delete_session(self, token_hash: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))

@@ -4,6 +4,7 @@ The functions most callers need are re-exported here; the modules hold the rest.
 ``docs/provisioning.md`` is the runbook.
 """
 
+from protocol.accounts import Role
 from provisioning.access import reload_broker, render_acl
 from provisioning.create import InitResult, broker_config, init
 from provisioning.devices import RevokeResult, issue_all, issue_device, revoke
@@ -14,7 +15,7 @@ from provisioning.rooms import RoomChanges, import_rooms
 from provisioning.sdcard import SdcardResult, sdcard
 from provisioning.site import BrokerFiles, HubFiles, SiteLayout
 from provisioning.throwaway import ThrowawaySite, create_throwaway_site
-from provisioning.users import Role, add_user, remove_user, set_password, verify_password
+from provisioning.users import add_user, remove_user, set_password, verify_password
 
 __all__ = [
     "BrokerFiles",

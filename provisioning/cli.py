@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from protocol.accounts import Role
 from provisioning import users
 from provisioning.create import DEFAULT_PORT, init
 from provisioning.devices import issue_all, issue_device, revoke
@@ -228,7 +229,7 @@ def _add_user(sub: Any) -> None:
     _site_args(p)
     p.add_argument("action", choices=["add", "passwd", "remove", "list"])
     p.add_argument("name", nargs="?", default="")
-    p.add_argument("--role", choices=[r.value for r in users.Role])
+    p.add_argument("--role", choices=[r.value for r in Role])
     p.add_argument(
         "--password-stdin",
         action="store_true",

@@ -6,6 +6,7 @@ runs is what a school runs; only the addresses are loopback and the rooms are ge
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from protocol.inventory import Room
 from provisioning.broker import BrokerConfig
 from provisioning.create import broker_config, init
 from provisioning.devices import issue_all
-from provisioning.fsutil import make_private_dir
+from provisioning.fsutil import make_private_dir, write_json
 from provisioning.install import InstalledDevice, install, read_bundle
 from provisioning.rooms import apply_rooms
 from provisioning.site import HubFiles, SiteLayout
@@ -36,21 +37,27 @@ class ThrowawaySite:
     admin_password: str
 
 
-def demo_rooms(count: int, *, per_building: int = 50) -> list[Room]:
-    """``count`` rooms r001, r002, ..., ten to a floor, ``per_building`` to a building."""
-    return [
-        Room(
-            id=f"r{n:03d}",
-            building=f"b{(n - 1) // per_building + 1}",
-            floor=str((n - 1) % per_building // 10 + 1),
-            name=f"Room {n}",
-        )
-        for n in range(1, count + 1)
-    ]
+def demo_rooms(count: int, *, per_floor: int = 10) -> list[Room]:
+    """``count`` rooms numbered as schools number them: 101-110, 201-210, ... with the
+    odd floors in the main building and the even ones in the north wing."""
+    rooms = []
+    for index in range(count):
+        floor, number = divmod(index, per_floor)
+        room_id = f"{floor + 1}{number + 1:02d}"
+        building = "main" if floor % 2 == 0 else "north"
+        rooms.append(Room(id=room_id, building=building, floor=str(floor + 1),
+                          name=f"Room {room_id}"))
+    return rooms
 
 
 def create_throwaway_site(
-    site_dir: Path | str, *, rooms: int, broker_port: int, site_id: str = "demo"
+    site_dir: Path | str,
+    *,
+    rooms: int,
+    broker_port: int,
+    site_id: str = "demo",
+    http_port: int = 0,
+    heartbeat_s: float = 5.0,
 ) -> ThrowawaySite:
     """Build (replacing) a site in ``site_dir`` with ``rooms`` rooms, one installed node each.
 
@@ -69,6 +76,7 @@ def create_throwaway_site(
         broker_user=pwd.getpwuid(os.geteuid()).pw_name,
     )
     layout = created.layout
+    _set_hub_options(layout.hub.config, http_port=http_port, heartbeat_s=heartbeat_s)
     apply_rooms(layout.root, demo_rooms(rooms), source=layout.root / "generated")
     devices = []
     make_private_dir(layout.root / NODES_DIR)
@@ -84,3 +92,11 @@ def create_throwaway_site(
         admin_user=created.admin_user,
         admin_password=created.admin_password,
     )
+
+
+def _set_hub_options(path: Path, *, http_port: int, heartbeat_s: float) -> None:
+    """Loopback API on the given port (0: any free one) and the demo's heartbeat."""
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["http"] = {"host": "127.0.0.1", "port": http_port}
+    config["heartbeat_s"] = heartbeat_s
+    write_json(path, config)

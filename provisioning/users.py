@@ -8,68 +8,33 @@ so response time does not reveal which names exist.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import re
 import secrets
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from protocol import accounts
+from protocol.accounts import Role, hash_password
 from provisioning.errors import InventoryError, UserError
 from provisioning.fsutil import write_json
 from provisioning.site import SiteLayout, locked, open_site
 
 USERS_FORMAT = 1
-SCRYPT_N = 2**15
-SCRYPT_R = 8
-SCRYPT_P = 1
-_MAX_N = 2**20  # refuse absurd work factors from a tampered file
-_MAXMEM = 128 * 1024 * 1024
-_DKLEN = 32
 MIN_PASSWORD = 12
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.@-]{0,63}$")
 
 
-class Role(StrEnum):
-    """What a console user may do; the hub enforces it, provisioning only records it."""
-
-    ADMIN = "admin"
-    OFFICE = "office"
-    RESPONDER = "responder"
-    VIEWER = "viewer"
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=_DKLEN
-    )
-
-
-def hash_password(password: str) -> dict[str, Any]:
-    """The stored form of a password: parameters, salt and derived key."""
-    salt = secrets.token_bytes(16)
-    key = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-    return {"n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P, "salt": _b64(salt), "hash": _b64(key)}
-
-
 def check_password(stored: dict[str, Any], password: str) -> bool:
     """Constant-time comparison of ``password`` against a stored hash."""
-    n, r, p = int(stored["n"]), int(stored["r"]), int(stored["p"])
-    if not (1 < n <= _MAX_N and 0 < r <= 32 and 0 < p <= 16):
-        raise InventoryError(f"scrypt parameters n={n} r={r} p={p} are out of range")
-    key = _scrypt(password, base64.b64decode(stored["salt"]), n, r, p)
-    return hmac.compare_digest(key, base64.b64decode(stored["hash"]))
+    try:
+        return accounts.check_password(stored, password)
+    except accounts.BadHash as error:
+        raise InventoryError(str(error)) from None
 
 
-_DUMMY = {"n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P, "salt": _b64(bytes(16)), "hash": ""}
+_DUMMY = dict(accounts.DUMMY_HASH)
 
 
 def generate_password() -> str:

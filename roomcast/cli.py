@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from roomcast.client import ClientError, HubClient, read_token
+from roomcast.client import ClientError, HubClient, login, read_token, write_secret
 from roomcast.handle import DemoError, DemoHandle, default_state_dir
 
 ACTIONS = ("hold", "secure", "lockout", "lockdown", "evacuate", "shelter", "all-clear")
@@ -57,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     device.set_defaults(run=_device)
 
     simulate = commands.add_parser("simulate", help="N classroom services, simulated hardware")
-    simulate.add_argument("--site-dir", type=Path, required=True)
+    simulate.add_argument("configs", type=Path, nargs="+", help="device.json of each room")
     simulate.add_argument("--screens", type=Path, required=True)
     simulate.add_argument("--control", type=Path, help="control socket for `roomcast press`")
     simulate.set_defaults(run=_simulate)
@@ -88,6 +90,16 @@ def _parser() -> argparse.ArgumentParser:
     press.add_argument("--state-dir", type=Path, default=default_state_dir())
     press.set_defaults(run=_press)
 
+    login = commands.add_parser("login", help="log the command line in to a hub")
+    login.add_argument("--hub", required=True, help="the hub's URL, e.g. https://hub.school")
+    login.add_argument("--user", required=True)
+    login.set_defaults(run=_login)
+
+    from provisioning.cli import add_parser as add_provision
+    from provisioning.cli import run as run_provision
+
+    add_provision(commands).set_defaults(run=run_provision)
+
     status = commands.add_parser("status", help="the campus: directives, acks, alerts")
     status.add_argument("--json", action="store_true")
     _hub_options(status)
@@ -97,19 +109,49 @@ def _parser() -> argparse.ArgumentParser:
 
 def _hub_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hub", help="hub URL (default: the running demo's)")
-    parser.add_argument("--token-file", type=Path, help="API token file (default: the demo's)")
+    parser.add_argument("--token-file", type=Path, help="session token file (default: the demo's)")
     parser.add_argument(
         "--state-dir", type=Path, default=default_state_dir(), help=argparse.SUPPRESS
     )
 
 
+def session_file() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "roomcast" / "session.json"
+
+
 def _client(args: argparse.Namespace) -> HubClient:
-    if args.hub:
-        if args.token_file is None:
-            raise ClientError("--hub needs --token-file (the hub's api-token file)")
+    """The hub to talk to: --hub, else a running demo, else the last `roomcast login`."""
+    if args.hub and args.token_file:
         return HubClient(args.hub, read_token(args.token_file))
-    handle = DemoHandle.read(args.state_dir)
+    saved = _saved_session()
+    if args.hub:
+        if saved is None or saved.url != args.hub:
+            raise ClientError(f"not logged in to {args.hub}: run roomcast login --hub {args.hub}")
+        return saved
+    try:
+        handle = DemoHandle.read(args.state_dir)
+    except DemoError:
+        if saved is None:
+            raise
+        return saved
     return HubClient(handle.hub_url, read_token(args.token_file or handle.token_file))
+
+
+def _saved_session() -> HubClient | None:
+    try:
+        saved = json.loads(session_file().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    return HubClient(str(saved["hub"]), str(saved["token"]))
+
+
+def _login(args: argparse.Namespace) -> int:
+    password = getpass.getpass(f"password for {args.user} at {args.hub}: ")
+    token = login(args.hub, args.user, password)
+    write_secret(session_file(), json.dumps({"hub": args.hub, "token": token}))
+    print(f"logged in to {args.hub} as {args.user} (session saved in {session_file()})")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -158,10 +200,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from roomcast.simulate import Simulator
 
     configure_logging()
-    configs = sorted((args.site_dir / "devices").glob("*/device.json"))
-    if not configs:
-        raise DemoError(f"no device configs under {args.site_dir / 'devices'}")
-    return run_until_signalled(Simulator(configs, args.screens).run(args.control))
+    return run_until_signalled(Simulator(args.configs, args.screens).run(args.control))
 
 
 def _issue(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ class HubClient:
                 method,
                 self.url.rstrip("/") + path,
                 json=body,
-                headers={"Authorization": f"Bearer {self.token}"},
+                headers={"Authorization": f"Bearer {self.token}"} if self.token else {},
                 timeout=self.timeout_s,
             )
         except httpx.TransportError as error:
@@ -54,4 +55,19 @@ def read_token(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        raise ClientError(f"no API token at {path}; is the hub running?") from None
+        raise ClientError(f"no session token at {path}; log in with `roomcast login`") from None
+
+
+def login(url: str, user: str, password: str) -> str:
+    """A command-line session token for ``user`` at the hub."""
+    reply = HubClient(url, "").post("/api/login", {"user": user, "password": password})
+    return str(reply["token"])
+
+
+def write_secret(path: Path, text: str) -> None:
+    """Create (or replace) a private file with mode 0600 from the first byte."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text + "\n")

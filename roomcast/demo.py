@@ -18,11 +18,10 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from provisioning.broker import BrokerConfig
+from provisioning.throwaway import ThrowawaySite, create_throwaway_site
 from roomcast import control
 from roomcast.broker import MosquittoProcess, free_port
-from roomcast.client import ClientError, HubClient, read_token
-from roomcast.demosite import create_demo_site
+from roomcast.client import ClientError, HubClient, login, write_secret
 from roomcast.handle import HANDLE, DemoError, DemoHandle
 from roomcast.scenario import run_scenario
 
@@ -60,40 +59,41 @@ class Demo:
     def __init__(self, state_dir: Path, rooms: int, *, out: IO[str]) -> None:
         self.state_dir, self.rooms, self.out = state_dir, rooms, out
         self.broker: MosquittoProcess | None = None
+        self.site: ThrowawaySite | None = None
         self.children: list[subprocess.Popen[bytes]] = []
         self.handle: DemoHandle | None = None
 
     def start(self) -> DemoHandle:
         prepare_state_dir(self.state_dir)
-        broker_dir = self.state_dir / "broker"
-        config = BrokerConfig(port=free_port(), data_dir=broker_dir / "data")
-        self.broker = MosquittoProcess(config, broker_dir)
-        self.broker.start()
-        site = create_demo_site(
+        # The same provisioning steps a school runs: a site CA, TLS for every connection,
+        # an ACL per device, a generated admin password. Only the addresses are loopback.
+        self.site = create_throwaway_site(
             self.state_dir / "site",
             rooms=self.rooms,
-            broker_port=config.port,
+            broker_port=free_port(),
             http_port=free_port(),
         )
+        self.broker = MosquittoProcess(self.site.broker, self.site.layout.broker.dir)
+        self.broker.start()
         screens = self.state_dir / "screens"
         control_socket = self.state_dir / "control.sock"
-        self._spawn("hub", ["hub", "--config", str(site.hub_config)])
+        self._spawn("hub", ["hub", "--config", str(self.site.hub.config)])
+        device_configs = [str(device.config) for device in self.site.devices]
         self._spawn(
             "simulate",
             [
                 "simulate",
-                "--site-dir",
-                str(site.root),
                 "--screens",
                 str(screens),
                 "--control",
                 str(control_socket),
+                *device_configs,
             ],
         )
-        hub_config = json.loads(site.hub_config.read_text())
+        hub_config = json.loads(self.site.hub.config.read_text())
         self.handle = DemoHandle(
             hub_url=f"http://127.0.0.1:{hub_config['http']['port']}",
-            token_file=site.hub_config.parent / "api-token",
+            token_file=self.state_dir / "cli-token",
             control_socket=control_socket,
             screens=screens,
             pid=os.getpid(),
@@ -116,18 +116,15 @@ class Demo:
         log.close()
 
     def _wait_ready(self, handle: DemoHandle, *, timeout: float = 60.0) -> None:
+        """Until the hub answers, the CLI has a session, and every room is connected."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_children()
             try:
-                health = HubClient(handle.hub_url, "-", timeout_s=1).get("/api/health")
-                token = read_token(handle.token_file)
+                health = HubClient(handle.hub_url, "", timeout_s=1).get("/api/health")
                 status = control.call_sync(handle.control_socket, {"cmd": "status"})
-                if (
-                    health.get("broker_connected")
-                    and token
-                    and (status["connected"] == status["total"])
-                ):
+                if health.get("broker_connected") and status["connected"] == status["total"]:
+                    self._log_in(handle)
                     return
             except (ClientError, OSError, RuntimeError):
                 pass
@@ -135,6 +132,12 @@ class Demo:
         raise DemoError(
             f"the demo did not come up in {timeout} s; see the logs in {self.state_dir}"
         )
+
+    def _log_in(self, handle: DemoHandle) -> None:
+        """Log the command line in as the site's admin (whose password init generated)."""
+        assert self.site is not None
+        token = login(handle.hub_url, self.site.admin_user, self.site.admin_password)
+        write_secret(handle.token_file, token)
 
     def _check_children(self) -> None:
         for child in self.children:
@@ -176,15 +179,19 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def describe(handle: DemoHandle, demo: Demo) -> str:
-    broker = demo.broker
+    broker, site = demo.broker, demo.site
+    assert broker is not None and site is not None
     lines = [
-        f"Roomcast demo: {demo.rooms} simulated classrooms",
-        f"  broker      mqtt://127.0.0.1:{broker.port if broker else '?'}",
-        f"  hub API     {handle.hub_url}  (token in {handle.token_file})",
+        f"Roomcast demo: {demo.rooms} simulated classrooms, all links TLS with per-device "
+        "certificates",
+        f"  broker      mqtts://127.0.0.1:{broker.port}  (site files in {site.layout.root})",
+        f"  hub API     {handle.hub_url}",
+        f"  console     user {site.admin_user}, password {site.admin_password}  "
+        "(generated for this demo)",
         f"  screens     {handle.screens}/<room>.png  (e.g. {handle.screens / '101.png'})",
-        f"  logs        {demo.state_dir}/hub.log, simulate.log, broker/mosquitto.log",
+        f"  logs        {demo.state_dir}/hub.log, simulate.log, site/broker/mosquitto.log",
         "",
-        "From another terminal:",
+        "From another terminal (the command line is already logged in as the admin):",
         "  roomcast issue lockdown --drill      roomcast press 101",
         "  roomcast release --room 101          roomcast issue all-clear",
         "  roomcast status",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import pytest
 
 from device.config import load_device_config
@@ -16,38 +16,40 @@ from device.service import DeviceService
 from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs
 from hub.config import load_hub_config
 from hub.service import HubService
-from provisioning.broker import BrokerConfig
+from protocol.endpoint import BrokerEndpoint, TlsFiles
+from provisioning.throwaway import ThrowawaySite, create_throwaway_site
 from roomcast.broker import BrokerError, MosquittoProcess, find_mosquitto, free_port
-from roomcast.demosite import DemoSite, create_demo_site
+from transport.session import tls_parameters
 
 WAIT = 10.0
 """Bound on every wait for something to happen across the broker."""
 
-_site_numbers = itertools.count(1)
+
+@pytest.fixture
+def site(tmp_path: Path) -> ThrowawaySite:
+    """A provisioned site (CA, per-device TLS certificates, ACL) with three rooms."""
+    return create_throwaway_site(
+        tmp_path / "site", rooms=3, broker_port=free_port(), heartbeat_s=1.0
+    )
 
 
-@pytest.fixture(scope="session")
-def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoProcess]:
-    """One real broker for the session; tests are kept apart by their site id."""
+@pytest.fixture
+def mosquitto(site: ThrowawaySite) -> Iterator[MosquittoProcess]:
+    """A real broker from the site's generated config: TLS only, client certificates, ACL."""
     try:
         find_mosquitto()
     except BrokerError as error:
         pytest.fail(str(error), pytrace=False)  # never a silent skip
-    workdir = tmp_path_factory.mktemp("mosquitto")
-    config = BrokerConfig(port=free_port(), data_dir=workdir / "data", persistence=False)
-    with MosquittoProcess(config, workdir) as broker:
+    with MosquittoProcess(site.broker, site.layout.broker.dir) as broker:
         yield broker
 
 
-@pytest.fixture
-def site(tmp_path: Path, mosquitto: MosquittoProcess) -> DemoSite:
-    return create_demo_site(
-        tmp_path / "site",
-        rooms=3,
-        broker_port=mosquitto.port,
-        site=f"test-{next(_site_numbers)}",
-        heartbeat_s=1.0,
-    )
+def identity(site: ThrowawaySite, who: str) -> TlsFiles:
+    """The TLS files of "hub" or of a device id, to connect as that client."""
+    if who == "hub":
+        return TlsFiles(ca=site.hub.ca, cert=site.hub.cert, key=site.hub.key)
+    (device,) = [d for d in site.devices if d.device_id == who]
+    return TlsFiles(ca=device.ca, cert=device.cert, key=device.key)
 
 
 async def eventually(
@@ -106,9 +108,24 @@ class Node:
         )
 
 
+@contextlib.asynccontextmanager
+async def mqtt_as(
+    site: ThrowawaySite, broker: MosquittoProcess, who: str
+) -> AsyncIterator[aiomqtt.Client]:
+    """A raw MQTT client with the TLS identity of "hub" or a device id (for attack tests)."""
+    endpoint = BrokerEndpoint(host="127.0.0.1", port=broker.port, tls=identity(site, who))
+    async with aiomqtt.Client(
+        "127.0.0.1",
+        broker.port,
+        identifier=f"test-{who}-{id(endpoint)}",
+        tls_params=tls_parameters(endpoint),
+    ) as client:
+        yield client
+
+
 @pytest.fixture
-async def hub(site: DemoSite) -> AsyncIterator[HubService]:
-    service = HubService(load_hub_config(site.hub_config))
+async def hub(site: ThrowawaySite, mosquitto: MosquittoProcess) -> AsyncIterator[HubService]:
+    service = HubService(load_hub_config(site.hub.config))
     task = asyncio.create_task(service.run())
     try:
         async with asyncio.timeout(WAIT):
@@ -124,11 +141,14 @@ StartNode = Callable[[str], Awaitable[Node]]
 
 
 @pytest.fixture
-async def start_node(site: DemoSite, tmp_path: Path) -> AsyncIterator[StartNode]:
+async def start_node(
+    site: ThrowawaySite, mosquitto: MosquittoProcess, tmp_path: Path
+) -> AsyncIterator[StartNode]:
     tasks: list[asyncio.Task[None]] = []
+    configs = {device.device_id: device.config for device in site.devices}
 
     async def start(device_id: str) -> Node:
-        config = load_device_config(site.device_config(device_id))
+        config = load_device_config(configs[device_id])
         display = PngDisplay(tmp_path / "screens" / f"{device_id}.png", size=(128, 64))
         inputs, indicator = SimulatedInputs(), SimulatedIndicator()
         service = DeviceService(config, display=display, inputs=inputs, indicator=indicator)
@@ -144,9 +164,9 @@ async def start_node(site: DemoSite, tmp_path: Path) -> AsyncIterator[StartNode]
 
 
 @pytest.fixture
-async def nodes(site: DemoSite, hub: HubService, start_node: StartNode) -> list[Node]:
+async def nodes(site: ThrowawaySite, hub: HubService, start_node: StartNode) -> list[Node]:
     """Every device of the site running, and seen online by the hub."""
-    started = [await start_node(device_id) for device_id in site.device_ids]
+    started = [await start_node(device.device_id) for device in site.devices]
     await eventually(
         lambda: all(record.online for record in hub.campus.devices.values()),
         hub,

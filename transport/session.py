@@ -51,9 +51,14 @@ async def run_session(
     on_connected: Connected,
     on_message: Received,
     on_disconnected: Callable[[], None],
+    farewell: Callable[[], aiomqtt.Will] | None = None,
     backoff: Backoff | None = None,
 ) -> None:
-    """Stay connected until cancelled. ``will`` is called per attempt (its session changes)."""
+    """Stay connected until cancelled. ``will`` is called per attempt (its session changes).
+
+    On cancellation (SIGTERM) ``farewell`` is published, retained, before disconnecting:
+    the same "I am offline" the will would say, but at once instead of after the keepalive.
+    """
     backoff = backoff or Backoff()
     while True:
         try:
@@ -69,11 +74,24 @@ async def run_session(
                 max_queued_outgoing_messages=1000,
             ) as client:
                 backoff.reset()
-                await on_connected(client)
-                async for message in client.messages:
-                    on_message(message.topic.value, payload_bytes(message))
+                try:
+                    await on_connected(client)
+                    async for message in client.messages:
+                        on_message(message.topic.value, payload_bytes(message))
+                except asyncio.CancelledError:
+                    if farewell is not None:
+                        await _say_goodbye(client, farewell())
+                    raise
         except aiomqtt.MqttError as error:
             log.warning("%s: broker link %s: %s", client_id, endpoint.describe(), error)
         finally:
             on_disconnected()
         await asyncio.sleep(backoff.next_delay())
+
+
+async def _say_goodbye(client: aiomqtt.Client, goodbye: aiomqtt.Will) -> None:
+    try:
+        async with asyncio.timeout(2):
+            await client.publish(goodbye.topic, goodbye.payload, qos=1, retain=True)
+    except (TimeoutError, aiomqtt.MqttError) as error:
+        log.warning("could not say goodbye before stopping (%s); the last will will", error)

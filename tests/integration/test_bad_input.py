@@ -20,8 +20,9 @@ from protocol.messages import Ack, DeviceStatus, Directive, Event, EventKind
 from protocol.signing import sign_directive
 from protocol.srp import Action
 from protocol.topics import DeviceChannel, ScopeKind, Topics
+from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
-from tests.conftest import Node, eventually
+from tests.conftest import Node, eventually, mqtt_as
 
 pytestmark = pytest.mark.integration
 
@@ -35,9 +36,12 @@ GARBAGE = {
 
 
 @pytest.fixture
-async def intruder(mosquitto: MosquittoProcess) -> AsyncIterator[aiomqtt.Client]:
-    """A client on the same broker that publishes whatever a test asks it to."""
-    async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="intruder") as client:
+async def intruder(
+    site: ThrowawaySite, mosquitto: MosquittoProcess
+) -> AsyncIterator[aiomqtt.Client]:
+    """A client holding the hub's certificate: as if the broker's ACL let anyone write
+    where the hub writes. The devices must still refuse what the hub did not sign."""
+    async with mqtt_as(site, mosquitto, "hub") as client:
         yield client
 
 
@@ -156,3 +160,32 @@ async def test_hub_rejects_garbage_and_impersonation(
     )
     assert alerts(hub.store) == alerts_before
     assert {d: dataclasses.asdict(r) for d, r in hub.campus.devices.items()} == devices_before
+
+
+async def test_a_device_cannot_issue_directives_or_speak_for_another_device(
+    site: ThrowawaySite, mosquitto: MosquittoProcess, hub: HubService, nodes: list[Node]
+) -> None:
+    """The broker's ACL drops what a device may not write; nothing downstream sees it."""
+    rogue, victim = nodes[0].service.config, nodes[1].service.config
+    topics = Topics(rogue.site)
+    stolen = hub.campus.issue(DirectiveRequest(action=Action.HOLD), user="t")
+    await eventually(lambda: all(n.service.acked_seq == stolen.seq for n in nodes), *nodes)
+    replay = dataclasses.replace(stolen, seq=stolen.seq + 50, action=Action.ALL_CLEAR)
+    panic = Event(
+        event_id="e" * 32,
+        device_id=victim.device_id,
+        room=victim.room,
+        kind=EventKind.PANIC,
+        created_at=1.0,
+    )
+
+    async with mqtt_as(site, mosquitto, rogue.device_id) as client:
+        await client.publish(topics.directive(ScopeKind.SITE), encode(replay), qos=1)
+        await client.publish(topics.device(victim.device_id, DeviceChannel.EVENT), encode(panic))
+        marker = hub.campus.issue(DirectiveRequest(action=Action.SECURE), user="t")
+
+    # The hub's later directive arriving everywhere proves the forbidden ones had their chance.
+    await eventually(lambda: all(n.service.acked_seq == marker.seq for n in nodes), *nodes)
+    assert all(not n.service.rejected for n in nodes)  # never even delivered
+    assert not hub.campus.rejected
+    assert alerts(hub.store) == []

@@ -18,7 +18,7 @@ from provisioning import create_throwaway_site
 def test_throwaway_site_has_one_installed_node_per_room(tmp_path: Path) -> None:
     site = create_throwaway_site(tmp_path / "demo", rooms=12, broker_port=18999)
     assert len(site.devices) == 12
-    assert sorted(d.room for d in site.devices)[:2] == ["r001", "r002"]
+    assert sorted(d.room for d in site.devices)[:2] == ["101", "102"]
     assert load_hub_config(site.hub.config).broker.port == 18999
     for node in site.devices:
         config = load_device_config(node.config, state_dir=tmp_path / "state")

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from prov_helpers import SITE_ID
 
+from protocol.accounts import SCRYPT_N
 from provisioning import Role, add_user, init, remove_user, set_password, verify_password
 from provisioning.errors import UserError
 from provisioning.site import SiteLayout
-from provisioning.users import SCRYPT_N, list_users
+from provisioning.users import list_users
 
 
 def test_init_creates_an_admin_whose_generated_password_verifies(tmp_path: Path) -> None:
