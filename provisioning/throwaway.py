@@ -45,8 +45,9 @@ def demo_rooms(count: int, *, per_floor: int = 10) -> list[Room]:
         floor, number = divmod(index, per_floor)
         room_id = f"{floor + 1}{number + 1:02d}"
         building = "main" if floor % 2 == 0 else "north"
-        rooms.append(Room(id=room_id, building=building, floor=str(floor + 1),
-                          name=f"Room {room_id}"))
+        rooms.append(
+            Room(id=room_id, building=building, floor=str(floor + 1), name=f"Room {room_id}")
+        )
     return rooms
 
 
