@@ -45,7 +45,7 @@ def load_device_config(path: Path, *, state_dir: Path | None = None) -> DeviceCo
         room_name=settings.get("room_name", str, ""),
         broker=settings.broker(),
         hub_public_key=_public_key(settings, "hub_public_key"),
-        state_dir=state_dir or settings.path("state_dir", "state"),
+        state_dir=state_dir or settings.state_dir(),
         cancel_window_s=settings.get("cancel_window_s", float, 60.0),
         hardware=settings.get("hardware", dict, {}),
     )

@@ -35,6 +35,8 @@ from transport.systemd import Notifier
 log = logging.getLogger(__name__)
 
 PAGE_SECONDS = 4.0
+STATUS_EVERY_S = 20.0
+"""The hub marks a node offline after 60 s without a word: three missed repeats."""
 TICK_SECONDS = 1.0
 
 
@@ -112,6 +114,7 @@ class DeviceService:
                 group.create_task(self._screen_loop())
                 group.create_task(self._link())
                 group.create_task(self._systemd.keep_watchdog())
+                group.create_task(self._repeat_status())
         finally:
             self._systemd.stopping()
             for task in self._tasks:
@@ -197,6 +200,12 @@ class DeviceService:
         task = asyncio.get_running_loop().create_task(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _repeat_status(self) -> None:
+        """Repeat the retained status, so the hub can tell a silent node from a quiet one."""
+        while True:
+            await asyncio.sleep(STATUS_EVERY_S)
+            await self._publish_status()
 
     async def _publish_status(self) -> None:
         self._send(DeviceChannel.STATUS, encode(self._status(online=True)), retain=True)

@@ -29,6 +29,12 @@ from protocol.topics import InvalidName, ScopeKind
 log = logging.getLogger(__name__)
 
 
+OFFLINE_AFTER_S = 60.0
+"""No word from a device for this long and it is offline (the fire code allows 200 s)."""
+ACK_DUE_S = 10.0
+"""A display that has not confirmed the current directive after this long is flagged."""
+
+
 class HubError(Exception):
     """A request the hub refuses; ``status`` is the HTTP status the API answers with."""
 
@@ -205,6 +211,7 @@ class Campus:
         if record is None:
             return
         now = self._now()
+        record.last_seen = now
         if self._store.add_ack(ack, room=record.room, received_at=now):
             self.acks(ack.seq)[device_id] = now  # loads acks stored before a restart first
             self.bus.publish("ack", device_id=device_id, room=record.room, seq=ack.seq)
@@ -215,6 +222,7 @@ class Campus:
         if record is None:
             return False
         now = self._now()
+        record.last_seen = now
         if not self._store.add_event(event, room=record.room, received_at=now):
             return False
         if event.kind is EventKind.PANIC:
@@ -235,6 +243,46 @@ class Campus:
         self._store.audit(
             at=self._now(), user=user, action="acknowledge alert", detail={"event_id": event_id}
         )
+
+    # -- supervision -----------------------------------------------------------------------
+
+    def sweep(self) -> list[str]:
+        """Mark silent devices offline; returns the ids newly marked.
+
+        Devices repeat their status every 20 s, so silence means a dead node or link even
+        when its last will was lost (a broker restarted without persistence, say).
+        """
+        now, silent = self._now(), []
+        for device_id, record in self.devices.items():
+            if record.online and (record.last_seen or 0) < now - OFFLINE_AFTER_S:
+                record.online = False
+                silent.append(device_id)
+                log.warning(
+                    "device %s (room %s) silent for %.0f s: offline",
+                    device_id,
+                    record.room,
+                    OFFLINE_AFTER_S,
+                )
+                self.bus.publish("device", device_id=device_id, room=record.room, online=False)
+        return silent
+
+    def trouble(self) -> dict[str, list[str]]:
+        """What the office must look at: offline displays, unconfirmed directives, faults."""
+        now = self._now()
+        offline = sorted(d for d, r in self.devices.items() if not r.online)
+        unacked = []
+        for room in self.inventory.rooms.values():
+            directive = self.effective(room)
+            if (
+                directive is not None
+                and now - directive.issued_at > ACK_DUE_S
+                and self.room_ack_ms(room, directive) is None
+            ):
+                unacked.append(room.id)
+        faults = sorted(
+            f"{d}: {part}: {why}" for d, r in self.devices.items() for part, why in r.faults.items()
+        )
+        return {"offline": offline, "unacked": sorted(unacked), "faults": faults}
 
     # -- views -----------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ def load_hub_config(path: Path) -> HubConfig:
         broker=settings.broker(),
         signing_key=_signing_key(settings, "signing_key"),
         inventory=inventory,
-        state_dir=settings.path("state_dir", "state"),
+        state_dir=settings.state_dir(),
         http_host=settings.get("http.host", str, "127.0.0.1"),
         http_port=settings.get("http.port", int, 8080),
         heartbeat_s=heartbeat,

@@ -149,9 +149,12 @@ class HubService:
         self._systemd.status("broker link lost; reconnecting")
 
     async def _heartbeat(self) -> None:
+        """Say the hub is alive; mark devices that have gone silent offline."""
         while True:
             await asyncio.sleep(self.config.heartbeat_s)
             self._send(self._topics.hub_state, encode(self._state(online=True)), retain=True)
+            if self.connected.is_set():  # with no broker link, silence proves nothing
+                self.campus.sweep()
 
     def _publish_directive(self, directive: Directive) -> None:
         topic = self._topics.directive(directive.scope, directive.target)

@@ -7,6 +7,7 @@ message from either: ``/etc/roomcast/device.json: broker.port: must be int, not 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -74,6 +75,13 @@ class Settings:
     def path(self, key: str, default: str | None = None) -> Path:
         value = self.get(key, str) if default is None else self.get(key, str, default)
         return self.source.parent / value
+
+    def state_dir(self, key: str = "state_dir") -> Path:
+        """Where a service keeps its database: the config's value, else systemd's
+        ``$STATE_DIRECTORY`` (set by ``StateDirectory=``), else ``state`` beside the config."""
+        if key not in self.data and os.environ.get("STATE_DIRECTORY"):
+            return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+        return self.path(key, "state")
 
     def existing_file(self, key: str) -> Path:
         path = self.path(key)

@@ -1,0 +1,81 @@
+"""The systemd side: unit files that verify, and services that speak the notify protocol."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provisioning.throwaway import ThrowawaySite
+from roomcast.broker import MosquittoProcess
+
+UNITS = Path(__file__).resolve().parents[2] / "systemd"
+
+
+def test_unit_files_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.fail("systemd-analyze is missing: install the Debian package systemd")
+    roomcast = Path(sys.executable).with_name("roomcast")
+    for unit in sorted(UNITS.glob("*.service")):
+        # The units name the production path; point them at this checkout's command.
+        text = unit.read_text().replace("/opt/roomcast/venv/bin/roomcast", str(roomcast))
+        (tmp_path / unit.name).write_text(text)
+        result = subprocess.run(
+            [analyze, "verify", str(tmp_path / unit.name)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        problems = [line for line in result.stderr.splitlines() if unit.name in line]
+        assert problems == [], problems
+
+
+def test_device_unit_keeps_the_hardware_reachable() -> None:
+    text = (UNITS / "roomcast-device.service").read_text()
+    assert "\nPrivateDevices=" not in text  # it would hide /dev/gpiochip*, i2c, spidev, ttys
+    assert "SupplementaryGroups=gpio i2c spi dialout" in text
+    for key in ("Type=notify", "WatchdogSec=", "Restart=always", "StateDirectory="):
+        assert key in text
+
+
+def _receive(sock: socket.socket, wanted: str, *, within_s: float = 15.0) -> list[str]:
+    """Datagrams from the service until one carries ``wanted``."""
+    sock.settimeout(within_s)
+    seen: list[str] = []
+    while not any(wanted in message for message in seen):
+        seen.append(sock.recv(4096).decode())
+    return seen
+
+
+def test_hub_says_ready_pets_the_watchdog_and_says_stopping(
+    site: ThrowawaySite, mosquitto: MosquittoProcess, tmp_path: Path
+) -> None:
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(address)
+        env = os.environ | {"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "400000"}
+        hub = subprocess.Popen(
+            [sys.executable, "-m", "roomcast", "hub", "--config", str(site.hub.config)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert any("READY=1" in m for m in _receive(sock, "READY=1"))
+            _receive(sock, "WATCHDOG=1")
+            hub.send_signal(signal.SIGTERM)
+            _receive(sock, "STOPPING=1")
+            _, errors = hub.communicate(timeout=15)
+        finally:
+            if hub.poll() is None:
+                hub.kill()
+                hub.communicate()
+        assert hub.returncode == 0, errors
