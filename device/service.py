@@ -35,6 +35,7 @@ from transport.systemd import Notifier
 log = logging.getLogger(__name__)
 
 PAGE_SECONDS = 4.0
+RESEND_EVERY_S = 5.0
 STATUS_EVERY_S = 20.0
 """The hub marks a node offline after 60 s without a word: three missed repeats."""
 TICK_SECONDS = 1.0
@@ -152,8 +153,7 @@ class DeviceService:
         self.acked_seq = 0  # an ack in flight when the link dropped may be lost: resend
         await client.subscribe([(topic, 1) for topic in self._handlers])
         await self._publish_status()
-        for event in self._store.pending_events():
-            self._send(DeviceChannel.EVENT, encode(event))
+        self._resend_outbox()
         self.connected.set()
         self._redraw.set()
         self._changed()
@@ -202,10 +202,23 @@ class DeviceService:
         task.add_done_callback(self._tasks.discard)
 
     async def _repeat_status(self) -> None:
-        """Repeat the retained status, so the hub can tell a silent node from a quiet one."""
+        """Repeat the retained status, so the hub can tell a silent node from a quiet one;
+        and resend events whose receipt is overdue (the hub may have died between storing
+        an event and receipting it: it de-duplicates, so resending is always safe)."""
+        elapsed = 0.0
         while True:
-            await asyncio.sleep(STATUS_EVERY_S)
-            await self._publish_status()
+            await asyncio.sleep(RESEND_EVERY_S)
+            elapsed += RESEND_EVERY_S
+            self._resend_outbox(older_than_s=RESEND_EVERY_S)
+            if elapsed >= STATUS_EVERY_S:
+                elapsed = 0.0
+                await self._publish_status()
+
+    def _resend_outbox(self, *, older_than_s: float = 0.0) -> None:
+        cutoff = self._now() - older_than_s
+        for event in self._store.pending_events():
+            if event.created_at <= cutoff:
+                self._send(DeviceChannel.EVENT, encode(event))
 
     async def _publish_status(self) -> None:
         self._send(DeviceChannel.STATUS, encode(self._status(online=True)), retain=True)
@@ -235,9 +248,10 @@ class DeviceService:
         self._last_contact = time.monotonic()
         if new_epoch and state.online:
             # A restarted hub has lost nothing (it has its store), but it may have missed
-            # our status and ack while it was down: tell it again.
+            # our status, ack and receipts while it was down: tell it again.
             self.acked_seq = 0
             self._spawn(self._publish_status())
+            self._resend_outbox()
         self._redraw.set()
 
     def _on_directive(self, topic: str, payload: bytes) -> None:

@@ -224,6 +224,8 @@ class Campus:
         now = self._now()
         record.last_seen = now
         if not self._store.add_event(event, room=record.room, received_at=now):
+            # A resend after a lost receipt: harmless, receipted again, counted.
+            self.rejected["duplicate event"] += 1
             return False
         if event.kind is EventKind.PANIC:
             log.critical("PANIC ALERT in room %s (device %s)", record.room, device_id)

@@ -28,6 +28,8 @@ class BrokerEndpoint:
             raise ValueError(f"broker port {self.port} is not a TCP port (1-65535)")
         if not self.host:
             raise ValueError("broker host is empty")
+        if not 1 <= self.keepalive_s <= 300:
+            raise ValueError(f"keepalive_s {self.keepalive_s} is outside 1-300 s")
 
     def describe(self) -> str:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"

@@ -99,7 +99,10 @@ class Settings:
             )
         try:
             return BrokerEndpoint(
-                host=self.get(f"{key}.host", str), port=self.get(f"{key}.port", int), tls=tls
+                host=self.get(f"{key}.host", str),
+                port=self.get(f"{key}.port", int),
+                tls=tls,
+                keepalive_s=self.get(f"{key}.keepalive_s", int, 15),
             )
         except ValueError as error:
             raise self.fail(key, str(error)) from None

@@ -80,6 +80,7 @@ class Simulator:
                     "acked_seq": r.service.acked_seq,
                     "screen": str(r.display.path),
                     "pending_events": len(r.service.pending_events()),
+                    "link": r.service.link_view().state.value,
                 }
                 for room_id, r in sorted(self.rooms.items())
             },
