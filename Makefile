@@ -5,8 +5,10 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 ARGS ?=
-# Debian packages the project needs at run time or in its tests: command -> package.
+# Debian packages the project needs (command:package): the demo needs the broker; the
+# tests also drive the console in a real headless Chromium.
 DEB_NEEDS := mosquitto:mosquitto
+test: DEB_NEEDS += chromium:chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench chaos setup system-packages clean
@@ -48,3 +50,9 @@ system-packages:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+chaos: setup  ## random faults for a while; prints what was lost (must be 0)
+	$(VENV)/bin/python -m tests.fault.chaos $(ARGS)
+
+bench: setup  ## latency and scale: N=50..2000 rooms vs the bare broker (ARGS="--quick", "--rooms 50,200")
+	$(VENV)/bin/python -m benchmarks $(ARGS)
