@@ -189,7 +189,42 @@ class Receipt:
         check_level("event", self.event_id)
 
 
-Message = HubState | Directive | DeviceStatus | Event | Ack | Receipt
+class CommandKind(StrEnum):
+    REPUBLISH = "republish"
+    """Send status, ack and pending events again (the office asks "are you there?")."""
+    IDENTIFY = "identify"
+    """Blink the status LED, so a technician finds the node in a room."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    """A signed instruction from the hub to one device (``device/<id>/command``).
+
+    A device acts on it only if the signature holds, it is addressed to this device, its
+    ``seq`` is newer than the last command it accepted, and it has not expired (a command
+    the broker queued while the device was away is stale when it finally arrives).
+    """
+
+    TYPE: ClassVar[str] = "command"
+    seq: int
+    device_id: str
+    kind: CommandKind
+    issued_at: float
+    expires_at: float
+    issued_by: str
+    sig: str = ""
+
+    def __post_init__(self) -> None:
+        if self.seq <= 0:
+            raise MessageError("seq must be a positive integer")
+        check_level("device", self.device_id)
+        if self.expires_at <= self.issued_at:
+            raise MessageError("a command must expire after it is issued")
+        _check_text("issued_by", self.issued_by, required=True)
+
+
+Message = HubState | Directive | DeviceStatus | Event | Ack | Receipt | Command
+Signed = Directive | Command
 MESSAGE_TYPES: dict[str, type[Message]] = {
-    cls.TYPE: cls for cls in (HubState, Directive, DeviceStatus, Event, Ack, Receipt)
+    cls.TYPE: cls for cls in (HubState, Directive, DeviceStatus, Event, Ack, Receipt, Command)
 }

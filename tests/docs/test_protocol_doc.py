@@ -9,8 +9,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from protocol.codec import decode_any
-from protocol.messages import MESSAGE_TYPES, Directive
-from protocol.signing import verify_directive
+from protocol.messages import MESSAGE_TYPES, Command, Directive
+from protocol.signing import verify
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 
@@ -25,7 +25,9 @@ def test_every_message_type_has_an_example_that_decodes() -> None:
     assert {message.TYPE for message in decoded} == set(MESSAGE_TYPES)
 
 
-def test_the_directive_example_is_signed_by_the_documented_test_key() -> None:
-    (directive,) = [m for m in map(decode_any, _examples()) if isinstance(m, Directive)]
+def test_the_signed_examples_are_signed_by_the_documented_test_key() -> None:
+    signed = [m for m in map(decode_any, _examples()) if isinstance(m, Directive | Command)]
     key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
-    verify_directive(directive, key.public_key())
+    assert len(signed) == 2
+    for message in signed:
+        verify(message, key.public_key())

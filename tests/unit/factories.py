@@ -6,7 +6,17 @@ import json
 from typing import Any
 
 from protocol.codec import encode
-from protocol.messages import Ack, DeviceStatus, Directive, Event, EventKind, HubState, Receipt
+from protocol.messages import (
+    Ack,
+    Command,
+    CommandKind,
+    DeviceStatus,
+    Directive,
+    Event,
+    EventKind,
+    HubState,
+    Receipt,
+)
 from protocol.srp import Action
 from protocol.topics import ScopeKind
 
@@ -63,6 +73,18 @@ def hub_state(**changes: Any) -> HubState:
 def receipt(**changes: Any) -> Receipt:
     fields: dict[str, Any] = {"event_id": "evt-0001", "received_at": T0}
     return Receipt(**(fields | changes))
+
+
+def command(**changes: Any) -> Command:
+    fields: dict[str, Any] = {
+        "seq": 1,
+        "device_id": "dev-101",
+        "kind": CommandKind.IDENTIFY,
+        "issued_at": T0,
+        "expires_at": T0 + 60,
+        "issued_by": "it",
+    }
+    return Command(**(fields | changes))
 
 
 def body_of(message: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from protocol.messages import (
     MAX_TEXT,
     MESSAGE_TYPES,
     Ack,
+    CommandKind,
     DeviceStatus,
     Directive,
     Event,
@@ -26,6 +27,7 @@ from protocol.topics import InvalidName, ScopeKind
 from tests.unit.factories import (
     ack,
     body_of,
+    command,
     directive,
     event,
     hub_state,
@@ -65,6 +67,7 @@ SAMPLES: list[Message] = [
     ack(seq=9, shown_at=1_700_000_001.5),
     receipt(),
     receipt(duplicate=True),
+    command(seq=4, kind=CommandKind.REPUBLISH, sig="c2lnbmF0dXJl"),
 ]
 
 
