@@ -2,6 +2,10 @@
 
 Every route but ``/api/health`` and ``/api/login`` needs a session, and each checks the
 caller's role on the server. Every action is recorded in the audit log with who did it.
+Directives, releases and alert acknowledgements from a console also need console control
+(UL 2572, see :mod:`hub.control`). The web console's pages (:mod:`hub.console`) are served
+by the same app, and every response carries the security headers of
+:mod:`hub.console.security`.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from hub.auth import SESSION_TTL_S, LoginLimiter, Permission, Principal, Sessions, Users
 from hub.campus import DirectiveRequest, HubError
+from hub.console.security import SecurityHeaders
+from hub.control import ConsoleControl
+from hub.drills import record_presence
 from hub.views import alerts, campus_status
 from protocol.srp import parse_action
 from protocol.topics import ScopeKind
@@ -35,9 +43,11 @@ SESSION_COOKIE = "roomcast_session"
 
 
 def create_app(hub: HubService, *, extra_routes: list[BaseRoute] | None = None) -> Starlette:
-    """Build the ASGI app around a running hub service (the console adds its routes)."""
-    api = _Api(hub)
-    allow = api.allow
+    """Build the ASGI app around a running hub service: the API and the console's pages."""
+    from hub.console.routes import console_routes  # here: the console imports this module
+
+    api = Api(hub)
+    allow, controlled = api.allow, api.controlled
     routes: list[BaseRoute] = [
         Route("/api/health", api.health),
         Route("/api/login", api.login, methods=["POST"]),
@@ -45,29 +55,42 @@ def create_app(hub: HubService, *, extra_routes: list[BaseRoute] | None = None) 
         Route("/api/whoami", allow(Permission.READ, api.whoami)),
         Route("/api/status", allow(Permission.READ, api.status)),
         Route("/api/directives", allow(Permission.READ, api.history), methods=["GET"]),
-        Route("/api/directives", allow(Permission.ISSUE, api.issue), methods=["POST"]),
+        Route("/api/directives", allow(Permission.ISSUE, controlled(api.issue)), methods=["POST"]),
         Route("/api/directives/{seq:int}", allow(Permission.READ, api.report)),
         Route(
-            "/api/rooms/{room}/release", allow(Permission.RELEASE, api.release), methods=["POST"]
+            "/api/rooms/{room}/release",
+            allow(Permission.RELEASE, controlled(api.release)),
+            methods=["POST"],
         ),
         Route("/api/alerts", allow(Permission.READ, api.alerts)),
         Route(
             "/api/alerts/{event_id}/ack",
-            allow(Permission.ACK_ALERT, api.ack_alert),
+            allow(Permission.ACK_ALERT, controlled(api.ack_alert)),
             methods=["POST"],
         ),
         Route("/api/audit", allow(Permission.AUDIT, api.audit)),
         Route("/api/stream", allow(Permission.READ, api.stream)),
+        Route("/api/control", allow(Permission.READ, api.control_state)),
+        Route("/api/control/take", allow(Permission.CONTROL, api.take_control), methods=["POST"]),
+        Route(
+            "/api/control/release",
+            allow(Permission.CONTROL, api.release_control),
+            methods=["POST"],
+        ),
     ]
-    return Starlette(routes=routes + (extra_routes or []))
+    return Starlette(
+        routes=routes + console_routes(api) + (extra_routes or []),
+        middleware=[Middleware(SecurityHeaders)],
+    )
 
 
-class _Api:
+class Api:
     def __init__(self, hub: HubService) -> None:
         self.hub = hub
         self.users = Users(hub.config.users_file)
         self.sessions = Sessions(hub.store)
         self.limiter = LoginLimiter()
+        self.control = ConsoleControl(hub.store, hub.bus)
 
     def principal(self, request: Request) -> Principal | None:
         """The caller: a bearer token (command line) or a session cookie (console)."""
@@ -98,6 +121,16 @@ class _Api:
                 return await handler(request)
             except HubError as error:
                 return _error(str(error), error.status)
+
+        return guarded
+
+    def controlled(self, handler: Handler) -> Handler:
+        """Wrap a changing route: a console needs control (409 otherwise); see hub.control."""
+
+        async def guarded(request: Request) -> Response:
+            action = f"{request.method} {request.url.path}"
+            self.control.authorize(request.state.principal, action)
+            return await handler(request)
 
         return guarded
 
@@ -143,6 +176,7 @@ class _Api:
 
     async def logout(self, request: Request) -> Response:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        self.control.forget(request.state.principal)
         self.sessions.end(token if scheme.lower() == "bearer" else request.cookies[SESSION_COOKIE])
         self._audit(request.state.user, "logout", {})
         response = JSONResponse({"ok": True})
@@ -176,7 +210,7 @@ class _Api:
 
     async def issue(self, request: Request) -> Response:
         body = await _json_body(request)
-        directive = self.hub.campus.issue(_directive_request(body), user=request.state.user)
+        directive = self.hub.campus.issue(directive_request(body), user=request.state.user)
         return self._issued(directive.seq)
 
     async def release(self, request: Request) -> Response:
@@ -186,6 +220,7 @@ class _Api:
 
     def _issued(self, seq: int) -> Response:
         directive = self.hub.store.directives(since_seq=seq - 1, limit=1)[0]
+        record_presence(self.hub.store, self.hub.campus, directive)
         body = self.hub.campus.directive_report(directive)
         body["published"] = self.hub.connected.is_set()
         return JSONResponse(body, status_code=201 if body["published"] else 202)
@@ -196,6 +231,20 @@ class _Api:
     async def ack_alert(self, request: Request) -> Response:
         self.hub.campus.acknowledge_alert(request.path_params["event_id"], user=request.state.user)
         return JSONResponse({"ok": True})
+
+    async def control_state(self, request: Request) -> Response:
+        return JSONResponse(self.control.state(request.state.principal))
+
+    async def take_control(self, request: Request) -> Response:
+        reason = (await _json_body(request)).get("reason", "")
+        if not isinstance(reason, str):
+            raise HubError("reason must be a string")
+        self.control.take(request.state.principal, reason)
+        return JSONResponse(self.control.state(request.state.principal))
+
+    async def release_control(self, request: Request) -> Response:
+        self.control.release(request.state.principal)
+        return JSONResponse(self.control.state(request.state.principal))
 
     async def audit(self, request: Request) -> Response:
         return JSONResponse(self.hub.store.audit_log())
@@ -235,7 +284,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _directive_request(body: dict[str, Any]) -> DirectiveRequest:
+def directive_request(body: dict[str, Any]) -> DirectiveRequest:
     allowed = {"action", "scope", "target", "drill", "location", "hazard", "strategy", "note"}
     unknown = set(body) - allowed
     if unknown:

@@ -32,15 +32,19 @@ class Permission(StrEnum):
     RELEASE = "release"
     ACK_ALERT = "acknowledge alerts"
     AUDIT = "read the audit log"
+    CONTROL = "take control of the console"
 
 
 GRANTS: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.OFFICE: frozenset(Permission),
-    Role.RESPONDER: frozenset({Permission.READ, Permission.RELEASE, Permission.ACK_ALERT}),
+    Role.RESPONDER: frozenset(
+        {Permission.READ, Permission.RELEASE, Permission.ACK_ALERT, Permission.CONTROL}
+    ),
     Role.VIEWER: frozenset({Permission.READ}),
 }
-"""Only office and admin issue directives; responders may also release rooms (SRP)."""
+"""Only office and admin issue directives; responders may also release rooms (SRP) and
+take console control to do it. Viewers (a wall screen, say) only read."""
 
 SESSION_TTL_S = {"cli": 90 * 86400, "console": 12 * 3600}
 """A console session outlives a school day's Lockdown; each use extends it."""
@@ -52,6 +56,8 @@ class Principal:
     role: Role
     kind: str
     csrf: str
+    session: str = ""
+    """The stored hash of the session token: names the session server-side, never sent."""
 
     def may(self, permission: Permission) -> bool:
         return permission in GRANTS[self.role]
@@ -124,7 +130,13 @@ class Sessions:
 
     def create(self, user: str, role: Role, kind: str) -> tuple[str, Principal]:
         token = secrets.token_urlsafe(32)
-        principal = Principal(user=user, role=role, kind=kind, csrf=secrets.token_urlsafe(24))
+        principal = Principal(
+            user=user,
+            role=role,
+            kind=kind,
+            csrf=secrets.token_urlsafe(24),
+            session=_digest(token),
+        )
         self._store.save_session(
             _digest(token),
             user=user,
@@ -140,7 +152,13 @@ class Sessions:
         if row is None or row["kind"] != kind:
             return None
         self._store.extend_session(_digest(token), expires_at=self._now() + SESSION_TTL_S[kind])
-        return Principal(user=row["user"], role=Role(row["role"]), kind=kind, csrf=row["csrf"])
+        return Principal(
+            user=row["user"],
+            role=Role(row["role"]),
+            kind=kind,
+            csrf=row["csrf"],
+            session=_digest(token),
+        )
 
     def end(self, token: str) -> None:
         self._store.delete_session(_digest(token))

@@ -47,6 +47,14 @@ CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, user TEXT NOT NULL,
     action TEXT NOT NULL, detail TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS console_control (
+    id INTEGER PRIMARY KEY CHECK (id = 1), session TEXT NOT NULL, user TEXT NOT NULL,
+    since REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS directive_presence (
+    seq INTEGER NOT NULL, device_id TEXT NOT NULL, room TEXT NOT NULL,
+    online INTEGER NOT NULL, PRIMARY KEY (seq, device_id)
+);
 """
 
 
@@ -226,3 +234,91 @@ class HubStore:
     def delete_session(self, token_hash: str) -> None:
         with self._db:
             self._db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+    # -- the console: control, presence at issue, history views ---------------------------
+
+    def control(self) -> dict[str, Any] | None:
+        """The console session that holds control (UL 2572), if any."""
+        row = self._db.execute("SELECT session, user, since FROM console_control").fetchone()
+        return None if row is None else dict(zip(("session", "user", "since"), row, strict=True))
+
+    def set_control(self, *, session: str, user: str, since: float) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO console_control VALUES (1, ?, ?, ?)", (session, user, since)
+            )
+
+    def clear_control(self, session: str) -> bool:
+        """Release control if ``session`` holds it; False if it did not."""
+        with self._db:
+            cursor = self._db.execute("DELETE FROM console_control WHERE session = ?", (session,))
+        return cursor.rowcount > 0
+
+    def save_presence(self, seq: int, rows: list[tuple[str, str, bool]]) -> None:
+        """Which displays were online when directive ``seq`` was issued (for the debrief)."""
+        with self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO directive_presence VALUES (?, ?, ?, ?)",
+                [(seq, device, room, int(online)) for device, room, online in rows],
+            )
+
+    def presence(self, seq: int) -> dict[str, bool]:
+        """Device id -> online when ``seq`` was issued; empty if it was not recorded."""
+        rows = self._db.execute(
+            "SELECT device_id, online FROM directive_presence WHERE seq = ?", (seq,)
+        )
+        return {device: bool(online) for device, online in rows}
+
+    def directive(self, seq: int) -> Directive | None:
+        row = self._db.execute("SELECT payload FROM directives WHERE seq = ?", (seq,)).fetchone()
+        return None if row is None else decode(row[0], Directive)
+
+    def last_acked(self) -> dict[str, int]:
+        """Device id -> the newest directive seq it has confirmed on its screen."""
+        return dict(self._db.execute("SELECT device_id, max(seq) FROM acks GROUP BY device_id"))
+
+    def ack_history(self, *, limit: int = 3000) -> list[tuple[str, int, float]]:
+        """(device id, seq, seconds from issue to ack), newest directives first."""
+        rows = self._db.execute(
+            "SELECT a.device_id, a.seq, a.received_at - d.issued_at FROM acks a "
+            "JOIN directives d ON d.seq = a.seq ORDER BY a.seq DESC LIMIT ?",
+            (limit,),
+        )
+        return [(device, seq, latency) for device, seq, latency in rows]
+
+    def events_between(
+        self, *, kinds: tuple[str, ...], since: float, until: float
+    ) -> list[dict[str, Any]]:
+        """Events of ``kinds`` received in [since, until], oldest first."""
+        marks = ",".join("?" * len(kinds))
+        cursor = self._db.execute(
+            f"SELECT * FROM events WHERE kind IN ({marks}) "  # noqa: S608 - placeholders only
+            "AND received_at BETWEEN ? AND ? ORDER BY received_at",
+            (*kinds, since, until),
+        )
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def audit_search(
+        self,
+        *,
+        user: str = "",
+        text: str = "",
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        """The audit log, newest first, filtered by user, words in action or detail, time."""
+        rows = self._db.execute(
+            "SELECT at, user, action, detail FROM audit WHERE (? = '' OR user = ?) "
+            "AND (? = '' OR instr(lower(action || ' ' || detail), lower(?)) > 0) "
+            "AND at >= ? AND at <= ? ORDER BY id DESC LIMIT ?",
+            (user, user, text, text, since or 0.0, until or 1e12, limit),
+        )
+        return [
+            {"at": at, "user": who, "action": action, "detail": json.loads(detail)}
+            for at, who, action, detail in rows
+        ]
+
+    def audit_users(self) -> list[str]:
+        return [user for (user,) in self._db.execute("SELECT DISTINCT user FROM audit ORDER BY 1")]

@@ -1,0 +1,75 @@
+"""What every console page shares: the login gate, the role check, the header's context."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from hub.auth import Permission, Principal
+from hub.campus import HubError
+from hub.console.render import Renderer
+
+if TYPE_CHECKING:
+    from hub.api import Api
+
+PageHandler = Callable[[Request, Principal], Awaitable[Response]]
+Handler = Callable[[Request], Awaitable[Response]]
+
+NAV: tuple[tuple[str, str, Permission], ...] = (
+    ("/board", "Board", Permission.READ),
+    ("/issue", "Issue", Permission.ISSUE),
+    ("/alerts", "Alerts", Permission.READ),
+    ("/devices", "Devices", Permission.READ),
+    ("/drills", "Drills", Permission.READ),
+    ("/audit", "Audit log", Permission.AUDIT),
+    ("/kiosk", "Kiosk", Permission.READ),
+)
+
+
+class Console:
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.hub = api.hub
+        self.render = Renderer()
+
+    def page(self, permission: Permission, handler: PageHandler) -> Handler:
+        """Login required (else to the login page), role checked on the server."""
+
+        async def guarded(request: Request) -> Response:
+            principal = self.api.principal(request)
+            if principal is None:
+                return RedirectResponse("/login", status_code=303)
+            if not principal.may(permission):
+                return self.error(
+                    request, principal, f"Your role ({principal.role}) may not {permission}.", 403
+                )
+            try:
+                return await handler(request, principal)
+            except HubError as error:
+                return self.error(request, principal, str(error), error.status)
+
+        return guarded
+
+    def context(self, request: Request, principal: Principal, **extra: Any) -> dict[str, Any]:
+        return {
+            "me": principal,
+            "path": request.url.path,
+            "site": self.hub.campus.inventory.site,
+            "broker_connected": self.hub.connected.is_set(),
+            "control": self.api.control.state(principal),
+            "nav": [(href, label) for href, label, need in NAV if principal.may(need)],
+            "can": {p.name.lower(): principal.may(p) for p in Permission},
+        } | extra
+
+    def show(
+        self, request: Request, principal: Principal, name: str, *, status: int = 200, **extra: Any
+    ) -> Response:
+        return self.render.page(
+            request, name, self.context(request, principal, **extra), status=status
+        )
+
+    def error(self, request: Request, principal: Principal, message: str, status: int) -> Response:
+        return self.show(request, principal, "error", status=status, message=message, code=status)

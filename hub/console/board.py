@@ -1,0 +1,214 @@
+"""The campus board: one tile per room, what the office must see at a glance.
+
+Built fresh from the campus and the store on every request (the page re-fetches it when
+the event stream says something changed), so the board can never drift from the hub.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+from hub.campus import Campus, DeviceRecord
+from hub.console.render import clock, latency
+from hub.store import HubStore
+from hub.views import alerts
+from protocol.inventory import Room
+from protocol.messages import Directive
+from protocol.srp import Action, Vocabulary
+
+LINK_TROUBLE_AFTER_S = 45.0
+"""Devices repeat their status every 20 s: two missed repeats is link trouble (the hub
+marks a device offline after 60 s)."""
+ACK_OVERDUE_S = 10.0
+"""NFPA 72 §10.11.1's 10 s: a display that has not confirmed by then is flagged."""
+REPORT_KINDS = ("staff_assist", "all_accounted")
+REPORT_WORDS = {"staff_assist": "NEEDS HELP", "all_accounted": "All accounted"}
+IDLE_TERM = "STANDBY"
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A replica of what the room's display shows now: its newest confirmed directive."""
+
+    term: str
+    lines: tuple[str, ...]
+    action: str
+    drill: bool = False
+    link_lost: bool = False
+
+
+@dataclass(frozen=True)
+class Tile:
+    room: Room
+    directive: Directive | None
+    term: str
+    ack: str
+    """acked, waiting, overdue, none"""
+    ack_text: str
+    presence: str
+    """online, trouble, offline, none"""
+    presence_text: str
+    screen: Screen
+    faults: list[str] = field(default_factory=list)
+    alert: dict[str, Any] | None = None
+    report: dict[str, Any] | None = None
+
+    @property
+    def action(self) -> str:
+        return "none" if self.directive is None else self.directive.action.value
+
+    @property
+    def in_lockdown(self) -> bool:
+        return self.directive is not None and self.directive.action is Action.LOCKDOWN
+
+
+def directive_lines(directive: Directive, vocabulary: Vocabulary) -> tuple[str, ...]:
+    """The directive text as the classroom display words it (see device.view)."""
+    if directive.action is Action.EVACUATE:
+        lines: tuple[str, ...] = (f"To: {directive.location}",)
+    elif directive.action is Action.SHELTER:
+        lines = (f"For {directive.hazard}:", f"{directive.strategy}.")
+    else:
+        lines = (vocabulary[directive.action].directive,)
+    return (*lines, directive.note) if directive.note else lines
+
+
+def screen_of(directive: Directive | None, vocabulary: Vocabulary, *, link_lost: bool) -> Screen:
+    if directive is None:
+        return Screen(IDLE_TERM, ("Waiting for the front office.",), "none", link_lost=link_lost)
+    return Screen(
+        term=vocabulary[directive.action].term,
+        lines=directive_lines(directive, vocabulary),
+        action=directive.action.value,
+        drill=directive.drill,
+        link_lost=link_lost,
+    )
+
+
+class BoardBuilder:
+    def __init__(self, campus: Campus, store: HubStore, *, now: float | None = None) -> None:
+        self.campus, self.store = campus, store
+        self.now = time.time() if now is None else now
+        self._last_acked = store.last_acked()
+        self._shown: dict[int, Directive | None] = {}
+        self._alerts: dict[str, dict[str, Any]] = {}
+        for alert in alerts(store):
+            if alert["open"]:
+                self._alerts.setdefault(alert["room"], alert)  # newest first
+        self._reports: dict[str, dict[str, Any]] = {}
+        for event in store.events(kinds=REPORT_KINDS, limit=1000):
+            self._reports.setdefault(event["room"], event)
+
+    def tiles(self) -> list[Tile]:
+        rooms = sorted(
+            self.campus.inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id)
+        )
+        return [self.tile(room) for room in rooms]
+
+    def tile(self, room: Room) -> Tile:
+        directive = self.campus.effective(room)
+        devices = [self.campus.devices[d] for d in self.campus.inventory.devices_in(room.id)]
+        presence, presence_text = self._presence(devices)
+        ack, ack_text = self._ack(room, directive, presence)
+        shown = self._shown_directive(room)
+        return Tile(
+            room=room,
+            directive=directive,
+            term="NO DIRECTIVE"
+            if directive is None
+            else self.campus.vocabulary[directive.action].term,
+            ack=ack,
+            ack_text=ack_text,
+            presence=presence,
+            presence_text=presence_text,
+            screen=screen_of(shown, self.campus.vocabulary, link_lost=presence == "offline"),
+            faults=[f"{part}: {why}" for d in devices for part, why in sorted(d.faults.items())],
+            alert=self._alerts.get(room.id),
+            report=self._report(room, directive),
+        )
+
+    def _presence(self, devices: list[DeviceRecord]) -> tuple[str, str]:
+        if not devices:
+            return "none", "No display installed"
+        offline = [d for d in devices if not d.online]
+        if offline:
+            seen = max((d.last_seen or 0.0 for d in offline), default=0.0)
+            return "offline", "OFFLINE" + (f", last seen {clock(seen)}" if seen else "")
+        silent = self.now - min(d.last_seen or 0.0 for d in devices)
+        if silent > LINK_TROUBLE_AFTER_S:
+            return "trouble", f"Link trouble: silent {silent:.0f} s"
+        return "online", "Online"
+
+    def _ack(self, room: Room, directive: Directive | None, presence: str) -> tuple[str, str]:
+        if directive is None:
+            return "none", "No directive yet"
+        ms = self.campus.room_ack_ms(room, directive)
+        if ms is not None:
+            return "acked", f"Confirmed in {latency(ms)}"
+        waited = self.now - directive.issued_at
+        if presence == "offline":
+            return "overdue", "NOT CONFIRMED: display offline"
+        if waited > ACK_OVERDUE_S:
+            return "overdue", f"NOT CONFIRMED after {waited:.0f} s"
+        return "waiting", f"Waiting for the display ({waited:.0f} s)"
+
+    def _shown_directive(self, room: Room) -> Directive | None:
+        seqs = [self._last_acked.get(d) for d in self.campus.inventory.devices_in(room.id)]
+        known = [s for s in seqs if s is not None]
+        if not known:
+            return None
+        seq = min(known)  # with two displays, the one further behind
+        if seq not in self._shown:
+            self._shown[seq] = self.store.directive(seq)
+        return self._shown[seq]
+
+    def _report(self, room: Room, directive: Directive | None) -> dict[str, Any] | None:
+        event = self._reports.get(room.id)
+        since = self.now - 3600 if directive is None else directive.issued_at
+        if event is None or event["received_at"] < since:
+            return None
+        return event | {"words": REPORT_WORDS[event["kind"]]}
+
+
+def group_tiles(tiles: list[Tile]) -> list[tuple[str, list[tuple[str, list[Tile]]]]]:
+    """Buildings, then floors, then rooms; rooms with an open panic alert are left out here
+    (the board shows them in their own group at the top)."""
+    calm = [t for t in tiles if t.alert is None]
+    grouped = []
+    for building, in_building in groupby(calm, key=lambda t: t.room.building):
+        floors = [
+            (floor, list(on_floor))
+            for floor, on_floor in groupby(in_building, key=lambda t: t.room.floor)
+        ]
+        grouped.append((building, floors))
+    return grouped
+
+
+def board_summary(tiles: list[Tile]) -> dict[str, int]:
+    return {
+        "rooms": len(tiles),
+        "acked": sum(t.ack == "acked" for t in tiles),
+        "pending": sum(t.ack in ("waiting", "overdue") for t in tiles),
+        "overdue": sum(t.ack == "overdue" for t in tiles),
+        "offline": sum(t.presence in ("offline", "trouble") for t in tiles),
+        "alerts": sum(t.alert is not None for t in tiles),
+        "help": sum(t.report is not None and t.report["kind"] == "staff_assist" for t in tiles),
+        "lockdown": sum(t.in_lockdown for t in tiles),
+        "faults": sum(bool(t.faults) for t in tiles),
+    }
+
+
+def campus_states(tiles: list[Tile]) -> list[dict[str, Any]]:
+    """How many rooms are under each term (and whether as a drill), most rooms first."""
+    counts: dict[tuple[str, str, bool], int] = {}
+    for t in tiles:
+        key = (t.action, t.term, t.directive is not None and t.directive.drill)
+        counts[key] = counts.get(key, 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0][1]))
+    return [
+        {"action": action, "term": term, "drill": drill, "rooms": n}
+        for (action, term, drill), n in ordered
+    ]

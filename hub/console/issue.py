@@ -1,0 +1,209 @@
+"""Issuing a directive from the console: the form, and the confirmation that says in plain
+words what will happen, to how many rooms, and whether it is a drill.
+
+The confirmation page changes nothing (a GET); its button sends the directive to
+``POST /api/directives`` with the CSRF token, where control and role are enforced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from hub.api import directive_request
+from hub.auth import Principal
+from hub.campus import Campus, DirectiveRequest, HubError
+from hub.console.base import Console
+from hub.console.board import Screen, screen_of
+from hub.drills import find_drills
+from hub.store import HubStore
+from protocol.inventory import Room
+from protocol.messages import Directive, MessageError
+from protocol.srp import Action
+from protocol.topics import InvalidName, ScopeKind
+
+ISSUABLE = (
+    Action.HOLD,
+    Action.SECURE,
+    Action.LOCKDOWN,
+    Action.EVACUATE,
+    Action.SHELTER,
+    Action.ALL_CLEAR,
+)
+
+
+@dataclass(frozen=True)
+class Preview:
+    request: DirectiveRequest
+    term: str
+    rooms: list[Room]
+    scope_words: str
+    screen: Screen
+    offline: list[str]
+    lockdown_rooms: list[str]
+    drill_running_since: float | None
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        body = {f.name: getattr(self.request, f.name) for f in dataclasses.fields(self.request)}
+        return {
+            k: (v.value if k in ("action", "scope") else v)
+            for k, v in body.items()
+            if v is not None
+        }
+
+    @property
+    def ends_drill(self) -> bool:
+        idle = self.request.action in (Action.ALL_CLEAR, Action.RELEASE)
+        return self.drill_running_since is not None and not self.request.drill and not idle
+
+
+def form_request(form: Mapping[str, str]) -> DirectiveRequest:
+    """The issue form's fields as a directive request (fields of other actions dropped)."""
+    drill = form.get("drill", "")
+    if drill not in ("drill", "real"):
+        raise HubError("choose DRILL or REAL EMERGENCY: the displays say which")
+    scope = form.get("scope", "site")
+    target = {"building": form.get("building", ""), "room": form.get("room", "")}.get(scope, "")
+    body: dict[str, Any] = {
+        "action": form.get("action", ""),
+        "scope": scope,
+        "target": target,
+        "drill": drill == "drill",
+        "note": form.get("note", "").strip(),
+    }
+    action = form.get("action", "")
+    if action == "evacuate":
+        body["location"] = form.get("location", "").strip()
+    if action == "shelter":
+        body["hazard"] = form.get("hazard", "").strip()
+        body["strategy"] = form.get("strategy", "").strip()
+    return directive_request(body)
+
+
+def preview(campus: Campus, store: HubStore, request: DirectiveRequest, user: str) -> Preview:
+    """Validate like the hub will, and work out who is affected, without issuing anything."""
+    if request.action not in ISSUABLE:
+        raise HubError("release a Lockdown room by room, from the board")
+    if request.scope is ScopeKind.ROOM:
+        campus.room(request.target)
+    elif request.scope is ScopeKind.BUILDING and request.target not in campus.inventory.buildings:
+        raise HubError(f"unknown building {request.target!r}; see the site inventory", 404)
+    if request.action is Action.SHELTER and request.hazard and not request.strategy:
+        found = campus.vocabulary.shelter_strategies.get(request.hazard.lower())
+        request = dataclasses.replace(request, strategy=found)
+    directive = _checked(campus, request, user)
+    rooms = campus.rooms_in(directive)
+    offline = [
+        r.id
+        for r in rooms
+        if not all(campus.devices[d].online for d in campus.inventory.devices_in(r.id))
+    ]
+    lockdown = [
+        r.id
+        for r in rooms
+        if (e := campus.effective(r)) is not None and e.action is Action.LOCKDOWN
+    ]
+    drills = find_drills(store.directives(limit=1_000_000), campus.inventory)
+    running = drills[-1].started_at if drills and drills[-1].ended_by is None else None
+    return Preview(
+        request=request,
+        term=campus.vocabulary[request.action].term,
+        rooms=rooms,
+        scope_words=_scope_words(campus, request),
+        screen=screen_of(directive, campus.vocabulary, link_lost=False),
+        offline=offline,
+        lockdown_rooms=lockdown if request.action is Action.ALL_CLEAR else [],
+        drill_running_since=running,
+    )
+
+
+def _checked(campus: Campus, request: DirectiveRequest, user: str) -> Directive:
+    try:
+        return Directive(
+            seq=campus.latest_seq + 1,
+            issued_at=time.time(),
+            issued_by=user,
+            **{f.name: getattr(request, f.name) for f in dataclasses.fields(request)},
+        )
+    except (MessageError, InvalidName) as error:
+        raise HubError(str(error)) from None
+
+
+def _scope_words(campus: Campus, request: DirectiveRequest) -> str:
+    if request.scope is ScopeKind.SITE:
+        return "the whole site"
+    if request.scope is ScopeKind.BUILDING:
+        return f"building {request.target}"
+    room = campus.room(request.target)
+    return f"room {room.id}" + (f" ({room.name})" if room.name and room.name != room.id else "")
+
+
+def _locations(store: HubStore) -> list[str]:
+    """Evacuate locations used before at this site, newest first, for the form's list."""
+    seen: dict[str, None] = {}
+    for directive in reversed(store.directives(limit=1_000_000)):
+        if directive.location:
+            seen.setdefault(directive.location, None)
+    return list(seen)[:20]
+
+
+class IssuePages:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def _form_context(self, form: Mapping[str, str]) -> dict[str, Any]:
+        campus: Campus = self.console.hub.campus
+        return {
+            "form": dict(form),
+            "actions": [(a.value, campus.vocabulary[a].term) for a in ISSUABLE],
+            "buildings": campus.inventory.buildings,
+            "rooms": sorted(
+                campus.inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id)
+            ),
+            "locations": _locations(self.console.hub.store),
+            "hazards": sorted(campus.vocabulary.shelter_strategies.items()),
+        }
+
+    async def form(self, request: Request, principal: Principal) -> Response:
+        context = self._form_context(request.query_params)
+        return self.console.show(request, principal, "issue", error=None, **context)
+
+    async def confirm(self, request: Request, principal: Principal) -> Response:
+        form = request.query_params
+        try:
+            found = preview(
+                self.console.hub.campus, self.console.hub.store, form_request(form), principal.user
+            )
+        except HubError as error:
+            context = self._form_context(form)
+            return self.console.show(
+                request, principal, "issue", status=error.status, error=str(error), **context
+            )
+        return self.console.show(request, principal, "confirm", preview=found, query=str(form))
+
+    async def preview_api(self, request: Request) -> Response:
+        """``GET /api/directives/preview?...``: the confirmation's facts as JSON."""
+        found = preview(
+            self.console.hub.campus,
+            self.console.hub.store,
+            form_request(request.query_params),
+            request.state.user,
+        )
+        return JSONResponse(
+            {
+                "directive": found.payload,
+                "term": found.term,
+                "rooms": [r.id for r in found.rooms],
+                "scope": found.scope_words,
+                "offline": found.offline,
+                "lockdown_rooms": found.lockdown_rooms,
+                "ends_drill": found.ends_drill,
+            }
+        )

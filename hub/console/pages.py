@@ -1,0 +1,69 @@
+"""The live pages: login, the campus board, the kiosk wall view, alerts, the control bar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from hub.auth import Principal
+from hub.campus import Campus
+from hub.console.base import Console
+from hub.console.board import (
+    BoardBuilder,
+    board_summary,
+    campus_states,
+    directive_lines,
+    group_tiles,
+)
+from hub.views import alerts
+
+
+class LivePages:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.campus: Campus = console.hub.campus
+
+    async def home(self, request: Request) -> Response:
+        signed_in = self.console.api.principal(request) is not None
+        return RedirectResponse("/board" if signed_in else "/login", status_code=303)
+
+    async def login(self, request: Request) -> Response:
+        principal = self.console.api.principal(request)
+        if principal is not None and principal.kind == "console":
+            return RedirectResponse("/board", status_code=303)
+        response = HTMLResponse(
+            self.console.render.text("login.html", site=self.campus.inventory.site)
+        )
+        response.headers["cache-control"] = "no-store"
+        return response
+
+    def _board(self) -> dict[str, Any]:
+        tiles = BoardBuilder(self.campus, self.console.hub.store).tiles()
+        latest = self.console.hub.store.directive(self.campus.latest_seq)
+        return {
+            "tiles": tiles,
+            "alert_tiles": [t for t in tiles if t.alert is not None],
+            "groups": group_tiles(tiles),
+            "summary": board_summary(tiles),
+            "states": campus_states(tiles),
+            "latest": latest,
+            "latest_term": None if latest is None else self.campus.vocabulary[latest.action].term,
+            "latest_lines": ()
+            if latest is None
+            else directive_lines(latest, self.campus.vocabulary),
+        }
+
+    async def board(self, request: Request, principal: Principal) -> Response:
+        return self.console.show(request, principal, "board", **self._board())
+
+    async def kiosk(self, request: Request, principal: Principal) -> Response:
+        return self.console.show(request, principal, "kiosk", **self._board())
+
+    async def alerts(self, request: Request, principal: Principal) -> Response:
+        found = alerts(self.console.hub.store)
+        return self.console.show(request, principal, "alerts", alerts=found)
+
+    async def control_bar(self, request: Request, principal: Principal) -> Response:
+        return self.console.show(request, principal, "control_bar")

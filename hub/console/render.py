@@ -1,0 +1,96 @@
+"""Templates (Jinja2, autoescaped) and the formatting every console page shares."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+
+def clock(at: float | None) -> str:
+    return "" if at is None else time.strftime("%H:%M:%S", time.localtime(at))
+
+
+def stamp(at: float | None) -> str:
+    return "" if at is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+def duration(seconds: float | None) -> str:
+    """3 s, 4 min 05 s, 2 h 10 min: how long, for a person."""
+    if seconds is None:
+        return ""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+def latency(ms: float | None) -> str:
+    """240 ms, 2.4 s: an acknowledgement time."""
+    if ms is None:
+        return "-"
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def ago(at: float | None) -> str:
+    return "never" if at is None else f"{duration(time.time() - at)} ago"
+
+
+def details(detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """An audit entry's detail as label/value pairs, without empty fields."""
+    pairs = []
+    for key, value in detail.items():
+        if value is None or value == "" or key == "issued_by":
+            continue
+        if key.endswith("_at") and isinstance(value, int | float):
+            value = clock(value)
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        pairs.append((key.replace("_", " "), str(value)))
+    return pairs
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        clock=clock, stamp=stamp, duration=duration, latency=latency, ago=ago, details=details
+    )
+    return env
+
+
+class Renderer:
+    """Renders a page, or only its live part when the page's script asks (``?part=main``)."""
+
+    def __init__(self) -> None:
+        self.env = _environment()
+
+    def text(self, template: str, **context: Any) -> str:
+        return self.env.get_template(template).render(**context)
+
+    def page(
+        self, request: Request, name: str, context: dict[str, Any], *, status: int = 200
+    ) -> HTMLResponse:
+        part = request.query_params.get("part") == "main"
+        template = (
+            f"{name}_main.html"
+            if part and (TEMPLATES / f"{name}_main.html").exists()
+            else f"{name}.html"
+        )
+        response = HTMLResponse(self.text(template, **context), status_code=status)
+        response.headers["cache-control"] = "no-store"
+        return response

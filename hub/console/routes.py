@@ -1,0 +1,45 @@
+"""The console's routes: pages, their JSON twins, and the static files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from hub.auth import Permission
+from hub.console.base import Console
+from hub.console.issue import IssuePages
+from hub.console.pages import LivePages
+from hub.console.render import STATIC
+from hub.console.reports import ReportPages
+
+if TYPE_CHECKING:
+    from hub.api import Api
+
+
+def console_routes(api: Api) -> list[BaseRoute]:
+    console = Console(api)
+    live, issue, record = LivePages(console), IssuePages(console), ReportPages(console)
+    page, allow = console.page, api.allow
+    read = Permission.READ
+    return [
+        Route("/", live.home),
+        Route("/login", live.login),
+        Route("/board", page(read, live.board)),
+        Route("/kiosk", page(read, live.kiosk)),
+        Route("/alerts", page(read, live.alerts)),
+        Route("/console/control", page(read, live.control_bar)),
+        Route("/issue", page(Permission.ISSUE, issue.form)),
+        Route("/issue/confirm", page(Permission.ISSUE, issue.confirm)),
+        Route("/devices", page(read, record.devices)),
+        Route("/drills", page(read, record.drills)),
+        Route("/drills/{drill:int}", page(read, record.drill)),
+        Route("/drills/{drill:int}/report.csv", page(read, record.drill_csv)),
+        Route("/audit", page(Permission.AUDIT, record.audit)),
+        Route("/api/directives/preview", allow(Permission.ISSUE, issue.preview_api)),
+        Route("/api/drills", allow(read, record.drills_api)),
+        Route("/api/drills/{drill:int}", allow(read, record.drill_api)),
+        Route("/api/devices", allow(read, record.devices_api)),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]

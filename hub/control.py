@@ -1,0 +1,129 @@
+"""Console control (UL 2572): one console session at a time controls the system.
+
+The holder is a console *session* (a browser login), not a user name: two tabs of one login
+share control, two logins of one user do not. Others are read-only: the hub refuses their
+directives, releases and alert acknowledgements with 409 until the holder releases control
+or someone takes it over with a recorded reason. A console that acts while nobody holds
+control takes it on that first action, so an emergency never waits on an extra click.
+
+Command-line sessions are not consoles: IT scripts and responders' terminals keep working
+while a console holds control; each such action is audited as a command-line action during
+console control, and consoles see it in the audit log and on the board.
+
+Control lives in the store, so it survives a hub restart; it ends with the holder's session
+(logout or expiry).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hub.auth import Principal
+from hub.bus import Bus
+from hub.campus import HubError
+from hub.store import HubStore
+
+MAX_REASON = 200
+
+
+@dataclass(frozen=True)
+class Holder:
+    user: str
+    since: float
+    session: str
+
+    @property
+    def clock(self) -> str:
+        return time.strftime("%H:%M:%S", time.localtime(self.since))
+
+
+class ConsoleControl:
+    def __init__(
+        self, store: HubStore, bus: Bus, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._store, self._bus, self._now = store, bus, clock
+
+    def holder(self) -> Holder | None:
+        """The session holding control; control held by an ended session is dropped."""
+        row = self._store.control()
+        if row is None:
+            return None
+        if self._store.session(row["session"], now=self._now()) is None:
+            self._store.clear_control(row["session"])
+            self._record(row["user"], "control released (session ended)", {})
+            return None
+        return Holder(user=row["user"], since=row["since"], session=row["session"])
+
+    def state(self, principal: Principal) -> dict[str, Any]:
+        """What a console shows about control (never the session id)."""
+        holder = self.holder()
+        return {
+            "held": holder is not None,
+            "user": None if holder is None else holder.user,
+            "since": None if holder is None else holder.since,
+            "yours": holder is not None and holder.session == principal.session,
+        }
+
+    def take(self, principal: Principal, reason: str = "") -> Holder:
+        """Take control; taking it from another session needs a reason, which is recorded."""
+        if principal.kind != "console":
+            raise HubError("control belongs to console sessions; the command line needs none")
+        reason = " ".join(reason.split())[:MAX_REASON]
+        current = self.holder()
+        if current is not None and current.session == principal.session:
+            return current
+        if current is not None and not reason:
+            raise HubError(
+                f"control is held by {current.user} (since {current.clock}); to take over, "
+                "give a reason (it is recorded)",
+                409,
+            )
+        holder = Holder(user=principal.user, since=self._now(), session=principal.session)
+        self._store.set_control(session=holder.session, user=holder.user, since=holder.since)
+        if current is None:
+            self._record(principal.user, "take control", {"reason": reason} if reason else {})
+        else:
+            self._record(
+                principal.user, "take over control", {"from": current.user, "reason": reason}
+            )
+        return holder
+
+    def release(self, principal: Principal) -> None:
+        current = self.holder()
+        if current is None or current.session != principal.session:
+            raise HubError("this console does not have control, so it has none to release", 409)
+        self._store.clear_control(principal.session)
+        self._record(principal.user, "release control", {})
+
+    def forget(self, principal: Principal) -> None:
+        """The session is ending (logout): control, if it had it, is released."""
+        if self._store.clear_control(principal.session):
+            self._record(principal.user, "release control (logout)", {})
+
+    def authorize(self, principal: Principal, action: str) -> None:
+        """Let ``principal`` change something, or raise 409 if another console has control."""
+        current = self.holder()
+        if principal.kind != "console":
+            if current is not None:
+                self._store.audit(
+                    at=self._now(),
+                    user=principal.user,
+                    action="command-line action during console control",
+                    detail={"request": action, "console": current.user},
+                )
+            return
+        if current is None:
+            self.take(principal, "first action while no console had control")
+        elif current.session != principal.session:
+            raise HubError(
+                f"read-only: {current.user} has control of the console (since "
+                f"{current.clock}). Ask them to release it, or take over control with a reason.",
+                409,
+            )
+
+    def _record(self, user: str, action: str, detail: dict[str, Any]) -> None:
+        self._store.audit(at=self._now(), user=user, action=action, detail=detail)
+        self._bus.publish("control", action=action, user=user)

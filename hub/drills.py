@@ -1,0 +1,246 @@
+"""Drills and their debrief, derived from the directive record (nothing to start or stop).
+
+A drill begins with the first drill directive (Hold, Secure, Lockdown, Evacuate or Shelter
+with the drill flag) while no drill is running. Every directive after it belongs to the drill
+(room releases, further drill directives, the All clear) until either
+
+- an All clear after which no room's effective directive is still a drill one: the drill
+  ended normally, that All clear included; or
+- a *real* directive (not All clear or a release): a real event interrupted the drill,
+  which ends there; the real directive is not part of it.
+
+A drill's id is the sequence number of its first directive, so ids are stable and never
+reused. Presence at issue time (which displays were offline) is recorded by the API when a
+directive is issued; see :meth:`hub.store.HubStore.save_presence`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from hub.campus import Campus
+from hub.stats import summary
+from hub.store import HubStore
+from protocol.inventory import Inventory, Room
+from protocol.messages import Directive
+from protocol.rules import DirectiveBook
+from protocol.srp import Action
+
+IDLE = (Action.ALL_CLEAR, Action.RELEASE)
+NO_ACK = "no ack"
+SUPERSEDED = "superseded"
+"""The room never showed this directive because a newer one reached it first: not a miss."""
+
+
+@dataclass(frozen=True)
+class Drill:
+    directives: tuple[Directive, ...]
+    ended_by: str | None
+    """"all clear", "real directive", or None while the drill is running."""
+    ended_at: float | None
+
+    @property
+    def id(self) -> int:
+        return self.directives[0].seq
+
+    @property
+    def started_at(self) -> float:
+        return self.directives[0].issued_at
+
+    @property
+    def title(self) -> str:
+        first = self.directives[0]
+        return f"{first.action.value.replace('_', ' ').title()} drill"
+
+
+def find_drills(directives: Iterable[Directive], inventory: Inventory) -> list[Drill]:
+    """Split the directive record into drills, oldest first (see the module docstring)."""
+    book, drills = DirectiveBook(), []
+    current: list[Directive] | None = None
+    for directive in sorted(directives, key=lambda d: d.seq):
+        book.offer(directive)
+        if current is None:
+            if directive.drill and directive.action not in IDLE:
+                current = [directive]
+        elif not directive.drill and directive.action not in IDLE:
+            drills.append(Drill(tuple(current), "real directive", directive.issued_at))
+            current = None
+        else:
+            current.append(directive)
+            if directive.action is Action.ALL_CLEAR and not _drill_running(book, inventory):
+                drills.append(Drill(tuple(current), "all clear", directive.issued_at))
+                current = None
+    if current is not None:
+        drills.append(Drill(tuple(current), None, None))
+    return drills
+
+
+def _drill_running(book: DirectiveBook, inventory: Inventory) -> bool:
+    for room in inventory.rooms.values():
+        effective = book.effective(room=room.id, building=room.building)
+        if effective is not None and effective.drill and effective.action not in IDLE:
+            return True
+    return False
+
+
+def find_drill(drill_id: int, store: HubStore, inventory: Inventory) -> Drill | None:
+    for drill in find_drills(store.directives(limit=1_000_000), inventory):
+        if drill.id == drill_id:
+            return drill
+    return None
+
+
+def _room_results(campus: Campus, drill: Drill) -> list[dict[str, float | str | None]]:
+    """Per directive: room id -> ack ms, SUPERSEDED or NO_ACK (rooms out of scope absent)."""
+    results: list[dict[str, float | str | None]] = []
+    for index, directive in enumerate(drill.directives):
+        row: dict[str, float | str | None] = {}
+        for room in campus.rooms_in(directive):
+            ms = campus.room_ack_ms(room, directive)
+            if ms is not None:
+                row[room.id] = round(ms, 1)
+            elif _acked_later(campus, room, drill.directives[index + 1 :]):
+                row[room.id] = SUPERSEDED
+            else:
+                row[room.id] = NO_ACK
+        results.append(row)
+    return results
+
+
+def _acked_later(campus: Campus, room: Room, later: Iterable[Directive]) -> bool:
+    return any(
+        room in campus.rooms_in(d) and campus.room_ack_ms(room, d) is not None for d in later
+    )
+
+
+def _offline_at_issue(store: HubStore, campus: Campus, directive: Directive) -> list[str] | None:
+    presence = store.presence(directive.seq)
+    if not presence:
+        return None  # issued before presence was recorded
+    in_scope = {room.id for room in campus.rooms_in(directive)}
+    offline = {
+        campus.devices[d].room
+        for d, online in presence.items()
+        if not online and d in campus.devices
+    }
+    return sorted(offline & in_scope)
+
+
+def drill_report(drill: Drill, campus: Campus, store: HubStore) -> dict[str, Any]:
+    """Everything the debrief shows: per directive and room, latencies, misses, alerts."""
+    results = _room_results(campus, drill)
+    rows = [
+        _directive_row(campus, store, drill, directive, result)
+        for directive, result in zip(drill.directives, results, strict=True)
+    ]
+    measured = [ms for result in results for ms in result.values() if isinstance(ms, float)]
+    missed = sorted({room for result in results for room, v in result.items() if v == NO_ACK})
+    offline = sorted({room for row in rows for room in row["offline_at_issue"] or []})
+    until = drill.ended_at or time.time()
+    return {
+        "id": drill.id,
+        "title": drill.title,
+        "started_at": drill.started_at,
+        "ended_at": drill.ended_at,
+        "ended_by": drill.ended_by,
+        "duration_s": round(until - drill.started_at, 1),
+        "directives": rows,
+        "ack_ms": summary(measured),
+        "acks": len(measured),
+        "never_acked": missed,
+        "offline_rooms": offline,
+        "alerts": store.events_between(
+            kinds=("panic", "cancel"), since=drill.started_at, until=until
+        ),
+        "reports": store.events_between(
+            kinds=("staff_assist", "all_accounted"), since=drill.started_at, until=until
+        ),
+    }
+
+
+def _directive_row(
+    campus: Campus,
+    store: HubStore,
+    drill: Drill,
+    directive: Directive,
+    result: dict[str, float | str | None],
+) -> dict[str, Any]:
+    measured = [ms for ms in result.values() if isinstance(ms, float)]
+    return {
+        "seq": directive.seq,
+        "issued_at": directive.issued_at,
+        "offset_s": round(directive.issued_at - drill.started_at, 1),
+        "action": directive.action.value,
+        "term": campus.vocabulary[directive.action].term,
+        "drill": directive.drill,
+        "scope": directive.scope.value,
+        "target": directive.target,
+        "issued_by": directive.issued_by,
+        "total": len(result),
+        "acked": len(measured),
+        "ack_ms": summary(measured),
+        "rooms": result,
+        "offline_at_issue": _offline_at_issue(store, campus, directive),
+    }
+
+
+CSV_COLUMNS = (
+    "drill",
+    "seq",
+    "offset_s",
+    "term",
+    "drill_flag",
+    "scope",
+    "target",
+    "issued_by",
+    "room",
+    "result",
+    "ack_ms",
+    "offline_at_issue",
+)
+
+
+def report_csv(report: dict[str, Any]) -> str:
+    """One row per directive and room in its scope: the debrief's raw numbers."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in report["directives"]:
+        offline = row["offline_at_issue"]
+        for room, value in sorted(row["rooms"].items()):
+            cells = [
+                report["id"],
+                row["seq"],
+                row["offset_s"],
+                row["term"],
+                "drill" if row["drill"] else "REAL",
+                row["scope"],
+                row["target"],
+                row["issued_by"],
+                room,
+                "acked" if isinstance(value, float) else value,
+                value if isinstance(value, float) else "",
+                "unknown" if offline is None else ("yes" if room in offline else "no"),
+            ]
+            writer.writerow([_cell(cell) for cell in cells])
+    return out.getvalue()
+
+
+def _cell(value: object) -> object:
+    """Defuse spreadsheet formulas in text cells (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def record_presence(store: HubStore, campus: Campus, directive: Directive) -> None:
+    """Keep which displays were online when ``directive`` went out (the debrief's offline list)."""
+    store.save_presence(
+        directive.seq,
+        [(device, record.room, record.online) for device, record in campus.devices.items()],
+    )

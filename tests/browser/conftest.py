@@ -1,0 +1,128 @@
+"""A real headless Chromium (Debian's ``chromium``) driven by Playwright's Python client.
+
+Playwright's own browser downloads are never used: the browser is the system one, so the
+tests run where CI runs them (``apt-get install chromium``). A missing browser fails the
+run, naming the package; it never skips.
+
+Set ``ROOMCAST_SCREENSHOTS=docs/console`` to write the documentation's screenshots there;
+otherwise they go to the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Error,
+    Page,
+    async_playwright,
+    expect,
+)
+
+from hub.service import HubService
+from provisioning.throwaway import ThrowawaySite, create_throwaway_site
+from roomcast.broker import free_port
+
+CHROMIUM = os.environ.get("ROOMCAST_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MISSING = (
+    f"Chromium is not installed at {CHROMIUM}: the console tests need a real browser. "
+    "Install Debian's package `chromium` (apt-get install chromium)."
+)
+WAIT_MS = 10_000
+"""Bound on every wait for something to appear on a page."""
+
+
+ROOMS = 12
+"""Two buildings (ten rooms in main, two in north): enough for the board's groups."""
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> ThrowawaySite:
+    """The shared site fixture, with more rooms: these tests look at a whole board."""
+    return create_throwaway_site(
+        tmp_path / "site", rooms=ROOMS, broker_port=free_port(), heartbeat_s=1.0
+    )
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    expect.set_options(timeout=WAIT_MS)
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(MISSING, pytrace=False)
+    async with async_playwright() as playwright:
+        try:
+            launched = await playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=ARGS
+            )
+        except Error as error:
+            pytest.fail(f"{MISSING}\n{error.message}", pytrace=False)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+class Console:
+    """One browser context (its own cookies) on the hub's console, recording page errors."""
+
+    def __init__(self, context: BrowserContext, page: Page, base: str) -> None:
+        self.context, self.page, self.base = context, page, base
+        self.errors: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: self.errors.append(message.text) if message.type == "error" else None,
+        )
+        page.set_default_timeout(WAIT_MS)
+
+    async def login(self, user: str, password: str) -> None:
+        await self.page.goto(f"{self.base}/login")
+        await self.page.get_by_label("User name").fill(user)
+        await self.page.get_by_label("Password").fill(password)
+        await self.page.get_by_role("button", name="Log in").click()
+        await self.page.wait_for_url(f"{self.base}/board")
+
+    async def goto(self, path: str) -> None:
+        await self.page.goto(f"{self.base}{path}")
+
+
+OpenConsole = Callable[..., Awaitable[Console]]
+
+
+@pytest.fixture
+async def open_console(browser: Browser, hub: HubService) -> AsyncIterator[OpenConsole]:
+    consoles: list[Console] = []
+
+    async def open_one(*, width: int = 1280, height: int = 900) -> Console:
+        context = await browser.new_context(viewport={"width": width, "height": height})
+        console = Console(context, await context.new_page(), hub.api_url)
+        consoles.append(console)
+        return console
+
+    yield open_one
+    for console in consoles:
+        await console.context.close()
+    for console in consoles:
+        # A CSP violation or a script error shows up here: the console must have none.
+        assert console.errors == [], console.errors
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    target = Path(os.environ.get("ROOMCAST_SCREENSHOTS", "") or tmp_path / "screenshots")
+    target.mkdir(parents=True, exist_ok=True)
+    return target
