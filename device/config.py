@@ -32,6 +32,9 @@ class DeviceConfig:
     heartbeat_misses: float = 2.0
     """LINK LOST once this many hub heartbeat intervals pass without one."""
     hardware: Mapping[str, Any] = field(default_factory=dict)
+    panic_chirp: bool = False
+    """Beep to confirm a panic press (never during a Lockdown). Off by default: Alyssa's
+    Law asks for a silent alarm, and an intruder in the room must not hear the press."""
 
 
 def load_device_config(path: Path, *, state_dir: Path | None = None) -> DeviceConfig:
@@ -48,6 +51,7 @@ def load_device_config(path: Path, *, state_dir: Path | None = None) -> DeviceCo
         state_dir=state_dir or settings.state_dir(),
         cancel_window_s=settings.get("cancel_window_s", float, 60.0),
         hardware=settings.get("hardware", dict, {}),
+        panic_chirp=settings.get("panic_chirp", bool, False),
     )
 
 

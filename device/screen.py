@@ -1,8 +1,11 @@
 """The layout engine: one function draws every screen for every display size.
 
-The term is drawn as large as fits, because it must be read across a classroom. Text that
-does not fit is wrapped, then paged ("1/2" in the corner): never cut off silently. When
-the link is lost the last directive stays visible under a bar that says so, with its age.
+The term is drawn as large as fits and in bold, because it must be read across a
+classroom; the directive under it gets the largest size that still leaves the term at
+least :data:`TERM_SHARE` of the space. Text that does not fit is wrapped, then paged
+("1/2" in the corner, the term repeated on every page): never cut off silently. When the
+link is lost the last directive stays visible under a bar that says so, with its age.
+A drill replaces the room name with an inverted DRILL banner, so no one mistakes it.
 """
 
 from __future__ import annotations
@@ -11,9 +14,28 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw
 
-Font = ImageFont.FreeTypeFont
+from device.textfit import (
+    SMALLEST,
+    Font,
+    Measure,
+    block_height,
+    fit_line,
+    fit_term,
+    font,
+    line_top,
+    pitch,
+    shorten,
+    wrap,
+)
+
+TERM_SHARE = 0.4
+"""The term keeps at least this share of the space between the bars on a one-page screen."""
+MIN_TERM_H = 14
+"""Below this the term gets a page of its own (128x32 panels) instead of being squeezed."""
+SIDE = 2
+"""Blank columns at each side: a one-pixel burn-in shift must not push text off the panel."""
 
 
 class LinkState(Enum):
@@ -48,56 +70,33 @@ def age_text(seconds: float) -> str:
     return f"{seconds / 3600:.1f}h ago"
 
 
-@cache
-def _font(size: int) -> Font:
-    # Pillow's bundled scalable font: no font files to install on a node.
-    font = ImageFont.load_default(size=max(6, size))
-    if not isinstance(font, ImageFont.FreeTypeFont):
-        raise RuntimeError("Pillow was built without FreeType; install a Pillow wheel with it")
-    return font
+@dataclass(frozen=True)
+class _Geometry:
+    """Where the bars end and the body lies, for one size and link state."""
+
+    width: int
+    height: int
+    mode: str
+    bar: int
+    top: int
+    bottom: int
+
+    @property
+    def space(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def measure(self) -> Measure:
+        return Measure(self.mode)
 
 
-def _measure_mode(mode: str) -> str:
-    """One-bit text is hinted differently (wider) than anti-aliased text: measure as drawn."""
-    return "1" if mode == "1" else "L"
+@dataclass(frozen=True)
+class _Page:
+    """One page: how tall the term is (0: none), and the body lines under it."""
 
-
-def _fit(text: str, width: int, height: int, mode: str) -> Font:
-    """The largest font in which ``text`` fits in one line of ``width`` x ``height``."""
-    size = height
-    while size > 6:
-        font = _font(size)
-        left, top, right, bottom = font.getbbox(text, mode=_measure_mode(mode))
-        if right - left <= width and bottom - top <= height:
-            return font
-        size -= 1
-    return _font(6)
-
-
-def _wrap(text: str, font: Font, width: int, mode: str) -> list[str]:
-    measure = _measure_mode(mode)
-
-    def length(s: str) -> float:
-        return font.getlength(s, mode=measure)
-
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        line = ""
-        for word in paragraph.split():
-            candidate = f"{line} {word}".strip()
-            if length(candidate) <= width or not line:
-                line = candidate
-            else:
-                lines.append(line)
-                line = word
-            while length(line) > width and len(line) > 1:  # one word wider than a line
-                cut = len(line) - 1
-                while cut > 1 and length(line[:cut]) > width:
-                    cut -= 1
-                lines.append(line[:cut])
-                line = line[cut:]
-        lines.append(line)
-    return [line for line in lines if line]
+    term_h: int
+    lines: tuple[str, ...]
+    body: Font
 
 
 def render_pages(view: ScreenView, size: tuple[int, int], mode: str) -> list[Image.Image]:
@@ -106,110 +105,234 @@ def render_pages(view: ScreenView, size: tuple[int, int], mode: str) -> list[Ima
     On a short display (128x32) the term gets a page of its own and the text follows on
     pages under the same top bar, rather than being squeezed out.
     """
+    geometry = _geometry(view, size, mode)
+    pages = _plan("\n".join(view.lines), geometry)
+    total = len(pages)
+    return [_draw(view, geometry, page, (n + 1, total)) for n, page in enumerate(pages)]
+
+
+def _geometry(view: ScreenView, size: tuple[int, int], mode: str) -> _Geometry:
     width, height = size
-    bar = max(8, height // 6)
-    body_font = _font(max(7, min(bar, height // 7)))
-    line_h = int(body_font.getbbox("Ag")[3]) + 1
-    bottom = height - (bar if view.link is not LinkState.OK else 0)
-    term_h = max(10, int(height * 0.30))
-    lines = _wrap("\n".join(view.lines), body_font, width - 6, mode)
-    per_page = _lines_per_page(bottom - (bar + term_h + 2), line_h, len(lines))
-    if per_page:
-        layout = _Layout(size, mode, bar, term_h, bar + term_h + 2, body_font, line_h)
-        chunks = [lines[i : i + per_page] for i in range(0, len(lines), per_page)] or [[]]
-        return [layout.draw(view, chunk, (n + 1, len(chunks))) for n, chunk in enumerate(chunks)]
-    term_only = _Layout(size, mode, bar, bottom - bar, bottom, body_font, line_h)
-    text_only = _Layout(size, mode, bar, 0, bar + 1, body_font, line_h)
-    # These pages always page (the term has one of its own), so keep the marker's row free.
-    per_page = max(1, (bottom - text_only.body_top - line_h) // line_h)
-    chunks = [lines[i : i + per_page] for i in range(0, len(lines), per_page)]
-    total = len(chunks) + 1
-    pages = [term_only.draw(view, [], (1, total))]
-    pages += [text_only.draw(view, chunk, (n + 2, total)) for n, chunk in enumerate(chunks)]
-    return pages
+    # Tall enough for "LINK LOST 2m ago" (a descender) at the smallest legible size.
+    bar = max(10, round(height / 6))
+    link_bar = bar if view.link is not LinkState.OK else 0
+    top = bar + 1 if _ruled(height) else bar  # a pixel between the rule and the term
+    return _Geometry(width, height, mode, bar, top, height - link_bar)
 
 
-def _lines_per_page(room: int, line_h: int, lines: int) -> int:
-    """Lines that fit under the term; when paging, one row stays free for the "2/3" marker.
+def _ruled(height: int) -> bool:
+    """Whether the top bar has a rule under it: not on 32-pixel panels, short of rows."""
+    return height >= 48
 
-    0 means not even one line fits beside the term: the term then gets a page of its own.
+
+def _body_sizes(space: int, g: _Geometry) -> range:
+    """Body font sizes to try, largest first: a line at most ~30 % of the space.
+
+    Never below the panel's legible floor, unless not even one line of it fits.
     """
-    fit = room // line_h
-    if lines > fit:
-        fit = (room - line_h) // line_h
-    return max(0, fit)
+    floor = g.measure.floor
+    while floor > SMALLEST and pitch(font(floor)) > space:
+        floor -= 1
+    return range(max(floor, int(space * 0.3)), floor - 1, -1)
 
 
-@dataclass(frozen=True)
-class _Layout:
-    size: tuple[int, int]
-    mode: str
-    bar: int
-    term_h: int
-    body_top: int
-    body_font: Font
-    line_h: int
-
-    def draw(self, view: ScreenView, lines: list[str], page: tuple[int, int]) -> Image.Image:
-        width, height = self.size
-        mode, bar = self.mode, self.bar
-        image = Image.new(mode, self.size)
-        draw = ImageDraw.Draw(image)
-        fg = _ink(mode, (255, 255, 255))
-        dx, dy = view.shift
-        _draw_top_bar(draw, view, width, bar, mode)
-        marker = f"{page[0]}/{page[1]}" if page[1] > 1 else ""
-        marker_font = _font(bar - 2)
-        if self.term_h:
-            # When the term fills the page down to the marker's row, keep clear of the corner.
-            inset = 0
-            if marker and self.body_top >= height - bar - (
-                bar if view.link is not LinkState.OK else 0
-            ):
-                inset = 2 * (int(marker_font.getlength(marker)) + 2)
-            font = _fit(view.term, width - 4 - inset, self.term_h, mode)
-            centre = (width // 2 + dx, bar + self.term_h // 2 + 1 + dy)
-            draw.text(centre, view.term, font=font, fill=_ink(mode, view.colour), anchor="mm")
-        y = self.body_top + dy
-        for line in lines:
-            draw.text((2 + dx, y), line, font=self.body_font, fill=fg)
-            y += self.line_h
-        if marker:
-            above_link_bar = height - 1 - (bar if view.link is not LinkState.OK else 0)
-            draw.text((width - 1, above_link_bar), marker, font=marker_font, fill=fg, anchor="rd")
-        if view.link is not LinkState.OK:
-            _draw_link_bar(draw, view, width, height, bar, mode)
-        return image
+def _plan(text: str, g: _Geometry) -> list[_Page]:
+    """The fewest pages with the largest text: one page, else paged under the term."""
+    columns = g.width - 2 * SIDE
+    sizes = _body_sizes(g.space, g)
+    term_min = max(MIN_TERM_H, int(g.space * TERM_SHARE))
+    for size in sizes:
+        body = font(size)
+        lines = wrap(text, body, columns, g.measure)
+        term_h = g.space - block_height(len(lines), body) - (1 if lines else 0)
+        if term_h >= term_min:
+            return [_Page(term_h, tuple(lines), body)]
+    if g.space - term_min - 1 >= pitch(font(sizes[-1])):
+        return _paged(text, g, term_min, g.space - term_min - 1)
+    # Not even one line fits beside the term: the term gets a page of its own.
+    return [_Page(g.space, (), font(sizes[-1])), *_paged(text, g, 0, g.space)]
 
 
-def _draw_top_bar(
-    draw: ImageDraw.ImageDraw, view: ScreenView, width: int, bar: int, mode: str
+def _paged(text: str, g: _Geometry, term_h: int, room: int) -> list[_Page]:
+    """Pages of ``room`` pixels of text each; a column stays free for the "2/3" marker."""
+    extra = 1 if term_h == 0 else 0  # a term-only page comes first
+    sizes = _body_sizes(room, g)
+    # The largest size that still shows two lines a page; else the smallest.
+    body = next((font(s) for s in sizes if room // pitch(font(s)) >= 2), font(sizes[-1]))
+    per_page = max(1, room // pitch(body))
+    most = 9
+    while True:
+        # Lines wrapped clear of the widest marker this many pages could need.
+        lines = wrap(text, body, g.width - 2 * SIDE - _marker_width(most, g), g.measure)
+        chunks = [tuple(lines[i : i + per_page]) for i in range(0, len(lines), per_page)]
+        if len(chunks) + extra <= most:
+            return [_Page(term_h, chunk, body) for chunk in chunks or [()]]
+        most = most * 10 + 9
+
+
+def _marker_font(g: _Geometry) -> Font:
+    return font(max(g.measure.floor, g.bar - 2))
+
+
+def _marker_width(most: int, g: _Geometry) -> int:
+    """Width kept free for a page marker up to "most/most" (and a gap)."""
+    return int(_marker_font(g).getlength(f"{most}/{most}", mode=g.measure.mode)) + 3
+
+
+def _draw(view: ScreenView, g: _Geometry, page: _Page, number: tuple[int, int]) -> Image.Image:
+    image = Image.new(g.mode, (g.width, g.height))
+    draw = ImageDraw.Draw(image)
+    _draw_top_bar(draw, view, g)
+    marker_w = _marker_width(number[1], g) if number[1] > 1 else 0
+    dx, dy = view.shift
+    if page.term_h:
+        _draw_term(draw, image, view, g, page.term_h, marker_w if not page.lines else 0)
+    y = g.top + page.term_h + (1 if page.term_h and page.lines else 0)
+    if not page.term_h and page.lines:
+        y += (g.space - block_height(len(page.lines), page.body)) // 2
+    column = g.width - 2 * SIDE - marker_w
+    top = line_top(page.body)
+    for line in page.lines:
+        x = SIDE + column // 2 + dx
+        draw.text((x, y - top + dy), line, font=page.body, fill=_ink(g.mode), anchor="ma")
+        y += pitch(page.body)
+    if number[1] > 1:
+        text = f"{number[0]}/{number[1]}"
+        marker_font = _marker_font(g)
+        corner = (g.width - marker_w, g.bottom - pitch(marker_font), g.width - 1, g.bottom)
+        _place(draw, text, marker_font, corner, "right", _ink(g.mode), g.measure)
+    if view.link is not LinkState.OK:
+        _draw_link_bar(draw, view, g)
+    return image
+
+
+def _draw_term(
+    draw: ImageDraw.ImageDraw,
+    image: Image.Image,
+    view: ScreenView,
+    g: _Geometry,
+    term_h: int,
+    marker_w: int,
 ) -> None:
-    font = _font(bar - 1)
-    fg, bg = _ink(mode, (255, 255, 255)), _ink(mode, (0, 0, 0))
+    """The term, bold and centred; clear of a page marker in the corner if there is one."""
+    width = g.width - 2 * SIDE - marker_w
+    fitted = fit_term(view.term, width, term_h - 2, g.measure)
+    dx, dy = view.shift
+    fill = _ink(g.mode, view.colour)
+    y = g.top + (term_h - fitted.height) // 2 + dy
+    for line in fitted.lines:
+        left, top, right, _ = fitted.font.getbbox(line, mode=g.measure.mode)
+        inked = int(right - left) + fitted.bold
+        x = SIDE + (width - inked) // 2 - int(left) + dx
+        draw.text((x, y - int(top)), line, font=fitted.font, fill=fill)
+        if fitted.bold:
+            box = draw.textbbox((x, y - int(top)), line, font=fitted.font)
+            _embolden(image, box, fitted.bold)
+        y += fitted.pitch
+
+
+def _embolden(image: Image.Image, box: tuple[float, float, float, float], amount: int) -> None:
+    """Thicken what was just drawn in ``box`` by ``amount`` pixels to the right: bold.
+
+    Only vertical strokes grow, so the gaps inside E, B and S stay open on a one-bit
+    panel, which a stroke all round (Pillow's ``stroke_width``) would fill in; and a
+    pixel grows only into a gap wider than one pixel, so letters never run together.
+    The term's width budget keeps the extra columns free.
+    """
+    left, top, right, bottom = (int(v) for v in box)
+    region = image.crop((left, top, right + amount, bottom))
+    work = region.convert("L") if region.mode == "1" else region
+    for _ in range(amount):
+        from_left = _shifted(work, 1)
+        inked_right = _shifted(work, -1).point(lambda v: 255 if v > 127 else 0)
+        grown = ImageChops.multiply(from_left, ImageChops.invert(inked_right))
+        work = ImageChops.lighter(work, grown)
+    bold = work.point(lambda v: 255 if v > 127 else 0, "1") if region.mode == "1" else work
+    image.paste(bold, (left, top))
+
+
+def _shifted(image: Image.Image, dx: int) -> Image.Image:
+    moved = Image.new(image.mode, image.size)
+    moved.paste(image, (dx, 0))
+    return moved
+
+
+def _draw_top_bar(draw: ImageDraw.ImageDraw, view: ScreenView, g: _Geometry) -> None:
+    fg, bg = _ink(g.mode), _ink(g.mode, (0, 0, 0))
+    box = (1, 0, g.width - 1, g.bar)
     if view.drill:
         # Inverted, so DRILL reads as a banner even on a one-colour OLED.
-        draw.rectangle((0, 0, width - 1, bar - 1), fill=fg)
-        draw.text((width // 2, bar // 2), "DRILL  DRILL  DRILL", font=font, fill=bg, anchor="mm")
+        draw.rectangle((0, 0, g.width - 1, g.bar - 1), fill=fg)
+        banner = _drill_banner(g)
+        _place(draw, banner, _bar_font(g, banner), box, "centre", bg, g.measure)
         return
-    draw.text((1, bar // 2), view.room, font=font, fill=fg, anchor="lm")
-    draw.text((width - 1, bar // 2), view.clock, font=font, fill=fg, anchor="rm")
+    text_h = g.bar - 2
+    if _ruled(g.height):
+        # A rule under the bar keeps the room and time apart from the term below them.
+        draw.line((0, g.bar - 1, g.width - 1, g.bar - 1), fill=fg)
+        text_h -= 1
+    box = (1, 0, g.width - 1, text_h + 1)
+    clock_font = fit_line(view.clock or "0", g.width, text_h, g.measure)
+    clock_w = g.measure.width(view.clock, clock_font) if view.clock else 0
+    _place(draw, view.clock, clock_font, box, "right", fg, g.measure)
+    room, room_font = shorten(view.room, g.width - 2 - clock_w - 6, text_h, g.measure)
+    _place(draw, room, room_font, box, "left", fg, g.measure)
 
 
-def _draw_link_bar(
-    draw: ImageDraw.ImageDraw, view: ScreenView, width: int, height: int, bar: int, mode: str
-) -> None:
-    fg, bg = _ink(mode, (255, 255, 255)), _ink(mode, (0, 0, 0))
-    draw.rectangle((0, height - bar, width - 1, height - 1), fill=fg)
+def _drill_banner(g: _Geometry) -> str:
+    """As many DRILLs as fit in large type: three on a small panel, more on a wide one."""
+    for count in (5, 4, 3, 2):
+        text = "  ".join(["DRILL"] * count)
+        if _bar_font(g, text).size >= g.bar - 3:
+            return text
+    return "DRILL"
+
+
+def _bar_font(g: _Geometry, text: str) -> Font:
+    return fit_line(text, g.width - 4, g.bar - 2, g.measure)
+
+
+def _draw_link_bar(draw: ImageDraw.ImageDraw, view: ScreenView, g: _Geometry) -> None:
+    fg, bg = _ink(g.mode), _ink(g.mode, (0, 0, 0))
+    draw.rectangle((0, g.height - g.bar, g.width - 1, g.height - 1), fill=fg)
     age = age_text(view.link_age_s)
-    text = f"{view.link.value} - last contact {age}" if width >= 200 else f"{view.link.value} {age}"
-    font = _fit(text, width - 2, bar - 1, mode)
-    draw.text((width // 2, height - bar // 2), text, font=font, fill=bg, anchor="mm")
+    wide = g.width >= 200
+    text = f"{view.link.value} - last contact {age}" if wide else f"{view.link.value} {age}"
+    link_font = fit_line(text, g.width - 4, g.bar - 2, g.measure)
+    box = (1, g.height - g.bar, g.width - 1, g.height)
+    _place(draw, text, link_font, box, "centre", bg, g.measure)
 
 
-def _ink(mode: str, rgb: tuple[int, int, int]) -> int | tuple[int, int, int]:
+def _place(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    label_font: Font,
+    box: tuple[int, int, int, int],
+    align: str,
+    fill: int | tuple[int, int, int],
+    measure: Measure,
+) -> None:
+    """Draw ``text`` vertically centred in ``box`` by its inked pixels, not its font line.
+
+    Anchors centre on the font's ascender and descender, which leaves capitals off centre
+    and, in a bar only a few pixels taller than the text, pushes them out of it.
+    """
+    if not text:
+        return
+    left, top, right, bottom = label_font.getbbox(text, mode=measure.mode)
+    y = box[1] + (box[3] - box[1] - (bottom - top)) // 2 - top
+    if align == "left":
+        x = box[0] - left
+    elif align == "right":
+        x = box[2] - right
+    else:
+        x = box[0] + (box[2] - box[0] - (right - left)) // 2 - left
+    draw.text((int(x), int(y)), text, font=label_font, fill=fill)
+
+
+@cache
+def _ink(mode: str, rgb: tuple[int, int, int] = (255, 255, 255)) -> int | tuple[int, int, int]:
+    """Colour on a colour panel; full white on grey and mono panels, where hue is lost."""
     if mode == "RGB":
         return rgb
-    if mode == "1":
-        return 255 if any(rgb) else 0
-    return max(rgb) if any(rgb) else 0
+    return 255 if any(rgb) else 0

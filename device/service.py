@@ -1,7 +1,10 @@
 """The classroom service: directives in, screen and acks out, panic events through the outbox.
 
 One asyncio loop. Hardware callbacks arrive on library threads and are handed over with
-``call_soon_threadsafe``; frame writes (blocking SPI/I2C or PNG) run in a worker thread.
+``call_soon_threadsafe``; frame writes (blocking SPI/I2C or PNG) run in a worker thread
+(:mod:`device.panel`). The LED, buzzer, relays and signs follow :mod:`device.signals`.
+A part that fails is a fault (in the retained status and as a ``fault`` event), never a
+crash: the panic button must keep working when the screen or the strobe does not.
 """
 
 from __future__ import annotations
@@ -9,24 +12,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from contextlib import suppress
+from types import MappingProxyType
 from typing import Any
 
 import aiomqtt
-from PIL import Image
 
 from device.config import FIRMWARE, DeviceConfig
-from device.screen import LinkState, ScreenView, render_pages
+from device.directives import DirectiveInbox, Rejected
+from device.events import EventDesk
+from device.faults import FaultRelay, for_status
+from device.panel import Panel
+from device.screen import LinkState
+from device.signals import RoomSignals
 from device.store import DeviceStore
-from device.view import LinkView, brightness, indicator, screen_view
-from hardware.interfaces import Display, Indicator, Inputs
+from device.view import LinkView, screen_view
+from hardware.interfaces import Display, Indicator, Inputs, Outputs, Sounder
 from protocol.codec import DecodeError, decode, encode
-from protocol.messages import Ack, DeviceStatus, Directive, Event, EventKind, HubState, Receipt
-from protocol.rules import DirectiveBook, Offer
-from protocol.signing import BadSignature, verify_directive
+from protocol.messages import Ack, DeviceStatus, Directive, Event, HubState, Receipt
 from protocol.srp import Vocabulary
 from protocol.topics import DeviceChannel, ScopeKind, Topics
 from transport.session import run_session
@@ -34,7 +39,6 @@ from transport.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
-PAGE_SECONDS = 4.0
 RESEND_EVERY_S = 5.0
 STATUS_EVERY_S = 20.0
 """The hub marks a node offline after 60 s without a word: three missed repeats."""
@@ -42,7 +46,11 @@ TICK_SECONDS = 1.0
 
 
 class DeviceService:
-    """One classroom node. ``run()`` until cancelled; ``activate()`` is a completed press."""
+    """One classroom node. ``run()`` until cancelled; ``activate()`` is a completed press.
+
+    Parts arrive opened (see :func:`device.build.build_hardware`); ``faults`` relays the
+    reports of parts that failed before ``run()`` started.
+    """
 
     def __init__(
         self,
@@ -54,42 +62,61 @@ class DeviceService:
         vocabulary: Vocabulary | None = None,
         wall_clock: Callable[[], float] = time.time,
         notifier: Notifier | None = None,
+        sounder: Sounder | None = None,
+        outputs: Outputs | None = None,
+        faults: FaultRelay | None = None,
     ) -> None:
         self.config = config
         self._systemd = notifier or Notifier("")
         self.rejected: Counter[str] = Counter()
         self.connected = asyncio.Event()
-        self.shown_seq = 0
         self.watchers: set[Callable[[], None]] = set()
         """Called on the loop after any change a person could see (screen, ack, outbox)."""
         self.acked_seq = 0
-        self._display, self._inputs, self._indicator = display, inputs, indicator
+        self._inputs = inputs
         self._vocabulary = vocabulary or Vocabulary()
         self._now = wall_clock
         self._topics = Topics(config.site)
         self._store = DeviceStore(config.state_dir / "device.db")
-        self._book = DirectiveBook()
+        self._inbox = DirectiveInbox(config, self._topics, self._store)
         self._client: aiomqtt.Client | None = None
         self._session = 0
         self._hub: HubState | None = None
         self._last_contact = time.monotonic()
         self._faults: dict[str, str] = {}
-        self._last_panic: tuple[str, float] | None = None
+        self._fault_relay = faults or FaultRelay()
+        self._panel = Panel(display, on_fault=self._on_fault)
+        self._signals = RoomSignals(
+            indicator, sounder, outputs, self._vocabulary, panic_chirp=config.panic_chirp
+        )
+        self._events = self._event_desk()
         self._redraw = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._handlers: dict[str, Callable[[str, bytes], None]] = {
-            self._topics.hub_state: self._on_hub_state,
-            self._topics.device(config.device_id, DeviceChannel.RECEIPT): self._on_receipt,
-        }
-        for topic in self._scope_topics():
-            self._handlers[topic] = self._on_directive
+        self._handlers = self._routes()
 
-    def _scope_topics(self) -> list[str]:
-        return [
-            self._topics.directive(ScopeKind.SITE),
-            self._topics.directive(ScopeKind.BUILDING, self.config.building),
-            self._topics.directive(ScopeKind.ROOM, self.config.room),
-        ]
+    def _event_desk(self) -> EventDesk:
+        return EventDesk(
+            self.config,
+            self._store,
+            send=lambda payload: self._send(DeviceChannel.EVENT, payload),
+            signals=self._signals,
+            wall_clock=self._now,
+            effective=lambda: self.effective,
+        )
+
+    def _routes(self) -> dict[str, Callable[[str, bytes], None]]:
+        """Exact topic -> handler: the hub's state, our receipts, our three scopes."""
+        routes: dict[str, Callable[[str, bytes], None]] = {
+            self._topics.hub_state: self._on_hub_state,
+            self._topics.device(self.config.device_id, DeviceChannel.RECEIPT): self._on_receipt,
+        }
+        for scope, target in (
+            (ScopeKind.SITE, ""),
+            (ScopeKind.BUILDING, self.config.building),
+            (ScopeKind.ROOM, self.config.room),
+        ):
+            routes[self._topics.directive(scope, target)] = self._on_directive
+        return routes
 
     def pending_events(self) -> list[Event]:
         """Events still waiting for the hub's receipt."""
@@ -97,18 +124,32 @@ class DeviceService:
 
     @property
     def effective(self) -> Directive | None:
-        return self._book.effective(room=self.config.room, building=self.config.building)
+        return self._inbox.effective
+
+    @property
+    def shown_seq(self) -> int:
+        """Sequence of the directive really on the display (0: none yet)."""
+        return self._panel.shown_seq
+
+    @property
+    def faults(self) -> Mapping[str, str]:
+        """Parts at fault now (part -> reason), as the retained status reports them."""
+        return MappingProxyType(dict(self._faults))
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        self._restore_directives()
+        self._inbox.restore()  # the last directive, shown as stale until the hub speaks
+        self._signals.follow(self.effective)
 
         def on_activation(kind: str) -> None:  # on a gpiozero thread
-            loop.call_soon_threadsafe(self._on_activation, kind)
+            with suppress(RuntimeError):  # the loop closed while a button was held
+                loop.call_soon_threadsafe(self.activate, kind)
 
         def on_fault(part: str, reason: str) -> None:  # on a gpiozero or serial thread
-            loop.call_soon_threadsafe(self._on_fault, part, reason)
+            with suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._on_fault, part, reason)
 
+        self._fault_relay.attach(on_fault)
         self._inputs.start(on_activation, on_fault)
         try:
             async with asyncio.TaskGroup() as group:
@@ -118,6 +159,7 @@ class DeviceService:
                 group.create_task(self._repeat_status())
         finally:
             self._systemd.stopping()
+            self._fault_relay.detach()
             for task in self._tasks:
                 task.cancel()
             self._inputs.close()
@@ -258,22 +300,12 @@ class DeviceService:
         if not payload:
             return  # a cleared retained topic: no directive at this scope
         try:
-            directive = decode(payload, Directive)
-            verify_directive(directive, self.config.hub_public_key)
-        except DecodeError as error:
-            self._reject("malformed", topic, error.reason)
+            applied = self._inbox.offer(topic, payload)
+        except Rejected as error:
+            self._reject(error.reason, topic, error.detail)
             return
-        except BadSignature as error:
-            self._reject("bad signature", topic, str(error))
-            return
-        if self._topics.directive(directive.scope, directive.target) != topic:
-            self._reject("wrong scope", topic, f"seq {directive.seq} is for {directive.scope}")
-            return
-        outcome = self._book.offer(directive)
-        if outcome is Offer.STALE:
-            self._reject("replayed or stale", topic, f"seq {directive.seq}")
-        elif outcome is Offer.APPLIED:
-            self._store.save_directive(directive)
+        if applied:
+            self._signals.follow(self.effective)
             self._redraw.set()
 
     def _on_receipt(self, topic: str, payload: bytes) -> None:
@@ -282,73 +314,29 @@ class DeviceService:
         except DecodeError as error:
             self._reject("malformed", topic, error.reason)
             return
-        if self._store.remove_event(receipt.event_id):
-            self._indicator_flash_delivered()
+        if self._events.receipted(receipt.event_id):
             self._changed()
-
-    def _restore_directives(self) -> None:
-        """Show the last known directive after a restart (marked stale until the hub speaks)."""
-        for directive in self._store.load_directives():
-            try:
-                verify_directive(directive, self.config.hub_public_key)
-            except BadSignature:
-                continue
-            self._book.offer(directive)
 
     # -- activations and faults ------------------------------------------------------------
 
     def activate(self, kind: str) -> Event | None:
-        """A completed activation pattern. Stored durably first, then sent."""
-        if kind == EventKind.CANCEL.value:
-            return self._cancel_last_panic()
-        try:
-            event_kind = EventKind(kind.replace("-", "_"))
-        except ValueError:
-            log.error("%s: input bound to unknown event kind %r", self.config.device_id, kind)
-            return None
-        event = self._event(event_kind)
-        if event_kind is EventKind.PANIC:
-            self._last_panic = (event.event_id, time.monotonic())
-        return event
-
-    def _cancel_last_panic(self) -> Event | None:
-        if self._last_panic is None:
-            log.info("%s: cancel pressed with no panic to cancel", self.config.device_id)
-            return None
-        panic_id, at = self._last_panic
-        if time.monotonic() - at > self.config.cancel_window_s:
-            log.info("%s: cancel pressed after the window; the alert stands", self.config.device_id)
-            return None
-        self._last_panic = None
-        return self._event(EventKind.CANCEL, cancels=panic_id)
-
-    def _event(self, kind: EventKind, **fields: str) -> Event:
-        event = Event(
-            event_id=uuid.uuid4().hex,
-            device_id=self.config.device_id,
-            room=self.config.room,
-            kind=kind,
-            created_at=self._now(),
-            **fields,
-        )
-        self._store.add_event(event)
-        self._send(DeviceChannel.EVENT, encode(event))
-        return event
-
-    def _on_activation(self, kind: str) -> None:
-        self.activate(kind)
+        """A completed activation pattern (a press): stored, sent, confirmed on the LED."""
+        return self._events.activate(kind)
 
     def _on_fault(self, part: str, reason: str) -> None:
+        """A part failed (reason) or recovered (""): acted on once per change."""
+        part, reason = for_status(part), for_status(reason)
+        if self._faults.get(part, "") == reason:
+            return
         if reason:
+            log.warning("%s: fault: %s: %s", self.config.device_id, part, reason)
             self._faults[part] = reason
-            self._event(EventKind.FAULT, detail=f"{part}: {reason}"[:200])
+            self._events.fault(part, reason)
         else:
+            log.info("%s: %s recovered", self.config.device_id, part)
             self._faults.pop(part, None)
         self._spawn(self._publish_status())
-
-    def _indicator_flash_delivered(self) -> None:
-        """Receipt feedback; the hardware issue adds a distinct LED pattern."""
-        self._redraw.set()
+        self._changed()
 
     # -- the screen ------------------------------------------------------------------------
 
@@ -364,9 +352,6 @@ class DeviceService:
 
     async def _screen_loop(self) -> None:
         """Redraw when what the screen says changes, page long text, ack what is shown."""
-        shown: ScreenView | None = None
-        pages: list[Image.Image] = []
-        page, page_since = 0, 0.0
         while True:
             # asyncio.timeout, not wait_for: on 3.11 wait_for can lose a cancellation
             # that races its inner wait, and the service would then never stop.
@@ -382,25 +367,10 @@ class DeviceService:
                 vocabulary=self._vocabulary,
                 now=self._now(),
             )
-            now = time.monotonic()
-            if view != shown:
-                pages = render_pages(view, self._display.size, self._display.mode)
-                page, page_since = 0, now
-            elif len(pages) > 1 and now - page_since >= PAGE_SECONDS:
-                page, page_since = (page + 1) % len(pages), now
-            else:
-                self._ack(directive)
-                continue
-            await asyncio.to_thread(self._show, pages[page], directive, link.state)
-            shown = view
-            self._changed()
+            if await self._panel.update(view, directive, time.monotonic()):
+                self._changed()
+            self._signals.show_state(directive, link.state)
             self._ack(directive)
-
-    def _show(self, frame: Image.Image, directive: Directive | None, link: LinkState) -> None:
-        self._display.set_brightness(brightness(directive))
-        self._display.show(frame)
-        self._indicator.show(*indicator(directive, link, self._vocabulary))
-        self.shown_seq = directive.seq if directive else 0
 
     def _ack(self, directive: Directive | None) -> None:
         """Only after the frame is drawn; again whenever the hub may have missed it."""

@@ -37,6 +37,12 @@ def directive_lines(directive: Directive, vocabulary: Vocabulary) -> tuple[str, 
     return lines
 
 
+def output_text(directive: Directive, vocabulary: Vocabulary) -> str:
+    """One line for a message sign: the term, then what the screen says under it."""
+    wording = vocabulary[directive.action]
+    return " - ".join((wording.term, " ".join(directive_lines(directive, vocabulary))))
+
+
 def screen_view(
     directive: Directive | None,
     *,

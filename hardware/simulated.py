@@ -1,13 +1,15 @@
 """Simulated classroom hardware for the demo and the simulator.
 
 The display writes each frame as a PNG (atomically, so a viewer never reads half a
-file); the inputs are driven by calling :meth:`SimulatedInputs.activate`; the indicator
-remembers what it was told.
+file); the inputs are driven by calling :meth:`SimulatedInputs.activate`; the indicator,
+the outputs (relays and signs) and the sounder remember what they were told, so a test
+can ask what a room's strobe or buzzer would have done.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
@@ -81,15 +83,86 @@ class SimulatedInputs:
 
 
 class SimulatedIndicator:
-    """Remembers the colour and pattern it was last told to show."""
+    """Remembers the colour and pattern it was last told to show, and every change."""
 
     def __init__(self) -> None:
         self.colour: RGB = (0.0, 0.0, 0.0)
         self.pattern = "off"
+        self.history: list[tuple[RGB, str]] = []
 
     def show(self, colour: RGB, pattern: str) -> None:
+        if (colour, pattern) != (self.colour, self.pattern):
+            self.history.append((colour, pattern))
         self.colour = colour
         self.pattern = pattern
 
     def close(self) -> None:
         self.show((0.0, 0.0, 0.0), "off")
+
+
+class SimulatedOutputs:
+    """Relays and signs that remember every directive they were told, in order.
+
+    ``applied`` is the history a test reads (did All clear switch the strobe off?);
+    ``fault``/``recover`` play an unplugged and replugged USB cable.
+    """
+
+    def __init__(self, part: str = "relay:/dev/serial/by-id/simulated") -> None:
+        self.part = part
+        self.applied: list[tuple[str, bool, str]] = []
+        self.closed = False
+        self._on_fault: FaultHandler | None = None
+
+    @property
+    def current(self) -> tuple[str, bool, str] | None:
+        """The last directive applied, or None before the first."""
+        return self.applied[-1] if self.applied else None
+
+    def apply(self, action: str, drill: bool, text: str) -> None:
+        self.applied.append((action, drill, text))
+
+    def attach_fault_handler(self, on_fault: FaultHandler) -> None:
+        """What a real output gets in its constructor (``open_outputs(on_fault=...)``)."""
+        self._on_fault = on_fault
+
+    def fault(self, reason: str) -> None:
+        if self._on_fault is None:
+            raise RuntimeError("no fault handler attached")
+        self._on_fault(self.part, reason)
+
+    def recover(self) -> None:
+        self.fault("")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class SimulatedSounder:
+    """A buzzer that counts its chirps instead of making a sound."""
+
+    def __init__(self) -> None:
+        self.chirps: list[int] = []
+
+    @property
+    def total(self) -> int:
+        """Beeps sounded so far."""
+        return sum(self.chirps)
+
+    def chirp(self, count: int = 1) -> None:
+        self.chirps.append(count)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+if TYPE_CHECKING:  # mypy proves the fakes fit the protocols the service types against
+    from hardware.interfaces import Display, Indicator, Inputs, Outputs, Sounder
+
+    def _fits(
+        display: PngDisplay,
+        inputs: SimulatedInputs,
+        indicator: SimulatedIndicator,
+        outputs: SimulatedOutputs,
+        sounder: SimulatedSounder,
+    ) -> tuple[Display, Inputs, Indicator, Outputs, Sounder]:
+        return display, inputs, indicator, outputs, sounder

@@ -37,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="roomcast", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="roomcast",
+        description="Classroom panic buttons and Standard Response Protocol displays.",
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="broker + hub + simulated classrooms on this machine")
@@ -52,11 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     hub.add_argument("--verbose", action="store_true")
     hub.set_defaults(run=_hub)
 
-    device = commands.add_parser("device", help="run the classroom service")
-    device.add_argument("--config", type=Path, required=True)
-    device.add_argument("--screen", type=Path, help="write frames to this PNG (no OLED)")
-    device.add_argument("--verbose", action="store_true")
-    device.set_defaults(run=_device)
+    from device.cli import add_parsers as add_device_parsers
+
+    add_device_parsers(commands)
 
     simulate = commands.add_parser("simulate", help="N classroom services, simulated hardware")
     simulate.add_argument("configs", type=Path, nargs="+", help="device.json of each room")
@@ -172,26 +173,6 @@ def _hub(args: argparse.Namespace) -> int:
 
     configure_logging(args.verbose)
     service = HubService(load_hub_config(args.config), notifier=Notifier())
-    return run_until_signalled(service.run())
-
-
-def _device(args: argparse.Namespace) -> int:
-    from device.config import load_device_config
-    from device.service import DeviceService
-    from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs
-    from roomcast.running import configure_logging, run_until_signalled
-    from transport.systemd import Notifier
-
-    configure_logging(args.verbose)
-    config = load_device_config(args.config)
-    screen = args.screen or config.state_dir / "screen.png"
-    service = DeviceService(
-        config,
-        display=PngDisplay(screen),
-        inputs=SimulatedInputs(),
-        indicator=SimulatedIndicator(),
-        notifier=Notifier(),
-    )
     return run_until_signalled(service.run())
 
 

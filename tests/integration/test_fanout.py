@@ -73,3 +73,21 @@ async def test_panic_reaches_hub_once_and_leaves_the_outbox(
     assert len(found) == 1
     assert found[0]["room"] == node.service.config.room
     assert found[0]["open"] is True
+
+
+async def test_the_same_directive_again_is_shown_and_acked_again(
+    hub: HubService, nodes: list[Node]
+) -> None:
+    """A repeated Hold looks the same on screen but is a new directive: every display must
+    confirm it, or the office would wait on rooms that did see it."""
+    first = hub.campus.issue(DirectiveRequest(action=Action.HOLD), user="t")
+    await eventually(lambda: all(n.service.acked_seq == first.seq for n in nodes), *nodes)
+
+    again = hub.campus.issue(DirectiveRequest(action=Action.HOLD), user="t")
+
+    await eventually(
+        lambda: all(n.service.acked_seq == again.seq for n in nodes),
+        *nodes,
+        within_s=5,
+        what="acks of the repeated Hold",
+    )

@@ -1,0 +1,176 @@
+"""Every directive screen at every supported display size: ``roomcast screens``.
+
+The committed PNGs in ``docs/screens`` are both the documentation (what a room sees) and
+the golden frames the tests compare against pixel by pixel, so everything here is fixed:
+the room, the clock text, the link ages and the burn-in shift. Regenerate them with
+``roomcast screens --out docs/screens`` after a deliberate change to the layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from PIL import Image
+
+from device.screen import LinkState, ScreenView, render_pages
+from device.view import LinkView, screen_view
+from protocol.messages import Directive
+from protocol.srp import Action, Vocabulary
+from protocol.topics import ScopeKind
+
+ROOM = "Science Lab 2"
+CLOCK = "10:42"
+NOW = 1_700_002_400.0
+"""A fixed time at which the idle burn-in shift is (0, 0): screens are drawn unshifted."""
+
+
+@dataclass(frozen=True)
+class PanelSize:
+    """One frame size and mode, and the panels that use it."""
+
+    name: str
+    size: tuple[int, int]
+    mode: str
+    panels: str
+
+
+SIZES = (
+    PanelSize("128x64", (128, 64), "1", "SSD1306, SH1106 and SSD1309 128x64, monochrome"),
+    PanelSize("128x32", (128, 32), "1", "SSD1306 128x32, monochrome"),
+    PanelSize("256x64", (256, 64), "L", "SSD1322 256x64, 16 grey levels"),
+)
+
+VARIANTS = {
+    "real": ("Real", LinkView(LinkState.OK, 0.0), False),
+    "drill": ("Drill", LinkView(LinkState.OK, 0.0), True),
+    "link-lost": ("Link lost 2 min ago", LinkView(LinkState.LINK_LOST, 125.0), False),
+    "hub-offline": ("Drill, hub offline 30 s", LinkView(LinkState.HUB_OFFLINE, 30.0), True),
+}
+"""File-name part -> (column heading, link state, drill)."""
+
+
+def sample_directive(action: Action, *, drill: bool) -> Directive:
+    """A typical directive of each action, with the details its screen shows."""
+    details: dict[str, str] = {}
+    if action is Action.EVACUATE:
+        details["location"] = "Football field"
+    elif action is Action.SHELTER:
+        details = {"hazard": "tornado", "strategy": "Go to the shelter area"}
+    room_level = action is Action.RELEASE
+    return Directive(
+        seq=1,
+        issued_at=NOW,
+        scope=ScopeKind.ROOM if room_level else ScopeKind.SITE,
+        target="214" if room_level else "",
+        action=action,
+        drill=drill,
+        issued_by="office",
+        **details,
+    )
+
+
+SCREENS: tuple[tuple[str, Action | None], ...] = (
+    *((action.value.replace("_", "-"), action) for action in Action),
+    ("standby", None),
+)
+"""(file-name part, action); ``None`` is the standby screen before any directive."""
+
+
+def views(vocabulary: Vocabulary | None = None) -> Iterator[tuple[str, str, ScreenView]]:
+    """(screen, variant, view) for every screen a room can see, at the fixed time."""
+    vocabulary = vocabulary or Vocabulary()
+    for screen, action in SCREENS:
+        for variant, (_, link, drill) in VARIANTS.items():
+            if action is None and variant == "drill":
+                continue  # no directive, so nothing is a drill
+            directive = None if action is None else sample_directive(action, drill=drill)
+            view = screen_view(
+                directive, room_label=ROOM, link=link, vocabulary=vocabulary, now=NOW
+            )
+            # Fixed clock text: the real one depends on the machine's time zone.
+            yield screen, variant, replace(view, clock=CLOCK)
+
+
+def render_catalogue(vocabulary: Vocabulary | None = None) -> dict[str, Image.Image]:
+    """Relative PNG path (``128x64/lockdown-drill-p1.png``) -> frame, for every size."""
+    frames: dict[str, Image.Image] = {}
+    for panel in SIZES:
+        for screen, variant, view in views(vocabulary):
+            for number, page in enumerate(render_pages(view, panel.size, panel.mode), 1):
+                frames[f"{panel.name}/{screen}-{variant}-p{number}.png"] = page
+    return frames
+
+
+def write_catalogue(out: Path, vocabulary: Vocabulary | None = None) -> list[Path]:
+    """Write every frame and ``README.md`` under ``out``; stale frames are removed."""
+    frames = render_catalogue(vocabulary)
+    written = []
+    for panel in SIZES:
+        folder = out / panel.name
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.png"):
+            if f"{panel.name}/{old.name}" not in frames:
+                old.unlink()
+    for name, frame in frames.items():
+        path = out / name
+        frame.save(path, format="PNG", optimize=True)
+        written.append(path)
+    readme = out / "README.md"
+    readme.write_text(catalogue_readme(frames), encoding="utf-8")
+    return [*written, readme]
+
+
+def catalogue_readme(frames: dict[str, Image.Image]) -> str:
+    """A table per size: one row per screen, one column per variant, every page shown."""
+    parts = [_README_HEAD]
+    for panel in SIZES:
+        width = max(256, panel.size[0])
+        parts.append(f"\n## {panel.name} ({panel.panels})\n\n")
+        parts.append("| Screen | " + " | ".join(h for h, _, _ in VARIANTS.values()) + " |\n")
+        parts.append("|---" * (len(VARIANTS) + 1) + "|\n")
+        for screen, _ in SCREENS:
+            cells = [f"**{screen}**"]
+            for variant in VARIANTS:
+                pages = sorted(
+                    name for name in frames if name.startswith(f"{panel.name}/{screen}-{variant}-p")
+                )
+                images = [
+                    f'<img src="{name}" width="{width}" alt="{screen}, {variant}, page {n}">'
+                    for n, name in enumerate(pages, 1)
+                ]
+                cells.append("<br>".join(images) if images else "no directive, so no drill")
+            parts.append("| " + " | ".join(cells) + " |\n")
+    return "".join(parts)
+
+
+_README_HEAD = """# Screens
+
+What a classroom display shows, for every directive at every supported display size.
+These PNGs are generated, not drawn: `roomcast screens --out docs/screens` renders them
+with `device/screen.py` at a fixed time (clock 10:42, room "Science Lab 2"), and the
+tests in `tests/device/test_golden.py` compare every frame the layout engine draws today
+with these files, pixel by pixel, through luma.core's `dummy` device. After a deliberate
+layout change, regenerate them with that command, look at them, and commit them.
+
+Layout, top to bottom:
+
+* **Top bar**: the room and the time; in a drill, an inverted **DRILL DRILL DRILL**
+  banner instead, so a drill is unmistakable even on a one-colour panel.
+* **The term** (LOCKDOWN, EVACUATE...), bold and as large as fits.
+* **The directive** (Evacuate's location, Shelter's hazard and strategy, a note), in the
+  largest size that leaves the term at least 40 % of the space. Text that does not fit is
+  wrapped, then paged every 4 s with a `1/2` marker in the corner, never cut off. On a
+  128x32 panel the term has a page of its own.
+* **Link bar** (only when the hub is not heard): LINK LOST or HUB OFFLINE and when it was
+  last heard from; the last directive stays visible above it.
+
+A Lockdown screen shows only the directive: staff reports and accounting are never
+displayed, since a display seen from the hall must not tell anyone the room is occupied.
+Idle screens (standby, all clear, released) move by one pixel every five minutes against
+OLED burn-in; here they are drawn unshifted. The 128-pixel-wide frames are shown at
+twice their size. A screen with more than one page shows them one under the other.
+Standby comes before any directive, so nothing about it is a drill: its last column is
+the hub going offline without one.
+"""

@@ -1,0 +1,137 @@
+"""The classroom node's commands: ``roomcast device``, ``device selftest``, ``screens``.
+
+``roomcast.cli`` adds them with :func:`add_parsers`. Like every subcommand, they import
+what they need when they run, so building the parser never loads gpiozero or luma.
+
+* ``roomcast device --config X [--display png|emulator]``: run the classroom service on
+  the parts in the config's ``hardware`` section (none: a PNG screen, as in the demo).
+* ``roomcast device selftest --config X [--input-wait S]``: try every configured part.
+* ``roomcast screens [--out docs/screens]``: render every directive screen at every
+  supported display size (the documentation and the golden test frames).
+
+Exit codes: 0 done (selftest: every part passed), 1 a selftest part failed, 2 the config
+is wrong (the message names the file and key; no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+DISPLAYS = ("png", "emulator")
+DEFAULT_SCREENS = Path("docs/screens")
+
+
+def add_parsers(subparsers: Any) -> None:
+    """Add ``device`` (with ``selftest``) and ``screens`` to ``roomcast``'s subcommands."""
+    device = subparsers.add_parser("device", help="run the classroom service (or selftest)")
+    device.add_argument("--config", type=Path, help="the node's device.json")
+    device.add_argument(
+        "--display",
+        choices=DISPLAYS,
+        help="instead of the configured display: png (one file) or emulator (luma frames)",
+    )
+    device.add_argument("--screen", type=Path, help="PNG file for --display png")
+    device.add_argument("--frames", type=Path, help="directory for --display emulator")
+    device.add_argument("--verbose", action="store_true")
+    device.set_defaults(run=run_device)
+    actions = device.add_subparsers(dest="device_command", metavar="SUBCOMMAND")
+    selftest = actions.add_parser("selftest", help="try every configured part once")
+    selftest.add_argument("--config", type=Path, required=True, help="the node's device.json")
+    selftest.add_argument(
+        "--input-wait",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds to wait for each button press (0: do not wait; default 10)",
+    )
+    selftest.add_argument(
+        "--pace", type=float, default=0.5, metavar="S", help="seconds per LED colour or pulse"
+    )
+    selftest.set_defaults(run=run_selftest_command)
+    screens = subparsers.add_parser("screens", help="render every screen at every size")
+    screens.add_argument("--out", type=Path, default=DEFAULT_SCREENS, help="default docs/screens")
+    screens.set_defaults(run=run_screens)
+
+
+def _fail(message: str) -> int:
+    print(f"roomcast: {message}", file=sys.stderr)
+    return 2
+
+
+def run_device(args: argparse.Namespace) -> int:
+    """Run the classroom service until SIGINT/SIGTERM."""
+    from device.build import DisplayChoice, build_hardware
+    from device.config import load_device_config
+    from device.service import DeviceService
+    from hardware.errors import HardwareError
+    from roomcast.running import configure_logging, run_until_signalled
+    from transport.systemd import Notifier
+
+    if args.config is None:
+        return _fail("device needs --config PATH (the node's device.json)")
+    configure_logging(args.verbose)
+    config = load_device_config(args.config)
+    choice = DisplayChoice(
+        kind=args.display or ("png" if args.screen else None),
+        png=args.screen or config.state_dir / "screen.png",
+        frames=args.frames or config.state_dir / "frames",
+    )
+    try:
+        parts = build_hardware(config.hardware, choice=choice)
+    except HardwareError as error:
+        return _fail(f"{args.config}: {error}")
+    service = DeviceService(
+        config,
+        display=parts.display,
+        inputs=parts.inputs,
+        indicator=parts.indicator,
+        sounder=parts.buzzer,
+        outputs=parts.outputs,
+        faults=parts.faults,
+        notifier=Notifier(),
+    )
+    try:
+        return run_until_signalled(service.run())
+    finally:
+        parts.close()
+
+
+def run_selftest_command(args: argparse.Namespace) -> int:
+    """Test the parts in the config's ``hardware`` section; 0 only if all passed."""
+    from device.selftest import SelftestOptions, run_selftest
+    from hardware.config_parse import parse_hardware_config
+    from hardware.errors import HardwareError
+    from protocol.settings import Settings
+
+    # Only the hardware section and the room's name: a technician can test the wiring
+    # before the node's bundle (keys, certificates) is installed.
+    settings = Settings.load(args.config, missing_hint="give the node's device.json")
+    raw = settings.get("hardware", dict, {})
+    if not raw:
+        return _fail(f"{args.config}: no hardware section, so nothing to test")
+    try:
+        config = parse_hardware_config(raw)
+    except HardwareError as error:
+        return _fail(f"{args.config}: {error}")
+    room = settings.get("room_name", str, "") or settings.get("room", str, "selftest")
+    options = SelftestOptions(
+        out=sys.stdout, room=room, input_wait_s=max(0.0, args.input_wait), pace_s=args.pace
+    )
+    print(f"selftest of {args.config} (stop the roomcast-device service first)")
+    results = run_selftest(config, options)
+    failed = [r.part for r in results if not r.passed]
+    verdict = f"FAILED: {', '.join(failed)}" if failed else "all passed"
+    print(f"selftest: {len(results) - len(failed)} of {len(results)} parts passed; {verdict}")
+    return 1 if failed else 0
+
+
+def run_screens(args: argparse.Namespace) -> int:
+    """Write every screen's PNG and the README that shows them."""
+    from device.catalogue import write_catalogue
+
+    written = write_catalogue(args.out)
+    print(f"wrote {len(written) - 1} screens and {args.out / 'README.md'}")
+    return 0

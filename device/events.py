@@ -1,0 +1,106 @@
+"""Completed presses and faults become durable events; presses are confirmed to the room.
+
+An event is committed to the outbox before it is sent, so a power cut right after the
+press loses nothing; it leaves the outbox only when the hub's receipt arrives. The LED
+confirms a press twice, when it is stored and when it is receipted (see
+:mod:`device.signals`); nothing about it is ever drawn on the screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+from device.config import DeviceConfig
+from device.faults import for_status
+from device.signals import RoomSignals
+from device.store import DeviceStore
+from protocol.codec import encode
+from protocol.messages import Directive, Event, EventKind
+
+log = logging.getLogger(__name__)
+
+
+class EventDesk:
+    """The node's events: made, stored, sent through ``send``, and receipted."""
+
+    def __init__(
+        self,
+        config: DeviceConfig,
+        store: DeviceStore,
+        *,
+        send: Callable[[bytes], None],
+        signals: RoomSignals,
+        wall_clock: Callable[[], float],
+        effective: Callable[[], Directive | None],
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._send = send
+        self._signals = signals
+        self._now = wall_clock
+        self._effective = effective
+        self._sent: dict[str, EventKind] = {}
+        self._last_panic: tuple[str, float] | None = None
+
+    def activate(self, kind: str) -> Event | None:
+        """A completed activation pattern: stored durably first, sent, then confirmed.
+
+        Nothing about it reaches the screen: staff reports are silent, and a display
+        seen from the hall must not show that anyone is in the room.
+        """
+        event = self._cancel_last_panic() if kind == EventKind.CANCEL.value else self._press(kind)
+        if event is not None:
+            self._sent[event.event_id] = event.kind
+            self._signals.accepted(event.kind, self._effective())
+        return event
+
+    def fault(self, part: str, reason: str) -> Event:
+        return self._event(EventKind.FAULT, detail=for_status(f"{part}: {reason}"))
+
+    def receipted(self, event_id: str) -> bool:
+        """The hub has the event: drop it from the outbox and tell the room it arrived."""
+        if not self._store.remove_event(event_id):
+            return False
+        kind = self._sent.pop(event_id, None)
+        if kind is not None:
+            self._signals.delivered(kind, self._effective())
+        return True
+
+    def _press(self, kind: str) -> Event | None:
+        try:
+            event_kind = EventKind(kind.replace("-", "_"))
+        except ValueError:
+            log.error("%s: input bound to unknown event kind %r", self._config.device_id, kind)
+            return None
+        event = self._event(event_kind)
+        if event_kind is EventKind.PANIC:
+            self._last_panic = (event.event_id, time.monotonic())
+        return event
+
+    def _cancel_last_panic(self) -> Event | None:
+        device = self._config.device_id
+        if self._last_panic is None:
+            log.info("%s: cancel pressed with no panic to cancel", device)
+            return None
+        panic_id, at = self._last_panic
+        if time.monotonic() - at > self._config.cancel_window_s:
+            log.info("%s: cancel pressed after the window; the alert stands", device)
+            return None
+        self._last_panic = None
+        return self._event(EventKind.CANCEL, cancels=panic_id)
+
+    def _event(self, kind: EventKind, **fields: str) -> Event:
+        event = Event(
+            event_id=uuid.uuid4().hex,
+            device_id=self._config.device_id,
+            room=self._config.room,
+            kind=kind,
+            created_at=self._now(),
+            **fields,
+        )
+        self._store.add_event(event)
+        self._send(encode(event))
+        return event

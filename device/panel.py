@@ -1,0 +1,90 @@
+"""The display as the service drives it: paged frames, drawn off the loop, faults reported.
+
+A frame write blocks for the I2C/SPI transfer, so it runs in a worker thread. A panel
+that fails (unplugged, or never found at start-up) is a fault, not a crash: the frame is
+retried on the next tick, the fault is reported once, and nothing is acknowledged to the
+hub until a frame has really been drawn, so the office sees that this room has not
+displayed the directive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from PIL import Image
+
+from device.screen import ScreenView, render_pages
+from device.view import brightness
+from hardware.errors import HardwareError
+from hardware.interfaces import Display, FaultHandler
+from protocol.messages import Directive
+
+PAGE_SECONDS = 4.0
+"""How long each page of a long directive stays up."""
+PART = "display"
+
+
+class Pager:
+    """Which page of the current view is due, and whether it is already on the panel."""
+
+    def __init__(
+        self,
+        render: Callable[[ScreenView], list[Image.Image]],
+        *,
+        page_seconds: float = PAGE_SECONDS,
+    ) -> None:
+        self._render = render
+        self._page_seconds = page_seconds
+        self._view: ScreenView | None = None
+        self._pages: list[Image.Image] = []
+        self._page = 0
+        self._since = 0.0
+        self._drawn = False
+
+    def frame(self, view: ScreenView, now: float) -> Image.Image | None:
+        """The frame to draw now, or None when the due page is already shown."""
+        if view != self._view:
+            self._view, self._pages = view, self._render(view)
+            self._page, self._since, self._drawn = 0, now, False
+        elif len(self._pages) > 1 and now - self._since >= self._page_seconds:
+            self._page, self._since = (self._page + 1) % len(self._pages), now
+            self._drawn = False
+        return None if self._drawn else self._pages[self._page]
+
+    def drawn(self) -> None:
+        """The frame last returned is on the panel."""
+        self._drawn = True
+
+
+class Panel:
+    """One display, with the sequence number of the directive it really shows."""
+
+    def __init__(self, display: Display, *, on_fault: FaultHandler) -> None:
+        self._display = display
+        self._on_fault = on_fault
+        self._pager = Pager(lambda view: render_pages(view, display.size, display.mode))
+        self.shown_seq = 0
+        """Sequence of the directive on the panel (0: none); set once a frame is drawn."""
+
+    async def update(self, view: ScreenView, directive: Directive | None, now: float) -> bool:
+        """Draw the due page of ``view`` if it is not on the panel; True if one was drawn."""
+        frame = self._pager.frame(view, now)
+        if frame is None:
+            # The panel already shows this view, so a newer directive that looks the same
+            # (a second Hold) is on screen too: the office must get its ack.
+            self.shown_seq = directive.seq if directive else 0
+            return False
+        try:
+            await asyncio.to_thread(self._show, frame, directive)
+        except HardwareError as error:
+            self._on_fault(PART, str(error))
+            return False
+        self._on_fault(PART, "")
+        self._pager.drawn()
+        return True
+
+    def _show(self, frame: Image.Image, directive: Directive | None) -> None:
+        self._display.set_brightness(brightness(directive))
+        self._display.show(frame)
+        self.shown_seq = directive.seq if directive else 0
