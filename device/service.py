@@ -20,18 +20,27 @@ from typing import Any
 
 import aiomqtt
 
+from device.commands import CommandCheck, Refused
 from device.config import FIRMWARE, DeviceConfig
 from device.directives import DirectiveInbox, Rejected
 from device.events import EventDesk
 from device.faults import FaultRelay, for_status
 from device.panel import Panel
 from device.screen import LinkState
-from device.signals import RoomSignals
+from device.signals import RoomSignals, lockdown_in_force
 from device.store import DeviceStore
 from device.view import LinkView, screen_view
 from hardware.interfaces import Display, Indicator, Inputs, Outputs, Sounder
 from protocol.codec import DecodeError, decode, encode
-from protocol.messages import Ack, DeviceStatus, Directive, Event, HubState, Receipt
+from protocol.messages import (
+    Ack,
+    CommandKind,
+    DeviceStatus,
+    Directive,
+    Event,
+    HubState,
+    Receipt,
+)
 from protocol.srp import Vocabulary
 from protocol.topics import DeviceChannel, ScopeKind, Topics
 from transport.session import run_session
@@ -109,6 +118,7 @@ class DeviceService:
         routes: dict[str, Callable[[str, bytes], None]] = {
             self._topics.hub_state: self._on_hub_state,
             self._topics.device(self.config.device_id, DeviceChannel.RECEIPT): self._on_receipt,
+            self._topics.device(self.config.device_id, DeviceChannel.COMMAND): self._on_command,
         }
         for scope, target in (
             (ScopeKind.SITE, ""),
@@ -306,6 +316,31 @@ class DeviceService:
             return
         if applied:
             self._signals.follow(self.effective)
+            self._redraw.set()
+
+    def _on_command(self, topic: str, payload: bytes) -> None:
+        check = CommandCheck(
+            self.config.device_id, self.config.hub_public_key, self._store, self._now
+        )
+        try:
+            command = check.accept(payload)
+        except Refused as refused:
+            self._reject(refused.reason, topic, refused.detail)
+            return
+        log.info(
+            "%s: command #%d %s from %s",
+            self.config.device_id,
+            command.seq,
+            command.kind.value,
+            command.issued_by,
+        )
+        if command.kind is CommandKind.IDENTIFY:
+            if not lockdown_in_force(self.effective):
+                self._signals.identify()
+        else:  # REPUBLISH
+            self.acked_seq = 0
+            self._spawn(self._publish_status())
+            self._resend_outbox()
             self._redraw.set()
 
     def _on_receipt(self, topic: str, payload: bytes) -> None:

@@ -53,6 +53,10 @@ DELIVERED = Feedback((0.0, 1.0, 0.0), "steady", 3.0, 2)
 """The hub has it: a different colour and rhythm, and two beeps where sound is safe."""
 
 
+IDENTIFY = Feedback((0.0, 0.4, 1.0), "blink", 15.0, 0)
+"""Asked for by IT (a signed command): blink so a technician can find this node."""
+
+
 def lockdown_in_force(directive: Directive | None) -> bool:
     return directive is not None and directive.action is Action.LOCKDOWN
 
@@ -116,6 +120,10 @@ class RoomSignals:
         """The hub's receipt for a person's event arrived."""
         self._confirm(DELIVERED, kind, directive)
 
+    def identify(self) -> None:
+        """Blink for a technician; silent, and never during a Lockdown (it shows a light)."""
+        self._hold(IDENTIFY)
+
     @property
     def confirming(self) -> bool:
         """Whether the LED is showing a confirmation instead of the resting state."""
@@ -124,6 +132,14 @@ class RoomSignals:
     def _confirm(self, feedback: Feedback, kind: EventKind, directive: Directive | None) -> None:
         if kind not in PERSON_KINDS:
             return
+        self._hold(feedback)
+        if self._sounder is not None and may_chirp(kind, directive, panic_chirp=self._panic_chirp):
+            self._sounder.chirp(feedback.chirps)
+        else:
+            log.debug("%s confirmed silently", kind.value)
+
+    def _hold(self, feedback: Feedback) -> None:
+        """Show ``feedback`` instead of the resting state for its time."""
         if self._feedback is not None:
             self._feedback.cancel()
             self._feedback = None
@@ -131,10 +147,6 @@ class RoomSignals:
         with suppress(RuntimeError):  # no loop (a script pressing): the next redraw rests it
             loop = asyncio.get_running_loop()
             self._feedback = loop.call_later(feedback.seconds, self._rest)
-        if self._sounder is not None and may_chirp(kind, directive, panic_chirp=self._panic_chirp):
-            self._sounder.chirp(feedback.chirps)
-        else:
-            log.debug("%s confirmed silently", kind.value)
 
     def _rest(self) -> None:
         self._feedback = None

@@ -58,6 +58,19 @@ class DeviceStore:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'session'").fetchone()
         return int(row[0])
 
+    def last_command_seq(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'command_seq'").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def accept_command_seq(self, seq: int) -> None:
+        """Remember the newest command obeyed, so a replay of it (or older) is refused."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO meta VALUES ('command_seq', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
+                (seq,),
+            )
+
     def add_event(self, event: Event) -> None:
         with self._db:
             self._db.execute(

@@ -29,6 +29,7 @@ from hub.console.security import SecurityHeaders
 from hub.control import ConsoleControl
 from hub.drills import record_presence
 from hub.views import alerts, campus_status
+from protocol.messages import CommandKind
 from protocol.srp import parse_action
 from protocol.topics import ScopeKind
 
@@ -66,6 +67,11 @@ def create_app(hub: HubService, *, extra_routes: list[BaseRoute] | None = None) 
         Route(
             "/api/alerts/{event_id}/ack",
             allow(Permission.ACK_ALERT, controlled(api.ack_alert)),
+            methods=["POST"],
+        ),
+        Route(
+            "/api/devices/{device_id}/command",
+            allow(Permission.MANAGE_DEVICES, api.command),
             methods=["POST"],
         ),
         Route("/api/audit", allow(Permission.AUDIT, api.audit)),
@@ -224,6 +230,24 @@ class Api:
         body = self.hub.campus.directive_report(directive)
         body["published"] = self.hub.connected.is_set()
         return JSONResponse(body, status_code=201 if body["published"] else 202)
+
+    async def command(self, request: Request) -> Response:
+        body = await _json_body(request)
+        try:
+            kind = CommandKind(str(body.get("kind")))
+        except ValueError:
+            raise HubError(f"kind must be one of {[k.value for k in CommandKind]}") from None
+        device_id = request.path_params["device_id"]
+        command = self.hub.send_command(device_id, kind, user=request.state.user)
+        return JSONResponse(
+            {
+                "seq": command.seq,
+                "device_id": device_id,
+                "kind": kind.value,
+                "expires_at": command.expires_at,
+            },
+            status_code=202,
+        )
 
     async def alerts(self, request: Request) -> Response:
         return JSONResponse(alerts(self.hub.store))

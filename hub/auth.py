@@ -33,18 +33,20 @@ class Permission(StrEnum):
     ACK_ALERT = "acknowledge alerts"
     AUDIT = "read the audit log"
     CONTROL = "take control of the console"
+    MANAGE_DEVICES = "send commands to devices"
 
 
 GRANTS: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.OFFICE: frozenset(Permission),
+    Role.OFFICE: frozenset(Permission) - {Permission.MANAGE_DEVICES},
     Role.RESPONDER: frozenset(
         {Permission.READ, Permission.RELEASE, Permission.ACK_ALERT, Permission.CONTROL}
     ),
     Role.VIEWER: frozenset({Permission.READ}),
 }
 """Only office and admin issue directives; responders may also release rooms (SRP) and
-take console control to do it. Viewers (a wall screen, say) only read."""
+take console control to do it. Viewers (a wall screen, say) only read. Only admins (IT)
+send commands to devices."""
 
 SESSION_TTL_S = {"cli": 90 * 86400, "console": 12 * 3600}
 """A console session outlives a school day's Lockdown; each use extends it."""

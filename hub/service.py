@@ -20,17 +20,29 @@ import uvicorn
 
 from hub.api import create_app
 from hub.bus import Bus
-from hub.campus import Campus
+from hub.campus import Campus, HubError
 from hub.config import HubConfig
 from hub.store import HubStore
 from protocol.codec import DecodeError, decode, encode
-from protocol.messages import Ack, DeviceStatus, Directive, Event, HubState, Receipt
+from protocol.messages import (
+    Ack,
+    Command,
+    CommandKind,
+    DeviceStatus,
+    Directive,
+    Event,
+    HubState,
+    Receipt,
+)
+from protocol.signing import sign
 from protocol.topics import DeviceChannel, Topics
 from transport.session import run_session
 from transport.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
+COMMAND_TTL_S = 60.0
+"""A command queued by the broker for a node that is away is stale after this."""
 _DECODERS: dict[DeviceChannel, type[DeviceStatus | Event | Ack]] = {
     DeviceChannel.STATUS: DeviceStatus,
     DeviceChannel.EVENT: Event,
@@ -176,6 +188,31 @@ class HubService:
         task = asyncio.get_running_loop().create_task(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def send_command(self, device_id: str, kind: CommandKind, *, user: str) -> Command:
+        """Sign and send one command to one device; recorded with who sent it."""
+        if device_id not in self.campus.devices:
+            raise HubError(f"unknown device {device_id!r}; see the site inventory", 404)
+        now = self._now()
+        command = sign(
+            Command(
+                seq=self._store.next_command_seq(),
+                device_id=device_id,
+                kind=kind,
+                issued_at=now,
+                expires_at=now + COMMAND_TTL_S,
+                issued_by=user,
+            ),
+            self.config.signing_key,
+        )
+        self._send(self._topics.device(device_id, DeviceChannel.COMMAND), encode(command))
+        self._store.audit(
+            at=now,
+            user=user,
+            action=f"command {kind.value}",
+            detail={"device_id": device_id, "seq": command.seq},
+        )
+        return command
 
     def _dispatch(self, topic: str, payload: bytes) -> None:
         parsed = self._topics.parse_device(topic)

@@ -89,6 +89,10 @@ class HubStore:
     def next_epoch(self) -> int:
         return self._bump("epoch")
 
+    def next_command_seq(self) -> int:
+        """Commands have their own strictly increasing counter (devices refuse replays)."""
+        return self._bump("command_seq")
+
     def next_seq(self) -> int:
         """Hub-wide, strictly increasing, never reused, across restarts."""
         return self._bump("seq")

@@ -91,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     press.add_argument("--state-dir", type=Path, default=default_state_dir())
     press.set_defaults(run=_press)
 
+    command = commands.add_parser("command", help="send a signed command to one device (IT)")
+    command.add_argument("device", help="the device id, e.g. rc-101-3f2a")
+    command.add_argument("kind", choices=["identify", "republish"])
+    _hub_options(command)
+    command.set_defaults(run=_command)
+
     login = commands.add_parser("login", help="log the command line in to a hub")
     login.add_argument("--hub", required=True, help="the hub's URL, e.g. https://hub.school")
     login.add_argument("--user", required=True)
@@ -218,6 +224,12 @@ def _print_issued(report: dict[str, Any]) -> int:
     print(f"#{report['seq']} {report['term']}{drill} -> {where}: {report['total']} room(s)")
     if not report.get("published", True):
         print("warning: the hub is not connected to the broker; it will publish on reconnect")
+    return 0
+
+
+def _command(args: argparse.Namespace) -> int:
+    sent = _client(args).post(f"/api/devices/{args.device}/command", {"kind": args.kind})
+    print(f"command #{sent['seq']} {sent['kind']} sent to {sent['device_id']}")
     return 0
 
 

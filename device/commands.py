@@ -1,0 +1,52 @@
+"""Signed commands from the hub: checked in full before anything is done.
+
+A command is obeyed only if it decodes, the hub's key signed it, it is addressed to this
+device, its ``seq`` is newer than the last command obeyed (kept on disk, so a replay after
+a reboot is refused too), and it has not expired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from device.store import DeviceStore
+from protocol.codec import DecodeError, decode
+from protocol.messages import Command
+from protocol.signing import BadSignature, verify
+
+
+class Refused(Exception):
+    """Why a command was not obeyed: ``reason`` is the counter's name."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
+@dataclass
+class CommandCheck:
+    device_id: str
+    hub_key: Ed25519PublicKey
+    store: DeviceStore
+    wall_clock: Callable[[], float]
+
+    def accept(self, payload: bytes) -> Command:
+        """The command, if it may be obeyed; else :class:`Refused`."""
+        try:
+            command = decode(payload, Command)
+            verify(command, self.hub_key)
+        except DecodeError as error:
+            raise Refused("malformed", error.reason) from None
+        except BadSignature as error:
+            raise Refused("bad signature", str(error)) from None
+        if command.device_id != self.device_id:
+            raise Refused("wrong device", f"addressed to {command.device_id}")
+        if command.seq <= self.store.last_command_seq():
+            raise Refused("replayed or stale", f"command seq {command.seq}")
+        if self.wall_clock() > command.expires_at:
+            raise Refused("expired command", f"seq {command.seq} expired at {command.expires_at}")
+        self.store.accept_command_seq(command.seq)
+        return command
