@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 OFFLINE_AFTER_S = 60.0
 """No word from a device for this long and it is offline (the fire code allows 200 s)."""
 ACK_DUE_S = 10.0
-"""A display that has not confirmed the current directive after this long is flagged."""
+"""NFPA 72 §10.11.1's 10 s: a display that has not confirmed the current directive after
+this long is flagged, on the board and in the trouble list."""
 
 
 class HubError(Exception):

@@ -76,4 +76,5 @@ def campus_status(campus: Campus, store: HubStore, *, connected: bool) -> dict[s
         "alerts": [a for a in alerts(store) if a["open"]],
         "reports": list(store.events(kinds=REPORT_KINDS, limit=50)),
         "rejected": dict(campus.rejected),
+        "trouble": campus.trouble(),
     }

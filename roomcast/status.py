@@ -35,6 +35,14 @@ def format_status(status: dict[str, Any]) -> str:
             f"{_ack(room):<18}{online:<8}"
         )
     lines.append("")
+    trouble = status.get("trouble", {})
+    for label, key in (
+        ("OFFLINE", "offline"),
+        ("NOT CONFIRMED after 10 s", "unacked"),
+        ("FAULT", "faults"),
+    ):
+        if trouble.get(key):
+            lines.append(f"{label}: {', '.join(trouble[key])}")
     if status["alerts"]:
         for alert in status["alerts"]:
             at = time.strftime("%H:%M:%S", time.localtime(alert["created_at"]))

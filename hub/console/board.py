@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from hub.campus import Campus, DeviceRecord
+from hub.campus import ACK_DUE_S, Campus, DeviceRecord
 from hub.console.render import clock, latency
 from hub.store import HubStore
 from hub.views import alerts
@@ -22,8 +22,6 @@ from protocol.srp import Action, Vocabulary
 LINK_TROUBLE_AFTER_S = 45.0
 """Devices repeat their status every 20 s: two missed repeats is link trouble (the hub
 marks a device offline after 60 s)."""
-ACK_OVERDUE_S = 10.0
-"""NFPA 72 §10.11.1's 10 s: a display that has not confirmed by then is flagged."""
 REPORT_KINDS = ("staff_assist", "all_accounted")
 REPORT_WORDS = {"staff_assist": "NEEDS HELP", "all_accounted": "All accounted"}
 IDLE_TERM = "STANDBY"
@@ -151,7 +149,7 @@ class BoardBuilder:
         waited = self.now - directive.issued_at
         if presence == "offline":
             return "overdue", "NOT CONFIRMED: display offline"
-        if waited > ACK_OVERDUE_S:
+        if waited > ACK_DUE_S:
             return "overdue", f"NOT CONFIRMED after {waited:.0f} s"
         return "waiting", f"Waiting for the display ({waited:.0f} s)"
 
