@@ -185,9 +185,8 @@ def describe(handle: DemoHandle, demo: Demo) -> str:
         f"Roomcast demo: {demo.rooms} simulated classrooms, all links TLS with per-device "
         "certificates",
         f"  broker      mqtts://127.0.0.1:{broker.port}  (site files in {site.layout.root})",
-        f"  hub API     {handle.hub_url}",
-        f"  console     user {site.admin_user}, password {site.admin_password}  "
-        "(generated for this demo)",
+        f"  console     {handle.hub_url}  (user {site.admin_user}, password "
+        f"{site.admin_password}: generated for this demo)",
         f"  screens     {handle.screens}/<room>.png  (e.g. {handle.screens / '101.png'})",
         f"  logs        {demo.state_dir}/hub.log, simulate.log, site/broker/mosquitto.log",
         "",
