@@ -2,9 +2,12 @@
 
 Events stay in the outbox until the hub's receipt for their id arrives: delivery is end
 to end, not "the broker got it". Panic and cancel events are committed with
-``synchronous=FULL`` before anything else happens, so a power cut right after the press
-loses nothing. Each call is one short transaction on a local file (well under a
-millisecond on an SD card's page cache), so the service calls it on the event loop.
+``synchronous=FULL`` (an fsync) before anything else happens, so a power cut right after
+the press loses nothing. Everything else (directives, the session counter) commits with
+``synchronous=NORMAL``: never corrupt, and a directive lost to a power cut comes back as
+the broker's retained copy; that keeps the fsync (about 1 ms, measured) off the fan-out
+path. Each call is one short transaction on a local file, so the service calls it on the
+event loop.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ class DeviceStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -72,6 +75,13 @@ class DeviceStore:
             )
 
     def add_event(self, event: Event) -> None:
+        self._db.execute("PRAGMA synchronous=FULL")  # this commit is fsynced
+        try:
+            self._insert_event(event)
+        finally:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+
+    def _insert_event(self, event: Event) -> None:
         with self._db:
             self._db.execute(
                 "INSERT OR IGNORE INTO outbox (event_id, kind, payload) VALUES (?, ?, ?)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 
@@ -19,6 +20,11 @@ from protocol.backoff import Backoff
 from protocol.endpoint import BrokerEndpoint
 
 log = logging.getLogger(__name__)
+
+NO_DELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
+"""Send each small packet (an alert, an ack) at once: with Nagle's algorithm and delayed
+ACKs, Linux held them ~40 ms per hop (measured: one room, issue to ack at the hub,
+went from 86 ms to 10 ms)."""
 
 Connected = Callable[[aiomqtt.Client], Awaitable[None]]
 Received = Callable[[str, bytes], None]
@@ -72,6 +78,7 @@ async def run_session(
                 tls_params=tls_parameters(endpoint),
                 timeout=10,
                 max_queued_outgoing_messages=1000,
+                socket_options=NO_DELAY,
             ) as client:
                 backoff.reset()
                 try:
