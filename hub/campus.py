@@ -21,7 +21,7 @@ from hub.stats import summary
 from hub.store import HubStore
 from protocol.inventory import Inventory, Room
 from protocol.messages import Ack, DeviceStatus, Directive, Event, EventKind, MessageError
-from protocol.rules import DirectiveBook
+from protocol.rules import RANK, DirectiveBook, lockdown_blocks
 from protocol.signing import sign_directive
 from protocol.srp import Action, Vocabulary
 from protocol.topics import InvalidName, ScopeKind
@@ -49,7 +49,8 @@ class DirectiveRequest:
     action: Action
     scope: ScopeKind = ScopeKind.SITE
     target: str = ""
-    drill: bool = False
+    drill: bool | None = None
+    """None: decided by the hub (an All clear follows what it ends; anything else is real)."""
     location: str | None = None
     hazard: str | None = None
     strategy: str | None = None
@@ -92,6 +93,7 @@ class Campus:
         for directive in store.latest_per_scope():
             self._book.offer(directive)
         self._acks: dict[int, dict[str, float]] = {}
+        self._history: dict[int, DirectiveBook] = {}
         self.devices = {d: DeviceRecord(room=r) for d, r in inventory.devices.items()}
 
     @property
@@ -115,13 +117,68 @@ class Campus:
 
     def issue(self, request: DirectiveRequest, *, user: str) -> Directive:
         """Validate, number, sign, record and publish one directive."""
+        return self._sign_and_publish(self.validate(request, user=user), user)
+
+    def validate(self, request: DirectiveRequest, *, user: str) -> Directive:
+        """Everything the hub checks before issuing, as an unsigned, unnumbered directive:
+        the console's confirmation step shows exactly what would be issued, or why not."""
         self._check_scope(request)
         if request.action is Action.RELEASE:
             raise HubError("release a Lockdown with release(room), one room at a time")
+        current = self._book.by_scope.get((request.scope, request.target))
+        if lockdown_blocks(current, request.action):
+            assert current is not None
+            where = "the site" if request.scope is ScopeKind.SITE else request.target
+            raise HubError(
+                f"{where} is in Lockdown (#{current.seq}). Lockdown is released room by room "
+                "(release) or ended by the All clear; a "
+                f"{self.vocabulary[request.action].term} would silently replace it.",
+                status=409,
+            )
         strategy = request.strategy
         if request.action is Action.SHELTER and request.hazard and not strategy:
             strategy = self.vocabulary.shelter_strategies.get(request.hazard.lower())
-        return self._sign_and_publish(dataclasses.replace(request, strategy=strategy), user)
+        drill = self._drill_flag(request)
+        checked = dataclasses.replace(request, strategy=strategy, drill=drill)
+        try:
+            return Directive(
+                seq=self._book.latest_seq + 1,  # a placeholder: the store numbers it
+                issued_at=self._now(),
+                issued_by=user,
+                **{f.name: getattr(checked, f.name) for f in dataclasses.fields(checked)},
+            )
+        except (MessageError, InvalidName) as error:
+            raise HubError(str(error)) from None
+
+    def _drill_flag(self, request: DirectiveRequest) -> bool:
+        """An All clear is a drill exactly when what it ends is: a drill must never end a
+        real directive, nor a real All clear quietly end a drill (its record says DRILL)."""
+        if request.action is not Action.ALL_CLEAR:
+            return bool(request.drill)
+        ending = {d.drill for d in self._in_force(request) if d.action in RANK}
+        if len(ending) > 1:
+            raise HubError(
+                "drill and real directives are both in force here: end the real "
+                "ones and the drill separately (by building or room)",
+                409,
+            )
+        derived = ending.pop() if ending else bool(request.drill)
+        if request.drill is not None and request.drill != derived:
+            kind = "a drill" if derived else "real directives"
+            raise HubError(f"{kind} in force here: this All clear must say drill={derived}", 409)
+        return derived
+
+    def _in_force(self, request: DirectiveRequest) -> list[Directive]:
+        probe = Directive(
+            seq=1,
+            issued_at=0,
+            scope=request.scope,
+            target=request.target,
+            action=Action.HOLD,
+            drill=False,
+            issued_by="-",
+        )
+        return [d for room in self.rooms_in(probe) if (d := self.effective(room)) is not None]
 
     def release(self, room_id: str, *, user: str) -> Directive:
         """Release one room from Lockdown: never a broadcast (SRP)."""
@@ -141,17 +198,16 @@ class Campus:
         elif request.scope is ScopeKind.BUILDING and request.target not in self.inventory.buildings:
             raise HubError(f"unknown building {request.target!r}; see the site inventory", 404)
 
-    def _sign_and_publish(self, request: DirectiveRequest, user: str) -> Directive:
-        try:
-            unsigned = Directive(
-                seq=self._book.latest_seq + 1,  # checked only; the store numbers it below
+    def _sign_and_publish(self, checked: DirectiveRequest | Directive, user: str) -> Directive:
+        if isinstance(checked, DirectiveRequest):  # a release: built here, always valid
+            fields = {f.name: getattr(checked, f.name) for f in dataclasses.fields(checked)}
+            checked = Directive(
+                seq=1,
                 issued_at=self._now(),
                 issued_by=user,
-                **{f.name: getattr(request, f.name) for f in dataclasses.fields(request)},
+                **fields | {"drill": bool(checked.drill)},
             )
-        except (MessageError, InvalidName) as error:
-            raise HubError(str(error)) from None
-        numbered = dataclasses.replace(unsigned, seq=self._store.next_seq())
+        numbered = dataclasses.replace(checked, seq=self._store.next_seq(), issued_at=self._now())
         directive = sign_directive(numbered, self._key)
         self._store.add_directive(directive)
         self._store.audit(
@@ -310,8 +366,30 @@ class Campus:
             return [r for r in rooms if r.building == directive.target]
         return [r for r in rooms if r.id == directive.target]
 
+    def effective_after(self, seq: int) -> DirectiveBook:
+        """The per-scope book as it stood just after directive ``seq`` (reports)."""
+        if seq not in self._history:
+            book = DirectiveBook()
+            for directive in self._store.directives(limit=1_000_000):
+                if directive.seq > seq:
+                    break
+                book.offer(directive)
+            if len(self._history) > 64:
+                self._history.clear()
+            self._history[seq] = book
+        return self._history[seq]
+
     def directive_report(self, directive: Directive) -> dict[str, Any]:
-        rooms = self.rooms_in(directive)
+        """Acks of a directive from the rooms where it took effect. A room in scope that a
+        higher directive held (a Hold sent while it was in Lockdown) is listed as held."""
+        book = self.effective_after(directive.seq)
+        rooms, held = [], {}
+        for room in self.rooms_in(directive):
+            shown = book.effective(room=room.id, building=room.building)
+            if shown is not None and shown.seq != directive.seq:
+                held[room.id] = f"{self.vocabulary[shown.action].term} #{shown.seq}"
+            else:
+                rooms.append(room)
         latencies = {r.id: self.room_ack_ms(r, directive) for r in rooms}
         measured = [ms for ms in latencies.values() if ms is not None]
         return self._describe(directive) | {
@@ -319,4 +397,5 @@ class Campus:
             "acked": len(measured),
             "ack_ms": summary(measured),
             "rooms": {room: None if ms is None else round(ms, 1) for room, ms in latencies.items()},
+            "held": held,
         }

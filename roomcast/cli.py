@@ -203,7 +203,9 @@ def _issue(args: argparse.Namespace) -> int:
             "shelter needs --hazard (tornado, hazmat, earthquake, tsunami or your district's) "
             "and, for a hazard the site does not know, --strategy"
         )
-    body: dict[str, Any] = {"action": args.action.replace("-", "_"), "drill": args.drill}
+    body: dict[str, Any] = {"action": args.action.replace("-", "_")}
+    if args.drill:
+        body["drill"] = True  # without it the hub decides: real, or an All clear's own kind
     if args.building:
         body |= {"scope": "building", "target": args.building}
     elif args.room:

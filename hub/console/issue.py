@@ -8,7 +8,6 @@ The confirmation page changes nothing (a GET); its button sends the directive to
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,9 +23,8 @@ from hub.console.board import Screen, screen_of
 from hub.drills import find_drills
 from hub.store import HubStore
 from protocol.inventory import Room
-from protocol.messages import Directive, MessageError
 from protocol.srp import Action
-from protocol.topics import InvalidName, ScopeKind
+from protocol.topics import ScopeKind
 
 ISSUABLE = (
     Action.HOLD,
@@ -91,14 +89,8 @@ def preview(campus: Campus, store: HubStore, request: DirectiveRequest, user: st
     """Validate like the hub will, and work out who is affected, without issuing anything."""
     if request.action not in ISSUABLE:
         raise HubError("release a Lockdown room by room, from the board")
-    if request.scope is ScopeKind.ROOM:
-        campus.room(request.target)
-    elif request.scope is ScopeKind.BUILDING and request.target not in campus.inventory.buildings:
-        raise HubError(f"unknown building {request.target!r}; see the site inventory", 404)
-    if request.action is Action.SHELTER and request.hazard and not request.strategy:
-        found = campus.vocabulary.shelter_strategies.get(request.hazard.lower())
-        request = dataclasses.replace(request, strategy=found)
-    directive = _checked(campus, request, user)
+    directive = campus.validate(request, user=user)
+    request = dataclasses.replace(request, strategy=directive.strategy, drill=directive.drill)
     rooms = campus.rooms_in(directive)
     offline = [
         r.id
@@ -109,7 +101,7 @@ def preview(campus: Campus, store: HubStore, request: DirectiveRequest, user: st
         r.id
         for r in rooms
         if (e := campus.effective(r)) is not None and e.action is Action.LOCKDOWN
-    ]
+    ]  # an All clear releases them; anything else leaves them in Lockdown (precedence)
     drills = find_drills(store.directives(limit=1_000_000), campus.inventory)
     running = drills[-1].started_at if drills and drills[-1].ended_by is None else None
     return Preview(
@@ -119,21 +111,9 @@ def preview(campus: Campus, store: HubStore, request: DirectiveRequest, user: st
         scope_words=_scope_words(campus, request),
         screen=screen_of(directive, campus.vocabulary, link_lost=False),
         offline=offline,
-        lockdown_rooms=lockdown if request.action is Action.ALL_CLEAR else [],
+        lockdown_rooms=lockdown,
         drill_running_since=running,
     )
-
-
-def _checked(campus: Campus, request: DirectiveRequest, user: str) -> Directive:
-    try:
-        return Directive(
-            seq=campus.latest_seq + 1,
-            issued_at=time.time(),
-            issued_by=user,
-            **{f.name: getattr(request, f.name) for f in dataclasses.fields(request)},
-        )
-    except (MessageError, InvalidName) as error:
-        raise HubError(str(error)) from None
 
 
 def _scope_words(campus: Campus, request: DirectiveRequest) -> str:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from roomcast.client import ClientError
 from tests.fault.harness import Rooms, School, wait_until
 from tests.fault.proxy import ThreadedProxy
 
@@ -63,13 +64,11 @@ class Chaos:
         self.press_some()
         start()
         self.press_some()
-        seq = self.school.api_or_none(
-            "POST", "/api/directives", {"action": self.rng.choice(ACTIONS)}
-        )
+        seq = self._issue()
         time.sleep(self.rng.uniform(0.5, 3.0))  # chaos: let the fault last a random while
         stop()
         if seq is None:  # the hub was down: issue once it is back
-            seq = self.school.api.post("/api/directives", {"action": self.rng.choice(ACTIONS)})
+            seq = self._issue(retry=True)
         took = wait_until(
             lambda: self.school.converged([self.crowd, self.loner], seq["seq"]),
             within_s=60,
@@ -77,6 +76,18 @@ class Chaos:
         )
         self.worst_converge_s = max(self.worst_converge_s, took)
         return name
+
+    def _issue(self, *, retry: bool = False) -> dict[str, object] | None:
+        """A random directive; over a Lockdown only an All clear is accepted (409)."""
+        action = self.rng.choice(ACTIONS)
+        try:
+            return dict(self.school.api.post("/api/directives", {"action": action}))
+        except ClientError as error:
+            if "in Lockdown" in str(error):
+                return dict(self.school.api.post("/api/directives", {"action": "all_clear"}))
+            if retry:
+                raise
+            return None  # the hub is down: issued once it is back
 
     def totals(self) -> dict[str, object]:
         wait_until(

@@ -86,7 +86,8 @@ async def test_device_rejects_garbage_on_every_topic_it_reads(
 async def test_device_rejects_unsigned_forged_replayed_and_misplaced_directives(
     hub: HubService, nodes: list[Node], intruder: aiomqtt.Client
 ) -> None:
-    first = await _settled_lockdown(hub, nodes)
+    first = hub.campus.issue(DirectiveRequest(action=Action.SECURE), user="t")
+    await eventually(lambda: all(n.service.acked_seq == first.seq for n in nodes), *nodes)
     second = hub.campus.issue(DirectiveRequest(action=Action.HOLD), user="t")
     await eventually(lambda: all(n.service.acked_seq == second.seq for n in nodes), *nodes)
     node = nodes[0]

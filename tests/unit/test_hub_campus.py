@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.campus import Campus, DirectiveRequest, HubError
 from hub.store import HubStore
+from protocol.inventory import Room
 from protocol.messages import Directive, EventKind
 from protocol.signing import verify_directive
 from protocol.srp import Action
@@ -381,3 +382,48 @@ def test_acks_before_a_restart_still_count_when_more_arrive_after_it(
     assert report["rooms"]["gym"] == 300.0
     assert report["rooms"]["102"] == 2000.0
     assert report["acked"] == 2
+
+
+# -- Lockdown is released room by room, never by a broadcast of something else -------------
+
+
+def test_a_lockdown_cannot_be_replaced_at_its_scope_by_anything_but_the_all_clear(
+    make_campus: MakeCampus,
+) -> None:
+    campus = make_campus()
+    campus.issue(DirectiveRequest(action=Action.LOCKDOWN), user="office")
+    with pytest.raises(HubError, match="is in Lockdown") as refused:
+        campus.issue(DirectiveRequest(action=Action.HOLD), user="office")
+    assert refused.value.status == 409
+    assert all(campus.effective(r).action is Action.LOCKDOWN for r in rooms(campus))
+    campus.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="office")
+    assert all(campus.effective(r).action is Action.ALL_CLEAR for r in rooms(campus))
+
+
+def test_a_broader_hold_leaves_a_room_lockdown_in_force_and_the_report_says_so(
+    make_campus: MakeCampus,
+) -> None:
+    campus = make_campus()
+    locked = rooms(campus)[0]
+    campus.issue(
+        DirectiveRequest(action=Action.LOCKDOWN, scope=ScopeKind.ROOM, target=locked.id),
+        user="office",
+    )
+    hold = campus.issue(DirectiveRequest(action=Action.HOLD), user="office")
+    assert campus.effective(locked).action is Action.LOCKDOWN
+    report = campus.directive_report(hold)
+    assert locked.id in report["held"] and "LOCKDOWN" in report["held"][locked.id]
+    assert report["total"] == len(rooms(campus)) - 1
+
+
+def test_an_all_clear_takes_the_drill_flag_of_what_it_ends(make_campus: MakeCampus) -> None:
+    campus = make_campus()
+    campus.issue(DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="office")
+    with pytest.raises(HubError, match="drill"):
+        campus.issue(DirectiveRequest(action=Action.ALL_CLEAR, drill=False), user="office")
+    clear = campus.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="office")
+    assert clear.drill is True
+
+
+def rooms(campus: Campus) -> list[Room]:
+    return sorted(campus.inventory.rooms.values(), key=lambda r: r.id)

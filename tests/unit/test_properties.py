@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from protocol.codec import DecodeError, decode, decode_any, encode
 from protocol.messages import MESSAGE_TYPES, Ack, Directive, Event, EventKind, Receipt
-from protocol.rules import DirectiveBook
+from protocol.rules import DirectiveBook, combine
 from protocol.srp import Action
 from protocol.topics import ScopeKind
 
@@ -116,20 +116,27 @@ def test_mutated_payloads_decode_or_fail_cleanly(message: object, rng: random.Ra
     st.lists(directives(seq=st.integers(1, 60)), max_size=25, unique_by=lambda d: d.seq),
     st.randoms(use_true_random=False),
 )
-def test_effective_directive_is_the_newest_covering_scope_in_any_order(
+def test_effective_directive_follows_the_rule_in_any_order_and_never_unlocks(
     issued: list[Directive], rng: random.Random
 ) -> None:
     room, building = "101", "a"
+    newest: dict[tuple[ScopeKind, str], Directive] = {}
+    for d in sorted(issued, key=lambda d: d.seq):
+        newest[(d.scope, d.target)] = d
     covering = [
         d
-        for d in issued
-        if d.scope is ScopeKind.SITE
-        or (d.scope is ScopeKind.BUILDING and d.target == building)
-        or (d.scope is ScopeKind.ROOM and d.target == room)
+        for (scope, target), d in newest.items()
+        if scope is ScopeKind.SITE
+        or (scope is ScopeKind.BUILDING and target == building)
+        or (scope is ScopeKind.ROOM and target == room)
     ]
-    expected = max(covering, key=lambda d: d.seq, default=None)
+    expected = combine(covering)
     for order in (issued, rng.sample(issued, len(issued))):
         book = DirectiveBook()
         for directive in order:
             book.offer(directive)
         assert book.effective(room=room, building=building) == expected
+    lockdowns = [d for d in covering if d.action is Action.LOCKDOWN]
+    enders = [d for d in covering if d.action in (Action.ALL_CLEAR, Action.RELEASE)]
+    if lockdowns and all(e.seq < max(d.seq for d in lockdowns) for e in enders):
+        assert expected is not None and expected.action is Action.LOCKDOWN

@@ -15,12 +15,12 @@ def site(seq: int, action: Action = Action.LOCKDOWN, **more: Any) -> Directive:
     return directive(seq=seq, action=action, **more)
 
 
-def building(seq: int, target: str, action: Action = Action.HOLD) -> Directive:
-    return directive(seq=seq, scope=ScopeKind.BUILDING, target=target, action=action)
+def building(seq: int, target: str, action: Action = Action.HOLD, **more: Any) -> Directive:
+    return directive(seq=seq, scope=ScopeKind.BUILDING, target=target, action=action, **more)
 
 
-def room(seq: int, target: str, action: Action = Action.RELEASE) -> Directive:
-    return directive(seq=seq, scope=ScopeKind.ROOM, target=target, action=action)
+def room(seq: int, target: str, action: Action = Action.RELEASE, **more: Any) -> Directive:
+    return directive(seq=seq, scope=ScopeKind.ROOM, target=target, action=action, **more)
 
 
 def effective(book: DirectiveBook, room_id: str = "101", building_id: str = "main") -> Any:
@@ -33,25 +33,47 @@ def test_empty_book_has_no_effective_directive() -> None:
     assert book.latest_seq == 0
 
 
-def test_newest_among_the_scopes_wins() -> None:
+def test_across_scopes_the_higher_precedence_in_force_wins() -> None:
     book = DirectiveBook()
-    lockdown = site(1)
-    hold = building(2, "main")
-    secure = room(3, "101", Action.SECURE)
-    for d in (lockdown, hold, secure):
+    hold = site(1, Action.HOLD)
+    secure = building(2, "main", Action.SECURE)
+    evacuate = room(3, "101", Action.EVACUATE, location="Flag pole")
+    for d in (hold, secure, evacuate):
         assert book.offer(d) is Offer.APPLIED
-    assert effective(book) == secure
-    assert effective(book, "102", "main") == hold
-    assert effective(book, "gym", "annex") == lockdown
+    assert effective(book) == evacuate
+    assert effective(book, "102", "main") == secure
+    assert effective(book, "gym", "annex") == hold
     assert book.latest_seq == 3
+
+
+def test_a_later_lower_directive_elsewhere_never_unlocks_a_lockdown() -> None:
+    """DOMAIN: Lockdown ends room by room, never by a broadcast of something else."""
+    book = DirectiveBook()
+    book.offer(room(1, "101", Action.LOCKDOWN))
+    book.offer(site(2, Action.HOLD))
+    book.offer(building(3, "main", Action.EVACUATE, location="Field"))
+    assert effective(book).action is Action.LOCKDOWN
+    assert effective(book, "102", "main").action is Action.EVACUATE
+
+
+def test_all_clear_ends_everything_older_and_a_new_lockdown_overrides_a_release() -> None:
+    book = DirectiveBook()
+    book.offer(site(1, Action.LOCKDOWN))
+    book.offer(room(2, "101", Action.RELEASE))
+    assert effective(book).action is Action.RELEASE
+    book.offer(site(3, Action.LOCKDOWN))
+    assert effective(book).action is Action.LOCKDOWN
+    book.offer(room(4, "101", Action.HOLD))
+    book.offer(site(5, Action.ALL_CLEAR))
+    assert effective(book).action is Action.ALL_CLEAR
 
 
 def test_order_of_arrival_does_not_matter() -> None:
     """Retained messages for different scopes arrive in any order after a reconnect."""
     book = DirectiveBook()
-    for d in (room(3, "101", Action.SECURE), building(2, "main"), site(1)):
+    for d in (room(3, "101", Action.SECURE), building(2, "main", Action.HOLD), site(1)):
         book.offer(d)
-    assert effective(book).seq == 3
+    assert effective(book).seq == 1  # the site Lockdown: nothing newer ended it
 
 
 def test_room_release_ends_a_site_lockdown_for_that_room_only() -> None:
