@@ -21,7 +21,7 @@ from hub.stats import summary
 from hub.store import HubStore
 from protocol.inventory import Inventory, Room
 from protocol.messages import Ack, DeviceStatus, Directive, Event, EventKind, MessageError
-from protocol.rules import RANK, DirectiveBook, lockdown_blocks
+from protocol.rules import RANK, DirectiveBook, Offer, lockdown_blocks
 from protocol.signing import sign_directive
 from protocol.srp import Action, Vocabulary
 from protocol.topics import InvalidName, ScopeKind
@@ -263,10 +263,45 @@ class Campus:
         self._store.save_device(status, room=record.room, seen_at=record.last_seen)
         self.bus.publish("device", device_id=device_id, room=record.room, online=status.online)
 
+    def adopt(self, directive: Directive) -> None:
+        """A directive of ours found on the broker that the store does not have (a hub
+        restored from an older backup): keep numbering above it, and show it as current."""
+        if self._store.raise_seq(directive.seq):
+            log.error(
+                "the store was behind the broker (seq %d): numbering continues above it; "
+                "was the hub's database restored from a backup?",
+                directive.seq,
+            )
+        if self._book.offer(directive) is Offer.APPLIED:
+            self._store.add_directive(directive)
+            self.bus.publish("directive", directive=self._describe(directive))
+
+    def replace_inventory(self, inventory: Inventory) -> None:
+        """New rooms and devices join; removed (revoked) devices are dropped."""
+        added = set(inventory.devices) - set(self.devices)
+        removed = set(self.devices) - set(inventory.devices)
+        for device_id in added:
+            self.devices[device_id] = DeviceRecord(room=inventory.devices[device_id])
+        for device_id in removed:
+            del self.devices[device_id]
+        for device_id, room in inventory.devices.items():
+            self.devices[device_id].room = room
+        self.inventory = inventory
+        self.bus.publish("inventory", rooms=len(inventory.rooms), devices=len(inventory.devices))
+        log.warning(
+            "inventory reloaded: %d rooms, %d devices (+%d, -%d)",
+            len(inventory.rooms),
+            len(inventory.devices),
+            len(added),
+            len(removed),
+        )
+
     def on_ack(self, device_id: str, ack: Ack) -> None:
         record = self.known_device(device_id)
         if record is None:
             return
+        if ack.seq > self._book.latest_seq:  # an ack proves we issued it: never reuse it
+            self._store.raise_seq(ack.seq)
         now = self._now()
         record.last_seen = now
         if self._store.add_ack(ack, room=record.room, received_at=now):

@@ -22,6 +22,8 @@ class HubConfig:
     broker: BrokerEndpoint
     signing_key: Ed25519PrivateKey
     inventory: Inventory
+    inventory_file: Path
+    """Re-read when it changes: devices provisioned (or revoked) later need no restart."""
     state_dir: Path
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -48,6 +50,7 @@ def load_hub_config(path: Path) -> HubConfig:
         broker=settings.broker(),
         signing_key=_signing_key(settings, "signing_key"),
         inventory=inventory,
+        inventory_file=settings.existing_file("inventory"),
         state_dir=settings.state_dir(),
         http_host=settings.get("http.host", str, "127.0.0.1"),
         http_port=settings.get("http.port", int, 8080),
@@ -73,3 +76,14 @@ def _signing_key(settings: Settings, key: str) -> Ed25519PrivateKey:
     if not isinstance(loaded, Ed25519PrivateKey):
         raise settings.fail(key, f"{path} is not an Ed25519 key")
     return loaded
+
+
+def reload_inventory(path: Path, site: str) -> Inventory:
+    """The inventory file again; ConfigError if it is now broken (the caller keeps the old)."""
+    try:
+        inventory = Inventory.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError, InventoryError) as error:
+        raise ConfigError(f"{path}: {error}") from None
+    if inventory.site != site:
+        raise ConfigError(f"{path}: is for site {inventory.site!r}, not {site!r}")
+    return inventory

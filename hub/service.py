@@ -21,7 +21,7 @@ import uvicorn
 from hub.api import create_app
 from hub.bus import Bus
 from hub.campus import Campus, HubError
-from hub.config import HubConfig
+from hub.config import ConfigError, HubConfig, reload_inventory
 from hub.store import HubStore
 from protocol.codec import DecodeError, decode, encode
 from protocol.messages import (
@@ -34,7 +34,7 @@ from protocol.messages import (
     HubState,
     Receipt,
 )
-from protocol.signing import sign
+from protocol.signing import BadSignature, sign, verify
 from protocol.topics import DeviceChannel, Topics
 from transport.session import run_session
 from transport.systemd import Notifier
@@ -76,6 +76,7 @@ class HubService:
             clock=clock,
         )
         self.http_port = config.http_port
+        self._inventory_stamp = config.inventory_file.stat().st_mtime
         self._client: aiomqtt.Client | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -114,9 +115,11 @@ class HubService:
         return f"http://{self.config.http_host}:{self.http_port}"
 
     async def _mark_ready(self) -> None:
+        # systemd hears READY as soon as the API listens: a broker that is down at boot is
+        # reported (STATUS=), not answered by restarting the hub in a loop.
+        self._systemd.ready(f"serving {self.api_url}; waiting for the broker")
         await self.connected.wait()
         self.ready.set()
-        self._systemd.ready(f"serving {self.api_url}; broker {self.config.broker.describe()}")
         log.info("hub ready: API on %s", self.api_url)
 
     # -- MQTT ------------------------------------------------------------------------------
@@ -148,11 +151,15 @@ class HubService:
 
     async def _on_connected(self, client: aiomqtt.Client) -> None:
         self._client = client
-        await client.subscribe([(self._topics.device_wildcard(c), 1) for c in _DECODERS])
+        await client.subscribe(
+            [(self._topics.device_wildcard(c), 1) for c in _DECODERS]
+            + [(self._topics.directive_wildcard, 1)]  # our own, retained: see _adopt
+        )
         for directive in self.campus.current_directives:
             self._publish_directive(directive)
         self._send(self._topics.hub_state, encode(self._state(online=True)), retain=True)
         self.connected.set()
+        self._systemd.status(f"serving {self.api_url}; broker {self.config.broker.describe()}")
         log.info("hub connected to %s (epoch %d)", self.config.broker.describe(), self.epoch)
 
     def _on_disconnected(self) -> None:
@@ -167,6 +174,24 @@ class HubService:
             self._send(self._topics.hub_state, encode(self._state(online=True)), retain=True)
             if self.connected.is_set():  # with no broker link, silence proves nothing
                 self.campus.sweep()
+            self._reload_inventory()
+
+    def _reload_inventory(self) -> None:
+        """Pick up rooms and devices provisioned (or revoked) while the hub runs."""
+        try:
+            stamp = self.config.inventory_file.stat().st_mtime
+        except OSError:
+            return
+        if stamp == self._inventory_stamp:
+            return
+        self._inventory_stamp = stamp
+        try:
+            inventory = reload_inventory(self.config.inventory_file, self.config.site)
+        except ConfigError as error:
+            log.error("keeping the old inventory: %s", error)
+            return
+        if inventory != self.campus.inventory:
+            self.campus.replace_inventory(inventory)
 
     def _publish_directive(self, directive: Directive) -> None:
         topic = self._topics.directive(directive.scope, directive.target)
@@ -214,7 +239,24 @@ class HubService:
         )
         return command
 
+    def _adopt(self, topic: str, payload: bytes) -> None:
+        """Our own retained directives, echoed back: a store restored from an older backup
+        learns the seq numbers already out there instead of reusing them."""
+        if not payload:
+            return
+        try:
+            directive = decode(payload, Directive)
+            verify(directive, self.config.signing_key.public_key())
+        except (DecodeError, BadSignature) as error:
+            self._reject("not ours", topic, str(error))
+            return
+        if directive.seq > self.campus.latest_seq:
+            self.campus.adopt(directive)
+
     def _dispatch(self, topic: str, payload: bytes) -> None:
+        if topic.startswith(self._topics.directive_wildcard[:-1]):
+            self._adopt(topic, payload)
+            return
         parsed = self._topics.parse_device(topic)
         if parsed is None or parsed.channel not in _DECODERS:
             self._reject("unexpected topic", topic)

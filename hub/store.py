@@ -2,12 +2,17 @@
 
 The store is the hub's memory across restarts: sequence numbers continue, current
 directives are republished, alerts stay open. Each write is one short transaction on a
-local file (WAL, ``synchronous=NORMAL``: durable at the checkpoint, never corrupt), so
-the service calls it on the event loop.
+local file, so the service calls it on the event loop. What a device or the office is told
+is stored first and fsynced (``synchronous=FULL``): events (a receipt lets the device drop
+its copy), directives and the counters (a sequence number must never be reused). Acks,
+presence, sessions and the audit trail commit with ``synchronous=NORMAL`` (WAL: never
+corrupt; a power cut may lose the last second, which devices re-send on the next epoch);
+that keeps an fsync per ack off the fan-out path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -77,8 +82,17 @@ class HubStore:
     def close(self) -> None:
         self._db.close()
 
+    @contextlib.contextmanager
+    def _durable(self) -> Iterator[None]:
+        """Commit the enclosed transaction with an fsync."""
+        self._db.execute("PRAGMA synchronous=FULL")
+        try:
+            yield
+        finally:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+
     def _bump(self, key: str) -> int:
-        with self._db:
+        with self._durable(), self._db:
             self._db.execute(
                 "INSERT INTO meta VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1",
                 (key,),
@@ -97,8 +111,20 @@ class HubStore:
         """Hub-wide, strictly increasing, never reused, across restarts."""
         return self._bump("seq")
 
+    def raise_seq(self, at_least: int) -> bool:
+        """Never number below a seq already out in the world (a restored database);
+        True if the counter had to move."""
+        with self._durable(), self._db:
+            before = self._db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+            self._db.execute(
+                "INSERT INTO meta VALUES ('seq', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
+                (at_least,),
+            )
+        return before is None or int(before[0]) < at_least
+
     def add_directive(self, directive: Directive) -> None:
-        with self._db:
+        with self._durable(), self._db:
             self._db.execute(
                 "INSERT INTO directives VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -143,7 +169,7 @@ class HubStore:
 
     def add_event(self, event: Event, *, room: str, received_at: float) -> bool:
         """Store an event once; False for a duplicate (the device resent it)."""
-        with self._db:
+        with self._durable(), self._db:
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
                 (

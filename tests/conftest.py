@@ -137,7 +137,7 @@ async def hub(site: ThrowawaySite, mosquitto: MosquittoProcess) -> AsyncIterator
             await task
 
 
-StartNode = Callable[[str], Awaitable[Node]]
+StartNode = Callable[..., Awaitable[Node]]
 
 
 @pytest.fixture
@@ -147,8 +147,8 @@ async def start_node(
     tasks: list[asyncio.Task[None]] = []
     configs = {device.device_id: device.config for device in site.devices}
 
-    async def start(device_id: str) -> Node:
-        config = load_device_config(configs[device_id])
+    async def start(device_id: str, config_path: Path | None = None) -> Node:
+        config = load_device_config(config_path or configs[device_id])
         display = PngDisplay(tmp_path / "screens" / f"{device_id}.png", size=(128, 64))
         inputs, indicator = SimulatedInputs(), SimulatedIndicator()
         service = DeviceService(config, display=display, inputs=inputs, indicator=indicator)

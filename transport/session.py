@@ -76,7 +76,7 @@ async def run_session(
                 keepalive=endpoint.keepalive_s,
                 will=will(),
                 tls_params=tls_parameters(endpoint),
-                timeout=10,
+                timeout=5,  # also bounds the DISCONNECT wait on shutdown
                 max_queued_outgoing_messages=1000,
                 socket_options=NO_DELAY,
             ) as client:
