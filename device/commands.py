@@ -2,11 +2,13 @@
 
 A command is obeyed only if it decodes, the hub's key signed it, it is addressed to this
 device, its ``seq`` is newer than the last command obeyed (kept on disk, so a replay after
-a reboot is refused too), and it has not expired.
+a reboot is refused too), and it has not expired. Then :class:`CommandDesk` does what
+it says: blink the LED for a technician (never in a Lockdown), or republish.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,8 +16,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from device.store import DeviceStore
 from protocol.codec import DecodeError, decode
-from protocol.messages import Command
+from protocol.messages import Command, CommandKind
 from protocol.signing import BadSignature, verify
+
+log = logging.getLogger(__name__)
 
 
 class Refused(Exception):
@@ -49,4 +53,31 @@ class CommandCheck:
         if self.wall_clock() > command.expires_at:
             raise Refused("expired command", f"seq {command.seq} expired at {command.expires_at}")
         self.store.accept_command_seq(command.seq)
+        return command
+
+
+@dataclass
+class CommandDesk:
+    """Checks each command and obeys it: ``identify`` blinks the LED (the signals refuse
+    it during a Lockdown, when a light would show the room is occupied), ``republish``
+    sends the status, ack and pending events again."""
+
+    check: CommandCheck
+    identify: Callable[[], object]
+    republish: Callable[[], None]
+
+    def obey(self, payload: bytes) -> Command:
+        """Check the command and do it; :class:`Refused` if it may not be obeyed."""
+        command = self.check.accept(payload)
+        log.info(
+            "%s: command #%d %s from %s",
+            self.check.device_id,
+            command.seq,
+            command.kind.value,
+            command.issued_by,
+        )
+        if command.kind is CommandKind.IDENTIFY:
+            self.identify()
+        else:  # REPUBLISH
+            self.republish()
         return command

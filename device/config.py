@@ -15,6 +15,10 @@ from protocol.settings import ConfigError, Settings
 
 FIRMWARE = "roomcast-0.1.0"
 
+CANCEL_WINDOW_S = (5.0, 600.0)
+"""Allowed range of ``cancel_window_s``: long enough to reach the cancel button and hold
+it, short enough that a cancel cannot withdraw an alert the responders are acting on."""
+
 __all__ = ["FIRMWARE", "ConfigError", "DeviceConfig", "load_device_config"]
 
 
@@ -29,6 +33,7 @@ class DeviceConfig:
     hub_public_key: Ed25519PublicKey
     state_dir: Path
     cancel_window_s: float = 60.0
+    """How long after a panic press the cancel button can still withdraw it."""
     heartbeat_misses: float = 2.0
     """LINK LOST once this many hub heartbeat intervals pass without one."""
     hardware: Mapping[str, Any] = field(default_factory=dict)
@@ -49,10 +54,22 @@ def load_device_config(path: Path, *, state_dir: Path | None = None) -> DeviceCo
         broker=settings.broker(),
         hub_public_key=_public_key(settings, "hub_public_key"),
         state_dir=state_dir or settings.state_dir(),
-        cancel_window_s=settings.get("cancel_window_s", float, 60.0),
+        cancel_window_s=_cancel_window(settings),
         hardware=settings.get("hardware", dict, {}),
         panic_chirp=settings.get("panic_chirp", bool, False),
     )
+
+
+def _cancel_window(settings: Settings, key: str = "cancel_window_s") -> float:
+    window = settings.get(key, float, 60.0)
+    low, high = CANCEL_WINDOW_S
+    if not low <= window <= high:
+        raise settings.fail(
+            key,
+            f"{window:g} s is outside {low:g}..{high:g} s; a false alarm must stay "
+            "cancellable long enough to reach the cancel button, and no longer",
+        )
+    return window
 
 
 def _public_key(settings: Settings, key: str) -> Ed25519PublicKey:

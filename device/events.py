@@ -1,8 +1,10 @@
 """Completed presses and faults become durable events; presses are confirmed to the room.
 
 An event is committed to the outbox before it is sent, so a power cut right after the
-press loses nothing; it leaves the outbox only when the hub's receipt arrives. The LED
-confirms a press twice, when it is stored and when it is receipted (see
+press loses nothing; it leaves the outbox only when the hub's receipt arrives. The last
+panic is kept in the store with it, so a cancel pressed after a restart (a power cut, a
+crash) still withdraws it while the cancel window lasts. The LED confirms a press twice,
+when it is stored and when it is receipted (never in a Lockdown: see
 :mod:`device.signals`); nothing about it is ever drawn on the screen.
 """
 
@@ -43,7 +45,8 @@ class EventDesk:
         self._now = wall_clock
         self._effective = effective
         self._sent: dict[str, EventKind] = {}
-        self._last_panic: tuple[str, float] | None = None
+        self._last_panic = self._kept_panic()
+        """The panic a cancel would withdraw: event id and ``time.monotonic()`` pressed."""
 
     def activate(self, kind: str) -> Event | None:
         """A completed activation pattern: stored durably first, sent, then confirmed.
@@ -79,6 +82,18 @@ class EventDesk:
         if event_kind is EventKind.PANIC:
             self._last_panic = (event.event_id, time.monotonic())
         return event
+
+    def _kept_panic(self) -> tuple[str, float] | None:
+        """The store's last panic, if still inside the window by the wall clock (the
+        monotonic clock restarts with the process); a clock that went back refuses it."""
+        kept = self._store.last_panic()
+        if kept is None:
+            return None
+        panic_id, pressed_at = kept
+        elapsed = self._now() - pressed_at
+        if not 0 <= elapsed <= self._config.cancel_window_s:
+            return None
+        return panic_id, time.monotonic() - elapsed
 
     def _cancel_last_panic(self) -> Event | None:
         device = self._config.device_id

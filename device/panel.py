@@ -1,6 +1,8 @@
 """The display as the service drives it: paged frames, drawn off the loop, faults reported.
 
-A frame write blocks for the I2C/SPI transfer, so it runs in a worker thread. A panel
+Rendering (12-18 ms for an 800x480 RGB frame here, ten times that on a Pi Zero) and the
+frame write (a blocking I2C/SPI transfer) both run in one worker thread, so the event
+loop, and with it the panic button's path to the hub, never waits for a frame. A panel
 that fails (unplugged, or never found at start-up) is a fault, not a crash: the frame is
 retried on the next tick, the fault is reported once, and nothing is acknowledged to the
 hub until a frame has really been drawn, so the office sees that this room has not
@@ -42,6 +44,12 @@ class Pager:
         self._since = 0.0
         self._drawn = False
 
+    def due(self, view: ScreenView, now: float) -> bool:
+        """Whether :meth:`frame` has one to draw: cheap, so it can be asked on the loop."""
+        if view != self._view or not self._drawn:
+            return True
+        return len(self._pages) > 1 and now - self._since >= self._page_seconds
+
     def frame(self, view: ScreenView, now: float) -> Image.Image | None:
         """The frame to draw now, or None when the due page is already shown."""
         if view != self._view:
@@ -68,23 +76,37 @@ class Panel:
         """Sequence of the directive on the panel (0: none); set once a frame is drawn."""
 
     async def update(self, view: ScreenView, directive: Directive | None, now: float) -> bool:
-        """Draw the due page of ``view`` if it is not on the panel; True if one was drawn."""
-        frame = self._pager.frame(view, now)
-        if frame is None:
-            # The panel already shows this view, so a newer directive that looks the same
-            # (a second Hold) is on screen too: the office must get its ack.
-            self.shown_seq = directive.seq if directive else 0
+        """Draw the due page of ``view`` if it is not on the panel; True if one was drawn.
+
+        The page is rendered and written in a worker thread (one at a time: the caller
+        awaits each update), never on the event loop; a tick with nothing to draw does
+        not leave the loop at all.
+        """
+        if not self._pager.due(view, now):
+            self._showing(directive)
             return False
         try:
-            await asyncio.to_thread(self._show, frame, directive)
+            drawn = await asyncio.to_thread(self._draw, view, directive, now)
         except HardwareError as error:
             self._on_fault(PART, str(error))
             return False
-        self._on_fault(PART, "")
+        if drawn:
+            self._on_fault(PART, "")
+        return drawn
+
+    def _draw(self, view: ScreenView, directive: Directive | None, now: float) -> bool:
+        """In the worker thread: render the due page, and write it if it is not shown."""
+        frame = self._pager.frame(view, now)
+        if frame is None:
+            self._showing(directive)
+            return False
+        self._display.set_brightness(brightness(directive))
+        self._display.show(frame)
+        self._showing(directive)
         self._pager.drawn()
         return True
 
-    def _show(self, frame: Image.Image, directive: Directive | None) -> None:
-        self._display.set_brightness(brightness(directive))
-        self._display.show(frame)
+    def _showing(self, directive: Directive | None) -> None:
+        # Also when the panel already shows this view: a newer directive that looks the
+        # same (a second Hold) is on screen too, and the office must get its ack.
         self.shown_seq = directive.seq if directive else 0

@@ -1,10 +1,16 @@
 """The classroom service: directives in, screen and acks out, panic events through the outbox.
 
 One asyncio loop. Hardware callbacks arrive on library threads and are handed over with
-``call_soon_threadsafe``; frame writes (blocking SPI/I2C or PNG) run in a worker thread
-(:mod:`device.panel`). The LED, buzzer, relays and signs follow :mod:`device.signals`.
+``call_soon_threadsafe``; frames are rendered and written (blocking SPI/I2C or PNG) in a
+worker thread (:mod:`device.panel`). The LED, buzzer, relays and signs follow
+:mod:`device.signals`; the status, will and outbox resends are :mod:`device.announce`.
 A part that fails is a fault (in the retained status and as a ``fault`` event), never a
 crash: the panic button must keep working when the screen or the strobe does not.
+
+systemd hears READY once the store is open, the parts are built and the first frame has
+been drawn (or has failed: a dead display is a fault, not a reason to restart), not when
+the broker answers: a node whose broker is down at boot must not be killed and restarted
+for it, blanking its screen each time. STATUS= says whether the broker link is up.
 """
 
 from __future__ import annotations
@@ -20,22 +26,21 @@ from typing import Any
 
 import aiomqtt
 
-from device.commands import CommandCheck, Refused
-from device.config import FIRMWARE, DeviceConfig
+from device.announce import Announcer
+from device.commands import CommandCheck, CommandDesk, Refused
+from device.config import DeviceConfig
 from device.directives import DirectiveInbox, Rejected
 from device.events import EventDesk
 from device.faults import FaultRelay, for_status
 from device.panel import Panel
 from device.screen import LinkState
-from device.signals import RoomSignals, lockdown_in_force
+from device.signals import RoomSignals
 from device.store import DeviceStore
 from device.view import LinkView, screen_view
 from hardware.interfaces import Display, Indicator, Inputs, Outputs, Sounder
 from protocol.codec import DecodeError, decode, encode
 from protocol.messages import (
     Ack,
-    CommandKind,
-    DeviceStatus,
     Directive,
     Event,
     HubState,
@@ -48,9 +53,6 @@ from transport.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
-RESEND_EVERY_S = 5.0
-STATUS_EVERY_S = 20.0
-"""The hub marks a node offline after 60 s without a word: three missed repeats."""
 TICK_SECONDS = 1.0
 
 
@@ -89,7 +91,7 @@ class DeviceService:
         self._store = DeviceStore(config.state_dir / "device.db")
         self._inbox = DirectiveInbox(config, self._topics, self._store)
         self._client: aiomqtt.Client | None = None
-        self._session = 0
+        self._ready = False
         self._hub: HubState | None = None
         self._last_contact = time.monotonic()
         self._faults: dict[str, str] = {}
@@ -99,6 +101,20 @@ class DeviceService:
             indicator, sounder, outputs, self._vocabulary, panic_chirp=config.panic_chirp
         )
         self._events = self._event_desk()
+        self._announce = Announcer(
+            config,
+            self._topics,
+            self._store,
+            send=self._send,
+            wall_clock=self._now,
+            hub_epoch=lambda: self._hub.epoch if self._hub else 0,
+            faults=lambda: self._faults,
+        )
+        self._commands = CommandDesk(
+            CommandCheck(config.device_id, config.hub_public_key, self._store, self._now),
+            identify=self._signals.identify,
+            republish=self._republish,
+        )
         self._redraw = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._handlers = self._routes()
@@ -149,7 +165,8 @@ class DeviceService:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         self._inbox.restore()  # the last directive, shown as stale until the hub speaks
-        self._signals.follow(self.effective)
+        self._signals.follow(self.effective, self.link_view().state)
+        self._redraw.set()  # the first frame at once, not after a tick
 
         def on_activation(kind: str) -> None:  # on a gpiozero thread
             with suppress(RuntimeError):  # the loop closed while a button was held
@@ -166,7 +183,7 @@ class DeviceService:
                 group.create_task(self._screen_loop())
                 group.create_task(self._link())
                 group.create_task(self._systemd.keep_watchdog())
-                group.create_task(self._repeat_status())
+                group.create_task(self._announce.repeat())
         finally:
             self._systemd.stopping()
             self._fault_relay.detach()
@@ -181,35 +198,23 @@ class DeviceService:
         await run_session(
             self.config.broker,
             client_id=f"roomcast-{self.config.site}-{self.config.device_id}",
-            will=self._will,
-            farewell=self._farewell,
+            will=self._announce.will,
+            farewell=self._announce.farewell,
             on_connected=self._on_connected,
             on_message=self._dispatch,
             on_disconnected=self._on_disconnected,
-        )
-
-    def _will(self) -> aiomqtt.Will:
-        self._session = self._store.next_session()
-        return self._farewell()
-
-    def _farewell(self) -> aiomqtt.Will:
-        return aiomqtt.Will(
-            self._topics.device(self.config.device_id, DeviceChannel.STATUS),
-            encode(self._status(online=False)),
-            qos=1,
-            retain=True,
         )
 
     async def _on_connected(self, client: aiomqtt.Client) -> None:
         self._client = client
         self.acked_seq = 0  # an ack in flight when the link dropped may be lost: resend
         await client.subscribe([(topic, 1) for topic in self._handlers])
-        await self._publish_status()
-        self._resend_outbox()
+        self._announce.publish_status()
+        self._announce.resend_outbox()
         self.connected.set()
         self._redraw.set()
         self._changed()
-        self._systemd.ready(f"connected to {self.config.broker.describe()}")
+        self._systemd.status(self._broker_state())
         log.info("%s: connected to %s", self.config.device_id, self.config.broker.describe())
 
     def _on_disconnected(self) -> None:
@@ -217,7 +222,12 @@ class DeviceService:
         self.connected.clear()
         self._redraw.set()
         self._changed()
-        self._systemd.status("broker link lost; reconnecting")
+        self._systemd.status(self._broker_state())
+
+    def _broker_state(self) -> str:
+        """systemd's STATUS= line: is the broker link up."""
+        state = "connected to" if self._client is not None else "reconnecting to"
+        return f"broker: {state} {self.config.broker.describe()}"
 
     def _dispatch(self, topic: str, payload: bytes) -> None:
         handler = self._handlers.get(topic)
@@ -237,7 +247,7 @@ class DeviceService:
             "%s: rejected message on %s: %s %s", self.config.device_id, topic, reason, detail
         )
 
-    def _send(self, channel: DeviceChannel, payload: bytes, *, retain: bool = False) -> None:
+    def _send(self, channel: DeviceChannel, payload: bytes, retain: bool = False) -> None:
         client = self._client
         if client is None:
             return  # events wait in the outbox; status and acks are re-sent on connect
@@ -253,40 +263,6 @@ class DeviceService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _repeat_status(self) -> None:
-        """Repeat the retained status, so the hub can tell a silent node from a quiet one;
-        and resend events whose receipt is overdue (the hub may have died between storing
-        an event and receipting it: it de-duplicates, so resending is always safe)."""
-        elapsed = 0.0
-        while True:
-            await asyncio.sleep(RESEND_EVERY_S)
-            elapsed += RESEND_EVERY_S
-            self._resend_outbox(older_than_s=RESEND_EVERY_S)
-            if elapsed >= STATUS_EVERY_S:
-                elapsed = 0.0
-                await self._publish_status()
-
-    def _resend_outbox(self, *, older_than_s: float = 0.0) -> None:
-        cutoff = self._now() - older_than_s
-        for event in self._store.pending_events():
-            if event.created_at <= cutoff:
-                self._send(DeviceChannel.EVENT, encode(event))
-
-    async def _publish_status(self) -> None:
-        self._send(DeviceChannel.STATUS, encode(self._status(online=True)), retain=True)
-
-    def _status(self, *, online: bool) -> DeviceStatus:
-        return DeviceStatus(
-            device_id=self.config.device_id,
-            room=self.config.room,
-            online=online,
-            session=self._session,
-            firmware=FIRMWARE,
-            time=self._now(),
-            hub_epoch=self._hub.epoch if self._hub else 0,
-            faults=dict(self._faults),
-        )
-
     # -- incoming --------------------------------------------------------------------------
 
     def _on_hub_state(self, topic: str, payload: bytes) -> None:
@@ -301,9 +277,7 @@ class DeviceService:
         if new_epoch and state.online:
             # A restarted hub has lost nothing (it has its store), but it may have missed
             # our status, ack and receipts while it was down: tell it again.
-            self.acked_seq = 0
-            self._spawn(self._publish_status())
-            self._resend_outbox()
+            self._republish()
         self._redraw.set()
 
     def _on_directive(self, topic: str, payload: bytes) -> None:
@@ -315,33 +289,21 @@ class DeviceService:
             self._reject(error.reason, topic, error.detail)
             return
         if applied:
-            self._signals.follow(self.effective)
+            self._signals.follow(self.effective, self.link_view().state)
             self._redraw.set()
 
     def _on_command(self, topic: str, payload: bytes) -> None:
-        check = CommandCheck(
-            self.config.device_id, self.config.hub_public_key, self._store, self._now
-        )
         try:
-            command = check.accept(payload)
+            self._commands.obey(payload)
         except Refused as refused:
             self._reject(refused.reason, topic, refused.detail)
-            return
-        log.info(
-            "%s: command #%d %s from %s",
-            self.config.device_id,
-            command.seq,
-            command.kind.value,
-            command.issued_by,
-        )
-        if command.kind is CommandKind.IDENTIFY:
-            if not lockdown_in_force(self.effective):
-                self._signals.identify()
-        else:  # REPUBLISH
-            self.acked_seq = 0
-            self._spawn(self._publish_status())
-            self._resend_outbox()
-            self._redraw.set()
+
+    def _republish(self) -> None:
+        """The hub may have missed our status, ack and events: tell it again."""
+        self.acked_seq = 0
+        self._announce.publish_status()
+        self._announce.resend_outbox()
+        self._redraw.set()
 
     def _on_receipt(self, topic: str, payload: bytes) -> None:
         try:
@@ -370,7 +332,7 @@ class DeviceService:
         else:
             log.info("%s: %s recovered", self.config.device_id, part)
             self._faults.pop(part, None)
-        self._spawn(self._publish_status())
+        self._announce.publish_status()
         self._changed()
 
     # -- the screen ------------------------------------------------------------------------
@@ -402,10 +364,14 @@ class DeviceService:
                 vocabulary=self._vocabulary,
                 now=self._now(),
             )
+            self._signals.follow(directive, link.state)  # a sign says LINK LOST too
             if await self._panel.update(view, directive, time.monotonic()):
                 self._changed()
             self._signals.show_state(directive, link.state)
             self._ack(directive)
+            if not self._ready:  # the first frame is drawn, or the display is a fault
+                self._ready = True
+                self._systemd.ready(self._broker_state())
 
     def _ack(self, directive: Directive | None) -> None:
         """Only after the frame is drawn; again whenever the hub may have missed it."""

@@ -1,4 +1,5 @@
-"""The device's durable state in SQLite (WAL): the event outbox, directives, session.
+"""The device's durable state in SQLite (WAL): the event outbox, directives, session,
+and the last panic (so a restart inside the cancel window can still cancel it).
 
 Events stay in the outbox until the hub's receipt for their id arrives: delivery is end
 to end, not "the broker got it". Panic and cancel events are committed with
@@ -37,6 +38,11 @@ CREATE TABLE IF NOT EXISTS directives (
     PRIMARY KEY (scope, target)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS last_panic (
+    only INTEGER PRIMARY KEY CHECK (only = 1),
+    event_id TEXT NOT NULL,
+    pressed_at REAL NOT NULL
+);
 """
 
 
@@ -74,7 +80,14 @@ class DeviceStore:
                 (seq,),
             )
 
+    def last_panic(self) -> tuple[str, float] | None:
+        """The last panic that may still be cancelled: its event id and wall-clock time."""
+        row = self._db.execute("SELECT event_id, pressed_at FROM last_panic").fetchone()
+        return None if row is None else (str(row[0]), float(row[1]))
+
     def add_event(self, event: Event) -> None:
+        """Commit ``event`` (fsynced); a panic also becomes the one a cancel withdraws,
+        and a cancel clears it, in the same transaction."""
         self._db.execute("PRAGMA synchronous=FULL")  # this commit is fsynced
         try:
             self._insert_event(event)
@@ -83,6 +96,13 @@ class DeviceStore:
 
     def _insert_event(self, event: Event) -> None:
         with self._db:
+            if event.kind is EventKind.PANIC:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO last_panic VALUES (1, ?, ?)",
+                    (event.event_id, event.created_at),
+                )
+            elif event.kind is EventKind.CANCEL:
+                self._db.execute("DELETE FROM last_panic")
             self._db.execute(
                 "INSERT OR IGNORE INTO outbox (event_id, kind, payload) VALUES (?, ?, ?)",
                 (event.event_id, event.kind.value, encode(event)),

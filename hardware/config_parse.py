@@ -3,7 +3,8 @@
 Everything wrong that can be seen without touching hardware is refused here, before
 the service starts, with the dotted key and the fix: an unknown display type, a pin
 used twice (or one the display bus already owns), a malformed I2C address, a relay
-without a serial port, a panic pattern too easy to trigger by accident.
+without a serial port, a panic pattern too easy to trigger by accident, a panic button
+with no cancel button beside it.
 """
 
 from __future__ import annotations
@@ -76,7 +77,21 @@ def parse_hardware_config(raw: Mapping[str, object], *, key: str = "hardware") -
     table.finish()
     check_pins(config, key)
     _check_ports(config, key)
+    _check_cancellable(config, key)
     return config
+
+
+def _check_cancellable(config: HardwareConfig, key: str) -> None:
+    """A panic button needs a cancel button: a false alarm must be cancellable."""
+    kinds = {button.kind for button in config.buttons}
+    if "panic" in kinds and "cancel" not in kinds:
+        raise HardwareConfigError(
+            f"{key}.buttons",
+            "a panic button is bound but no cancel button",
+            'Add a button with kind = "cancel" (held 3 s by default): a false alarm must '
+            "be cancellable from the room, and the alert and its cancellation both stay "
+            "in the record",
+        )
 
 
 def _pin(table: Table, name: str) -> int:

@@ -120,7 +120,7 @@ def test_device_runs_on_mock_pins_with_the_emulator_display(
 ) -> None:
     hardware = {
         "pin_factory": "mock",
-        "buttons": [{"pin": 17, "kind": "panic"}],
+        "buttons": [{"pin": 17, "kind": "panic"}, {"pin": 27, "kind": "cancel"}],
         "display": {"type": "ssd1306", "width": 128, "height": 32, "i2c": {}},
         "relay": {"port": str(tmp_path / "unplugged"), "actions": {"lockdown": [1]}},
     }

@@ -26,6 +26,7 @@ BUTTONS = {
     "buttons": [
         {"pin": 17, "kind": "panic", "pattern": {"hold_s": HOLD_S}},
         {"pin": 22, "kind": "staff-assist", "pattern": {"presses": 2, "window_s": 1.0}},
+        {"pin": 27, "kind": "cancel"},
     ],
 }
 

@@ -16,13 +16,17 @@ from gpiozero.pins.mock import MockFactory
 from device.build import DisplayChoice, NodeHardware, build_hardware
 from device.config import load_device_config
 from device.service import DeviceService
+from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs, SimulatedOutputs
 from hub.campus import DirectiveRequest
+from hub.config import load_hub_config
 from hub.service import HubService
 from hub.views import alerts
 from protocol.srp import Action
+from roomcast.broker import MosquittoProcess
 from tests.conftest import eventually
-from tests.device.helpers import PtyDevice, until
+from tests.device.helpers import PtyDevice, running, until
 from tests.device.test_mock_pins import hold
+from tests.device.test_service_parts import RecordingNotifier
 
 pytestmark = [
     pytest.mark.integration,
@@ -83,7 +87,10 @@ async def test_a_held_mock_button_is_one_panic_alert_at_the_hub(
 ) -> None:
     raw = {
         "pin_factory": "mock",
-        "buttons": [{"pin": 17, "kind": "panic", "pattern": {"hold_s": 0.5}}],
+        "buttons": [
+            {"pin": 17, "kind": "panic", "pattern": {"hold_s": 0.5}},
+            {"pin": 27, "kind": "cancel"},
+        ],
     }
     async with node(site, tmp_path, raw, pins) as (service, _):
         await eventually(service.connected.is_set, hub, what="the node to connect")
@@ -118,3 +125,34 @@ async def test_lockdown_switches_the_relay_on_and_all_clear_off(
         hub.campus.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="t")
         off = await asyncio.to_thread(board.read, 8)
         assert off == b"".join(relay_state_frames(2, set()))
+
+
+async def test_a_sign_says_hub_offline_when_the_hub_stops_and_systemd_hears_the_link(
+    site: Any, mosquitto: MosquittoProcess, tmp_path: Path
+) -> None:
+    """The sign keeps the last directive but says it may be stale, as the screen does;
+    the relay (same action, same drill flag) keeps following it."""
+    config = load_device_config(site.devices[0].config)
+    display = PngDisplay(tmp_path / "screen.png", size=(128, 64))
+    outputs, systemd = SimulatedOutputs(), RecordingNotifier(display)
+    service = DeviceService(
+        config,
+        display=display,
+        inputs=SimulatedInputs(),
+        indicator=SimulatedIndicator(),
+        outputs=outputs,
+        notifier=systemd,
+    )
+    hub = HubService(load_hub_config(site.hub.config))
+    hub_task = asyncio.create_task(hub.run())
+    async with running(service):
+        await until(service.connected.is_set, what="the node to connect")
+        await until(lambda: bool(systemd.fields("STATUS=broker: connected to")))
+        hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
+        text = "LOCKDOWN - Locks, lights, out of sight."
+        await until(lambda: outputs.current == ("lockdown", False, text), what="the plain text")
+        hub_task.cancel()
+        await asyncio.gather(hub_task, return_exceptions=True)
+        offline = ("lockdown", False, f"HUB OFFLINE: {text}")
+        await until(lambda: outputs.current == offline, what="HUB OFFLINE on the sign")
+    assert {(action, drill) for action, drill, _ in outputs.applied} == {("lockdown", False)}

@@ -115,7 +115,7 @@ def test_without_waiting_the_buttons_only_claim_their_pins(pins: MockFactory) ->
 
 
 def test_a_button_nobody_presses_fails(pins: MockFactory) -> None:
-    raw = {"pin_factory": "mock", "buttons": [{"pin": 17, "kind": "panic"}]}
+    raw = {"pin_factory": "mock", "buttons": [{"pin": 27, "kind": "staff-assist"}]}
     (result,) = selftest(raw, pins, input_wait_s=0.2)
     assert not result.passed
     assert "no press" in result.detail

@@ -1,8 +1,9 @@
 """The classroom service driving its parts: relays and signs follow the directive, the
-LED and buzzer confirm presses (silently during a Lockdown), faults reach the status.
+LED and buzzer confirm presses (never during a Lockdown), faults reach the status.
 
 No broker here: the node's broker is a closed port and :class:`Feed` hands it signed
-directives and receipts as the MQTT session would. What crosses a real broker is in
+directives and receipts as the MQTT session would. So the link is down throughout, and
+a sign's text says ``LINK LOST``. What crosses a real broker is in
 ``test_node_on_broker.py``.
 """
 
@@ -19,8 +20,10 @@ from PIL import Image
 from device.build import DisplayChoice, MissingDisplay, build_hardware
 from device.config import DeviceConfig
 from device.faults import FaultRelay
+from device.screen import ScreenView, render_pages
 from device.service import TICK_SECONDS, DeviceService
 from device.signals import ACCEPTED, DELIVERED
+from device.view import indicator
 from hardware.errors import PartUnavailable
 from hardware.serial_frames import relay_state_frames
 from hardware.simulated import (
@@ -31,8 +34,12 @@ from hardware.simulated import (
     SimulatedSounder,
 )
 from protocol.messages import EventKind
-from protocol.srp import Action
+from protocol.srp import Action, Vocabulary
 from tests.device.helpers import Feed, PtyDevice, node_config, running, until
+from transport.systemd import Notifier
+
+LOST = "LINK LOST: "
+"""What a sign's text starts with while the hub cannot be heard (always, here)."""
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Image.Image.getdata is deprecated:DeprecationWarning:luma"
@@ -73,9 +80,9 @@ async def test_outputs_follow_every_directive_change(room: Room) -> None:
         room.feed.directive(Action.EVACUATE, drill=True, location="Football field")
         room.feed.directive(Action.ALL_CLEAR)
     assert room.outputs.applied == [
-        ("lockdown", False, "LOCKDOWN - Locks, lights, out of sight."),
-        ("evacuate", True, "EVACUATE - To: Football field"),
-        ("all_clear", False, "ALL CLEAR - Resume normal activity."),
+        ("lockdown", False, LOST + "LOCKDOWN - Locks, lights, out of sight."),
+        ("evacuate", True, LOST + "EVACUATE - To: Football field"),
+        ("all_clear", False, LOST + "ALL CLEAR - Resume normal activity."),
     ]
 
 
@@ -94,7 +101,11 @@ async def test_a_restarted_node_puts_its_outputs_back_to_the_last_directive(
     again = Room(node_config(tmp_path, hub_key), hub_key)
     async with running(again.service):
         await until(lambda: again.outputs.applied != [], what="the restored directive")
-    assert again.outputs.current == ("lockdown", False, "LOCKDOWN - Locks, lights, out of sight.")
+    assert again.outputs.current == (
+        "lockdown",
+        False,
+        LOST + "LOCKDOWN - Locks, lights, out of sight.",
+    )
 
 
 async def test_all_clear_switches_the_strobe_off_on_a_real_relay_board(
@@ -142,16 +153,35 @@ async def test_a_press_is_confirmed_on_the_led_then_delivered_distinctly(room: R
     assert room.sounder.chirps == [ACCEPTED.chirps, DELIVERED.chirps]
 
 
-async def test_no_chirp_during_a_lockdown_drill_or_real(room: Room) -> None:
+async def test_no_confirmation_at_all_during_a_lockdown_drill_or_real(room: Room) -> None:
+    """A blink then steady green after a press would tell the hall the room is occupied:
+    in a Lockdown the LED keeps its resting state and the buzzer stays silent, while the
+    events still go out (and are receipted) as always."""
     async with running(room.service):
         for drill in (False, True):
             room.feed.directive(Action.LOCKDOWN, drill=drill)
-            for kind in ("staff-assist", "all-accounted", "panic"):
+            for kind in ("staff-assist", "all-accounted", "panic", "cancel"):
                 event = room.service.activate(kind)
                 assert event is not None
                 room.feed.receipt(event.event_id)
+        assert room.service.pending_events() == []
     assert room.sounder.chirps == []
-    assert (ACCEPTED.colour, ACCEPTED.pattern) in room.indicator.history  # the LED still says
+    confirmations = {(f.colour, f.pattern) for f in (ACCEPTED, DELIVERED)}
+    assert confirmations.isdisjoint(room.indicator.history)
+
+
+async def test_a_lockdown_ends_a_confirmation_at_once(room: Room) -> None:
+    """A press just before the Lockdown must not keep blinking into it."""
+    async with running(room.service):
+        await until(lambda: room.display.frames_shown > 0, what="the standby screen")
+        assert room.service.activate("staff-assist") is not None
+        assert (room.indicator.colour, room.indicator.pattern) == (ACCEPTED.colour, "blink")
+        lockdown = room.feed.directive(Action.LOCKDOWN)
+        # At once: not at the next screen tick, nor when the 10 s confirmation runs out.
+        resting = indicator(lockdown, room.service.link_view().state, Vocabulary())
+        assert (room.indicator.colour, room.indicator.pattern) == resting
+        await asyncio.sleep(TICK_SECONDS * 1.5)  # the screen loop keeps it there
+        assert (room.indicator.colour, room.indicator.pattern) == resting
 
 
 async def test_a_panic_press_is_silent_unless_the_site_allows_a_chirp(
@@ -307,5 +337,126 @@ async def test_a_repeated_directive_that_looks_the_same_is_shown_without_a_redra
         await until(lambda: room.service.shown_seq == 2, what="the second Hold")
     assert room.display.frames_shown == drawn
     assert room.outputs.applied == [
-        ("hold", False, "HOLD - In your room or area. Clear the halls.")
+        ("hold", False, LOST + "HOLD - In your room or area. Clear the halls.")
     ]
+
+
+# -- systemd -------------------------------------------------------------------------------
+
+
+class RecordingNotifier(Notifier):
+    """systemd's side of the notify socket: every message, and how many frames the
+    display had drawn when it was sent."""
+
+    def __init__(self, display: PngDisplay | MissingDisplay) -> None:
+        super().__init__("")
+        self._display = display
+        self.sent: list[tuple[tuple[str, ...], int]] = []
+
+    def notify(self, *fields: str) -> None:
+        drawn = getattr(self._display, "frames_shown", 0)
+        self.sent.append((fields, drawn))
+
+    def fields(self, prefix: str) -> list[str]:
+        return [f for message, _ in self.sent for f in message if f.startswith(prefix)]
+
+
+async def test_ready_once_the_first_frame_is_drawn_though_the_broker_is_down(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    """systemd restarts a node that is not READY by TimeoutStartSec: a broker that is
+    down at boot must not cost the room its screen over and over."""
+    display = PngDisplay(tmp_path / "screen.png", size=(128, 64))
+    systemd = RecordingNotifier(display)
+    room = Room(node_config(tmp_path, hub_key), hub_key, display=display, notifier=systemd)
+    async with running(room.service):
+        await until(lambda: bool(systemd.fields("READY=1")), what="READY")
+        assert not room.service.connected.is_set()
+    (ready,) = [(message, drawn) for message, drawn in systemd.sent if "READY=1" in message]
+    assert ready[1] >= 1  # not before the first frame
+    assert any(f.startswith("STATUS=broker: reconnecting to ") for f in ready[0])
+    assert systemd.fields("READY=1") == ["READY=1"]  # once
+
+
+async def test_ready_even_when_the_display_is_a_fault(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    parts = build_hardware({"display": {"type": "ssd1306", "i2c": {"port": 9}}})
+    assert isinstance(parts.display, MissingDisplay)
+    systemd = RecordingNotifier(parts.display)
+    room = Room(
+        node_config(tmp_path, hub_key),
+        hub_key,
+        display=parts.display,
+        faults=parts.faults,
+        notifier=systemd,
+    )
+    try:
+        async with running(room.service):
+            await until(lambda: bool(systemd.fields("READY=1")), what="READY")
+            assert "display" in room.service.faults
+    finally:
+        parts.close()
+
+
+# -- frames off the loop -------------------------------------------------------------------
+
+
+async def test_frames_are_rendered_off_the_event_loop(
+    room: Room, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large colour panel takes milliseconds to render (ten times that on a Pi Zero):
+    time the loop needs for the panic button's path to the hub."""
+    threads: list[str] = []
+
+    def recording(view: ScreenView, size: tuple[int, int], mode: str) -> list[Image.Image]:
+        threads.append(threading.current_thread().name)
+        return render_pages(view, size, mode)
+
+    monkeypatch.setattr("device.panel.render_pages", recording)
+    async with running(room.service):
+        room.feed.directive(Action.HOLD)
+        await until(lambda: room.service.shown_seq == 1, what="the Hold frame")
+    assert threads
+    assert threading.main_thread().name not in threads
+
+
+# -- cancel --------------------------------------------------------------------------------
+
+
+async def test_a_panic_can_be_cancelled_after_a_restart_inside_the_window(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    """A power cut or crash right after a false alarm must not make it uncancellable."""
+    first = Room(node_config(tmp_path, hub_key), hub_key)
+    async with running(first.service):
+        panic = first.service.activate("panic")
+    assert panic is not None
+    again = Room(
+        node_config(tmp_path, hub_key),
+        hub_key,
+        wall_clock=lambda: panic.created_at + 30,  # inside the default 60 s window
+    )
+    async with running(again.service):
+        cancel = again.service.activate("cancel")
+        assert cancel is not None and cancel.cancels == panic.event_id
+        assert again.service.activate("cancel") is None  # nothing left to cancel
+    third = Room(node_config(tmp_path, hub_key), hub_key)
+    async with running(third.service):
+        assert third.service.activate("cancel") is None  # the cancel was kept too
+
+
+async def test_after_the_window_a_restarted_node_cannot_cancel(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    first = Room(node_config(tmp_path, hub_key, cancel_window_s=20.0), hub_key)
+    async with running(first.service):
+        panic = first.service.activate("panic")
+    assert panic is not None
+    late = Room(
+        node_config(tmp_path, hub_key, cancel_window_s=20.0),
+        hub_key,
+        wall_clock=lambda: panic.created_at + 21,
+    )
+    async with running(late.service):
+        assert late.service.activate("cancel") is None  # the alert stands

@@ -180,6 +180,7 @@ REFUSALS = [
     ),
     ("buttons[0].pattern", {}, "hardware.buttons[0].pattern", "hold_s"),
     ("buttons[0].hold_time", 2, "hardware.buttons[0].hold_time", "unknown key"),
+    ("buttons[1].kind", "staff-assist", "hardware.buttons", "a false alarm must be cancellable"),
     ("buttons[2].stuck_after_s", 1.5, "hardware.buttons[2].stuck_after_s", "twice"),
     ("relay.port", DELETE, "hardware.relay.port", "required"),
     ("relay.port", " ", "hardware.relay.port", "by-id"),
@@ -213,6 +214,19 @@ def test_bad_config_names_the_key_and_the_fix(
     assert caught.value.key == key
     assert words in str(caught.value)
     assert str(caught.value).startswith(f"{key}: ")
+
+
+def test_a_panic_button_needs_a_cancel_button() -> None:
+    with pytest.raises(HardwareConfigError) as caught:
+        parse({"buttons": [{"pin": 17, "kind": "panic"}, {"pin": 22, "kind": "staff-assist"}]})
+    assert caught.value.key == "hardware.buttons"
+    assert "no cancel button" in str(caught.value)
+    assert 'kind = "cancel"' in str(caught.value)
+
+
+def test_buttons_without_a_panic_need_no_cancel() -> None:
+    config = parse({"buttons": [{"pin": 22, "kind": "staff-assist"}]})
+    assert [b.kind for b in config.buttons] == ["staff-assist"]
 
 
 def test_spi_pins_are_claimed_too() -> None:
