@@ -12,29 +12,13 @@ from dataclasses import dataclass
 from device.screen import LinkState, ScreenView
 from protocol.messages import Directive
 from protocol.srp import Action, Vocabulary
-
-IDLE_TERM = "STANDBY"
-"""Shown before the first directive ever arrives: nothing is known, and the screen says so."""
+from protocol.wording import IDLE_TERM, IDLE_TEXT, directive_lines
 
 
 @dataclass(frozen=True)
 class LinkView:
     state: LinkState
     age_s: float
-
-
-def directive_lines(directive: Directive, vocabulary: Vocabulary) -> tuple[str, ...]:
-    """The directive text, with Evacuate's location and Shelter's hazard and strategy."""
-    wording = vocabulary[directive.action]
-    if directive.action is Action.EVACUATE:
-        lines: tuple[str, ...] = (f"To: {directive.location}",)
-    elif directive.action is Action.SHELTER:
-        lines = (f"For {directive.hazard}:", f"{directive.strategy}.")
-    else:
-        lines = (wording.directive,)
-    if directive.note:
-        lines += (directive.note,)
-    return lines
 
 
 def output_text(directive: Directive, vocabulary: Vocabulary) -> str:
@@ -57,7 +41,7 @@ def screen_view(
     if directive is None:
         return ScreenView(
             term=IDLE_TERM,
-            lines=("Waiting for the front office.",),
+            lines=(IDLE_TEXT,),
             room=room_label,
             clock=clock,
             link=link.state,

@@ -9,7 +9,8 @@ from hub.store import HubStore
 from protocol.inventory import Room
 
 ALERT_KINDS = ("panic", "cancel")
-REPORT_KINDS = ("staff_assist", "all_accounted", "fault")
+STATUS_REPORT_KINDS = ("staff_assist", "all_accounted", "fault")
+"""What the status API lists under reports (the board shows only the staff reports)."""
 
 
 def room_status(campus: Campus, room: Room) -> dict[str, Any]:
@@ -49,12 +50,14 @@ def room_status(campus: Campus, room: Room) -> dict[str, Any]:
 def alerts(store: HubStore, *, limit: int = 200) -> list[dict[str, Any]]:
     """Panic alerts, newest first, each with its cancellation (both stay on record)."""
     events = list(store.events(kinds=ALERT_KINDS, limit=limit * 2))
-    cancelled = {e["cancels"]: e for e in events if e["kind"] == "cancel"}
+    # A cancel counts only from the device that raised the alert (the broker ACL makes
+    # the device id trustworthy); a cancel naming someone else's alert is ignored.
+    cancelled = {(e["cancels"], e["device_id"]): e for e in events if e["kind"] == "cancel"}
     result = []
     for event in events:
         if event["kind"] != "panic":
             continue
-        cancel = cancelled.get(event["event_id"])
+        cancel = cancelled.get((event["event_id"], event["device_id"]))
         result.append(
             event
             | {
@@ -74,7 +77,7 @@ def campus_status(campus: Campus, store: HubStore, *, connected: bool) -> dict[s
         "latest_seq": campus.latest_seq,
         "rooms": [room_status(campus, room) for room in rooms],
         "alerts": [a for a in alerts(store) if a["open"]],
-        "reports": list(store.events(kinds=REPORT_KINDS, limit=50)),
+        "reports": list(store.events(kinds=STATUS_REPORT_KINDS, limit=50)),
         "rejected": dict(campus.rejected),
         "trouble": campus.trouble(),
     }

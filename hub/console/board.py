@@ -18,13 +18,13 @@ from hub.views import alerts
 from protocol.inventory import Room
 from protocol.messages import Directive
 from protocol.srp import Action, Vocabulary
+from protocol.wording import IDLE_TERM, IDLE_TEXT, directive_lines
 
 LINK_TROUBLE_AFTER_S = 45.0
 """Devices repeat their status every 20 s: two missed repeats is link trouble (the hub
 marks a device offline after 60 s)."""
 REPORT_KINDS = ("staff_assist", "all_accounted")
 REPORT_WORDS = {"staff_assist": "NEEDS HELP", "all_accounted": "All accounted"}
-IDLE_TERM = "STANDBY"
 
 
 @dataclass(frozen=True)
@@ -63,20 +63,9 @@ class Tile:
         return self.directive is not None and self.directive.action is Action.LOCKDOWN
 
 
-def directive_lines(directive: Directive, vocabulary: Vocabulary) -> tuple[str, ...]:
-    """The directive text as the classroom display words it (see device.view)."""
-    if directive.action is Action.EVACUATE:
-        lines: tuple[str, ...] = (f"To: {directive.location}",)
-    elif directive.action is Action.SHELTER:
-        lines = (f"For {directive.hazard}:", f"{directive.strategy}.")
-    else:
-        lines = (vocabulary[directive.action].directive,)
-    return (*lines, directive.note) if directive.note else lines
-
-
 def screen_of(directive: Directive | None, vocabulary: Vocabulary, *, link_lost: bool) -> Screen:
     if directive is None:
-        return Screen(IDLE_TERM, ("Waiting for the front office.",), "none", link_lost=link_lost)
+        return Screen(IDLE_TERM, (IDLE_TEXT,), "none", link_lost=link_lost)
     return Screen(
         term=vocabulary[directive.action].term,
         lines=directive_lines(directive, vocabulary),

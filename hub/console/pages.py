@@ -14,10 +14,10 @@ from hub.console.board import (
     BoardBuilder,
     board_summary,
     campus_states,
-    directive_lines,
     group_tiles,
 )
 from hub.views import alerts
+from protocol.wording import directive_lines
 
 
 class LivePages:
