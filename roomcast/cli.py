@@ -42,7 +42,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Classroom panic buttons and Standard Response Protocol displays.",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    _add_services(commands)
+    _add_office(commands)
+    _add_it(commands)
+    return parser
 
+
+def _add_services(commands: Any) -> None:
+    """The processes: the demo, the hub, a classroom node, the simulator."""
     demo = commands.add_parser("demo", help="broker + hub + simulated classrooms on this machine")
     demo.add_argument("--rooms", type=int, default=12, help="simulated classrooms (default 12)")
     demo.add_argument("--scenario", choices=["lockdown-drill"], help="run a scripted scenario")
@@ -65,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--control", type=Path, help="control socket for `roomcast press`")
     simulate.set_defaults(run=_simulate)
 
+
+def _add_office(commands: Any) -> None:
+    """What the front office does from a terminal."""
     issue = commands.add_parser("issue", help="issue a directive through the hub")
     issue.add_argument("action", choices=(*ACTIONS, "release"))
     where = issue.add_mutually_exclusive_group()
@@ -91,6 +101,14 @@ def _parser() -> argparse.ArgumentParser:
     press.add_argument("--state-dir", type=Path, default=default_state_dir())
     press.set_defaults(run=_press)
 
+    status = commands.add_parser("status", help="the campus: directives, acks, alerts")
+    status.add_argument("--json", action="store_true")
+    _hub_options(status)
+    status.set_defaults(run=_status)
+
+
+def _add_it(commands: Any) -> None:
+    """What IT does: sessions, device commands, provisioning."""
     command = commands.add_parser("command", help="send a signed command to one device (IT)")
     command.add_argument("device", help="the device id, e.g. rc-101-3f2a")
     command.add_argument("kind", choices=["identify", "republish"])
@@ -106,12 +124,6 @@ def _parser() -> argparse.ArgumentParser:
     from provisioning.cli import run as run_provision
 
     add_provision(commands).set_defaults(run=run_provision)
-
-    status = commands.add_parser("status", help="the campus: directives, acks, alerts")
-    status.add_argument("--json", action="store_true")
-    _hub_options(status)
-    status.set_defaults(run=_status)
-    return parser
 
 
 def _hub_options(parser: argparse.ArgumentParser) -> None:
