@@ -23,7 +23,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from hub.auth import SESSION_TTL_S, LoginLimiter, Permission, Principal, Sessions, Users
+from hub.auth import (
+    SESSION_TTL_S,
+    LoginLimiter,
+    Permission,
+    Principal,
+    Sessions,
+    Users,
+    UsersUnavailable,
+)
 from hub.campus import DirectiveRequest, HubError
 from hub.console.security import SecurityHeaders
 from hub.control import ConsoleControl
@@ -41,6 +49,12 @@ MAX_BODY = 16 * 1024
 
 
 SESSION_COOKIE = "roomcast_session"
+HISTORY = 100
+"""How many directives ``GET /api/directives`` returns: the newest."""
+USERS_DAMAGED = (
+    "nobody can log in: the hub's users file is damaged; IT must fix it "
+    "(the hub's log names the file and the entry)"
+)
 
 
 def create_app(hub: HubService, *, extra_routes: list[BaseRoute] | None = None) -> Starlette:
@@ -94,7 +108,7 @@ class Api:
     def __init__(self, hub: HubService) -> None:
         self.hub = hub
         self.users = Users(hub.config.users_file)
-        self.sessions = Sessions(hub.store)
+        self.sessions = Sessions(hub.store, self.users)
         self.limiter = LoginLimiter()
         self.control = ConsoleControl(hub.store, hub.bus)
 
@@ -150,18 +164,21 @@ class Api:
         if not isinstance(name, str) or not isinstance(password, str) or kind not in SESSION_TTL_S:
             return _error('send {"user": ..., "password": ..., "kind": "cli" or "console"}', 400)
         client = request.client.host if request.client else "unknown"
-        keys = (f"user:{name}", f"addr:{client}")
-        if self.limiter.blocked(*keys):
+        if self.limiter.blocked(name, client):
             self._audit(name, "login refused (rate limit)", {"from": client})
             return _error("too many failed logins; wait a minute and try again", 429)
-        role = await asyncio.to_thread(self.users.verify, name, password)  # scrypt: ~100 ms
-        if role is None:
-            self.limiter.failed(*keys)
+        try:
+            account = await asyncio.to_thread(self.users.verify, name, password)  # ~100 ms
+        except UsersUnavailable:
+            self._audit(name, "login refused (users file damaged)", {"from": client})
+            return _error(USERS_DAMAGED, 401)
+        if account is None:
+            self.limiter.failed(name, client)
             self._audit(name, "login failed", {"from": client})
             return _error("wrong user name or password", 401)
-        self.limiter.succeeded(*keys)
-        token, principal = self.sessions.create(name, role, kind)
-        self._audit(name, f"login ({kind})", {"from": client, "role": role.value})
+        self.limiter.succeeded(name, client)
+        token, principal = self.sessions.create(name, account, kind)
+        self._audit(name, f"login ({kind})", {"from": client, "role": account.role.value})
         return self._session_response(request, token, principal)
 
     def _session_response(self, request: Request, token: str, principal: Principal) -> Response:
@@ -204,8 +221,10 @@ class Api:
         return JSONResponse(campus_status(self.hub.campus, self.hub.store, connected=connected))
 
     async def history(self, request: Request) -> Response:
-        directives = self.hub.store.directives()
-        return JSONResponse([self.hub.campus.directive_report(d) for d in directives[-100:]])
+        """The newest ``HISTORY`` directives, oldest first."""
+        since = max(0, self.hub.campus.latest_seq - HISTORY)
+        directives = self.hub.store.directives(since_seq=since, limit=HISTORY)
+        return JSONResponse([self.hub.campus.directive_report(d) for d in directives])
 
     async def report(self, request: Request) -> Response:
         seq = request.path_params["seq"]
@@ -318,8 +337,8 @@ def directive_request(body: dict[str, Any]) -> DirectiveRequest:
         scope = ScopeKind(body.get("scope", "site"))
     except ValueError as error:
         raise HubError(str(error)) from None
-    drill = body.get("drill", False)
-    if not isinstance(drill, bool):
+    drill = body.get("drill")  # absent: the hub decides (an All clear follows what it ends)
+    if drill is not None and not isinstance(drill, bool):
         raise HubError("drill must be true or false")
     texts = {k: body.get(k) for k in ("target", "location", "hazard", "strategy", "note")}
     for key, value in texts.items():

@@ -4,14 +4,21 @@ Users and their scrypt hashes live in the site's ``users.json`` (written by ``ro
 provision user``); the file is re-read when it changes, so adding or removing a user needs
 no restart. A login creates a session: a bearer token for the command line, or a cookie
 plus a CSRF token for the console. Only a hash of each token is stored.
+
+A session is only as good as the user behind it: every request looks the user up in the
+current file, so removing a user or changing their password ends their sessions at once,
+and a changed role applies to the very next request.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import logging
 import secrets
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
@@ -22,8 +29,11 @@ from typing import Any
 
 from hub.store import HubStore
 from protocol.accounts import DUMMY_HASH, BadHash, Role, check_password
+from protocol.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
+
+USERS_FORMAT = 1
 
 
 class Permission(StrEnum):
@@ -51,6 +61,8 @@ send commands to devices."""
 SESSION_TTL_S = {"cli": 90 * 86400, "console": 12 * 3600}
 """A console session outlives a school day's Lockdown; each use extends it."""
 
+_TOKEN_FORMAT = "rc1"  # noqa: S105 - a format tag, not a secret
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -65,39 +77,134 @@ class Principal:
         return permission in GRANTS[self.role]
 
 
+@dataclass(frozen=True)
+class Account:
+    """One console user as the users file has it now."""
+
+    role: Role
+    scrypt: Mapping[str, Any]
+
+    @property
+    def credential(self) -> str:
+        """Names the current password, so a session can tell it was changed since login.
+
+        Every new password has a new random salt; without the salt (only in the 0600 users
+        file) this digest helps nobody guess the password.
+        """
+        canonical = json.dumps(dict(self.scrypt), sort_keys=True).encode()
+        return hashlib.sha256(canonical).hexdigest()[:16]
+
+
+class UsersUnavailable(Exception):
+    """The users file has never been readable since the hub started: nobody can log in."""
+
+
+def load_accounts(path: Path) -> dict[str, Account]:
+    """Read and check ``users.json``; a problem raises ConfigError naming the file and key."""
+    settings = Settings.load(path, missing_hint="create users with `roomcast provision user`")
+    if settings.get("format", int) != USERS_FORMAT:
+        raise settings.fail("format", f"must be {USERS_FORMAT} (written by `roomcast provision`)")
+    records = settings.get("users", dict)
+    return {name: _account(settings, name, record) for name, record in records.items()}
+
+
+def _account(settings: Settings, name: str, record: Any) -> Account:
+    key = f"users.{name}"
+    if not isinstance(record, dict):
+        raise settings.fail(key, f"must be an object, not {type(record).__name__}")
+    try:
+        role = Role(str(record.get("role")))
+    except ValueError:
+        roles = ", ".join(r.value for r in Role)
+        raise settings.fail(f"{key}.role", f"must be one of {roles}") from None
+    scrypt = record.get("scrypt")
+    if not isinstance(scrypt, dict):
+        raise settings.fail(f"{key}.scrypt", "missing or not an object")
+    for field in ("n", "r", "p"):
+        value = scrypt.get(field)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise settings.fail(f"{key}.scrypt.{field}", "must be an integer")
+    for field in ("salt", "hash"):
+        if not _is_base64(scrypt.get(field)):
+            raise settings.fail(f"{key}.scrypt.{field}", "must be base64 text")
+    return Account(role=role, scrypt=dict(scrypt))
+
+
+def _is_base64(value: Any) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error):
+        return False
+    return True
+
+
+def validate_users_file(path: Path) -> None:
+    """Refuse to start on a damaged users file: raises ConfigError naming the file and key."""
+    load_accounts(path)
+
+
 class Users:
-    """The users file, re-read whenever its modification time changes."""
+    """The users file, re-read whenever it changes.
+
+    A damaged or missing file is logged (file and key) and the last good copy stays in use,
+    so a bad edit during an emergency does not lock the office out. If there never was a
+    good copy, nobody can log in (:class:`UsersUnavailable`).
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._stamp: float | None = None
-        self._users: dict[str, Any] = {}
+        self._stamp: tuple[int, int, int] | None = None
+        self._accounts: dict[str, Account] | None = None
+        self._lock = threading.Lock()  # logins verify on a worker thread
 
-    def _current(self) -> dict[str, Any]:
+    def _current(self) -> dict[str, Account]:
         try:
-            stamp = self._path.stat().st_mtime
-        except FileNotFoundError:
-            log.error("users file %s is missing: nobody can log in", self._path)
-            return {}
-        if stamp != self._stamp:
-            data = json.loads(self._path.read_text(encoding="utf-8"))
-            self._users, self._stamp = dict(data.get("users", {})), stamp
-        return self._users
+            info = self._path.stat()
+            stamp = (info.st_mtime_ns, info.st_ino, info.st_size)
+        except OSError:
+            stamp = (-1, -1, -1)
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp = stamp
+                self._reload()
+            if self._accounts is None:
+                raise UsersUnavailable(str(self._path))
+            return self._accounts
 
-    def verify(self, name: str, password: str) -> Role | None:
-        """The user's role if the password is right. Unknown names cost the same time."""
+    def _reload(self) -> None:
+        try:
+            self._accounts = load_accounts(self._path)
+        except ConfigError as error:
+            kept = (
+                "keeping the last good copy" if self._accounts is not None else "nobody can log in"
+            )
+            log.error("users file: %s; %s until it is fixed", error, kept)
+
+    def account(self, name: str) -> Account | None:
+        """The user as the file has it now; None if there is no such user."""
+        return self._current().get(name)
+
+    def verify(self, name: str, password: str) -> Account | None:
+        """The user if the password is right. Unknown names cost the same time."""
         record = self._current().get(name)
-        stored = record["scrypt"] if record else DUMMY_HASH
+        stored = record.scrypt if record else DUMMY_HASH
         try:
             good = check_password(stored, password)
         except BadHash as error:
-            log.error("users file %s: %s: %s", self._path, name, error)
+            log.error("users file %s: users.%s.scrypt: %s", self._path, name, error)
             return None
-        return Role(record["role"]) if good and record else None
+        return record if good else None
 
 
 class LoginLimiter:
-    """At most ``attempts`` failed logins per user name and per client address per window."""
+    """At most ``attempts`` failed logins per window from one client address, and per user
+    name from one address.
+
+    Failures are never counted per user name alone: anyone on the LAN could then lock the
+    principal out of the console during an emergency by typing wrong passwords for her.
+    """
 
     def __init__(
         self,
@@ -107,34 +214,50 @@ class LoginLimiter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._attempts, self._window, self._now = attempts, window_s, clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._failures: dict[tuple[str, ...], deque[float]] = defaultdict(deque)
 
-    def blocked(self, *keys: str) -> bool:
+    @staticmethod
+    def _keys(user: str, address: str) -> tuple[tuple[str, ...], ...]:
+        return (("addr", address), ("user", user, address))
+
+    def blocked(self, user: str, address: str) -> bool:
+        return any(self._recent(key) >= self._attempts for key in self._keys(user, address))
+
+    def _recent(self, key: tuple[str, ...]) -> int:
+        """Failures under ``key`` within the window; older ones (and empty keys) are dropped."""
+        failures = self._failures.get(key)
+        if failures is None:
+            return 0
         now = self._now()
-        for key in keys:
-            failures = self._failures[key]
-            while failures and now - failures[0] > self._window:
-                failures.popleft()
-        return any(len(self._failures[key]) >= self._attempts for key in keys)
+        while failures and now - failures[0] > self._window:
+            failures.popleft()
+        if not failures:
+            del self._failures[key]
+        return len(failures)
 
-    def failed(self, *keys: str) -> None:
-        for key in keys:
+    def failed(self, user: str, address: str) -> None:
+        for key in self._keys(user, address):
             self._failures[key].append(self._now())
 
-    def succeeded(self, *keys: str) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
+    def succeeded(self, user: str, address: str) -> None:
+        """A right password clears that user's failures from that address, not the address's
+        count: guessing across many names stays limited."""
+        self._failures.pop(("user", user, address), None)
 
 
 class Sessions:
-    def __init__(self, store: HubStore, *, clock: Callable[[], float] = time.time) -> None:
-        self._store, self._now = store, clock
+    def __init__(
+        self, store: HubStore, users: Users, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._store, self._users, self._now = store, users, clock
 
-    def create(self, user: str, role: Role, kind: str) -> tuple[str, Principal]:
-        token = secrets.token_urlsafe(32)
+    def create(self, user: str, account: Account, kind: str) -> tuple[str, Principal]:
+        # The token names the password it was created under; the stored hash covers the
+        # whole token, so that part cannot be altered.
+        token = f"{_TOKEN_FORMAT}.{account.credential}.{secrets.token_urlsafe(32)}"
         principal = Principal(
             user=user,
-            role=role,
+            role=account.role,
             kind=kind,
             csrf=secrets.token_urlsafe(24),
             session=_digest(token),
@@ -142,7 +265,7 @@ class Sessions:
         self._store.save_session(
             _digest(token),
             user=user,
-            role=role.value,
+            role=account.role.value,
             kind=kind,
             csrf=principal.csrf,
             expires_at=self._now() + SESSION_TTL_S[kind],
@@ -150,20 +273,45 @@ class Sessions:
         return token, principal
 
     def lookup(self, token: str, *, kind: str) -> Principal | None:
-        row = self._store.session(_digest(token), now=self._now())
+        """The session's user with the role the users file gives them now, or None.
+
+        A session whose user was removed, or whose password changed since login, is ended.
+        """
+        digest = _digest(token)
+        row = self._store.session(digest, now=self._now())
         if row is None or row["kind"] != kind:
             return None
-        self._store.extend_session(_digest(token), expires_at=self._now() + SESSION_TTL_S[kind])
+        try:
+            account = self._users.account(row["user"])
+        except UsersUnavailable:
+            return None
+        why = _stale(token, account)
+        if account is None or why:
+            self._store.delete_session(digest)
+            self._store.audit(
+                at=self._now(), user=row["user"], action=f"session ended ({why})", detail={}
+            )
+            return None
+        self._store.extend_session(digest, expires_at=self._now() + SESSION_TTL_S[kind])
         return Principal(
-            user=row["user"],
-            role=Role(row["role"]),
-            kind=kind,
-            csrf=row["csrf"],
-            session=_digest(token),
+            user=row["user"], role=account.role, kind=kind, csrf=row["csrf"], session=digest
         )
 
     def end(self, token: str) -> None:
         self._store.delete_session(_digest(token))
+
+
+def _stale(token: str, account: Account | None) -> str:
+    """Why a session may no longer be used ("" if it may)."""
+    if account is None:
+        return "user removed"
+    version, _, rest = token.partition(".")
+    if version != _TOKEN_FORMAT:
+        return "created by an older hub; log in again"
+    credential, _, _ = rest.partition(".")
+    if credential != account.credential:  # not a secret: the token hash already matched
+        return "password changed"
+    return ""
 
 
 def _digest(token: str) -> str:

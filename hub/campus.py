@@ -402,17 +402,21 @@ class Campus:
         return [r for r in rooms if r.id == directive.target]
 
     def effective_after(self, seq: int) -> DirectiveBook:
-        """The per-scope book as it stood just after directive ``seq`` (reports)."""
-        if seq not in self._history:
-            book = DirectiveBook()
-            for directive in self._store.directives(limit=1_000_000):
-                if directive.seq > seq:
-                    break
-                book.offer(directive)
-            if len(self._history) > 64:
-                self._history.clear()
-            self._history[seq] = book
-        return self._history[seq]
+        """The per-scope book as it stood just after directive ``seq`` (for reports).
+
+        Built forward from the nearest earlier snapshot, so a report of the last hundred
+        directives reads the record once, not a hundred times.
+        """
+        if seq in self._history:
+            return self._history[seq]
+        start = max((s for s in self._history if s < seq), default=0)
+        book = DirectiveBook(dict(self._history[start].by_scope) if start else {})
+        for directive in self._store.directives(since_seq=start, limit=seq - start):
+            book.offer(directive)
+        if len(self._history) > 512:
+            self._history.clear()
+        self._history[seq] = book
+        return book
 
     def directive_report(self, directive: Directive) -> dict[str, Any]:
         """Acks of a directive from the rooms where it took effect. A room in scope that a

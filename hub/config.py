@@ -9,6 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from hub.auth import validate_users_file
 from protocol.endpoint import BrokerEndpoint
 from protocol.inventory import Inventory, InventoryError
 from protocol.settings import ConfigError, Settings
@@ -55,7 +56,7 @@ def load_hub_config(path: Path) -> HubConfig:
         http_host=settings.get("http.host", str, "127.0.0.1"),
         http_port=settings.get("http.port", int, 8080),
         heartbeat_s=heartbeat,
-        users_file=settings.existing_file("users"),
+        users_file=_users_file(settings),
     )
 
 
@@ -87,3 +88,10 @@ def reload_inventory(path: Path, site: str) -> Inventory:
     if inventory.site != site:
         raise ConfigError(f"{path}: is for site {inventory.site!r}, not {site!r}")
     return inventory
+
+
+def _users_file(settings: Settings) -> Path:
+    """The console users, checked now: a damaged file stops the hub with its key named."""
+    path = settings.existing_file("users")
+    validate_users_file(path)
+    return path

@@ -15,7 +15,7 @@ from provisioning.rooms import RoomChanges, import_rooms
 from provisioning.sdcard import SdcardResult, sdcard
 from provisioning.site import BrokerFiles, HubFiles, SiteLayout
 from provisioning.throwaway import ThrowawaySite, create_throwaway_site
-from provisioning.users import add_user, remove_user, set_password, verify_password
+from provisioning.users import add_user, remove_user, set_password, set_role, verify_password
 
 __all__ = [
     "BrokerFiles",
@@ -49,5 +49,6 @@ __all__ = [
     "rotate",
     "sdcard",
     "set_password",
+    "set_role",
     "verify_password",
 ]

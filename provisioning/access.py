@@ -25,7 +25,7 @@ from protocol.topics import DEVICE_READS, DEVICE_WRITES, Topics, check_level
 from provisioning.errors import BrokerReloadError, DeviceError
 from provisioning.fsutil import write_json, write_public
 from provisioning.pki import Authority, build_crl, crl_pem
-from provisioning.site import SiteLayout, SiteRecord, broker_owner
+from provisioning.site import SiteLayout, SiteRecord, broker_owner, hub_owner
 
 HUB_USERNAME = "hub"
 
@@ -86,7 +86,7 @@ def hub_inventory(record: SiteRecord) -> Inventory:
 def write_derived(layout: SiteLayout, record: SiteRecord) -> None:
     """Rewrite the files derived from ``site.json``: the broker ACL and the hub inventory."""
     write_acl(layout, record)
-    write_json(layout.hub.inventory, hub_inventory(record).to_dict())
+    write_json(layout.hub.inventory, hub_inventory(record).to_dict(), owner=hub_owner(record))
 
 
 def write_crl(layout: SiteLayout, inventory: SiteRecord, ca: Authority) -> None:

@@ -23,7 +23,9 @@ from provisioning.install import DEFAULT_TARGET, install
 from provisioning.rooms import import_rooms
 from provisioning.sdcard import DEFAULT_MOUNT, sdcard
 
-DEFAULT_SITE_DIR = Path(os.environ.get("ROOMCAST_SITE_DIR", "/var/lib/roomcast/site"))
+SITE_DIR = "/etc/roomcast/site"
+"""The site directory on the hub machine: the shipped systemd units read it."""
+DEFAULT_SITE_DIR = Path(os.environ.get("ROOMCAST_SITE_DIR", SITE_DIR))
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -56,6 +58,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
         broker_port=args.port,
         broker_bind=args.bind,
         broker_user=args.broker_user or None,
+        hub_user=args.hub_user or None,
     )
     print(f"site {args.site!r} created in {result.layout.root}")
     print(f"broker config: {result.layout.broker.conf}")
@@ -123,7 +126,14 @@ def _cmd_user(args: argparse.Namespace) -> int:
         return 0
     if args.action == "remove":
         users.remove_user(args.site_dir, args.name)
-        print(f"removed {args.name}")
+        print(f"removed {args.name}; the hub ends their open sessions")
+        return 0
+    if args.action == "role":
+        if args.role is None:
+            print("error: `user role` needs --role", file=sys.stderr)
+            return 2
+        users.set_role(args.site_dir, args.name, args.role)
+        print(f"{args.name} is now {args.role}; open sessions have the new role at once")
         return 0
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     if args.action == "add":
@@ -181,6 +191,11 @@ def _add_init(sub: Any) -> None:
         default="mosquitto",
         help="user the broker runs as; '' to leave files to the caller",
     )
+    p.add_argument(
+        "--hub-user",
+        default="roomcast",
+        help="user the hub service runs as (owns hub/); '' to leave files to the caller",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing site (new CA!)")
     p.set_defaults(provision_handler=_cmd_init)
 
@@ -225,9 +240,9 @@ def _add_node(sub: Any) -> None:
 
 
 def _add_user(sub: Any) -> None:
-    p = sub.add_parser("user", help="console users: add, passwd, remove, list")
+    p = sub.add_parser("user", help="console users: add, passwd, role, remove, list")
     _site_args(p)
-    p.add_argument("action", choices=["add", "passwd", "remove", "list"])
+    p.add_argument("action", choices=["add", "passwd", "role", "remove", "list"])
     p.add_argument("name", nargs="?", default="")
     p.add_argument("--role", choices=[r.value for r in Role])
     p.add_argument(
@@ -264,7 +279,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run the chosen subcommand; a ProvisioningError is printed, not raised (exit code 2)."""
     handler: Handler = args.provision_handler
-    if getattr(args, "action", None) in ("add", "passwd", "remove") and not args.name:
+    if getattr(args, "action", None) in ("add", "passwd", "role", "remove") and not args.name:
         print(f"error: `user {args.action}` needs a user name", file=sys.stderr)
         return 2
     try:

@@ -38,6 +38,7 @@ from provisioning.site import (
     SiteLayout,
     SiteRecord,
     broker_owner,
+    hub_owner,
     open_site,
     save_inventory,
     valid_id,
@@ -121,15 +122,15 @@ def hub_broker_host(inventory: SiteRecord) -> str:
 
 def _write_hub(work: SiteLayout, inventory: SiteRecord, ca: Authority, admin: str) -> str:
     """The hub's TLS identity (CN "hub"), signing key pair, config and first admin."""
-    files = work.hub
-    make_private_dir(files.dir)
+    files, owner = work.hub, hub_owner(inventory)
+    make_private_dir(files.dir, owner)
     hub = issue(ca, common_name=HUB_USERNAME, site=inventory.site)
     signing = new_signing_key()
-    write_public(files.ca, cert_pem(ca.cert))
-    write_public(files.cert, cert_pem(hub.cert))
-    write_private(files.key, key_pem(hub.key))
-    write_private(files.signing_key, key_pem(signing))
-    write_public(files.signing_pub, public_key_pem(signing))
+    write_public(files.ca, cert_pem(ca.cert), owner)
+    write_public(files.cert, cert_pem(hub.cert), owner)
+    write_private(files.key, key_pem(hub.key), owner)
+    write_private(files.signing_key, key_pem(signing), owner)
+    write_public(files.signing_pub, public_key_pem(signing), owner)
     tls = {"ca": files.ca.name, "cert": files.cert.name, "key": files.key.name}
     config = {
         "format": 1,
@@ -144,8 +145,8 @@ def _write_hub(work: SiteLayout, inventory: SiteRecord, ca: Authority, admin: st
         "inventory": files.inventory.name,
         "users": files.users.name,
     }
-    write_json(files.config, config)
-    return create_first_admin(files.users, admin)
+    write_json(files.config, config, owner=owner)
+    return create_first_admin(files.users, admin, owner)
 
 
 def write_broker_identity(layout: SiteLayout, inventory: SiteRecord, ca: Authority) -> None:
@@ -191,14 +192,16 @@ def init(
     broker_port: int = DEFAULT_PORT,
     broker_bind: str = "0.0.0.0",  # noqa: S104 - the school's devices connect over the LAN
     broker_user: str | None = "mosquitto",
+    hub_user: str | None = None,
     admin_user: str = "admin",
 ) -> InitResult:
     """Create a site directory (see ``provisioning.site`` for its layout).
 
     Refuses a non-empty ``site_dir`` unless ``force``: a new site means a new CA, and every
     device issued under the old one stops connecting. Run as root, ``broker/`` is handed to
-    ``broker_user`` and the site root is made traversable (0711, not listable) so the broker
-    can re-read its files on SIGHUP; otherwise every directory is 0700.
+    ``broker_user`` and ``hub/`` to ``hub_user`` (the users the services run as), and the
+    site root, and its parent if created here, are made traversable (0711, not listable) so
+    the services can reach their files; otherwise every directory is 0700.
     """
     final = SiteLayout(Path(site_dir).absolute())
     inventory = SiteRecord(
@@ -207,9 +210,10 @@ def init(
         broker_port=_check_port(broker_port),
         broker_bind=_check_host(broker_bind, "broker bind address"),
         broker_user=broker_user,
+        hub_user=hub_user,
     )
     _refuse_existing(final.root, force)
-    make_private_dir(final.root.parent)
+    make_private_dir(final.root.parent, mode=_root_mode(inventory))
     work = SiteLayout(final.root.with_name(f".{final.root.name}.init-{secrets.token_hex(4)}"))
     try:
         password = _build(work, final, inventory, admin_user)
@@ -221,7 +225,7 @@ def init(
 
 
 def _build(work: SiteLayout, final: SiteLayout, inventory: SiteRecord, admin: str) -> str:
-    make_private_dir(work.root, mode=0o711 if broker_owner(inventory) else PRIVATE_DIR)
+    make_private_dir(work.root, mode=_root_mode(inventory))
     make_private_dir(work.ca_dir)
     make_private_dir(work.devices_dir)
     make_private_dir(work.bundles_dir)
@@ -233,6 +237,12 @@ def _build(work: SiteLayout, final: SiteLayout, inventory: SiteRecord, admin: st
     write_derived(work, inventory)
     save_inventory(work, inventory)
     return password
+
+
+def _root_mode(inventory: SiteRecord) -> int:
+    """0711 when a service's own user must reach its directory inside, else 0700."""
+    handed_over = broker_owner(inventory) or hub_owner(inventory)
+    return 0o711 if handed_over else PRIVATE_DIR
 
 
 def _swap_into_place(built: Path, target: Path) -> None:

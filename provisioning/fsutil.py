@@ -52,10 +52,10 @@ def write_public(path: Path, data: bytes, owner: Owner = None) -> None:
     write_file(path, data, PUBLIC, owner)
 
 
-def write_json(path: Path, value: Any, *, private: bool = False) -> None:
+def write_json(path: Path, value: Any, *, private: bool = False, owner: Owner = None) -> None:
     """Write ``value`` as indented, key-sorted JSON so diffs between versions stay readable."""
     data = (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
-    write_file(path, data, PRIVATE if private else PUBLIC)
+    write_file(path, data, PRIVATE if private else PUBLIC, owner)
 
 
 def make_private_dir(path: Path, owner: Owner = None, mode: int = PRIVATE_DIR) -> Path:

@@ -20,7 +20,14 @@ from provisioning.devices import ReloadTarget, reissue
 from provisioning.fsutil import write_private, write_public
 from provisioning.pki import Authority, cert_pem, issue, key_pem, load_authority, load_cert
 from provisioning.pki import load_crl as _load_crl
-from provisioning.site import SiteLayout, SiteRecord, locked, open_site, save_inventory
+from provisioning.site import (
+    SiteLayout,
+    SiteRecord,
+    hub_owner,
+    locked,
+    open_site,
+    save_inventory,
+)
 
 WARN_DAYS = 30
 
@@ -183,8 +190,9 @@ class RotateResult:
 
 def _rotate_hub(layout: SiteLayout, inventory: SiteRecord, ca: Authority) -> None:
     hub = issue(ca, common_name=HUB_USERNAME, site=inventory.site)
-    write_public(layout.hub.cert, cert_pem(hub.cert))
-    write_private(layout.hub.key, key_pem(hub.key))
+    owner = hub_owner(inventory)
+    write_public(layout.hub.cert, cert_pem(hub.cert), owner)
+    write_private(layout.hub.key, key_pem(hub.key), owner)
 
 
 def rotate(

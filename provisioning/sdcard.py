@@ -5,6 +5,10 @@ go there, and the kernel command line runs the hook once (``systemd.run=``, the 
 Raspberry Pi Imager uses for its own first-run script). If Imager's script is already
 hooked, ours is chained from it instead. The hook deletes the bundle afterwards: anyone
 holding the card can read a FAT partition.
+
+The device service runs as ``roomcast`` (``User=`` in its unit), so the hook creates that
+user if the image lacks it, puts it in the hardware groups, and installs the files as its
+own: root-owned 0600 files would be unreadable to the service.
 """
 
 from __future__ import annotations
@@ -32,12 +36,26 @@ _SCRIPT = """#!/bin/sh
 BOOT={mount}
 BUNDLE="$BOOT/{bundle_dir}/{bundle_name}"
 TARGET="${{ROOMCAST_ETC:-/etc/roomcast}}"
+SERVICE_USER={user}
+# roomcast-device.service runs as $SERVICE_USER with the hardware groups {groups}:
+# make sure they exist (Raspberry Pi OS has them) and that the user is in them.
+for group in {groups}; do
+    getent group "$group" >/dev/null || groupadd --system "$group"
+done
+if ! id "$SERVICE_USER" >/dev/null 2>&1; then
+    useradd --system --user-group --home-dir /var/lib/roomcast --no-create-home \\
+        --shell /usr/sbin/nologin "$SERVICE_USER"
+fi
+usermod --append --groups {group_list} "$SERVICE_USER"
 if [ -f "$BUNDLE" ]; then
-    if command -v roomcast >/dev/null 2>&1; then
-        roomcast provision install "$BUNDLE" --target "$TARGET" --enable
+    ROOMCAST=$(command -v roomcast || command -v /opt/roomcast/venv/bin/roomcast)
+    if [ -n "$ROOMCAST" ]; then
+        "$ROOMCAST" provision install "$BUNDLE" --target "$TARGET" --owner "$SERVICE_USER" \\
+            --enable
     else
         (umask 077 && mkdir -p "$TARGET" && tar -xzf "$BUNDLE" -C "$TARGET" \\
-            --no-same-owner --no-same-permissions {members})
+            --no-same-owner --no-same-permissions {members}) &&
+            chown -R "$SERVICE_USER:" "$TARGET"
     fi
     if [ $? -eq 0 ]; then
         rm -f "$BUNDLE"
@@ -51,6 +69,10 @@ fi
 rm -f "$BOOT/{hook}"
 exit 0
 """
+SERVICE_USER = "roomcast"
+"""The user ``roomcast-device.service`` runs as (``User=``)."""
+HARDWARE_GROUPS = ("gpio", "i2c", "spi", "dialout")
+"""The unit's ``SupplementaryGroups=``: GPIO, the display's I2C or SPI, serial devices."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,9 @@ def sdcard(
         bundle_dir=BUNDLE_DIR,
         bundle_name=BUNDLE_NAME,
         members=" ".join(sorted(BUNDLE_MEMBERS)),
+        user=SERVICE_USER,
+        groups=" ".join(HARDWARE_GROUPS),
+        group_list=",".join(HARDWARE_GROUPS),
         run=_RUN.format(hook=hook),
         hook=HOOK,
     )

@@ -13,7 +13,7 @@ Layout (every directory 0700, every key 0600)::
     <site>/bundles/<site>-<id>.tar.gz   the bundle to install on each device
 
 ``broker/`` and ``hub/`` are self-contained so each can be handed to the service's own
-user without exposing the CA key.
+user (``broker.user`` and ``hub.user`` in ``site.json``) without exposing the CA key.
 """
 
 from __future__ import annotations
@@ -199,6 +199,7 @@ class SiteRecord:
     broker_port: int
     broker_bind: str
     broker_user: str | None = None
+    hub_user: str | None = None
     rooms: dict[str, Room] = field(default_factory=dict)
     devices: dict[str, DeviceRecord] = field(default_factory=dict)
     crl_number: int = 1
@@ -216,6 +217,7 @@ class SiteRecord:
                 "bind": self.broker_bind,
                 "user": self.broker_user,
             },
+            "hub": {"user": self.hub_user},
             "crl_number": self.crl_number,
             "rooms": {
                 k: {"building": r.building, "floor": r.floor, "name": r.name}
@@ -257,6 +259,7 @@ def _inventory_from_json(raw: dict[str, Any]) -> SiteRecord:
         broker_port=int(raw["broker"]["port"]),
         broker_bind=str(raw["broker"]["bind"]),
         broker_user=raw["broker"].get("user"),
+        hub_user=raw.get("hub", {}).get("user"),  # absent in sites made before hub.user
         crl_number=int(raw["crl_number"]),
     )
     for room_id, room in raw["rooms"].items():
@@ -304,13 +307,33 @@ def broker_owner(inventory: SiteRecord) -> Owner:
     would make every reload, and so every revocation, fail. Only root can hand files over;
     a non-root run (tests, a developer's demo) runs the broker as itself.
     """
-    if inventory.broker_user is None or os.geteuid() != 0:
+    return _owner(
+        inventory.broker_user, "broker.user", "install the Debian package `mosquitto` first"
+    )
+
+
+def hub_owner(inventory: SiteRecord) -> Owner:
+    """The (uid, gid) that must own ``hub/``, or None when no hand-over is needed.
+
+    The hub service runs as its own user (``User=roomcast``) and must read its key, its
+    signing key and ``users.json``, all 0600; every later write there (users, inventory,
+    a renewed certificate) keeps that owner.
+    """
+    return _owner(
+        inventory.hub_user,
+        "hub.user",
+        f"create it (useradd --system --user-group --home-dir /var/lib/roomcast-hub "
+        f"--shell /usr/sbin/nologin {inventory.hub_user})",
+    )
+
+
+def _owner(user: str | None, key: str, hint: str) -> Owner:
+    if user is None or os.geteuid() != 0:
         return None
     try:
-        entry = pwd.getpwnam(inventory.broker_user)
+        entry = pwd.getpwnam(user)
     except KeyError:
         raise ProvisioningError(
-            f"the broker user {inventory.broker_user!r} (key broker.user in site.json) does "
-            "not exist; install the Debian package `mosquitto` first"
+            f"the user {user!r} (key {key} in site.json) does not exist; {hint}"
         ) from None
     return entry.pw_uid, entry.pw_gid

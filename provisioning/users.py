@@ -18,8 +18,8 @@ from typing import Any
 from protocol import accounts
 from protocol.accounts import Role, hash_password
 from provisioning.errors import InventoryError, UserError
-from provisioning.fsutil import write_json
-from provisioning.site import SiteLayout, locked, open_site
+from provisioning.fsutil import Owner, write_json
+from provisioning.site import SiteLayout, hub_owner, locked, open_site
 
 USERS_FORMAT = 1
 MIN_PASSWORD = 12
@@ -78,31 +78,35 @@ def load_users(path: Path) -> dict[str, dict[str, Any]]:
         raise InventoryError(f"{path} is damaged ({exc}); restore it from backup") from exc
 
 
-def save_users(path: Path, users: dict[str, dict[str, Any]]) -> None:
-    write_json(path, {"format": USERS_FORMAT, "users": users}, private=True)
+def save_users(path: Path, users: dict[str, dict[str, Any]], owner: Owner = None) -> None:
+    """Write the users file (0600, ``owner``: the hub's user, which must read it)."""
+    write_json(path, {"format": USERS_FORMAT, "users": users}, private=True, owner=owner)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def _record(role: Role, password: str) -> dict[str, Any]:
-    now = datetime.now(UTC).isoformat()
-    return {"role": role.value, "scrypt": hash_password(password), "changed_at": now}
+    return {"role": role.value, "scrypt": hash_password(password), "changed_at": _now()}
 
 
-def create_first_admin(path: Path, name: str = "admin") -> str:
+def create_first_admin(path: Path, name: str = "admin", owner: Owner = None) -> str:
     """Write a users file holding one admin with a fresh password; return that password."""
     password = generate_password()
     _check_new(name, password)
-    save_users(path, {name: _record(Role.ADMIN, password)})
+    save_users(path, {name: _record(Role.ADMIN, password)}, owner)
     return password
 
 
-def _users_path(site_dir: Path | str) -> tuple[SiteLayout, Path]:
-    layout, _ = open_site(site_dir)
-    return layout, layout.hub.users
+def _users_path(site_dir: Path | str) -> tuple[SiteLayout, Path, Owner]:
+    layout, inventory = open_site(site_dir)
+    return layout, layout.hub.users, hub_owner(inventory)
 
 
 def add_user(site_dir: Path | str, name: str, role: Role | str, password: str | None = None) -> str:
     """Add a console user; returns the password (generated when none is given)."""
-    layout, path = _users_path(site_dir)
+    layout, path, owner = _users_path(site_dir)
     password = password or generate_password()
     _check_new(name, password)
     with locked(layout):
@@ -110,15 +114,18 @@ def add_user(site_dir: Path | str, name: str, role: Role | str, password: str | 
         if name in users:
             raise UserError(f"user {name!r} already exists in {path}; use `user passwd` instead")
         users[name] = _record(_role(str(role)), password)
-        save_users(path, users)
+        save_users(path, users, owner)
     return password
 
 
 def set_password(
     site_dir: Path | str, name: str, password: str | None = None, role: Role | str | None = None
 ) -> str:
-    """Change a user's password (and role, if given); returns the new password."""
-    layout, path = _users_path(site_dir)
+    """Change a user's password (and role, if given); returns the new password.
+
+    The hub ends the user's open sessions at their next request.
+    """
+    layout, path, owner = _users_path(site_dir)
     password = password or generate_password()
     _check_new(name, password)
     with locked(layout):
@@ -128,19 +135,35 @@ def set_password(
         if old["role"] == Role.ADMIN and new_role is not Role.ADMIN:
             _keep_an_admin(users, name, path)
         users[name] = _record(new_role, password)
-        save_users(path, users)
+        save_users(path, users, owner)
     return password
 
 
+def set_role(site_dir: Path | str, name: str, role: Role | str) -> None:
+    """Change a user's role and keep the password; open sessions get the new role at once."""
+    layout, path, owner = _users_path(site_dir)
+    new_role = _role(str(role))
+    with locked(layout):
+        users = load_users(path)
+        old = _existing(users, name, path)
+        if old["role"] == Role.ADMIN and new_role is not Role.ADMIN:
+            _keep_an_admin(users, name, path)
+        users[name] = old | {"role": new_role.value, "changed_at": _now()}
+        save_users(path, users, owner)
+
+
 def remove_user(site_dir: Path | str, name: str) -> None:
-    """Remove a user; the last admin cannot be removed (nobody could manage users then)."""
-    layout, path = _users_path(site_dir)
+    """Remove a user; the last admin cannot be removed (nobody could manage users then).
+
+    The hub ends the user's open sessions at their next request.
+    """
+    layout, path, owner = _users_path(site_dir)
     with locked(layout):
         users = load_users(path)
         if _existing(users, name, path)["role"] == Role.ADMIN:
             _keep_an_admin(users, name, path)
         del users[name]
-        save_users(path, users)
+        save_users(path, users, owner)
 
 
 def _existing(users: dict[str, dict[str, Any]], name: str, path: Path) -> dict[str, Any]:
@@ -155,13 +178,13 @@ def _keep_an_admin(users: dict[str, dict[str, Any]], name: str, path: Path) -> N
 
 
 def list_users(site_dir: Path | str) -> dict[str, Role]:
-    _, path = _users_path(site_dir)
+    _, path, _ = _users_path(site_dir)
     return {name: Role(u["role"]) for name, u in sorted(load_users(path).items())}
 
 
 def verify_password(site_dir: Path | str, name: str, password: str) -> Role | None:
     """The user's role if ``password`` is right, else None (unknown user included)."""
-    _, path = _users_path(site_dir)
+    _, path, _ = _users_path(site_dir)
     record = load_users(path).get(name)
     if record is None:
         check_password(_DUMMY, password)  # same cost as a real check

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import pwd
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,8 @@ def _init(capsys: pytest.CaptureFixture[str], site: str) -> None:
         "--hub-host",
         "hub.lincoln.example",
         "--broker-user",
+        "",
+        "--hub-user",
         "",
     )
     assert code == 0 and "shown only once" in out
@@ -72,6 +76,11 @@ def test_a_site_from_init_to_revoke(
     assert verify_password(site, "ana", "a chosen long password") is Role.OFFICE
     code, out, _ = _run(capsys, "user", "--site-dir", site, "list")
     assert out.splitlines() == ["admin\tadmin", "ana\toffice"]
+    code, _, err = _run(capsys, "user", "--site-dir", site, "role", "ana")
+    assert code == 2 and "needs --role" in err
+    code, out, _ = _run(capsys, "user", "--site-dir", site, "role", "ana", "--role", "viewer")
+    assert code == 0 and "new role at once" in out
+    assert verify_password(site, "ana", "a chosen long password") is Role.VIEWER
 
     code, out, _ = _run(capsys, "rotate", "--site-dir", site)
     assert code == 0
@@ -82,3 +91,20 @@ def test_errors_are_printed_not_raised(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 2 and "is not a Roomcast site" in err
     code, _, err = _run(capsys, "user", "--site-dir", str(tmp_path), "add")
     assert code == 2 and "needs a user name" in err
+
+
+def test_init_as_root_wants_the_hub_user_to_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        pwd.getpwnam("roomcast")
+        pytest.skip("this machine has a roomcast user")
+    except KeyError:
+        pass
+    site = tmp_path / "site"
+    code, _, err = _run(capsys, "init", "--site-dir", str(site), "--site", "lincoln")
+    if os.geteuid() != 0:
+        assert code == 0  # only root hands files over
+        return
+    assert code == 2 and "'roomcast' (key hub.user" in err and "useradd --system" in err
+    assert not site.exists()

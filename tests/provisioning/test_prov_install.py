@@ -175,6 +175,22 @@ def _boot(tmp_path: Path, cmdline: str = "console=tty1 root=PARTUUID=abc rootwai
     return boot
 
 
+def _fake_system(tmp_path: Path, *, roomcast: bool) -> tuple[dict[str, str], Path]:
+    """A PATH whose account tools (and ``roomcast``, if asked) only log how they were called:
+    a fresh image, without the service user or the hardware groups, that the test must not
+    really change. Returns the hook's environment and the log."""
+    bin_dir, log = tmp_path / "fake-bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    missing = ["id", "getent"]  # nothing exists yet
+    logged = ["useradd", "groupadd", "usermod", "chown"] + (["roomcast"] if roomcast else [])
+    for name in missing + logged:
+        status = 2 if name in missing else 0
+        script = f'#!/bin/sh\necho "{name} $*" >> "{log}"\nexit {status}\n'
+        (bin_dir / name).write_text(script)
+        (bin_dir / name).chmod(0o755)
+    return {"PATH": f"{bin_dir}:/usr/bin:/bin", "ROOMCAST_ETC": str(tmp_path / "etc-rc")}, log
+
+
 def test_sdcard_hooks_cmdline_and_the_hook_installs_the_bundle(
     site: SiteLayout, tmp_path: Path
 ) -> None:
@@ -186,13 +202,36 @@ def test_sdcard_hooks_cmdline_and_the_hook_installs_the_bundle(
     assert f"systemd.run={boot}/roomcast-firstrun.sh" in cmdline
     sdcard(boot, bundle, mount_point=str(boot))
     assert (boot / "cmdline.txt").read_text() == cmdline  # idempotent
-    etc = tmp_path / "etc-roomcast"
-    env = {"PATH": "/usr/bin:/bin", "ROOMCAST_ETC": str(etc)}  # no `roomcast`: tar fallback
+    env, log = _fake_system(tmp_path, roomcast=False)  # no `roomcast`: the tar fallback
     subprocess.run(["/bin/sh", str(result.hook)], env=env, check=True, timeout=30)
+    etc = Path(env["ROOMCAST_ETC"])
     assert {p.name for p in etc.iterdir()} == MEMBERS
     assert _mode(etc / "device.key") == 0o600 and _mode(etc) == 0o700
+    assert f"chown -R roomcast: {etc}" in log.read_text().splitlines()  # readable by the service
     assert (boot / "cmdline.txt").read_text().strip() == "console=tty1 root=PARTUUID=abc rootwait"
     assert not result.bundle.exists() and not result.hook.exists()
+
+
+def test_sdcard_hook_installs_for_the_service_user_and_creates_it(
+    site: SiteLayout, tmp_path: Path
+) -> None:
+    boot = _boot(tmp_path)
+    result = sdcard(boot, issue_device(site.root, "101"), mount_point=str(boot))
+    env, log = _fake_system(tmp_path, roomcast=True)
+    subprocess.run(["/bin/sh", str(result.hook)], env=env, check=True, timeout=30)
+    calls = log.read_text().splitlines()
+    groups = ["gpio", "i2c", "spi", "dialout"]
+    assert [c for c in calls if c.startswith("groupadd")] == [
+        f"groupadd --system {g}" for g in groups
+    ]
+    (useradd,) = [c for c in calls if c.startswith("useradd")]
+    assert useradd.endswith("roomcast") and "--system" in useradd and "nologin" in useradd
+    assert "usermod --append --groups gpio,i2c,spi,dialout roomcast" in calls
+    assert calls[-1] == (
+        f"roomcast provision install {result.bundle} --target {env['ROOMCAST_ETC']} "
+        "--owner roomcast --enable"
+    )
+    assert not result.bundle.exists()
 
 
 def test_sdcard_chains_from_an_imager_firstrun_script(site: SiteLayout, tmp_path: Path) -> None:

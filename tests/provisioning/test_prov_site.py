@@ -16,8 +16,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from prov_helpers import SITE_ID
 
 from hub.config import load_hub_config
-from provisioning import broker_config, init
+from protocol.inventory import Room
+from provisioning import add_user, broker_config, init, rotate
 from provisioning.errors import InvalidIdError, ProvisioningError, SiteExistsError
+from provisioning.rooms import apply_rooms
 from provisioning.site import SiteLayout, open_site
 
 
@@ -50,6 +52,29 @@ def test_broker_files_are_handed_to_the_broker_user_when_run_as_root(tmp_path: P
         assert owner == os.geteuid()
         assert _mode(layout.root) == 0o700
     assert _mode(layout.broker.key) == 0o600
+
+
+def test_hub_files_are_handed_to_the_hub_user_and_stay_with_it(tmp_path: Path) -> None:
+    """The hub service runs as its own user: it must read its keys and users.json (0600),
+    after init and after every later change that rewrites a file in hub/."""
+    import pwd
+
+    root = tmp_path / "etc" / "roomcast" / "site"
+    layout = init(root, SITE_ID, ["127.0.0.1"], broker_user=None, hub_user="nobody").layout
+    assert json.loads(layout.inventory.read_text())["hub"] == {"user": "nobody"}
+    add_user(layout.root, "ana", "office", "a long enough password")
+    lab = Room(id="101", building="main", floor="1", name="Lab")
+    apply_rooms(layout.root, [lab], source=tmp_path / "rooms.csv")
+    assert rotate(layout.root, within_days=100_000).hub
+    owned = [layout.hub.dir, *layout.hub.dir.iterdir()]
+    expected = pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else os.geteuid()
+    assert {p.name: p.stat().st_uid for p in owned} == {p.name: expected for p in owned}
+    assert _mode(layout.hub.key) == _mode(layout.hub.users) == 0o600
+    assert _mode(layout.ca_key) == 0o600 and layout.ca_key.stat().st_uid == os.geteuid()
+    if os.geteuid() == 0:
+        assert _mode(layout.root) == _mode(root.parent) == 0o711  # the hub can reach hub/
+        with pytest.raises(ProvisioningError, match=r"hub\.user.*useradd --system"):
+            init(tmp_path / "other", SITE_ID, ["127.0.0.1"], hub_user="no-such-user-x")
 
 
 def test_ca_broker_and_hub_certificates(site: SiteLayout) -> None:

@@ -10,7 +10,15 @@ import pytest
 from prov_helpers import SITE_ID
 
 from protocol.accounts import SCRYPT_N
-from provisioning import Role, add_user, init, remove_user, set_password, verify_password
+from provisioning import (
+    Role,
+    add_user,
+    init,
+    remove_user,
+    set_password,
+    set_role,
+    verify_password,
+)
 from provisioning.errors import UserError
 from provisioning.site import SiteLayout
 from provisioning.users import list_users
@@ -73,11 +81,27 @@ def test_bad_user_requests_are_refused(
     assert site.hub.users.read_bytes() == before
 
 
+def test_a_role_change_keeps_the_password(site: SiteLayout) -> None:
+    """So the hub keeps the user's sessions open, with the new role's rights."""
+    add_user(site.root, "ana", "office", "a long enough password")
+    before = json.loads(site.hub.users.read_text())["users"]["ana"]
+    set_role(site.root, "ana", "viewer")
+    after = json.loads(site.hub.users.read_text())["users"]["ana"]
+    assert after["scrypt"] == before["scrypt"] and after["changed_at"] >= before["changed_at"]
+    assert verify_password(site.root, "ana", "a long enough password") is Role.VIEWER
+    with pytest.raises(UserError, match="unknown role 'janitor'"):
+        set_role(site.root, "ana", "janitor")
+    with pytest.raises(UserError, match="no user 'ben'"):
+        set_role(site.root, "ben", "viewer")
+
+
 def test_the_last_admin_cannot_be_removed_or_demoted(site: SiteLayout) -> None:
     with pytest.raises(UserError, match="last admin"):
         remove_user(site.root, "admin")
     with pytest.raises(UserError, match="last admin"):
         set_password(site.root, "admin", "a long enough password", role="viewer")
+    with pytest.raises(UserError, match="last admin"):
+        set_role(site.root, "admin", "office")
     add_user(site.root, "deputy", "admin", "a long enough password")
     remove_user(site.root, "admin")
     assert list_users(site.root) == {"deputy": Role.ADMIN}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import signal
@@ -12,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from provisioning.cli import SITE_DIR, add_parser
+from provisioning.install import DEFAULT_TARGET
+from provisioning.sdcard import HARDWARE_GROUPS, SERVICE_USER
+from provisioning.site import SiteLayout
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
 
@@ -44,6 +49,45 @@ def test_device_unit_keeps_the_hardware_reachable() -> None:
     assert "SupplementaryGroups=gpio i2c spi dialout" in text
     for key in ("Type=notify", "WatchdogSec=", "Restart=always", "StateDirectory="):
         assert key in text
+
+
+def _setting(unit: str, key: str) -> str:
+    """The last ``key=`` value in a unit file of this checkout."""
+    values = [
+        line.partition("=")[2]
+        for line in (UNITS / unit).read_text().splitlines()
+        if line.startswith(f"{key}=")
+    ]
+    return values[-1]
+
+
+def test_units_read_the_files_provisioning_writes() -> None:
+    """One site path for units, provisioning and docs; services run as the users that own
+    their files."""
+    layout = SiteLayout(Path(SITE_DIR))
+    hub = _setting("roomcast-hub.service", "ExecStart").split()
+    assert hub[hub.index("--config") + 1] == str(layout.hub.config)
+    broker = _setting("mosquitto.service.d/roomcast.conf", "ExecStart").split()
+    assert broker[broker.index("-c") + 1] == str(layout.broker.conf)
+    device = _setting("roomcast-device.service", "ExecStart").split()
+    assert device[device.index("--config") + 1] == str(DEFAULT_TARGET / "device.json")
+
+    init = _parse("provision", "init", "--site", "lincoln")
+    if "ROOMCAST_SITE_DIR" not in os.environ:
+        assert init.site_dir == layout.root
+    assert _setting("roomcast-hub.service", "User") == init.hub_user
+    assert _setting("roomcast-device.service", "User") == SERVICE_USER
+    groups = _setting("roomcast-device.service", "SupplementaryGroups").split()
+    assert groups == list(HARDWARE_GROUPS)
+    docs = (UNITS.parent / "docs" / "provisioning.md").read_text()
+    assert f"--site-dir {layout.root} " in docs and "/var/lib/roomcast/site" not in docs
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    """The ``roomcast`` command line as ``roomcast provision`` builds it."""
+    parser = argparse.ArgumentParser(prog="roomcast")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(argv)
 
 
 def _receive(sock: socket.socket, wanted: str, *, within_s: float = 15.0) -> list[str]:
