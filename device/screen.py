@@ -27,6 +27,7 @@ from device.textfit import (
     line_top,
     pitch,
     shorten,
+    text_box,
     wrap,
 )
 
@@ -221,7 +222,7 @@ def _draw_term(
     fill = _ink(g.mode, view.colour)
     y = g.top + (term_h - fitted.height) // 2 + dy
     for line in fitted.lines:
-        left, top, right, _ = fitted.font.getbbox(line, mode=g.measure.mode)
+        left, top, right, _ = text_box(line, fitted.font, g.measure.mode)
         inked = int(right - left) + fitted.bold
         x = SIDE + (width - inked) // 2 - int(left) + dx
         draw.text((x, y - int(top)), line, font=fitted.font, fill=fill)
@@ -229,6 +230,19 @@ def _draw_term(
             box = draw.textbbox((x, y - int(top)), line, font=fitted.font)
             _embolden(image, box, fitted.bold)
         y += fitted.pitch
+
+
+def _inked(image: Image.Image) -> Image.Image:
+    """255 where a pixel is inked, else 0; in C for "L" (``point`` with a lambda or a
+    table rounds 256 values in Python on every call)."""
+    if image.mode == "L":
+        return _binary(image).convert("L")
+    return image.point(lambda v: 255 if v > 127 else 0)
+
+
+def _binary(image: Image.Image) -> Image.Image:
+    """Threshold at 128 in C (``point`` with a lambda or table rounds 256 values in Python)."""
+    return image.convert("1", dither=Image.Dither.NONE)
 
 
 def _embolden(image: Image.Image, box: tuple[float, float, float, float], amount: int) -> None:
@@ -244,10 +258,10 @@ def _embolden(image: Image.Image, box: tuple[float, float, float, float], amount
     work = region.convert("L") if region.mode == "1" else region
     for _ in range(amount):
         from_left = _shifted(work, 1)
-        inked_right = _shifted(work, -1).point(lambda v: 255 if v > 127 else 0)
+        inked_right = _inked(_shifted(work, -1))
         grown = ImageChops.multiply(from_left, ImageChops.invert(inked_right))
         work = ImageChops.lighter(work, grown)
-    bold = work.point(lambda v: 255 if v > 127 else 0, "1") if region.mode == "1" else work
+    bold = _binary(work) if region.mode == "1" else work
     image.paste(bold, (left, top))
 
 
@@ -319,7 +333,7 @@ def _place(
     """
     if not text:
         return
-    left, top, right, bottom = label_font.getbbox(text, mode=measure.mode)
+    left, top, right, bottom = text_box(text, label_font, measure.mode)
     y = box[1] + (box[3] - box[1] - (bottom - top)) // 2 - top
     if align == "left":
         x = box[0] - left

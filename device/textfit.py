@@ -46,6 +46,11 @@ class Measure:
         return bottom - top
 
 
+def text_box(text: str, sized: Font, mode: str) -> tuple[int, int, int, int]:
+    """``sized.getbbox(text, mode=mode)``, remembered (every font comes from ``font()``)."""
+    return _box(text, int(sized.size), mode)
+
+
 @lru_cache(maxsize=16384)
 def _box(text: str, size: int, mode: str) -> tuple[int, int, int, int]:
     """A glyph run's box, remembered: fitting a term tries dozens of sizes, and every room
@@ -71,7 +76,7 @@ class Fitted:
     height: int
 
 
-@cache
+@lru_cache(maxsize=16)
 def font(size: int) -> Font:
     """Pillow's bundled scalable font: no font files to install on a node."""
     loaded = ImageFont.load_default(size=max(SMALLEST, size))
@@ -99,13 +104,13 @@ def block_height(lines: int, body: Font) -> int:
     return lines * pitch(body)
 
 
+@cache
 def fit_line(text: str, width: int, height: int, measure: Measure) -> Font:
     """The largest font in which ``text`` fits in one line of ``width`` x ``height``."""
     for size in range(max(SMALLEST, int(height / 0.7)), SMALLEST, -1):
-        candidate = font(size)
-        fits_height = measure.height(text, candidate) <= height
-        if fits_height and measure.width(text, candidate) <= width:
-            return candidate
+        left, top, right, bottom = _box(text, size, measure.mode)
+        if bottom - top <= height and right - left <= width:
+            return font(size)
     return font(SMALLEST)
 
 

@@ -44,7 +44,7 @@ class PngDisplay:
         if frame.size != self._size:
             raise ValueError(f"frame is {frame.size}, display is {self._size}")
         temporary = self._path.with_suffix(".tmp")
-        frame.save(temporary, format="PNG")
+        frame.save(temporary, format="PNG", compress_level=1)
         temporary.replace(self._path)
         self.last_frame = frame.copy()
         self.frames_shown += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from protocol.topics import check_level
@@ -56,7 +57,15 @@ class Inventory:
         return None if room is None else self.rooms[room]
 
     def devices_in(self, room_id: str) -> list[str]:
-        return sorted(d for d, r in self.devices.items() if r == room_id)
+        return list(self._by_room.get(room_id, ()))
+
+    @cached_property
+    def _by_room(self) -> dict[str, tuple[str, ...]]:
+        """Room id -> its devices, sorted: a report walks every room, so O(1) each."""
+        by_room: dict[str, list[str]] = {}
+        for device_id, room in sorted(self.devices.items()):
+            by_room.setdefault(room, []).append(device_id)
+        return {room: tuple(ids) for room, ids in by_room.items()}
 
     def to_dict(self) -> dict[str, Any]:
         return {
