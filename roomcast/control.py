@@ -17,6 +17,9 @@ from typing import Any
 Request = dict[str, Any]
 Reply = dict[str, Any]
 MAX_LINE = 64 * 1024
+"""A request is one short line."""
+MAX_REPLY = 16 * 1024 * 1024
+"""A status reply lists every room: about 200 bytes each, 2000 rooms at most."""
 
 
 class ControlError(RuntimeError):
@@ -59,7 +62,7 @@ async def call(path: Path, request: Request, *, within_s: float = 10.0) -> Reply
     """Send one request to the simulator; raise :class:`ControlError` with what to do."""
     try:
         async with asyncio.timeout(within_s):
-            reader, writer = await asyncio.open_unix_connection(str(path), limit=MAX_LINE)
+            reader, writer = await asyncio.open_unix_connection(str(path), limit=MAX_REPLY)
             writer.write(json.dumps(request).encode() + b"\n")
             await writer.drain()
             line = await reader.readline()
