@@ -1,0 +1,105 @@
+"""The benchmark harness in its quick mode: the shape of its results, and no orphans.
+
+Whole processes (broker, floor clients, hub, simulators, one device): no timing is
+asserted here, only that every room acked and that everything was stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = [sys.executable, "-m", "benchmarks"]
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = subprocess.run(["pgrep", "-af", text], capture_output=True, text=True, check=False)
+    return [line for line in found.stdout.splitlines() if "pgrep" not in line]
+
+
+@pytest.mark.timeout(240)
+def test_quick_run_writes_results_in_the_expected_shape(tmp_path: Path) -> None:
+    out, state = tmp_path / "out", tmp_path / "state"
+    result = subprocess.run(
+        [*BENCH, "--quick", "--out", str(out), "--state-dir", str(state)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=220,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "| N |" in result.stdout and "| target |" in result.stdout
+
+    document = json.loads((out / "latest.json").read_text())
+    assert document["quick"] is True
+    assert {"cpu", "cores", "memory_gb", "python", "mosquitto"} <= set(document["machine"])
+    (run,) = document["runs"]
+    assert run["rooms"] == 50 and "error" not in run
+
+    fanout = run["fanout"]
+    assert fanout["all_acked"] is True
+    for directive in fanout["directives"]:
+        assert directive["acked"] == directive["total"] == 50
+    assert set(fanout["room_ack_ms"]) == {"count", "p50", "p95", "p99", "max"}
+    assert fanout["room_ack_ms"]["count"] == 50 * len(fanout["directives"])
+    assert fanout["last_room_ms"]["median"] is not None
+    # The warm-up is waited for in the 49 simulated rooms; the real device's ack of it
+    # (after its start) is what "ready" means.
+    assert run["warmup"]["acked"] == 49 and run["warmup"]["total"] == 50
+
+    floor = run["floor"]
+    assert floor["clients"] == 50 and floor["one_way_ms"]["count"] == 50 * floor["reps"]
+    assert run["ratio_to_floor"] is not None
+
+    assert run["panic"]["received"] == run["panic"]["presses"] == 10
+    assert run["panic"]["console_ms"]["p99"] is not None
+
+    device = run["device"]
+    assert device["ready_s"] is not None and device["memory_after"]["rss_mb"] > 0
+    assert device["cpu"]["acked"] == device["cpu"]["directives"] == 10
+    assert run["hub"]["cpu_percent"] >= 0 and run["hub"]["rss_mb"] > 0
+    assert {"hub", "broker", "device", "simulate-0", "simulate-1"} <= set(run["idle"])
+
+    assert [t["target"] for t in document["targets"]] and all(
+        t["measured"] is not None for t in document["targets"]
+    )
+    assert (out / "latency.png").read_bytes().startswith(b"\x89PNG")
+    assert _processes_mentioning(str(state)) == []
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_stops_every_child(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    process = subprocess.Popen(
+        [*BENCH, "--quick", "--no-chart", "--out", str(tmp_path), "--state-dir", str(state)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 90
+        for line in process.stdout:
+            if "idle for" in line or time.monotonic() > deadline:
+                break
+        assert len(_processes_mentioning(str(state))) >= 4  # broker, hub, 2 simulators, device
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=40) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    assert _processes_mentioning(str(state)) == []
