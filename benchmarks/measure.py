@@ -236,6 +236,9 @@ def device_cpu(
     """CPU of the real device process per directive (receive, verify, store, render, draw,
     ack), from /proc over ``count`` room directives, less what it spends idle."""
     assert stack.device is not None
+    # Clear the site first: a room-level Hold under a site-wide Shelter would not take
+    # effect (SRP precedence), and would never be acked by design.
+    stack.client.post("/api/directives", {"action": "all_clear"})
     pid, acked = stack.device.pid, 0
     before = sample(pid)
     for index in range(count):

@@ -9,17 +9,24 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from roomcast.client import ClientError, HubClient, login, read_token, write_secret
-from roomcast.handle import DemoError, DemoHandle, default_state_dir
+from roomcast.handle import ClientError, DemoError, DemoHandle, default_state_dir
+
+if TYPE_CHECKING:
+    from roomcast.client import HubClient
 
 ACTIONS = ("hold", "secure", "lockout", "lockdown", "evacuate", "shelter", "all-clear")
 
 
 def main(argv: list[str] | None = None) -> int:
+    words = sys.argv[1:] if argv is None else argv
+    if words[:1] == ["provision"]:
+        from provisioning.cli import main as provision
+
+        return provision(words)
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(words)
     try:
         result: int = args.run(args)
         return result
@@ -120,10 +127,11 @@ def _add_it(commands: Any) -> None:
     login.add_argument("--user", required=True)
     login.set_defaults(run=_login)
 
-    from provisioning.cli import add_parser as add_provision
-    from provisioning.cli import run as run_provision
-
-    add_provision(commands).set_defaults(run=run_provision)
+    # Listed here for --help; `main` hands the whole command line to provisioning.cli, so
+    # the classroom node never loads the provisioning code (and its memory) to start.
+    commands.add_parser(
+        "provision", help="IT tooling: site, rooms, device bundles, users, revocation"
+    )
 
 
 def _hub_options(parser: argparse.ArgumentParser) -> None:
@@ -141,6 +149,8 @@ def session_file() -> Path:
 
 def _client(args: argparse.Namespace) -> HubClient:
     """The hub to talk to: --hub, else a running demo, else the last `roomcast login`."""
+    from roomcast.client import HubClient, read_token  # httpx: only for office commands
+
     if args.hub and args.token_file:
         return HubClient(args.hub, read_token(args.token_file))
     saved = _saved_session()
@@ -158,6 +168,8 @@ def _client(args: argparse.Namespace) -> HubClient:
 
 
 def _saved_session() -> HubClient | None:
+    from roomcast.client import HubClient
+
     try:
         saved = json.loads(session_file().read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -166,6 +178,8 @@ def _saved_session() -> HubClient | None:
 
 
 def _login(args: argparse.Namespace) -> int:
+    from roomcast.client import login, write_secret
+
     password = getpass.getpass(f"password for {args.user} at {args.hub}: ")
     token = login(args.hub, args.user, password)
     write_secret(session_file(), json.dumps({"hub": args.hub, "token": token}))

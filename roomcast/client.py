@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
+from roomcast.handle import ClientError
 
-class ClientError(RuntimeError):
-    """The hub could not be reached, or refused the request; the message says why."""
+__all__ = ["ClientError", "HubClient", "login", "read_token", "write_secret"]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,10 @@ HANDLE = "demo.json"
 """Written while the demo runs: how `roomcast issue / press / status` find it."""
 
 
+class ClientError(RuntimeError):
+    """The hub could not be reached, or refused the request; the message says why."""
+
+
 class DemoError(RuntimeError):
     """The demo could not start, or is not running; the message says what to do."""
 
