@@ -19,10 +19,9 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from types import MappingProxyType
-from typing import Any
 
 import aiomqtt
 
@@ -48,6 +47,7 @@ from protocol.messages import (
 )
 from protocol.srp import Vocabulary
 from protocol.topics import DeviceChannel, ScopeKind, Topics
+from transport.outbound import Outbound
 from transport.session import run_session
 from transport.systemd import Notifier
 
@@ -90,7 +90,7 @@ class DeviceService:
         self._topics = Topics(config.site)
         self._store = DeviceStore(config.state_dir / "device.db")
         self._inbox = DirectiveInbox(config, self._topics, self._store)
-        self._client: aiomqtt.Client | None = None
+        self._out = Outbound()
         self._ready = False
         self._hub: HubState | None = None
         self._last_contact = time.monotonic()
@@ -116,7 +116,6 @@ class DeviceService:
             republish=self._republish,
         )
         self._redraw = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._handlers = self._routes()
 
     def _event_desk(self) -> EventDesk:
@@ -187,8 +186,7 @@ class DeviceService:
         finally:
             self._systemd.stopping()
             self._fault_relay.detach()
-            for task in self._tasks:
-                task.cancel()
+            self._out.cancel()
             self._inputs.close()
             self._store.close()
 
@@ -206,7 +204,7 @@ class DeviceService:
         )
 
     async def _on_connected(self, client: aiomqtt.Client) -> None:
-        self._client = client
+        self._out.client = client
         self.acked_seq = 0  # an ack in flight when the link dropped may be lost: resend
         await client.subscribe([(topic, 1) for topic in self._handlers])
         self._announce.publish_status()
@@ -218,7 +216,7 @@ class DeviceService:
         log.info("%s: connected to %s", self.config.device_id, self.config.broker.describe())
 
     def _on_disconnected(self) -> None:
-        self._client = None
+        self._out.client = None
         self.connected.clear()
         self._redraw.set()
         self._changed()
@@ -226,7 +224,7 @@ class DeviceService:
 
     def _broker_state(self) -> str:
         """systemd's STATUS= line: is the broker link up."""
-        state = "connected to" if self._client is not None else "reconnecting to"
+        state = "connected to" if self._out.client is not None else "reconnecting to"
         return f"broker: {state} {self.config.broker.describe()}"
 
     def _dispatch(self, topic: str, payload: bytes) -> None:
@@ -248,20 +246,10 @@ class DeviceService:
         )
 
     def _send(self, channel: DeviceChannel, payload: bytes, retain: bool = False) -> None:
-        client = self._client
-        if client is None:
-            return  # events wait in the outbox; status and acks are re-sent on connect
+        # While disconnected nothing is sent: events wait in the outbox, status and acks
+        # are re-sent on connect.
         topic = self._topics.device(self.config.device_id, channel)
-        self._spawn(client.publish(topic, payload, qos=1, retain=retain))
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        async def guarded() -> None:
-            with suppress(aiomqtt.MqttError):  # lost with the link; re-sent on reconnect
-                await coroutine
-
-        task = asyncio.get_running_loop().create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._out.publish(topic, payload, retain=retain)
 
     # -- incoming --------------------------------------------------------------------------
 
@@ -339,7 +327,7 @@ class DeviceService:
 
     def link_view(self) -> LinkView:
         age = time.monotonic() - self._last_contact
-        if self._client is None or self._hub is None:
+        if self._out.client is None or self._hub is None:
             return LinkView(LinkState.LINK_LOST, age)
         if not self._hub.online:
             return LinkView(LinkState.HUB_OFFLINE, age)
@@ -375,7 +363,7 @@ class DeviceService:
 
     def _ack(self, directive: Directive | None) -> None:
         """Only after the frame is drawn; again whenever the hub may have missed it."""
-        if directive is None or self._client is None or self.acked_seq == directive.seq:
+        if directive is None or self._out.client is None or self.acked_seq == directive.seq:
             return
         if self.shown_seq != directive.seq:
             return

@@ -12,8 +12,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import aiomqtt
 import uvicorn
@@ -36,6 +35,7 @@ from protocol.messages import (
 )
 from protocol.signing import BadSignature, sign, verify
 from protocol.topics import DeviceChannel, Topics
+from transport.outbound import Outbound
 from transport.session import run_session
 from transport.systemd import Notifier
 
@@ -77,8 +77,7 @@ class HubService:
         )
         self.http_port = config.http_port
         self._inventory_stamp = config.inventory_file.stat().st_mtime
-        self._client: aiomqtt.Client | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._out = Outbound()
 
     @property
     def store(self) -> HubStore:
@@ -107,6 +106,7 @@ class HubService:
                 group.create_task(self._systemd.keep_watchdog())
         finally:
             self._systemd.stopping()
+            self._out.cancel()
             listener.close()
             self._store.close()
 
@@ -150,7 +150,7 @@ class HubService:
         )
 
     async def _on_connected(self, client: aiomqtt.Client) -> None:
-        self._client = client
+        self._out.client = client
         await client.subscribe(
             [(self._topics.device_wildcard(c), 1) for c in _DECODERS]
             + [(self._topics.directive_wildcard, 1)]  # our own, retained: see _adopt
@@ -163,7 +163,7 @@ class HubService:
         log.info("hub connected to %s (epoch %d)", self.config.broker.describe(), self.epoch)
 
     def _on_disconnected(self) -> None:
-        self._client = None
+        self._out.client = None
         self.connected.clear()
         self._systemd.status("broker link lost; reconnecting")
 
@@ -200,19 +200,7 @@ class HubService:
     def _send(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Publish without blocking the caller; a publish lost with the link is redone on
         reconnect (directives, state) or by the device resending (events -> receipts)."""
-        client = self._client
-        if client is None:
-            return
-        self._spawn(client.publish(topic, payload, qos=1, retain=retain))
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        async def guarded() -> None:
-            with contextlib.suppress(aiomqtt.MqttError):
-                await coroutine
-
-        task = asyncio.get_running_loop().create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._out.publish(topic, payload, retain=retain)
 
     def send_command(self, device_id: str, kind: CommandKind, *, user: str) -> Command:
         """Sign and send one command to one device; recorded with who sent it."""

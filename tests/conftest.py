@@ -10,6 +10,7 @@ from typing import Any
 
 import aiomqtt
 import pytest
+from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from device.config import load_device_config
 from device.service import DeviceService
@@ -19,6 +20,7 @@ from hub.service import HubService
 from protocol.endpoint import BrokerEndpoint, TlsFiles
 from provisioning.throwaway import ThrowawaySite, create_throwaway_site
 from roomcast.broker import BrokerError, MosquittoProcess, find_mosquitto, free_port
+from tests.serial_fakes import PtyDevice
 from transport.session import tls_parameters
 
 WAIT = 10.0
@@ -173,3 +175,27 @@ async def nodes(site: ThrowawaySite, hub: HubService, start_node: StartNode) -> 
         what="the hub to see every device online",
     )
     return started
+
+
+@pytest.fixture
+def pin_factory() -> Iterator[MockFactory]:
+    """A fresh gpiozero mock factory per test, never installed as the global default."""
+    factory = MockFactory(pin_class=MockPWMPin)
+    yield factory
+    factory.reset()
+    factory.close()
+
+
+@pytest.fixture
+def make_pty(tmp_path: Path) -> Iterator[Callable[[str], PtyDevice]]:
+    """Serial devices played by pseudo-terminals, each behind its own link name."""
+    made: list[PtyDevice] = []
+
+    def make(name: str) -> PtyDevice:
+        device = PtyDevice(tmp_path / name)
+        made.append(device)
+        return device
+
+    yield make
+    for device in made:
+        device.close()

@@ -7,8 +7,6 @@ Every wait is bounded: a service that never reacts fails the test in seconds.
 from __future__ import annotations
 
 import asyncio
-import os
-import select
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -100,38 +98,3 @@ async def until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within_s} s waiting for {what}")
         await asyncio.sleep(0.01)
-
-
-class PtyDevice:
-    """A serial device played by a pseudo-terminal behind a stable symlink, as
-    ``/dev/serial/by-id/...`` points at a USB adapter."""
-
-    def __init__(self, link: Path) -> None:
-        self.path = link
-        self._master, self._slave = os.openpty()
-        link.unlink(missing_ok=True)
-        link.symlink_to(os.ttyname(self._slave))
-
-    def read(self, count: int, timeout: float = 5.0) -> bytes:
-        """Exactly ``count`` bytes the driver wrote, or fewer if ``timeout`` ran out."""
-        data = b""
-        deadline = time.monotonic() + timeout
-        while len(data) < count and (left := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select([self._master], [], [], left)
-            if ready:
-                data += os.read(self._master, count - len(data))
-        return data
-
-    def read_until(self, marker: bytes, timeout: float = 5.0) -> bytes:
-        data = b""
-        deadline = time.monotonic() + timeout
-        while marker not in data and (left := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select([self._master], [], [], left)
-            if ready:
-                data += os.read(self._master, 4096)
-        return data
-
-    def close(self) -> None:
-        os.close(self._master)
-        os.close(self._slave)
-        self.path.unlink(missing_ok=True)

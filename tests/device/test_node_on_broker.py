@@ -24,9 +24,10 @@ from hub.views import alerts
 from protocol.srp import Action
 from roomcast.broker import MosquittoProcess
 from tests.conftest import eventually
-from tests.device.helpers import PtyDevice, running, until
+from tests.device.helpers import running, until
 from tests.device.test_mock_pins import hold
 from tests.device.test_service_parts import RecordingNotifier
+from tests.serial_fakes import PtyDevice
 
 pytestmark = [
     pytest.mark.integration,

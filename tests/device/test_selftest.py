@@ -20,7 +20,7 @@ from device.selftest import PartResult, SelftestOptions, run_selftest
 from hardware.config_parse import parse_hardware_config
 from hardware.serial_frames import relay_state_frames
 from hardware.serial_link import RetryPolicy
-from tests.device.helpers import PtyDevice
+from tests.serial_fakes import PtyDevice
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Image.Image.getdata is deprecated:DeprecationWarning:luma"

@@ -35,7 +35,8 @@ from hardware.simulated import (
 )
 from protocol.messages import EventKind
 from protocol.srp import Action, Vocabulary
-from tests.device.helpers import Feed, PtyDevice, node_config, running, until
+from tests.device.helpers import Feed, node_config, running, until
+from tests.serial_fakes import PtyDevice
 from transport.systemd import Notifier
 
 LOST = "LINK LOST: "

@@ -1,4 +1,4 @@
-"""Helpers for hardware tests: bounded waits, an event recorder, a pseudo-terminal device.
+"""Helpers for hardware tests: bounded waits, an event recorder (ptys: tests.serial_fakes).
 
 Every wait here is bounded: a driver that never calls back fails the test in seconds,
 not at the 60 s timeout.
@@ -6,12 +6,13 @@ not at the 60 s timeout.
 
 from __future__ import annotations
 
-import os
-import select
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
+
+from tests.serial_fakes import PtyDevice
+
+__all__ = ["WAIT_S", "PtyDevice", "Recorder", "wait_until"]
 
 WAIT_S = 5.0
 
@@ -52,44 +53,3 @@ class Recorder:
         with self._changed:
             self._changed.wait_for(lambda: len(self.events) >= count, timeout)
             return list(self.events)
-
-
-class PtyDevice:
-    """A serial device played by a pseudo-terminal behind a stable symlink.
-
-    The symlink stands for ``/dev/serial/by-id/...``: unplugging removes it and closes
-    the master (the "device"); replugging makes a new pty and points the link at it,
-    as udev does when a USB adapter comes back.
-    """
-
-    def __init__(self, link: Path) -> None:
-        self.path = link
-        self._master = -1
-        self._slave = -1
-        self.plug()
-
-    def plug(self) -> None:
-        self._master, self._slave = os.openpty()  # the slave stays open: the device is "on"
-        self.path.unlink(missing_ok=True)
-        self.path.symlink_to(os.ttyname(self._slave))
-
-    def unplug(self, *, remove_link: bool = True) -> None:
-        if remove_link:
-            self.path.unlink(missing_ok=True)
-        os.close(self._master)
-        os.close(self._slave)
-        self._master = self._slave = -1
-
-    def read(self, count: int, timeout: float = WAIT_S) -> bytes:
-        """Exactly ``count`` bytes the driver wrote, or fewer if ``timeout`` ran out."""
-        data = b""
-        deadline = time.monotonic() + timeout
-        while len(data) < count and (left := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select([self._master], [], [], left)
-            if ready:
-                data += os.read(self._master, count - len(data))
-        return data
-
-    def close(self) -> None:
-        if self._master >= 0:
-            self.unplug()
