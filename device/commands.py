@@ -12,12 +12,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from device.store import DeviceStore
 from protocol.codec import DecodeError, decode
 from protocol.messages import Command, CommandKind
-from protocol.signing import BadSignature, verify
+from protocol.signing import BadSignature, PublicKey, verify
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +31,7 @@ class Refused(Exception):
 @dataclass
 class CommandCheck:
     device_id: str
-    hub_key: Ed25519PublicKey
+    hub_key: PublicKey
     store: DeviceStore
     wall_clock: Callable[[], float]
 

@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
 from protocol.endpoint import BrokerEndpoint
 from protocol.settings import ConfigError, Settings
+from protocol.signing import HubPublicKey, NotAPublicKey, NotEd25519, PublicKey
 
 FIRMWARE = "roomcast-0.1.0"
 
@@ -30,7 +28,7 @@ class DeviceConfig:
     building: str
     room_name: str
     broker: BrokerEndpoint
-    hub_public_key: Ed25519PublicKey
+    hub_public_key: PublicKey
     state_dir: Path
     cancel_window_s: float = 60.0
     """How long after a panic press the cancel button can still withdraw it."""
@@ -72,12 +70,15 @@ def _cancel_window(settings: Settings, key: str = "cancel_window_s") -> float:
     return window
 
 
-def _public_key(settings: Settings, key: str) -> Ed25519PublicKey:
+def _public_key(settings: Settings, key: str) -> HubPublicKey:
+    """The hub's key from the bundle's PEM file, read without ``cryptography`` (see
+    :mod:`protocol.signing`: the node verifies with PyNaCl)."""
     path = settings.existing_file(key)
     try:
-        loaded = load_pem_public_key(path.read_bytes())
-    except ValueError:
+        return HubPublicKey.from_pem(path.read_bytes())
+    except NotAPublicKey:
         raise settings.fail(key, f"{path} is not a PEM public key") from None
-    if not isinstance(loaded, Ed25519PublicKey):
-        raise settings.fail(key, f"{path} is not an Ed25519 key (the hub signs with Ed25519)")
-    return loaded
+    except NotEd25519:
+        raise settings.fail(
+            key, f"{path} is not an Ed25519 key (the hub signs with Ed25519)"
+        ) from None

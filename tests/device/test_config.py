@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PrivateKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from device.config import ConfigError, load_device_config
+from protocol.signing import BadSignature, sign, verify
 from tests.device.test_cli import device_config
+from tests.unit.factories import directive
 
 
 def with_window(tmp_path: Path, key: Ed25519PrivateKey, window: object) -> Path:
@@ -39,3 +52,55 @@ def test_a_cancel_window_in_range_is_kept(
 
 def test_the_cancel_window_defaults_to_a_minute(tmp_path: Path, hub_key: Ed25519PrivateKey) -> None:
     assert load_device_config(device_config(tmp_path, hub_key, {})).cancel_window_s == 60.0
+
+
+def test_the_hub_key_file_is_read_as_the_key_the_hub_signs_with(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    """The node reads the bundle's PEM without cryptography (PyNaCl verifies): the same
+    32 key bytes, and a directive the hub signed with cryptography verifies."""
+    loaded = load_device_config(device_config(tmp_path, hub_key, {})).hub_public_key
+    assert loaded.public_bytes_raw() == hub_key.public_key().public_bytes_raw()
+    verify(sign(directive(seq=3), hub_key), loaded)
+    with pytest.raises(BadSignature):
+        verify(sign(directive(seq=3), Ed25519PrivateKey.generate()), loaded)
+
+
+def public_pem(key: Any) -> bytes:
+    return bytes(key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+
+
+@pytest.mark.parametrize(
+    ("pem", "says"),
+    [
+        (lambda: public_pem(X25519PrivateKey.generate()), "is not an Ed25519 key"),
+        (lambda: public_pem(Ed448PrivateKey.generate()), "is not an Ed25519 key"),
+        (lambda: public_pem(ec.generate_private_key(ec.SECP256R1())), "is not an Ed25519 key"),
+        (
+            lambda: Ed25519PrivateKey.generate().private_bytes(
+                Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+            ),
+            "is not a PEM public key",
+        ),
+        (lambda: b"-----BEGIN PUBLIC KEY-----\nnot*base64\n-----END PUBLIC KEY-----\n", "PEM"),
+        (lambda: b"hello", "is not a PEM public key"),
+    ],
+)
+def test_a_hub_key_file_that_is_not_an_ed25519_public_key_is_refused(
+    tmp_path: Path, hub_key: Ed25519PrivateKey, pem: Callable[[], bytes], says: str
+) -> None:
+    path = device_config(tmp_path, hub_key, {})
+    (tmp_path / "hub.pub").write_bytes(pem())
+    with pytest.raises(ConfigError, match=says) as caught:
+        load_device_config(path)
+    assert str(caught.value).startswith(f"{path}: hub_public_key: ")
+
+
+def test_a_hub_key_file_with_crlf_and_text_around_it_still_loads(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    path = device_config(tmp_path, hub_key, {})
+    pem = public_pem(hub_key).replace(b"\n", b"\r\n")
+    (tmp_path / "hub.pub").write_bytes(b"hub signing key\r\n" + pem)
+    loaded = load_device_config(path).hub_public_key
+    assert loaded.public_bytes_raw() == hub_key.public_key().public_bytes_raw()
