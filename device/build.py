@@ -20,13 +20,10 @@ from typing import Any, TypeVar
 from PIL import Image
 
 from device.faults import FaultRelay
-from hardware.buttons import GpioInputs
 from hardware.config import ButtonBinding, DisplayConfig, HardwareConfig
 from hardware.config_parse import parse_hardware_config
-from hardware.displays import open_display
 from hardware.errors import HardwareError, PartUnavailable
 from hardware.interfaces import Display, FaultHandler, Indicator, Inputs, Outputs, Sounder
-from hardware.leds import GpioBuzzer, open_indicator
 from hardware.pins import make_pin_factory
 from hardware.serial_outputs import open_outputs
 from hardware.simulated import (
@@ -35,6 +32,11 @@ from hardware.simulated import (
     SimulatedInputs,
     SimulatedSounder,
 )
+
+# The GPIO and panel drivers (hardware.buttons, .leds, .displays) are imported only when
+# the config has such parts: gpiozero (with the importlib.metadata, statistics and
+# subprocess it imports) is ~3.5 MB resident that a node without buttons, LEDs or a
+# buzzer (the PNG screen of the demo and the benchmark) would carry for nothing.
 
 log = logging.getLogger(__name__)
 
@@ -147,10 +149,14 @@ def _indicator_and_buzzer(
 ) -> tuple[Indicator, Sounder]:
     indicator: Indicator = SimulatedIndicator()
     if config.indicator is not None and pins is not None:
+        from hardware.leds import open_indicator  # gpiozero: see the note at the top
+
         led = config.indicator
         indicator = _opened(lambda: open_indicator(led, pin_factory=pins), indicator, report)
     buzzer: Sounder = SimulatedSounder()
     if config.buzzer is not None and pins is not None:
+        from hardware.leds import GpioBuzzer
+
         sounder = config.buzzer
         buzzer = _opened(lambda: GpioBuzzer(sounder, pin_factory=pins), buzzer, report)
     stack.callback(indicator.close)
@@ -184,6 +190,8 @@ def _inputs(bindings: tuple[ButtonBinding, ...], pins: Any, report: FaultHandler
     """All buttons; if some cannot be claimed, the others still work and those are faults."""
     if not bindings or pins is None:
         return SimulatedInputs()
+    from hardware.buttons import GpioInputs  # gpiozero: see the note at the top
+
     try:
         return GpioInputs(bindings, pin_factory=pins)
     except PartUnavailable:
@@ -195,6 +203,8 @@ def _inputs(bindings: tuple[ButtonBinding, ...], pins: Any, report: FaultHandler
 
 def _claimable(binding: ButtonBinding, pins: Any, report: FaultHandler) -> bool:
     """Whether this one button's pin can be claimed; if not, it is reported as a fault."""
+    from hardware.buttons import GpioInputs
+
     try:
         GpioInputs([binding], pin_factory=pins).close()
     except PartUnavailable as error:
@@ -221,6 +231,8 @@ def _display(config: HardwareConfig, choice: DisplayChoice, report: FaultHandler
         )
         configured = emulated
     assert configured is not None
+    from hardware.displays import open_display  # luma: see the note at the top
+
     try:
         return open_display(configured)
     except PartUnavailable as error:
