@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -71,8 +72,12 @@ class Children:
         stdout: int | IO[bytes] | None = None,
         stdin: int | None = subprocess.DEVNULL,
         cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> Child:
-        """Start ``python args...`` (our own interpreter); stderr always goes to the log."""
+        """Start ``python args...`` (our own interpreter); stderr always goes to the log.
+
+        ``env``: variables set on top of the harness's own environment.
+        """
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
         with log_path.open("ab") as log:
@@ -82,6 +87,7 @@ class Children:
                 stderr=log,
                 stdin=stdin,
                 cwd=cwd,
+                env=None if env is None else os.environ | dict(env),
                 start_new_session=True,
                 preexec_fn=functools.partial(_die_with_parent, os.getpid()),
             )

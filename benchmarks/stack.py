@@ -8,6 +8,7 @@ TLS configuration.
 from __future__ import annotations
 
 import json
+import shlex
 import socket
 import time
 from dataclasses import dataclass
@@ -18,6 +19,23 @@ from benchmarks.procs import BenchError, Child, Children
 from provisioning.install import InstalledDevice
 from provisioning.throwaway import ThrowawaySite
 from roomcast.client import ClientError, HubClient, login
+
+DEVICE_UNIT = Path(__file__).resolve().parents[1] / "systemd" / "roomcast-device.service"
+
+
+def unit_environment(unit: Path) -> dict[str, str]:
+    """The variables a systemd unit's ``Environment=`` lines set.
+
+    The real device is started with them, so it runs as the shipped unit runs it (its
+    malloc settings change the memory measured): never tuned for the benchmark alone.
+    """
+    found: dict[str, str] = {}
+    for line in unit.read_text(encoding="utf-8").splitlines():
+        if line.startswith("Environment="):
+            for assignment in shlex.split(line.removeprefix("Environment=")):
+                name, _, value = assignment.partition("=")
+                found[name] = value
+    return found
 
 
 @dataclass(frozen=True)
@@ -145,10 +163,13 @@ class Stack:
     # -- one real device service -----------------------------------------------------------
 
     def start_device(self, device: InstalledDevice) -> Path:
-        """``roomcast device --config ...`` as its own process; the PNG its frames go to."""
+        """``roomcast device --config ...`` as its own process, in the environment of the
+        shipped systemd unit; the PNG its frames go to."""
         screen = self.screens / "device-screen.png"
         args = ["-m", "roomcast", "device", "--config", str(device.config)]
-        self.device = self.children.spawn("device", [*args, "--screen", str(screen)])
+        self.device = self.children.spawn(
+            "device", [*args, "--screen", str(screen)], env=unit_environment(DEVICE_UNIT)
+        )
         return screen
 
     def pids(self) -> dict[str, int]:
