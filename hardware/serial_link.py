@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import serial
-
 from hardware.interfaces import FaultHandler
+
+# pyserial is imported by the methods that use a port, so a node with no relay board or
+# sign (the only users of a link) never loads it: each module a node imports stays
+# resident, and memory is what a Raspberry Pi has least of (docs/BENCHMARKS.md).
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,8 @@ class SerialLink:
                 self._healthy()
 
     def _open(self) -> bool:
+        import serial
+
         try:
             self._serial = serial.Serial(
                 self._port, self._baudrate, timeout=0, write_timeout=WRITE_TIMEOUT_S, exclusive=True
@@ -166,6 +170,8 @@ class SerialLink:
         return self._frames is not None and time.monotonic() >= self._last_sent + self._refresh_s
 
     def _write(self, frames: list[bytes]) -> bool:
+        import serial
+
         try:
             for index, frame in enumerate(frames):
                 if index and self._frame_gap_s and self._stopping.wait(self._frame_gap_s):
@@ -185,6 +191,8 @@ class SerialLink:
     def _close_port(self) -> None:
         port, self._serial = self._serial, None
         if port is not None:
+            import serial
+
             try:
                 port.close()
             except (serial.SerialException, OSError):

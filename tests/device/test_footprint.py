@@ -75,5 +75,5 @@ def test_a_node_that_drew_its_first_frame_loaded_nothing_of_the_hub_office_or_it
     modules = loaded_modules(tmp_path, hub_key, {})
     assert {"device.service", "device.screen", "nacl.signing"} <= modules  # it really ran
     assert among(modules, NEVER_ON_A_NODE) == []
-    # no buttons, LEDs or panel configured: their drivers stay unloaded (device.build)
-    assert among(modules, ("gpiozero", "colorzero", "luma", "hardware.buttons")) == []
+    # no buttons, LEDs, panel, relays or signs configured: their drivers stay unloaded
+    assert among(modules, ("gpiozero", "colorzero", "luma", "serial", "hardware.buttons")) == []
