@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -198,7 +199,12 @@ async def test_a_panic_press_is_silent_unless_the_site_allows_a_chirp(
     assert chirping.sounder.chirps == [ACCEPTED.chirps]
 
 
-async def test_staff_reports_never_change_the_lockdown_screen(room: Room) -> None:
+async def test_staff_reports_never_change_the_lockdown_screen(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    # The clock stands still: a new minute in the top bar is a change the room should see.
+    started = time.time()
+    room = Room(node_config(tmp_path, hub_key), hub_key, wall_clock=lambda: started)
     async with running(room.service):
         room.feed.directive(Action.LOCKDOWN)
         await until(lambda: room.service.shown_seq == 1, what="the Lockdown screen")
