@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="simulated screens' PNGs in the state dir, not on /dev/shm",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy flame graphs of every process during the fan-out, into DIR",
+    )
     return parser
 
 
@@ -68,6 +74,7 @@ def options_from(args: argparse.Namespace) -> Options:
             state_dir=args.state_dir,
             keep=args.keep,
             screens_on_disk=args.screens_on_disk,
+            profile=args.profile,
         )
     return Options(
         rooms=args.rooms,
@@ -81,6 +88,7 @@ def options_from(args: argparse.Namespace) -> Options:
         state_dir=args.state_dir,
         keep=args.keep or args.state_dir is not None,
         screens_on_disk=args.screens_on_disk,
+        profile=args.profile,
     )
 
 

@@ -243,7 +243,9 @@ def device_cpu(
     before = sample(pid)
     for index in range(count):
         mark = stream.mark()
-        body = directive_body(first + index, room=device.room)
+        # A note no frame has shown before: every directive is drawn from nothing, as
+        # a node does, not from the screen's cache of layers it drew already.
+        body = directive_body(first + index, room=device.room) | {"note": f"Check {index}"}
         seq = stack.client.post("/api/directives", body)["seq"]
 
         def done(arrivals: list[Arrival], seq: int = seq) -> bool:

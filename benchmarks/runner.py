@@ -25,6 +25,7 @@ from benchmarks.measure import (
     panic,
 )
 from benchmarks.procs import BenchError, Children
+from benchmarks.profile import profiled
 from benchmarks.stack import Stack, split
 from benchmarks.stats import median, summary
 from benchmarks.stream import Stream
@@ -45,6 +46,8 @@ class Options:
     state_dir: Path | None = None
     keep: bool = False
     screens_on_disk: bool = False
+    profile: Path | None = None
+    """Where py-spy flame graphs of the fan-out go; None: no profiling."""
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -57,6 +60,7 @@ class Options:
             "press_interval_s": self.press_interval_s,
             "device_directives": self.device_directives,
             "screens_on_disk": self.screens_on_disk,
+            "profiled": self.profile is not None,
         }
 
 
@@ -140,9 +144,10 @@ def run_one(
             usage = result["idle"] = idle(stack, broker.pid, options.idle_s)
             result["hub"] = usage["hub"]
             _say(out, rooms, f"fan-out: {options.rounds} site-wide directives")
-            fan = result["fanout"] = fanout(
-                stack, stream, options.rounds, broker_pid=broker.pid, own_room=real.room
-            )
+            with profiled(stack.pids(), options.profile, f"n{rooms}"):
+                fan = result["fanout"] = fanout(
+                    stack, stream, options.rounds, broker_pid=broker.pid, own_room=real.room
+                )
             last, floor_last = fan["last_room_ms"]["median"], result["floor"]["last_ms"]["median"]
             result["ratio_to_floor"] = _ratio(last, floor_last)
             floor_trip = result["floor"]["round_trip_last_ms"]["median"]

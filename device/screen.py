@@ -6,13 +6,20 @@ least :data:`TERM_SHARE` of the space. Text that does not fit is wrapped, then p
 ("1/2" in the corner, the term repeated on every page): never cut off silently. When the
 link is lost the last directive stays visible under a bar that says so, with its age.
 A drill replaces the room name with an inverted DRILL banner, so no one mistakes it.
+
+A frame is drawn in layers, each cached by what it shows: the body (term, text, page
+marker) and the top bar. FreeType rasterising is most of a frame's cost, and a frame is
+often drawn again with the same parts: every room of a simulator process shows the same
+directive, a node goes back to a view it showed before (link lost and back, a page
+flip), and a drill frame does not show the room at all. The caches are small, since an
+800x480 colour layer is a megabyte, and their images are never drawn on, only copied.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 
 from PIL import Image, ImageChops, ImageDraw
 
@@ -112,6 +119,23 @@ def render_pages(view: ScreenView, size: tuple[int, int], mode: str) -> list[Ima
     return [_draw(view, geometry, page, (n + 1, total)) for n, page in enumerate(pages)]
 
 
+def clear_frame_cache() -> None:
+    """Forget every cached layer (for tests that watch what is drawn)."""
+    for cached in (_plan, _body, _top_bar):
+        cached.cache_clear()
+
+
+def _draw(view: ScreenView, g: _Geometry, page: _Page, number: tuple[int, int]) -> Image.Image:
+    image = _body(view.term, view.colour, view.shift, g, page, number).copy()
+    # A drill bar shows neither room nor time, so every room shares one. The bar is
+    # pasted whole: the body never draws above ``g.top``.
+    room, clock = ("", "") if view.drill else (view.room, view.clock)
+    image.paste(_top_bar(view.drill, room, clock, g), (0, 0))
+    if view.link is not LinkState.OK:  # its age changes every few seconds: not cached
+        _draw_link_bar(ImageDraw.Draw(image), view, g)
+    return image
+
+
 def _geometry(view: ScreenView, size: tuple[int, int], mode: str) -> _Geometry:
     width, height = size
     # Tall enough for "LINK LOST 2m ago" (a descender) at the smallest legible size.
@@ -137,7 +161,8 @@ def _body_sizes(space: int, g: _Geometry) -> range:
     return range(max(floor, int(space * 0.3)), floor - 1, -1)
 
 
-def _plan(text: str, g: _Geometry) -> list[_Page]:
+@lru_cache(maxsize=8)
+def _plan(text: str, g: _Geometry) -> tuple[_Page, ...]:
     """The fewest pages with the largest text: one page, else paged under the term."""
     columns = g.width - 2 * SIDE
     sizes = _body_sizes(g.space, g)
@@ -147,11 +172,11 @@ def _plan(text: str, g: _Geometry) -> list[_Page]:
         lines = wrap(text, body, columns, g.measure)
         term_h = g.space - block_height(len(lines), body) - (1 if lines else 0)
         if term_h >= term_min:
-            return [_Page(term_h, tuple(lines), body)]
+            return (_Page(term_h, tuple(lines), body),)
     if g.space - term_min - 1 >= pitch(font(sizes[-1])):
-        return _paged(text, g, term_min, g.space - term_min - 1)
+        return tuple(_paged(text, g, term_min, g.space - term_min - 1))
     # Not even one line fits beside the term: the term gets a page of its own.
-    return [_Page(g.space, (), font(sizes[-1])), *_paged(text, g, 0, g.space)]
+    return (_Page(g.space, (), font(sizes[-1])), *_paged(text, g, 0, g.space))
 
 
 def _paged(text: str, g: _Geometry, term_h: int, room: int) -> list[_Page]:
@@ -180,14 +205,23 @@ def _marker_width(most: int, g: _Geometry) -> int:
     return int(_marker_font(g).getlength(f"{most}/{most}", mode=g.measure.mode)) + 3
 
 
-def _draw(view: ScreenView, g: _Geometry, page: _Page, number: tuple[int, int]) -> Image.Image:
+@lru_cache(maxsize=4)
+def _body(
+    term: str,
+    colour: tuple[int, int, int],
+    shift: tuple[int, int],
+    g: _Geometry,
+    page: _Page,
+    number: tuple[int, int],
+) -> Image.Image:
+    """Everything under the top bar: the term, the page's lines, the page marker."""
     image = Image.new(g.mode, (g.width, g.height))
     draw = ImageDraw.Draw(image)
-    _draw_top_bar(draw, view, g)
     marker_w = _marker_width(number[1], g) if number[1] > 1 else 0
-    dx, dy = view.shift
+    dx, dy = shift
     if page.term_h:
-        _draw_term(draw, image, view, g, page.term_h, marker_w if not page.lines else 0)
+        width = g.width - 2 * SIDE - (marker_w if not page.lines else 0)
+        _draw_term(draw, image, term, _ink(g.mode, colour), shift, g, page.term_h, width)
     y = g.top + page.term_h + (1 if page.term_h and page.lines else 0)
     if not page.term_h and page.lines:
         y += (g.space - block_height(len(page.lines), page.body)) // 2
@@ -202,24 +236,22 @@ def _draw(view: ScreenView, g: _Geometry, page: _Page, number: tuple[int, int]) 
         marker_font = _marker_font(g)
         corner = (g.width - marker_w, g.bottom - pitch(marker_font), g.width - 1, g.bottom)
         _place(draw, text, marker_font, corner, "right", _ink(g.mode), g.measure)
-    if view.link is not LinkState.OK:
-        _draw_link_bar(draw, view, g)
     return image
 
 
 def _draw_term(
     draw: ImageDraw.ImageDraw,
     image: Image.Image,
-    view: ScreenView,
+    term: str,
+    fill: int | tuple[int, int, int],
+    shift: tuple[int, int],
     g: _Geometry,
     term_h: int,
-    marker_w: int,
+    width: int,
 ) -> None:
-    """The term, bold and centred; clear of a page marker in the corner if there is one."""
-    width = g.width - 2 * SIDE - marker_w
-    fitted = fit_term(view.term, width, term_h - 2, g.measure)
-    dx, dy = view.shift
-    fill = _ink(g.mode, view.colour)
+    """The term, bold and centred in ``width`` (clear of a page marker if there is one)."""
+    fitted = fit_term(term, width, term_h - 2, g.measure)
+    dx, dy = shift
     y = g.top + (term_h - fitted.height) // 2 + dy
     for line in fitted.lines:
         left, top, right, _ = text_box(line, fitted.font, g.measure.mode)
@@ -271,26 +303,31 @@ def _shifted(image: Image.Image, dx: int) -> Image.Image:
     return moved
 
 
-def _draw_top_bar(draw: ImageDraw.ImageDraw, view: ScreenView, g: _Geometry) -> None:
+@lru_cache(maxsize=8)
+def _top_bar(drill: bool, room: str, clock: str, g: _Geometry) -> Image.Image:
+    """The bar across the top: the room and the time, or the DRILL banner."""
+    image = Image.new(g.mode, (g.width, g.bar))
+    draw = ImageDraw.Draw(image)
     fg, bg = _ink(g.mode), _ink(g.mode, (0, 0, 0))
     box = (1, 0, g.width - 1, g.bar)
-    if view.drill:
+    if drill:
         # Inverted, so DRILL reads as a banner even on a one-colour OLED.
         draw.rectangle((0, 0, g.width - 1, g.bar - 1), fill=fg)
         banner = _drill_banner(g)
         _place(draw, banner, _bar_font(g, banner), box, "centre", bg, g.measure)
-        return
+        return image
     text_h = g.bar - 2
     if _ruled(g.height):
         # A rule under the bar keeps the room and time apart from the term below them.
         draw.line((0, g.bar - 1, g.width - 1, g.bar - 1), fill=fg)
         text_h -= 1
     box = (1, 0, g.width - 1, text_h + 1)
-    clock_font = fit_line(view.clock or "0", g.width, text_h, g.measure)
-    clock_w = g.measure.width(view.clock, clock_font) if view.clock else 0
-    _place(draw, view.clock, clock_font, box, "right", fg, g.measure)
-    room, room_font = shorten(view.room, g.width - 2 - clock_w - 6, text_h, g.measure)
+    clock_font = fit_line(clock or "0", g.width, text_h, g.measure)
+    clock_w = g.measure.width(clock, clock_font) if clock else 0
+    _place(draw, clock, clock_font, box, "right", fg, g.measure)
+    room, room_font = shorten(room, g.width - 2 - clock_w - 6, text_h, g.measure)
     _place(draw, room, room_font, box, "left", fg, g.measure)
+    return image
 
 
 def _drill_banner(g: _Geometry) -> str:

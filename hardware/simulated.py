@@ -8,6 +8,8 @@ can ask what a room's strobe or buzzer would have done.
 
 from __future__ import annotations
 
+import io
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,7 +46,7 @@ class PngDisplay:
         if frame.size != self._size:
             raise ValueError(f"frame is {frame.size}, display is {self._size}")
         temporary = self._path.with_suffix(".tmp")
-        frame.save(temporary, format="PNG", compress_level=1)
+        temporary.write_bytes(_png(frame.mode, frame.size, frame.tobytes()))
         temporary.replace(self._path)
         self.last_frame = frame.copy()
         self.frames_shown += 1
@@ -54,6 +56,15 @@ class PngDisplay:
 
     def close(self) -> None:
         """Frames stay on disk: like an OLED with ``persist=True``."""
+
+
+@lru_cache(maxsize=4)
+def _png(mode: str, size: tuple[int, int], pixels: bytes) -> bytes:
+    """A frame as PNG, encoded once for every simulated room that shows the same frame
+    (a drill frame is the same in every room; encoding is most of a simulated draw)."""
+    buffer = io.BytesIO()
+    Image.frombytes(mode, size, pixels).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
 
 
 class SimulatedInputs:

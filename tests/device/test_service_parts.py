@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,13 @@ class Room:
 @pytest.fixture
 def room(tmp_path: Path, hub_key: Ed25519PrivateKey) -> Room:
     return Room(node_config(tmp_path, hub_key), hub_key)
+
+
+def still_room(tmp_path: Path, hub_key: Ed25519PrivateKey) -> Room:
+    """A room whose clock stands still, for tests that prove nothing is redrawn: a new
+    minute in the top bar is a change the room should see."""
+    started = time.time()
+    return Room(node_config(tmp_path, hub_key), hub_key, wall_clock=lambda: started)
 
 
 # -- outputs follow the directive --------------------------------------------------------
@@ -198,7 +206,10 @@ async def test_a_panic_press_is_silent_unless_the_site_allows_a_chirp(
     assert chirping.sounder.chirps == [ACCEPTED.chirps]
 
 
-async def test_staff_reports_never_change_the_lockdown_screen(room: Room) -> None:
+async def test_staff_reports_never_change_the_lockdown_screen(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    room = still_room(tmp_path, hub_key)
     async with running(room.service):
         room.feed.directive(Action.LOCKDOWN)
         await until(lambda: room.service.shown_seq == 1, what="the Lockdown screen")
@@ -328,8 +339,9 @@ async def test_a_long_multi_line_fault_reason_fits_the_status(room: Room) -> Non
 
 
 async def test_a_repeated_directive_that_looks_the_same_is_shown_without_a_redraw(
-    room: Room,
+    tmp_path: Path, hub_key: Ed25519PrivateKey
 ) -> None:
+    room = still_room(tmp_path, hub_key)
     async with running(room.service):
         room.feed.directive(Action.HOLD)
         await until(lambda: room.service.shown_seq == 1, what="the first Hold")

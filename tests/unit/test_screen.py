@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 from pytest_mock import MockerFixture
 
-from device.screen import LinkState, ScreenView, age_text, render_pages
+from device.screen import LinkState, ScreenView, age_text, clear_frame_cache, render_pages
 
 SIZES = [
     ((128, 64), "1"),
@@ -67,6 +67,7 @@ class TextSpy:
 
 @pytest.fixture
 def spy(mocker: MockerFixture) -> Iterator[TextSpy]:
+    clear_frame_cache()  # so every text is drawn, and seen, again
     yield TextSpy(mocker)
 
 
@@ -231,3 +232,23 @@ def test_shift_moves_the_drawing() -> None:
     (still,) = render_pages(view(lines=()), (128, 64), "1")
     (moved,) = render_pages(view(lines=(), shift=(1, 1)), (128, 64), "1")
     assert still.tobytes() != moved.tobytes()
+
+
+def test_a_cached_frame_is_the_frame_drawn_afresh() -> None:
+    shown = view(room="Room 101", clock="09:15")
+    (cached,) = render_pages(shown, (128, 64), "1")
+    ImageDraw.Draw(cached).rectangle((0, 0, 127, 63), fill=255)  # the caller's copy
+    clear_frame_cache()
+    (fresh,) = render_pages(shown, (128, 64), "1")
+    (again,) = render_pages(shown, (128, 64), "1")
+    assert again.tobytes() == fresh.tobytes()
+    assert again.tobytes() != cached.tobytes()
+
+
+def test_rooms_share_a_drill_frame_but_not_a_real_one() -> None:
+    def frame(room: str, drill: bool) -> bytes:
+        (page,) = render_pages(view(room=room, clock="09:15", drill=drill), (128, 64), "1")
+        return page.tobytes()
+
+    assert frame("Room 101", True) == frame("Room 102", True)
+    assert frame("Room 101", False) != frame("Room 102", False)
