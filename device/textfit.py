@@ -8,7 +8,7 @@ a monochrome panel by a pixel or two.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from PIL import ImageFont
 
@@ -51,11 +51,15 @@ def text_box(text: str, sized: Font, mode: str) -> tuple[int, int, int, int]:
     return _box(text, int(sized.size), mode)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _box(text: str, size: int, mode: str) -> tuple[int, int, int, int]:
     """A glyph run's box, remembered: fitting a term tries dozens of sizes, and every room
     (and every redraw) fits the same few terms and directive texts again. Profiling the
-    fan-out showed FreeType measuring as 70 % of a frame's cost before this cache."""
+    fan-out showed FreeType measuring as 70 % of a frame's cost before this cache.
+
+    Bounded, since every new text (a note, a location, each minute of the clock) adds
+    entries for as long as a node runs: 16384 of them were ~6 MB. A long directive's
+    layout measures ~1500."""
     left, top, right, bottom = font(size).getbbox(text, mode=mode)
     return int(left), int(top), int(right), int(bottom)
 
@@ -104,7 +108,7 @@ def block_height(lines: int, body: Font) -> int:
     return lines * pitch(body)
 
 
-@cache
+@lru_cache(maxsize=256)  # the clock alone brings a new text every minute
 def fit_line(text: str, width: int, height: int, measure: Measure) -> Font:
     """The largest font in which ``text`` fits in one line of ``width`` x ``height``."""
     for size in range(max(SMALLEST, int(height / 0.7)), SMALLEST, -1):
@@ -148,7 +152,7 @@ def wrap(text: str, body: Font, width: int, measure: Measure) -> list[str]:
     return [line for line in lines if line]
 
 
-@cache
+@lru_cache(maxsize=64)
 def fit_term(text: str, width: int, height: int, measure: Measure) -> Fitted:
     """The term as large as fits: one line, or split over two or three if that is larger."""
     words = text.split()
