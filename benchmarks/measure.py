@@ -232,9 +232,16 @@ def device_cpu(
     idle_percent: float,
     *,
     first: int = 0,
+    new_wording: bool = False,
 ) -> dict[str, Any]:
     """CPU of the real device process per directive (receive, verify, store, render, draw,
-    ack), from /proc over ``count`` room directives, less what it spends idle."""
+    ack), from /proc over ``count`` room directives, less what it spends idle.
+
+    The SRP actions in turn: every frame is drawn (the screen caches fewer frames than
+    there are actions), from text the node has laid out before, as in a school where the
+    same few directives recur. With ``new_wording`` each directive carries a note no
+    frame has shown: laid out and measured from nothing, the worst case.
+    """
     assert stack.device is not None
     # Clear the site first: a room-level Hold under a site-wide Shelter would not take
     # effect (SRP precedence), and would never be acked by design.
@@ -243,9 +250,9 @@ def device_cpu(
     before = sample(pid)
     for index in range(count):
         mark = stream.mark()
-        # A note no frame has shown before: every directive is drawn from nothing, as
-        # a node does, not from the screen's cache of layers it drew already.
-        body = directive_body(first + index, room=device.room) | {"note": f"Check {index}"}
+        body = directive_body(first + index, room=device.room)
+        if new_wording:
+            body["note"] = f"Check {first + index}"
         seq = stack.client.post("/api/directives", body)["seq"]
 
         def done(arrivals: list[Arrival], seq: int = seq) -> bool:
@@ -261,6 +268,7 @@ def device_cpu(
     net = gross - idle_percent / 100 * wall * 1000 / count
     return {
         "directives": count,
+        "new_wording": new_wording,
         "acked": acked,
         "gross_ms_per_directive": round(gross, 3),
         "cpu_ms_per_directive": round(max(0.0, net), 3),

@@ -133,6 +133,11 @@ RESOURCE_COLUMNS = (
     ("device RSS MB", ("device", "memory_after", "rss_mb"), 1),
     ("device ready s", ("device", "ready_s"), 2),
     ("device CPU ms/directive", ("device", "cpu", "cpu_ms_per_directive"), 2),
+    (
+        "device CPU ms/new-wording directive",
+        ("device", "cpu_new_wording", "cpu_ms_per_directive"),
+        2,
+    ),
     ("simulator CPU ms/room-directive", ("fanout", "simulator_cpu_ms_per_room_directive"), 2),
 )
 

@@ -155,13 +155,19 @@ def run_one(
             _say(out, rooms, f"panic: {options.presses} presses")
             result["panic"] = panic(stack, stream, options.presses, options.press_interval_s)
             _say(out, rooms, f"device CPU: {options.device_directives} room directives")
+            idle_percent = usage["device"]["cpu_percent"]
+            count = options.device_directives
             device["cpu"] = device_cpu(
+                stack, stream, real, count, idle_percent, first=options.rounds
+            )
+            device["cpu_new_wording"] = device_cpu(
                 stack,
                 stream,
                 real,
-                options.device_directives,
-                usage["device"]["cpu_percent"],
-                first=options.rounds,
+                count,
+                idle_percent,
+                first=options.rounds + count,
+                new_wording=True,
             )
             device["memory_after"] = device_memory(stack)
 

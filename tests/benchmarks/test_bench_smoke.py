@@ -67,6 +67,8 @@ def test_quick_run_writes_results_in_the_expected_shape(tmp_path: Path) -> None:
     device = run["device"]
     assert device["ready_s"] is not None and device["memory_after"]["rss_mb"] > 0
     assert device["cpu"]["acked"] == device["cpu"]["directives"] == 10
+    new = device["cpu_new_wording"]
+    assert new["new_wording"] and new["acked"] == new["directives"] == 10
     assert run["hub"]["cpu_percent"] >= 0 and run["hub"]["rss_mb"] > 0
     assert {"hub", "broker", "device", "simulate-0", "simulate-1"} <= set(run["idle"])
 
