@@ -20,6 +20,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from contextlib import suppress
 from types import MappingProxyType
 
@@ -60,7 +61,8 @@ class DeviceService:
     """One classroom node. ``run()`` until cancelled; ``activate()`` is a completed press.
 
     Parts arrive opened (see :func:`device.build.build_hardware`); ``faults`` relays the
-    reports of parts that failed before ``run()`` started.
+    reports of parts that failed before ``run()`` started. Frames are drawn in a thread
+    of the service's own unless ``frame_worker`` is given (many services in one process).
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class DeviceService:
         sounder: Sounder | None = None,
         outputs: Outputs | None = None,
         faults: FaultRelay | None = None,
+        frame_worker: Executor | None = None,
     ) -> None:
         self.config = config
         self._systemd = notifier or Notifier("")
@@ -96,7 +99,7 @@ class DeviceService:
         self._last_contact = time.monotonic()
         self._faults: dict[str, str] = {}
         self._fault_relay = faults or FaultRelay()
-        self._panel = Panel(display, on_fault=self._on_fault)
+        self._panel = Panel(display, on_fault=self._on_fault, worker=frame_worker)
         self._signals = RoomSignals(
             indicator, sounder, outputs, self._vocabulary, panic_chirp=config.panic_chirp
         )
@@ -188,6 +191,7 @@ class DeviceService:
             self._fault_relay.detach()
             self._out.cancel()
             self._inputs.close()
+            self._panel.close()
             self._store.close()
 
     # -- the broker link -------------------------------------------------------------------

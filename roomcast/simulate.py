@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,18 @@ class SimulatedRoom:
 class Simulator:
     def __init__(self, device_configs: list[Path], screens: Path) -> None:
         self.rooms: dict[str, SimulatedRoom] = {}
+        # One pool draws every room's frames (a thread per room would be hundreds).
+        self._frames = ThreadPoolExecutor(thread_name_prefix="frames")
         for path in device_configs:
             config = load_device_config(path)
             display = PngDisplay(screens / f"{config.room}.png", size=SCREEN_SIZE)
             inputs = SimulatedInputs()
             service = DeviceService(
-                config, display=display, inputs=inputs, indicator=SimulatedIndicator()
+                config,
+                display=display,
+                inputs=inputs,
+                indicator=SimulatedIndicator(),
+                frame_worker=self._frames,
             )
             self.rooms[config.room] = SimulatedRoom(service, display, inputs)
 
@@ -50,6 +57,7 @@ class Simulator:
         finally:
             if server is not None:
                 server.close()
+            self._frames.shutdown(wait=True, cancel_futures=True)  # frames being drawn finish
 
     async def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         command = request.get("cmd")

@@ -295,7 +295,33 @@ async def test_a_display_fault_is_reported_once_then_clears_and_frames_are_off_t
         faults = [e for e in room.service.pending_events() if e.kind is EventKind.FAULT]
     assert "display" not in room.service.faults
     assert len(faults) == 1
-    assert threading.main_thread().name not in display.threads
+    assert display.threads == {"panel_0"}  # the panel's own thread, never the loop's
+
+
+class SlowDisplay(PngDisplay):
+    """A panel whose frame write takes a while (an 800x480 frame over SPI)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, size=(128, 64))
+        self.writing = threading.Event()
+        self.written: list[bool] = []
+
+    def show(self, frame: Image.Image) -> None:
+        self.writing.set()
+        time.sleep(0.3)
+        super().show(frame)
+        self.written.append(True)
+
+
+async def test_a_service_stopped_during_a_frame_write_returns_after_it(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    # The caller closes the display next: never under a frame still being written.
+    display = SlowDisplay(tmp_path / "screen.png")
+    room = Room(node_config(tmp_path, hub_key), hub_key, display=display)
+    async with running(room.service):
+        await until(display.writing.is_set, what="a frame write")
+    assert display.written == [True]
 
 
 async def test_faults_reported_before_the_service_runs_are_not_lost(room: Room) -> None:
