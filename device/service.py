@@ -314,6 +314,8 @@ class DeviceService:
 
     def _on_fault(self, part: str, reason: str) -> None:
         """A part failed (reason) or recovered (""): acted on once per change."""
+        if not reason and not self._faults:
+            return  # the usual case: every frame drawn says the display works
         part, reason = for_status(part), for_status(reason)
         if self._faults.get(part, "") == reason:
             return
