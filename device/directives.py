@@ -61,7 +61,7 @@ class DirectiveInbox:
         if outcome is Offer.STALE:
             raise Rejected("replayed or stale", f"seq {directive.seq}")
         if outcome is Offer.APPLIED:
-            self._store.save_directive(directive)
+            self._store.save_directive(directive, payload)
             return True
         return False
 

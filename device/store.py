@@ -124,11 +124,14 @@ class DeviceStore:
             cursor = self._db.execute("DELETE FROM outbox WHERE event_id = ?", (event_id,))
         return cursor.rowcount > 0
 
-    def save_directive(self, directive: Directive) -> None:
+    def save_directive(self, directive: Directive, payload: bytes | None = None) -> None:
+        """Keep ``directive`` as its scope's latest. ``payload``: the bytes it was decoded
+        and verified from, kept as they came instead of encoded again (both decode to the
+        same directive, and :meth:`load_directives` checks them again)."""
         with self._db:
             self._db.execute(
                 "INSERT OR REPLACE INTO directives VALUES (?, ?, ?)",
-                (directive.scope.value, directive.target, encode(directive)),
+                (directive.scope.value, directive.target, payload or encode(directive)),
             )
 
     def load_directives(self) -> list[Directive]:

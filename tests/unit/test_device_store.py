@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from device import store as store_module
 from device.store import DeviceStore
+from protocol.codec import encode
 from protocol.messages import Event, EventKind
 from protocol.srp import Action
 from protocol.topics import ScopeKind
@@ -160,6 +162,18 @@ def test_directives_are_saved_per_scope_and_survive_a_restart(db: Path) -> None:
     finally:
         second.close()
     assert loaded == [room_release, newer_site]
+
+
+def test_a_directive_is_kept_as_the_bytes_it_came_in(store: DeviceStore, db: Path) -> None:
+    received = directive(seq=5, action=Action.SECURE, sig="c2ln")
+    payload = json.dumps(json.loads(encode(received)), indent=1).encode()  # not our layout
+    store.save_directive(received, payload)
+    other = sqlite3.connect(db)
+    try:
+        assert other.execute("SELECT payload FROM directives").fetchall() == [(payload,)]
+    finally:
+        other.close()
+    assert store.load_directives() == [received]
 
 
 def test_corrupt_directive_row_is_dropped_not_fatal(store: DeviceStore, db: Path) -> None:
