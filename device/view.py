@@ -35,9 +35,13 @@ def screen_view(
     vocabulary: Vocabulary,
     now: float,
 ) -> ScreenView:
-    """Build the screen; quantises times so the frame changes only when the text does."""
+    """Build the screen; quantises times so the frame changes only when the text does.
+
+    The link's age is shown only while the link is down: with the link up it stays 0, so
+    a heartbeat arriving a little late does not redraw (and rewrite) the same frame.
+    """
     clock = time.strftime("%H:%M", time.localtime(now))
-    age = link.age_s if link.age_s < 90 else link.age_s - link.age_s % 60
+    age = _shown_age(link)
     if directive is None:
         return ScreenView(
             term=IDLE_TERM,
@@ -45,7 +49,7 @@ def screen_view(
             room=room_label,
             clock=clock,
             link=link.state,
-            link_age_s=age - age % 5,
+            link_age_s=age,
             shift=idle_shift(now),
         )
     wording = vocabulary[directive.action]
@@ -61,6 +65,15 @@ def screen_view(
         colour=wording.colour,
         shift=idle_shift(now) if idle else (0, 0),
     )
+
+
+def _shown_age(link: LinkView) -> float:
+    """Seconds since the hub was last heard, as the link bar says it (5 s, then 1 min
+    steps); 0 while the link is up, when no bar is drawn."""
+    if link.state is LinkState.OK:
+        return 0.0
+    age = link.age_s if link.age_s < 90 else link.age_s - link.age_s % 60
+    return age - age % 5
 
 
 def idle_shift(now: float) -> tuple[int, int]:

@@ -108,6 +108,14 @@ def test_link_state_and_quantised_age_reach_the_screen() -> None:
     assert show(None, link=LinkView(LinkState.LINK_LOST, 12.0)).link_age_s == 10
 
 
+def test_the_age_of_a_link_that_is_up_does_not_change_the_screen() -> None:
+    # No bar shows it, so a heartbeat a little late must not redraw the same frame.
+    assert show(directive(), link=LinkView(LinkState.OK, 0.5)) == show(
+        directive(), link=LinkView(LinkState.OK, 7.0)
+    )
+    assert show(None, link=LinkView(LinkState.OK, 12.0)).link_age_s == 0
+
+
 def test_room_and_clock_are_shown() -> None:
     screen = show(directive())
     assert screen.room == "Science Lab"
