@@ -8,11 +8,12 @@ link is lost the last directive stays visible under a bar that says so, with its
 A drill replaces the room name with an inverted DRILL banner, so no one mistakes it.
 
 A frame is drawn in layers, each cached by what it shows: the body (term, text, page
-marker) and the top bar. FreeType rasterising is most of a frame's cost, and a frame is
-often drawn again with the same parts: every room of a simulator process shows the same
-directive, a node goes back to a view it showed before (link lost and back, a page
-flip), and a drill frame does not show the room at all. The caches are small, since an
-800x480 colour layer is a megabyte, and their images are never drawn on, only copied.
+marker), the term within it, and the top bar. FreeType rasterising is most of a frame's
+cost, and a frame is often drawn again with the same parts: every room of a simulator
+process shows the same directive, a node goes back to a view it showed before (link lost
+and back, a page flip), a drill frame does not show the room at all, and the terms are
+a handful. The caches are small, since an 800x480 colour layer is a megabyte, and their
+images are never drawn on, only copied.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def render_pages(view: ScreenView, size: tuple[int, int], mode: str) -> list[Ima
 
 def clear_frame_cache() -> None:
     """Forget every cached layer (for tests that watch what is drawn)."""
-    for cached in (_plan, _body, _top_bar):
+    for cached in (_plan, _body, _term_layer, _top_bar):
         cached.cache_clear()
 
 
@@ -215,13 +216,15 @@ def _body(
     number: tuple[int, int],
 ) -> Image.Image:
     """Everything under the top bar: the term, the page's lines, the page marker."""
-    image = Image.new(g.mode, (g.width, g.height))
-    draw = ImageDraw.Draw(image)
     marker_w = _marker_width(number[1], g) if number[1] > 1 else 0
     dx, dy = shift
     if page.term_h:
         width = g.width - 2 * SIDE - (marker_w if not page.lines else 0)
-        _draw_term(draw, image, term, _ink(g.mode, colour), shift, g, page.term_h, width)
+        fill = _ink(g.mode, colour)
+        image = _term_layer(term, fill, shift, g, page.term_h, width).copy()
+    else:
+        image = Image.new(g.mode, (g.width, g.height))
+    draw = ImageDraw.Draw(image)
     y = g.top + page.term_h + (1 if page.term_h and page.lines else 0)
     if not page.term_h and page.lines:
         y += (g.space - block_height(len(page.lines), page.body)) // 2
@@ -239,17 +242,22 @@ def _body(
     return image
 
 
-def _draw_term(
-    draw: ImageDraw.ImageDraw,
-    image: Image.Image,
+@lru_cache(maxsize=8)
+def _term_layer(
     term: str,
     fill: int | tuple[int, int, int],
     shift: tuple[int, int],
     g: _Geometry,
     term_h: int,
     width: int,
-) -> None:
-    """The term, bold and centred in ``width`` (clear of a page marker if there is one)."""
+) -> Image.Image:
+    """The term, bold and centred in ``width`` (clear of a page marker if there is one).
+
+    Cached apart from the body: a school's terms are a handful, and rasterising one in
+    large bold type is most of a frame's cost, also when the text under it is new.
+    """
+    image = Image.new(g.mode, (g.width, g.height))
+    draw = ImageDraw.Draw(image)
     fitted = fit_term(term, width, term_h - 2, g.measure)
     dx, dy = shift
     y = g.top + (term_h - fitted.height) // 2 + dy
@@ -262,6 +270,7 @@ def _draw_term(
             box = draw.textbbox((x, y - int(top)), line, font=fitted.font)
             _embolden(image, box, fitted.bold)
         y += fitted.pitch
+    return image
 
 
 def _inked(image: Image.Image) -> Image.Image:
