@@ -36,7 +36,7 @@ from hub.campus import DirectiveRequest, HubError
 from hub.console.security import SecurityHeaders
 from hub.control import ConsoleControl
 from hub.drills import record_presence
-from hub.views import alerts, campus_status
+from hub.views import ALERT_PAGE, alert_listing, campus_status
 from protocol.messages import CommandKind
 from protocol.srp import parse_action
 from protocol.topics import ScopeKind
@@ -218,7 +218,10 @@ class Api:
 
     async def status(self, request: Request) -> Response:
         connected = self.hub.connected.is_set()
-        return JSONResponse(campus_status(self.hub.campus, self.hub.store, connected=connected))
+        status = campus_status(
+            self.hub.campus, self.hub.store, connected=connected, floods=self.hub.guard.floods()
+        )
+        return JSONResponse(status)
 
     async def history(self, request: Request) -> Response:
         """The newest ``HISTORY`` directives, oldest first."""
@@ -269,7 +272,16 @@ class Api:
         )
 
     async def alerts(self, request: Request) -> Response:
-        return JSONResponse(alerts(self.hub.store))
+        """``{"open": every open alert, "alerts": one page of all, "next": cursor}``;
+        ``?before=<cursor>`` pages on, ``?limit=`` up to 500."""
+        try:
+            limit = int(request.query_params.get("limit", ALERT_PAGE))
+            listing = alert_listing(
+                self.hub.store, before=request.query_params.get("before"), limit=limit
+            )
+        except ValueError as error:
+            raise HubError(f"{error}; use the 'next' value of the previous page") from None
+        return JSONResponse(listing)
 
     async def ack_alert(self, request: Request) -> Response:
         self.hub.campus.acknowledge_alert(request.path_params["event_id"], user=request.state.user)

@@ -17,11 +17,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.bus import Bus
+from hub.guard import LogThrottle
 from hub.stats import summary
 from hub.store import HubStore
 from protocol.inventory import Inventory, Room
 from protocol.messages import Ack, DeviceStatus, Directive, Event, EventKind, MessageError
-from protocol.rules import RANK, DirectiveBook, Offer, lockdown_blocks
+from protocol.rules import RANK, DirectiveBook, Offer, covers, lockdown_blocks
 from protocol.signing import sign_directive
 from protocol.srp import Action, Vocabulary
 from protocol.topics import InvalidName, ScopeKind
@@ -83,6 +84,7 @@ class Campus:
         self.vocabulary = vocabulary or Vocabulary()
         self.bus = bus or Bus()
         self.rejected: Counter[str] = Counter()
+        self._reject_log = LogThrottle()
         self._store, self._key, self._publish, self._now = (
             store,
             signing_key,
@@ -93,6 +95,7 @@ class Campus:
         for directive in store.latest_per_scope():
             self._book.offer(directive)
         self._acks: dict[int, dict[str, float]] = {}
+        self._recent: dict[int, Directive] = {}
         self._history: dict[int, DirectiveBook] = {}
         self.devices = {d: DeviceRecord(room=r) for d, r in inventory.devices.items()}
 
@@ -217,6 +220,7 @@ class Campus:
             detail=self._describe(directive),
         )
         self._book.offer(directive)
+        self._remember(directive)
         self._publish(directive)
         log.warning("DIRECTIVE %s", self._describe(directive))
         self.bus.publish("directive", directive=self._describe(directive))
@@ -237,7 +241,8 @@ class Campus:
     def reject(self, reason: str, detail: str) -> None:
         """Count and log a message that was refused; live views see the count change."""
         self.rejected[reason] += 1
-        log.warning("rejected: %s: %s", reason, detail)
+        if self._reject_log.should_log(reason, self._now()):
+            log.warning("rejected: %s: %s (%d so far)", reason, detail, self.rejected[reason])
         self.bus.publish("rejected", reason=reason)
 
     def known_device(self, device_id: str) -> DeviceRecord | None:
@@ -297,22 +302,33 @@ class Campus:
         )
 
     def on_ack(self, device_id: str, ack: Ack) -> None:
+        """An ack counts only for a directive this hub issued to the device's own room; an
+        ack is unsigned, so it proves nothing else (it once moved the seq counter)."""
         record = self.known_device(device_id)
         if record is None:
             return
-        if ack.seq > self._book.latest_seq:  # an ack proves we issued it: never reuse it
-            self._store.raise_seq(ack.seq)
+        directive = self._issued(ack.seq)
+        if directive is None:
+            self.reject("ack of no directive", f"{device_id} acked #{ack.seq}, never issued")
+            return
+        room = self.inventory.rooms.get(record.room)
+        if room is None or not covers(directive, room):
+            self.reject("ack outside its room", f"{device_id} acked #{ack.seq} for another room")
+            return
         now = self._now()
         record.last_seen = now
         if self._store.add_ack(ack, room=record.room, received_at=now):
             self.acks(ack.seq)[device_id] = now  # loads acks stored before a restart first
             self.bus.publish("ack", device_id=device_id, room=record.room, seq=ack.seq)
 
-    def on_event(self, device_id: str, event: Event) -> bool:
-        """Record an event once. Returns False for a duplicate (still receipted)."""
+    def on_event(self, device_id: str, event: Event) -> bool | None:
+        """Record an event once: True when new, False for a duplicate (still receipted),
+        None when refused (not receipted: a real node would send it again)."""
         record = self.known_device(device_id)
         if record is None:
-            return False
+            return None
+        if event.cancels is not None and not self._own_panic(device_id, event.cancels):
+            return None
         now = self._now()
         record.last_seen = now
         if not self._store.add_event(event, room=record.room, received_at=now):
@@ -330,6 +346,30 @@ class Campus:
             received_at=now,
         )
         return True
+
+    def _own_panic(self, device_id: str, event_id: str) -> bool:
+        """A cancel withdraws only a panic its own device raised (and already sent)."""
+        owner = self._store.event_owner(event_id)
+        if owner == (device_id, EventKind.PANIC.value):
+            return True
+        why = "no such panic yet" if owner is None else "not its own panic"
+        self.reject("cancel refused", f"{device_id} cancels {event_id}: {why}")
+        return False
+
+    def _issued(self, seq: int) -> Directive | None:
+        """The directive numbered ``seq``, if this hub issued (or adopted) it."""
+        directive = self._recent.get(seq)
+        if directive is None:
+            directive = self._store.directive(seq) if seq > 0 else None
+            if directive is not None:
+                self._remember(directive)
+        return directive
+
+    def _remember(self, directive: Directive) -> None:
+        """Keep the last few directives at hand: a fan-out brings one ack per display."""
+        self._recent[directive.seq] = directive
+        if len(self._recent) > 64:
+            del self._recent[min(self._recent)]
 
     def acknowledge_alert(self, event_id: str, *, user: str) -> None:
         if not self._store.acknowledge_event(event_id, user=user, at=self._now()):

@@ -21,6 +21,7 @@ from hub.api import create_app
 from hub.bus import Bus
 from hub.campus import Campus, HubError
 from hub.config import ConfigError, HubConfig, reload_inventory
+from hub.guard import DeviceGuard, Flood
 from hub.store import HubStore
 from protocol.codec import DecodeError, decode, encode
 from protocol.messages import (
@@ -30,6 +31,7 @@ from protocol.messages import (
     DeviceStatus,
     Directive,
     Event,
+    EventKind,
     HubState,
     Receipt,
 )
@@ -78,6 +80,7 @@ class HubService:
         self.http_port = config.http_port
         self._inventory_stamp = config.inventory_file.stat().st_mtime
         self._out = Outbound()
+        self.guard = DeviceGuard(clock=clock, on_change=self._flood_changed)
 
     @property
     def store(self) -> HubStore:
@@ -174,6 +177,7 @@ class HubService:
             self._send(self._topics.hub_state, encode(self._state(online=True)), retain=True)
             if self.connected.is_set():  # with no broker link, silence proves nothing
                 self.campus.sweep()
+            self.guard.floods()  # closes the floods that are over, which live views hear
             self._reload_inventory()
 
     def _reload_inventory(self) -> None:
@@ -191,6 +195,8 @@ class HubService:
             log.error("keeping the old inventory: %s", error)
             return
         if inventory != self.campus.inventory:
+            for device_id in set(self.campus.devices) - set(inventory.devices):
+                self.guard.forget(device_id)
             self.campus.replace_inventory(inventory)
 
     def _publish_directive(self, directive: Directive) -> None:
@@ -249,23 +255,44 @@ class HubService:
         if parsed is None or parsed.channel not in _DECODERS:
             self._reject("unexpected topic", topic)
             return
+        record = self.campus.devices.get(parsed.device_id)
+        if record is None:
+            self._reject("unknown device", topic, "not in the site inventory")
+            return
+        # The budget is checked before the payload is even decoded (hub.guard); only an
+        # ignored device's events are read further, for a panic among them.
+        admitted = self.guard.admit(parsed.device_id, record.room)
+        if not admitted and parsed.channel is not DeviceChannel.EVENT:
+            self._over_budget(parsed.device_id)
+            return
         try:
             message = decode(payload, _DECODERS[parsed.channel])
         except DecodeError as error:
             self._reject("malformed", topic, error.reason)
             return
-        if parsed.device_id not in self.campus.devices:
-            self._reject("unknown device", topic, "not in the site inventory")
-            return
         if message.device_id != parsed.device_id:
             # The broker ACL authenticates the topic, not the payload: trust the topic.
             self._reject("device id mismatch", topic, message.device_id)
+            return
+        if not admitted and not self._panic_from_flood(message):
+            self._over_budget(parsed.device_id)
             return
         try:
             self._handle(parsed.device_id, message)
         except Exception:  # one bad message must not stop the hub
             log.exception("handler failed for %s", topic)
             self.campus.reject("handler error", topic)
+
+    def _panic_from_flood(self, message: DeviceStatus | Event | Ack) -> bool:
+        return (
+            isinstance(message, Event)
+            and message.kind is EventKind.PANIC
+            and self.guard.admit_panic(message.device_id)
+        )
+
+    def _over_budget(self, device_id: str) -> None:
+        self.guard.dropped(device_id)
+        self.campus.rejected["over budget"] += 1  # counted; the flood alarm says the rest
 
     def _handle(self, device_id: str, message: DeviceStatus | Event | Ack) -> None:
         if isinstance(message, DeviceStatus):
@@ -274,8 +301,21 @@ class HubService:
             self.campus.on_ack(device_id, message)
         else:
             new = self.campus.on_event(device_id, message)
+            if new is None:
+                return
             receipt = Receipt(event_id=message.event_id, received_at=self._now(), duplicate=not new)
             self._send(self._topics.device(device_id, DeviceChannel.RECEIPT), encode(receipt))
+
+    def _flood_changed(self, flood: Flood, started: bool) -> None:
+        """A flood is an alarm: the board and the status list it while it lasts."""
+        self.bus.publish("flood", device_id=flood.device_id, room=flood.room, active=started)
+        if started:
+            self._store.audit(
+                at=flood.started,
+                user="hub",
+                action="device over its message budget",
+                detail={"device_id": flood.device_id, "room": flood.room},
+            )
 
     def _reject(self, reason: str, topic: str, detail: str = "") -> None:
         self.campus.reject(reason, f"{topic} {detail}")

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from protocol.codec import decode, encode
 from protocol.messages import Ack, DeviceStatus, Directive, Event
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -39,6 +41,8 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT NOT NULL, created_at REAL NOT NULL, received_at REAL NOT NULL,
     cancels TEXT, detail TEXT, acknowledged_by TEXT, acknowledged_at REAL
 );
+CREATE INDEX IF NOT EXISTS events_by_kind ON events (kind, received_at);
+CREATE INDEX IF NOT EXISTS events_by_cancels ON events (cancels) WHERE cancels IS NOT NULL;
 CREATE TABLE IF NOT EXISTS devices (
     device_id TEXT PRIMARY KEY, room TEXT NOT NULL, online INTEGER NOT NULL,
     session INTEGER NOT NULL, firmware TEXT NOT NULL, faults TEXT NOT NULL,
@@ -63,12 +67,21 @@ CREATE TABLE IF NOT EXISTS directive_presence (
 """
 
 
-@dataclass(frozen=True)
-class StoredEvent:
-    event: Event
-    received_at: float
-    acknowledged_by: str | None
-    acknowledged_at: float | None
+_SEQ_SLACK = 1000
+"""Numbers drawn for directives that were never stored (a crash between the two)."""
+
+_PANICS = "WHERE p.kind = 'panic'"
+_CANCELS_OF_P = (
+    "FROM events c WHERE c.cancels = p.event_id AND c.device_id = p.device_id AND c.kind = 'cancel'"
+)
+"""A cancel counts only from the device that raised the alert: the broker's ACL makes the
+device id of a message trustworthy, and nothing else about it is."""
+
+
+def _rows(cursor: sqlite3.Cursor) -> Iterator[dict[str, Any]]:
+    names = [column[0] for column in cursor.description]
+    for row in cursor:
+        yield dict(zip(names, row, strict=True))
 
 
 class HubStore:
@@ -78,6 +91,31 @@ class HubStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._repair_seq()
+
+    def _repair_seq(self) -> None:
+        """Undo a sequence counter raised past every directive on record.
+
+        Only directives we signed can move the counter now; before that, an ack's unsigned
+        ``seq`` did, and one forged ack of 2**63-1 made every later directive fail. Every
+        number a device has ever seen is in ``directives`` (issued or adopted), so the
+        counter never needs to be far above the newest one.
+        """
+        row = self._db.execute(
+            "SELECT (SELECT value FROM meta WHERE key = 'seq'), "
+            "(SELECT coalesce(max(seq), 0) FROM directives)"
+        ).fetchone()
+        counter, newest = row
+        if counter is not None and counter > newest + _SEQ_SLACK:
+            log.error(
+                "directive counter %d is far above the newest directive (%d): it was raised "
+                "by something other than a directive (a forged ack?); numbering from %d",
+                counter,
+                newest,
+                newest + 1,
+            )
+            with self._durable(), self._db:
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (newest,))
 
     def close(self) -> None:
         self._db.close()
@@ -186,15 +224,61 @@ class HubStore:
         return cursor.rowcount > 0
 
     def events(self, *, kinds: tuple[str, ...], limit: int = 500) -> Iterator[dict[str, Any]]:
+        """The newest events of ``kinds``: a history window, never what the office acts on
+        (that is :meth:`open_panics` and :meth:`latest_per_room`)."""
         marks = ",".join("?" * len(kinds))
         cursor = self._db.execute(
             f"SELECT * FROM events WHERE kind IN ({marks}) "  # noqa: S608 - placeholders only
             "ORDER BY received_at DESC LIMIT ?",
             (*kinds, limit),
         )
-        names = [column[0] for column in cursor.description]
-        for row in cursor:
-            yield dict(zip(names, row, strict=True))
+        yield from _rows(cursor)
+
+    def event_owner(self, event_id: str) -> tuple[str, str] | None:
+        """(device id, kind) of a stored event, or None."""
+        row = self._db.execute(
+            "SELECT device_id, kind FROM events WHERE event_id = ?", (event_id,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def open_panics(self) -> list[dict[str, Any]]:
+        """Every panic neither cancelled by its own device nor acknowledged, however old,
+        newest first. A query of state: no window of recent rows can hide one."""
+        cursor = self._db.execute(
+            f"SELECT p.*, NULL AS cancelled_at FROM events p {_PANICS} "  # noqa: S608
+            "AND p.acknowledged_by IS NULL AND NOT EXISTS "
+            f"(SELECT 1 {_CANCELS_OF_P}) ORDER BY p.received_at DESC, p.event_id DESC"
+        )
+        return list(_rows(cursor))
+
+    def panics(self, *, before: tuple[float, str] | None, limit: int) -> list[dict[str, Any]]:
+        """One page of every panic, newest first, each with when its device cancelled it;
+        ``before`` is the (received_at, event_id) of the last row of the previous page."""
+        at, event_id = before if before is not None else (float("inf"), "")
+        cursor = self._db.execute(
+            f"SELECT p.*, (SELECT min(c.created_at) {_CANCELS_OF_P}) AS cancelled_at "  # noqa: S608
+            f"FROM events p {_PANICS} AND (p.received_at < ? OR "
+            "(p.received_at = ? AND (? = '' OR p.event_id < ?))) "
+            "ORDER BY p.received_at DESC, p.event_id DESC LIMIT ?",
+            (at, at, event_id, event_id, limit),
+        )
+        return list(_rows(cursor))
+
+    def count_events(self, kind: str) -> int:
+        row = self._db.execute("SELECT count(*) FROM events WHERE kind = ?", (kind,)).fetchone()
+        return int(row[0])
+
+    def latest_per_room(self, *, kinds: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+        """Each room's newest event of ``kinds`` (the board's staff reports), however old."""
+        marks = ",".join("?" * len(kinds))
+        cursor = self._db.execute(
+            "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY room "  # noqa: S608
+            f"ORDER BY received_at DESC) AS newest FROM events WHERE kind IN ({marks})) "
+            "WHERE newest = 1",
+            kinds,
+        )
+        rows = (row for row in _rows(cursor) if row.pop("newest") == 1)
+        return {row["room"]: row for row in rows}
 
     def acknowledge_event(self, event_id: str, *, user: str, at: float) -> bool:
         with self._db:
@@ -326,8 +410,7 @@ class HubStore:
             "AND received_at BETWEEN ? AND ? ORDER BY received_at",
             (*kinds, since, until),
         )
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor]
+        return list(_rows(cursor))
 
     def audit_search(
         self,

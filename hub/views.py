@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hub.campus import Campus
+from hub.guard import Flood
 from hub.store import HubStore
 from protocol.inventory import Room
 
@@ -47,37 +49,71 @@ def room_status(campus: Campus, room: Room) -> dict[str, Any]:
     }
 
 
-def alerts(store: HubStore, *, limit: int = 200) -> list[dict[str, Any]]:
-    """Panic alerts, newest first, each with its cancellation (both stay on record)."""
-    events = list(store.events(kinds=ALERT_KINDS, limit=limit * 2))
-    # A cancel counts only from the device that raised the alert (the broker ACL makes
-    # the device id trustworthy); a cancel naming someone else's alert is ignored.
-    cancelled = {(e["cancels"], e["device_id"]): e for e in events if e["kind"] == "cancel"}
-    result = []
-    for event in events:
-        if event["kind"] != "panic":
-            continue
-        cancel = cancelled.get((event["event_id"], event["device_id"]))
-        result.append(
-            event
-            | {
-                "cancelled_at": None if cancel is None else cancel["created_at"],
-                "open": cancel is None and event["acknowledged_by"] is None,
-                "press_to_hub_ms": round((event["received_at"] - event["created_at"]) * 1000, 1),
-            }
-        )
-    return result[:limit]
+ALERT_PAGE = 100
+"""Panics per page of alert history (the open ones are never paged: see open_alerts)."""
+MAX_ALERT_PAGE = 500
 
 
-def campus_status(campus: Campus, store: HubStore, *, connected: bool) -> dict[str, Any]:
+def _alert(row: dict[str, Any]) -> dict[str, Any]:
+    return row | {
+        "open": row["cancelled_at"] is None and row["acknowledged_by"] is None,
+        "press_to_hub_ms": round((row["received_at"] - row["created_at"]) * 1000, 1),
+    }
+
+
+def open_alerts(store: HubStore) -> list[dict[str, Any]]:
+    """Every open panic alert, however old, newest first: what the office must act on."""
+    return [_alert(row) for row in store.open_panics()]
+
+
+def alerts(
+    store: HubStore, *, before: tuple[float, str] | None = None, limit: int = ALERT_PAGE
+) -> list[dict[str, Any]]:
+    """One page of the panic alerts on record, newest first, each with its cancellation
+    (both stay on record); ``before`` continues from a previous page's last alert."""
+    return [_alert(row) for row in store.panics(before=before, limit=limit)]
+
+
+def alert_listing(store: HubStore, *, before: str | None, limit: int) -> dict[str, Any]:
+    """What the API and the alerts page show: every open alert, and a page of all."""
+    if not 1 <= limit <= MAX_ALERT_PAGE:
+        raise ValueError(f"limit must be 1 to {MAX_ALERT_PAGE}, not {limit}")
+    page = alerts(store, before=None if before is None else parse_cursor(before), limit=limit)
+    return {"open": open_alerts(store), "alerts": page, "next": page_cursor(page, limit)}
+
+
+def page_cursor(page: list[dict[str, Any]], limit: int) -> str | None:
+    """The cursor of the next page (``received_at:event_id``), or None on the last one."""
+    if len(page) < limit:
+        return None
+    last = page[-1]
+    return f"{last['received_at']!r}:{last['event_id']}"
+
+
+def parse_cursor(text: str) -> tuple[float, str]:
+    """A cursor from :func:`page_cursor`; ValueError when it is not one."""
+    at, _, event_id = text.partition(":")
+    value = float(at)
+    if not event_id or not value == value:  # NaN compares unequal to itself
+        raise ValueError(f"not a page cursor: {text!r}")
+    return value, event_id
+
+
+def campus_status(
+    campus: Campus, store: HubStore, *, connected: bool, floods: Sequence[Flood] = ()
+) -> dict[str, Any]:
     rooms = sorted(campus.inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id))
     return {
         "site": campus.inventory.site,
         "broker_connected": connected,
         "latest_seq": campus.latest_seq,
         "rooms": [room_status(campus, room) for room in rooms],
-        "alerts": [a for a in alerts(store) if a["open"]],
-        "reports": list(store.events(kinds=STATUS_REPORT_KINDS, limit=50)),
+        "alerts": open_alerts(store),
+        "reports": sorted(
+            store.latest_per_room(kinds=STATUS_REPORT_KINDS).values(),
+            key=lambda report: -report["received_at"],
+        ),
         "rejected": dict(campus.rejected),
-        "trouble": campus.trouble(),
+        "trouble": campus.trouble() | {"floods": [flood.describe() for flood in floods]},
+        "floods": [flood.as_dict() for flood in floods],
     }

@@ -26,6 +26,11 @@ INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 MAX_PAYLOAD = 4096
 """Bytes. The largest real message (a Shelter directive with a note) is under 1 KiB."""
 
+MAX_DEPTH = 4
+"""Nesting of JSON arrays and objects. Real messages nest two deep (the envelope and a
+status's ``faults``); Python's parser recurses once per level and ends the process's
+patience with a ``RecursionError`` near a thousand, which a few KB of ``[[[[`` reach."""
+
 M = TypeVar("M", bound=Message)
 
 
@@ -82,18 +87,53 @@ def decode_any(payload: bytes) -> Message:
 def _parse(payload: bytes) -> dict[str, Any]:
     if len(payload) > MAX_PAYLOAD:
         raise DecodeError(f"payload is {len(payload)} bytes; the limit is {MAX_PAYLOAD}")
+    check_depth(payload)
     try:
         body = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise DecodeError("payload is not UTF-8") from None
     except json.JSONDecodeError as error:
         raise DecodeError(f"payload is not JSON ({error.msg} at {error.pos})") from None
+    except (RecursionError, MemoryError, OverflowError) as error:  # belt and braces
+        raise DecodeError(f"payload cannot be parsed ({type(error).__name__})") from None
     if not isinstance(body, dict):
         raise DecodeError(f"payload is a JSON {type(body).__name__}, not an object")
     version = body.get("v")
     if type(version) is not int or version != PROTOCOL_VERSION:
         raise DecodeError(f"unsupported protocol version {version!r} (this side speaks v1)")
     return body
+
+
+_OPENERS = frozenset(b"[{")
+_CLOSERS = frozenset(b"]}")
+
+
+def check_depth(payload: bytes) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` before the parser sees it.
+
+    Counting brackets is a C-speed ``bytes.count``; only a payload with more brackets than
+    the limit (brackets inside strings count there too) is walked byte by byte, skipping
+    strings, to find its real depth.
+    """
+    if payload.count(b"[") + payload.count(b"{") <= MAX_DEPTH:
+        return
+    depth, in_string, escaped = 0, False, False
+    for byte in payload:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # closing quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in _OPENERS:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise DecodeError(f"payload nests deeper than {MAX_DEPTH} levels")
+        elif byte in _CLOSERS:
+            depth -= 1
 
 
 def _reject_constant(name: str) -> None:
@@ -157,7 +197,10 @@ def _convert(where: str, hint: Any, value: Any) -> Any:
             allowed = [e.value for e in hint]
             raise DecodeError(f"{where}: {value!r} is not one of {allowed}") from None
     if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value):  # 1e999 parses as infinity
+        # 1e999 parses as infinity; an integer of 400 digits does not fit a float at all.
+        if isinstance(value, int) and not INT_MIN <= value <= INT_MAX:
+            raise DecodeError(f"{where} is outside the signed 64-bit range")
+        if not math.isfinite(value):
             raise DecodeError(f"{where} must be a finite number")
         return float(value)
     if hint is int and type(value) is int and not INT_MIN <= value <= INT_MAX:

@@ -18,8 +18,22 @@ MAX_TEXT = 200
 """Longest free text (a location, a hazard, a note): a display line, not an essay."""
 
 
+MAX_FAULTS = 16
+"""Parts a node reports on: a button, an LED, a display, a few serial peripherals."""
+
+MAX_TIME = 4102444800.0
+"""2100-01-01 UTC. Times are seconds since the epoch from someone's clock: a node's may be
+years behind (a Pi boots with an old time, 0 included), never negative or centuries on."""
+
+
 class MessageError(ValueError):
     """A message whose fields are individually well-typed but do not make sense together."""
+
+
+def _check_times(**times: float) -> None:
+    for name, value in times.items():
+        if not 0.0 <= value <= MAX_TIME:
+            raise MessageError(f"{name} {value} is not a time between 1970 and 2100")
 
 
 def _check_text(name: str, value: str | None, *, required: bool = False) -> None:
@@ -50,6 +64,7 @@ class HubState:
             raise MessageError("epoch and latest_seq must not be negative")
         if not 0 < self.heartbeat_s <= 3600:
             raise MessageError(f"heartbeat_s {self.heartbeat_s} is outside 0-3600 s")
+        _check_times(time=self.time)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +89,7 @@ class Directive:
     def __post_init__(self) -> None:
         if self.seq <= 0:
             raise MessageError("seq must be a positive integer")
+        _check_times(issued_at=self.issued_at)
         if (self.scope is ScopeKind.SITE) != (self.target == ""):
             raise MessageError("a site directive has no target; a building or room one needs one")
         if self.target:
@@ -120,7 +136,12 @@ class DeviceStatus:
         check_level("room", self.room)
         if self.session < 0:
             raise MessageError("session must not be negative")
+        if self.hub_epoch < 0:
+            raise MessageError("hub_epoch must not be negative")
+        _check_times(time=self.time)
         _check_text("firmware", self.firmware, required=True)
+        if len(self.faults) > MAX_FAULTS:
+            raise MessageError(f"{len(self.faults)} faults; the limit is {MAX_FAULTS} parts")
         for part, reason in self.faults.items():
             _check_text("fault part", part, required=True)
             _check_text(f"faults.{part}", reason, required=True)
@@ -152,6 +173,7 @@ class Event:
         check_level("event", self.event_id)
         check_level("device", self.device_id)
         check_level("room", self.room)
+        _check_times(created_at=self.created_at)
         if (self.kind is EventKind.CANCEL) != (self.cancels is not None):
             raise MessageError("a cancel event, and only a cancel event, names what it cancels")
         if self.cancels is not None:
@@ -174,6 +196,7 @@ class Ack:
         check_level("room", self.room)
         if self.seq <= 0:
             raise MessageError("seq must be a positive integer")
+        _check_times(shown_at=self.shown_at)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,6 +210,7 @@ class Receipt:
 
     def __post_init__(self) -> None:
         check_level("event", self.event_id)
+        _check_times(received_at=self.received_at)
 
 
 class CommandKind(StrEnum):
@@ -218,6 +242,7 @@ class Command:
         if self.seq <= 0:
             raise MessageError("seq must be a positive integer")
         check_level("device", self.device_id)
+        _check_times(issued_at=self.issued_at, expires_at=self.expires_at)
         if self.expires_at <= self.issued_at:
             raise MessageError("a command must expire after it is issued")
         _check_text("issued_by", self.issued_by, required=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from protocol.inventory import Room
 from protocol.messages import Directive
 from protocol.srp import PRECEDENCE, Action
 from protocol.topics import ScopeKind
@@ -66,6 +67,15 @@ def lockdown_blocks(current: Directive | None, action: Action) -> bool:
         and current.action is Action.LOCKDOWN
         and action not in (Action.LOCKDOWN, Action.ALL_CLEAR)
     )
+
+
+def covers(directive: Directive, room: Room) -> bool:
+    """Whether ``directive`` was addressed to ``room`` (its site, building or itself)."""
+    if directive.scope is ScopeKind.SITE:
+        return True
+    if directive.scope is ScopeKind.BUILDING:
+        return directive.target == room.building
+    return directive.target == room.id
 
 
 @dataclass

@@ -72,7 +72,7 @@ def _press_and_wait(handle: DemoHandle, room: str) -> dict[str, Any] | None:
     pressed = control.call_sync(handle.control_socket, {"cmd": "press", "room": room})
     deadline = time.monotonic() + ALERT_TIMEOUT_S
     while time.monotonic() < deadline:
-        for alert in client.get("/api/alerts"):
+        for alert in client.get("/api/alerts")["alerts"]:
             if alert["event_id"] == pressed["event_id"]:
                 return {"room": alert["room"], "press_to_hub_ms": alert["press_to_hub_ms"]}
         time.sleep(POLL_S)

@@ -36,6 +36,7 @@ def format_status(status: dict[str, Any]) -> str:
         )
     lines.append("")
     trouble = status.get("trouble", {})
+    lines += [f"FLOODING DEVICE: {text}" for text in trouble.get("floods", [])]
     for label, key in (
         ("OFFLINE", "offline"),
         ("NOT CONFIRMED after 10 s", "unacked"),

@@ -14,7 +14,7 @@ from typing import Any
 from hub.campus import ACK_DUE_S, Campus, DeviceRecord
 from hub.console.render import clock, latency
 from hub.store import HubStore
-from hub.views import alerts
+from hub.views import open_alerts
 from protocol.inventory import Room
 from protocol.messages import Directive
 from protocol.srp import Action, Vocabulary
@@ -82,12 +82,9 @@ class BoardBuilder:
         self._last_acked = store.last_acked()
         self._shown: dict[int, Directive | None] = {}
         self._alerts: dict[str, dict[str, Any]] = {}
-        for alert in alerts(store):
-            if alert["open"]:
-                self._alerts.setdefault(alert["room"], alert)  # newest first
-        self._reports: dict[str, dict[str, Any]] = {}
-        for event in store.events(kinds=REPORT_KINDS, limit=1000):
-            self._reports.setdefault(event["room"], event)
+        for alert in open_alerts(store):
+            self._alerts.setdefault(alert["room"], alert)  # newest first
+        self._reports = store.latest_per_room(kinds=REPORT_KINDS)
 
     def tiles(self) -> list[Tile]:
         rooms = sorted(

@@ -16,7 +16,7 @@ from hub.console.board import (
     campus_states,
     group_tiles,
 )
-from hub.views import alerts
+from hub.views import ALERT_PAGE, alert_listing
 from protocol.wording import directive_lines
 
 
@@ -45,6 +45,7 @@ class LivePages:
         return {
             "tiles": tiles,
             "alert_tiles": [t for t in tiles if t.alert is not None],
+            "floods": self.console.hub.guard.floods(),
             "groups": group_tiles(tiles),
             "summary": board_summary(tiles),
             "states": campus_states(tiles),
@@ -62,8 +63,24 @@ class LivePages:
         return self.console.show(request, principal, "kiosk", **self._board())
 
     async def alerts(self, request: Request, principal: Principal) -> Response:
-        found = alerts(self.console.hub.store)
-        return self.console.show(request, principal, "alerts", alerts=found)
+        try:
+            listing = alert_listing(
+                self.console.hub.store,
+                before=request.query_params.get("before"),
+                limit=ALERT_PAGE,
+            )
+        except ValueError:  # a hand-edited link: start from the newest
+            listing = alert_listing(self.console.hub.store, before=None, limit=ALERT_PAGE)
+        shown = {a["event_id"] for a in listing["open"]}
+        history = [a for a in listing["alerts"] if a["event_id"] not in shown]
+        return self.console.show(
+            request,
+            principal,
+            "alerts",
+            alerts=listing["open"] + history,
+            next_page=listing["next"],
+            paged=request.query_params.get("before") is not None,
+        )
 
     async def control_bar(self, request: Request, principal: Principal) -> Response:
         return self.console.show(request, principal, "control_bar")

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -172,8 +173,19 @@ class School:
             return None
 
     def panic_event_ids(self) -> list[str]:
-        alerts = self.api_or_none("GET", "/api/alerts") or []
-        return [alert["event_id"] for alert in alerts]
+        """Every panic on the hub's record: all pages of /api/alerts, not the newest one
+        (a long chaos run presses far more than one page holds). Empty while the hub is
+        down."""
+        found: list[str] = []
+        path = "/api/alerts?limit=500"
+        while True:
+            page = self.api_or_none("GET", path)
+            if page is None:
+                return []
+            found += [alert["event_id"] for alert in page["alerts"]]
+            if page["next"] is None:
+                return found
+            path = f"/api/alerts?limit=500&before={urllib.parse.quote(page['next'])}"
 
     def rejected(self) -> dict[str, int]:
         status = self.api_or_none("GET", "/api/status") or {}

@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from protocol.codec import MAX_PAYLOAD, DecodeError, decode, decode_any, encode
+from protocol.codec import MAX_PAYLOAD, DecodeError, check_depth, decode, decode_any, encode
 from protocol.messages import (
     MAX_TEXT,
     MESSAGE_TYPES,
@@ -551,3 +553,85 @@ def test_session_beyond_64_bits_is_rejected() -> None:
 
 def test_largest_64_bit_integer_is_accepted() -> None:
     assert decode(wire(body_of(ack()) | {"seq": 2**63 - 1}), Ack).seq == 2**63 - 1
+
+
+# -- hostile shapes: bounded before they are believed ----------------------------------------
+
+
+@pytest.mark.parametrize("opener", [b"[", b"{", b'{"a":'])
+@pytest.mark.parametrize("levels", [5, 50, 2000])
+def test_deep_nesting_is_a_decode_error_not_a_recursion_error(opener: bytes, levels: int) -> None:
+    """A few KB of ``[[[[`` used to end the hub with RecursionError from json.loads."""
+    payload = (opener * levels)[:MAX_PAYLOAD]
+    for result in _decode_both(payload, DeviceStatus):
+        assert result is None
+
+
+def test_nesting_inside_a_field_is_refused_with_its_reason() -> None:
+    body = body_of(status())
+    payload = wire(body)[:-1] + b',"x":' + b"[" * 10 + b"]" * 10 + b"}"
+    with pytest.raises(DecodeError, match="nests deeper than"):
+        decode(payload, DeviceStatus)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    message = event(detail='[[[[[[{{{{{{ \\" [[[[')
+    assert decode(encode(message), Event) == message
+
+
+def test_real_messages_are_within_the_depth_limit() -> None:
+    for message in SAMPLES:
+        check_depth(encode(message))
+
+
+def test_integer_too_large_for_a_float_field_is_a_decode_error() -> None:
+    # float(10**400) raises OverflowError; it must never leave the codec.
+    body = body_of(ack()) | {"shown_at": 10**400}
+    with pytest.raises(DecodeError, match="64-bit"):
+        decode(wire(body), Ack)
+
+
+@pytest.mark.parametrize("value", [-1.0, 5e9, 1e300])
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [(ack, "shown_at"), (event, "created_at"), (status, "time"), (hub_state, "time")],
+)
+def test_times_outside_1970_to_2100_are_refused(make: Any, field: str, value: float) -> None:
+    message = make()
+    with pytest.raises(DecodeError, match="between 1970 and 2100"):
+        decode(wire(body_of(message) | {field: value}), type(message))
+
+
+def test_an_old_boot_clock_is_still_a_time() -> None:
+    """A Pi that booted at the epoch reports small times: odd, but not malformed."""
+    assert decode(wire(body_of(ack()) | {"shown_at": 12.5}), Ack).shown_at == 12.5
+
+
+def test_too_many_faults_are_refused() -> None:
+    faults = {f"part{i}": "broken" for i in range(17)}
+    with pytest.raises(DecodeError, match="limit is 16"):
+        decode(wire(body_of(status()) | {"faults": faults}), DeviceStatus)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.sampled_from(["seq", "shown_at", "room", "device_id", "x"]), value=json_values)
+def test_any_json_value_anywhere_is_a_decode_error_or_a_message(key: str, value: Any) -> None:
+    payload = json.dumps(body_of(ack()) | {key: value}).encode()
+    for result in _decode_both(payload, Ack):
+        assert result is None or isinstance(result, Ack)
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=st.binary(max_size=MAX_PAYLOAD + 10))
+def test_any_bytes_are_a_decode_error_or_a_message(payload: bytes) -> None:
+    for result in _decode_both(payload, Event):
+        assert result is None or isinstance(result, Event)

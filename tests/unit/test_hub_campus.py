@@ -259,7 +259,7 @@ def test_panic_and_its_cancel_both_stay_in_the_record(campus: Campus, reader: Hu
 
 
 def test_unknown_device_is_counted_and_ignored(campus: Campus, reader: HubStore) -> None:
-    assert campus.on_event("ghost", event(device_id="ghost")) is False
+    assert campus.on_event("ghost", event(device_id="ghost")) is None  # refused: no receipt
     campus.on_status("ghost", status(device_id="ghost"))
     campus.on_ack("ghost", ack(device_id="ghost"))
     assert campus.rejected["unknown device"] == 3
