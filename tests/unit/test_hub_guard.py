@@ -1,0 +1,246 @@
+"""What one device may make the hub do: its message budget, floods, and open alerts kept."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.campus import Campus, DirectiveRequest
+from hub.guard import DeviceGuard, Flood, Limits, LogThrottle
+from hub.store import HubStore
+from hub.views import alert_listing, alerts, open_alerts, parse_cursor
+from protocol.messages import EventKind
+from protocol.srp import Action
+from protocol.topics import ScopeKind
+from tests.unit.conftest import FakeClock, MakeCampus
+from tests.unit.factories import ack, event
+
+SMALL = Limits(burst=5, per_second=1.0, quiet_s=10.0, panic_burst=2, panic_per_second=0.2)
+
+
+@pytest.fixture
+def changes() -> list[tuple[str, bool]]:
+    return []
+
+
+@pytest.fixture
+def guard(clock: FakeClock, changes: list[tuple[str, bool]]) -> DeviceGuard:
+    def record(flood: Flood, started: bool) -> None:
+        changes.append((flood.device_id, started))
+
+    return DeviceGuard(limits=SMALL, clock=clock, on_change=record)
+
+
+# -- the budget ------------------------------------------------------------------------------
+
+
+def test_a_burst_within_the_budget_is_read(guard: DeviceGuard) -> None:
+    assert all(guard.admit("dev-101", "101") for _ in range(5))
+    assert guard.floods() == []
+
+
+def test_over_the_budget_a_device_is_ignored_and_that_is_an_alarm(
+    guard: DeviceGuard, changes: list[tuple[str, bool]]
+) -> None:
+    results = [guard.admit("dev-101", "101") for _ in range(20)]
+    assert results == [True] * 5 + [False] * 15
+    (flood,) = guard.floods()
+    assert (flood.device_id, flood.room, flood.received) == ("dev-101", "101", 15)
+    assert changes == [("dev-101", True)]
+    assert "dev-101 (room 101) sent 15 messages" in flood.describe()
+    assert "ignored until" in flood.describe()
+
+
+def test_one_device_over_budget_never_costs_another_its_budget(guard: DeviceGuard) -> None:
+    for _ in range(100):
+        guard.admit("dev-101", "101")
+    assert guard.admit("dev-102", "102")
+    assert [f.device_id for f in guard.floods()] == ["dev-101"]
+
+
+def test_a_flood_ends_once_the_device_is_quiet_and_is_read_again(
+    guard: DeviceGuard, clock: FakeClock, changes: list[tuple[str, bool]]
+) -> None:
+    for _ in range(10):
+        guard.admit("dev-101", "101")
+    clock.advance(5)
+    assert not guard.admit("dev-101", "101")  # still inside the quiet period
+    clock.advance(SMALL.quiet_s + 1)
+    assert guard.floods() == []
+    assert changes == [("dev-101", True), ("dev-101", False)]
+    assert guard.admit("dev-101", "101")
+
+
+def test_a_device_that_keeps_flooding_stays_ignored(guard: DeviceGuard, clock: FakeClock) -> None:
+    for _ in range(60):
+        for _ in range(10):
+            guard.admit("dev-101", "101")
+        clock.advance(1)
+    assert [f.device_id for f in guard.floods()] == ["dev-101"]
+
+
+def test_panics_from_a_flooding_device_have_their_own_small_budget(
+    guard: DeviceGuard, clock: FakeClock
+) -> None:
+    for _ in range(10):
+        guard.admit("dev-101", "101")
+    (flood,) = guard.floods()
+    assert [guard.admit_panic("dev-101") for _ in range(3)] == [True, True, False]
+    clock.advance(5)  # one panic's worth of budget back, still inside the flood
+    assert guard.admit_panic("dev-101")
+    assert flood.panics_read == 3
+
+
+def test_a_revoked_device_is_forgotten(guard: DeviceGuard) -> None:
+    for _ in range(10):
+        guard.admit("dev-101", "101")
+    guard.forget("dev-101")
+    assert guard.floods() == []
+    assert guard.admit("dev-101", "101")
+
+
+def test_rejections_are_logged_once_a_minute_per_reason() -> None:
+    throttle = LogThrottle(every_s=60)
+    assert throttle.should_log("malformed", 0.0)
+    assert not throttle.should_log("malformed", 30.0)
+    assert throttle.should_log("unknown device", 30.0)
+    assert throttle.should_log("malformed", 61.0)
+
+
+# -- acks prove nothing but their own room ---------------------------------------------------
+
+
+def test_an_ack_of_a_directive_never_issued_is_refused_and_numbering_goes_on(
+    campus: Campus,
+) -> None:
+    campus.on_ack("dev-101-a", ack(device_id="dev-101-a", seq=2**63 - 1))
+    assert campus.rejected["ack of no directive"] == 1
+    assert campus.issue(DirectiveRequest(action=Action.HOLD), user="u").seq == 1
+
+
+def test_an_ack_for_a_directive_to_another_room_does_not_count(campus: Campus) -> None:
+    other = campus.issue(
+        DirectiveRequest(action=Action.HOLD, scope=ScopeKind.ROOM, target="102"), user="u"
+    )
+    campus.on_ack("dev-101-a", ack(device_id="dev-101-a", seq=other.seq))
+    assert campus.rejected["ack outside its room"] == 1
+    assert "dev-101-a" not in campus.acks(other.seq)
+
+
+def test_an_ack_of_a_building_directive_counts_only_inside_the_building(campus: Campus) -> None:
+    main = campus.issue(
+        DirectiveRequest(action=Action.HOLD, scope=ScopeKind.BUILDING, target="main"), user="u"
+    )
+    campus.on_ack("dev-101-a", ack(device_id="dev-101-a", seq=main.seq))
+    campus.on_ack("dev-gym", ack(device_id="dev-gym", room="gym", seq=main.seq))
+    assert set(campus.acks(main.seq)) == {"dev-101-a"}
+    assert campus.rejected["ack outside its room"] == 1
+
+
+def test_a_counter_poisoned_by_an_old_forged_ack_is_repaired_at_start(
+    make_campus: MakeCampus, hub_db: Path
+) -> None:
+    first = make_campus()
+    issued = first.issue(DirectiveRequest(action=Action.HOLD), user="u")
+    with sqlite3.connect(hub_db) as db:  # what a forged ack did before acks were checked
+        db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (2**63 - 1,))
+    again = make_campus()
+    assert again.issue(DirectiveRequest(action=Action.SECURE), user="u").seq == issued.seq + 1
+
+
+# -- cancels withdraw only a device's own panic ---------------------------------------------
+
+
+def test_a_cancel_of_another_devices_panic_is_refused(campus: Campus, reader: HubStore) -> None:
+    panic = event(device_id="dev-102", room="102", event_id="p1")
+    assert campus.on_event("dev-102", panic)
+    cancel = event(device_id="dev-101-a", event_id="c1", kind=EventKind.CANCEL, cancels="p1")
+    assert campus.on_event("dev-101-a", cancel) is None
+    assert campus.rejected["cancel refused"] == 1
+    assert [a["event_id"] for a in open_alerts(reader)] == ["p1"]
+
+
+def test_a_cancel_of_a_panic_not_yet_received_is_not_receipted(campus: Campus) -> None:
+    """The node keeps it in its outbox and sends it again, after its panic."""
+    cancel = event(device_id="dev-101-a", event_id="c1", kind=EventKind.CANCEL, cancels="p-later")
+    assert campus.on_event("dev-101-a", cancel) is None
+
+
+def test_a_devices_own_cancel_closes_its_alert(campus: Campus, reader: HubStore) -> None:
+    campus.on_event("dev-101-a", event(device_id="dev-101-a", event_id="p1"))
+    cancel = event(device_id="dev-101-a", event_id="c1", kind=EventKind.CANCEL, cancels="p1")
+    assert campus.on_event("dev-101-a", cancel) is True
+    assert open_alerts(reader) == []
+    (alert,) = alerts(reader)
+    assert alert["cancelled_at"] is not None and not alert["open"]
+
+
+# -- lists the office acts on are queries of state ------------------------------------------
+
+
+@pytest.fixture
+def reader(hub_db: Path) -> Iterator[HubStore]:
+    store = HubStore(hub_db)
+    yield store
+    store.close()
+
+
+def test_an_old_open_alert_stays_open_under_any_number_of_newer_events(
+    campus: Campus, clock: FakeClock, reader: HubStore
+) -> None:
+    campus.on_event("dev-102", event(device_id="dev-102", room="102", event_id="old-panic"))
+    for n in range(600):
+        clock.advance(1)
+        campus.on_event("dev-101-a", event(device_id="dev-101-a", event_id=f"p{n}"))
+        cancel = event(
+            device_id="dev-101-a", event_id=f"c{n}", kind=EventKind.CANCEL, cancels=f"p{n}"
+        )
+        campus.on_event("dev-101-a", cancel)
+    assert [a["event_id"] for a in open_alerts(reader)] == ["old-panic"]
+
+
+def test_alert_history_pages_reach_every_panic_once(
+    campus: Campus, clock: FakeClock, reader: HubStore
+) -> None:
+    for n in range(250):
+        if n % 3:
+            clock.advance(1)  # some panics share a second: the cursor breaks the tie
+        campus.on_event("dev-101-a", event(device_id="dev-101-a", event_id=f"p{n:03}"))
+    seen: list[str] = []
+    cursor = None
+    while True:
+        listing = alert_listing(reader, before=cursor, limit=100)
+        seen += [a["event_id"] for a in listing["alerts"]]
+        cursor = listing["next"]
+        if cursor is None:
+            break
+    assert sorted(seen) == [f"p{n:03}" for n in range(250)]
+    assert len(seen) == 250
+
+
+@pytest.mark.parametrize("cursor", ["", "abc", "nan:x", "5.0:", "inf"])
+def test_a_bad_page_cursor_is_a_value_error(cursor: str) -> None:
+    with pytest.raises(ValueError, match=r"cursor|float"):
+        parse_cursor(cursor)
+
+
+def test_a_page_size_outside_its_range_is_refused(reader: HubStore) -> None:
+    with pytest.raises(ValueError, match="limit must be 1 to 500"):
+        alert_listing(reader, before=None, limit=10_000)
+
+
+def test_each_rooms_latest_report_is_kept_however_many_came_after(
+    campus: Campus, clock: FakeClock, reader: HubStore
+) -> None:
+    accounted = event(device_id="dev-102", room="102", event_id="r", kind=EventKind.ALL_ACCOUNTED)
+    campus.on_event("dev-102", accounted)
+    for n in range(1500):
+        clock.advance(1)
+        assist = event(device_id="dev-101-a", event_id=f"s{n}", kind=EventKind.STAFF_ASSIST)
+        campus.on_event("dev-101-a", assist)
+    latest = reader.latest_per_room(kinds=("staff_assist", "all_accounted"))
+    assert latest["102"]["event_id"] == "r"
+    assert latest["101"]["event_id"] == "s1499"
