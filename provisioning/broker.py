@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+MAX_PACKET_SIZE = 16384
+"""Bytes, the whole MQTT packet: four times the largest payload the codec accepts."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class BrokerTls:
@@ -62,6 +65,9 @@ class BrokerConfig:
             # (Nagle plus delayed ACKs cost 40 ms per hop on Linux).
             "set_tcp_nodelay true",
             "max_queued_messages 10000",
+            # A device's messages are under 4 KiB (the codec's limit): a client sending a
+            # packet four times that is disconnected by the broker before anyone reads it.
+            f"max_packet_size {MAX_PACKET_SIZE}",
         ]
         if self.user is not None:
             # Mosquitto started as root drops to this user (default "mosquitto") after it

@@ -28,6 +28,7 @@ from protocol.codec import MAX_PAYLOAD, encode
 from protocol.messages import Ack, DeviceStatus, Event, EventKind
 from protocol.srp import Action
 from protocol.topics import DeviceChannel, ScopeKind, Topics
+from provisioning.broker import MAX_PACKET_SIZE
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
 from tests.conftest import WAIT, Node, eventually, mqtt_as
@@ -307,3 +308,18 @@ async def test_generated_hostile_messages_change_no_other_room(
     assert {b.room: _room_state(hub, b.room) for b in bystanders} == before
     assert hub.campus.latest_seq == latest_seq  # no device message moves the directives
     assert hub.connected.is_set()
+
+
+async def test_the_broker_disconnects_a_device_sending_a_huge_packet(
+    site: ThrowawaySite, mosquitto: MosquittoProcess, hub: HubService, nodes: list[Node]
+) -> None:
+    """The hub never spends memory on it: the broker's max_packet_size stops it first."""
+    rogue = nodes[0].service.config
+    topic = Topics(hub.config.site).device(rogue.device_id, DeviceChannel.EVENT)
+    with pytest.raises(aiomqtt.MqttError):
+        async with mqtt_as(site, mosquitto, rogue.device_id) as client:
+            await client.publish(topic, b"x" * (MAX_PACKET_SIZE * 8), qos=0)
+            async with asyncio.timeout(WAIT):  # the message loop ends with the connection
+                async for _ in client.messages:
+                    pass
+    assert "malformed" not in hub.campus.rejected
