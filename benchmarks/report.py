@@ -67,6 +67,7 @@ TARGETS = (
     Target("device service start to ready", 2, "s", ("device", "ready_s")),
     Target("device CPU per directive", 2, "ms", ("device", "cpu", "cpu_ms_per_directive")),
     Target("hub CPU, all devices idle", 10, "% of a core", ("hub", "cpu_percent")),
+    Target("panic p99 during a device's flood / without", 2, "x", ("flood", "ratio_p99")),
 )
 
 
@@ -124,6 +125,9 @@ LATENCY_COLUMNS = (
     ("ratio to floor", ("ratio_to_floor",), 2),
     ("panic p50 ms", ("panic", "console_ms", "p50"), 1),
     ("panic p99 ms", ("panic", "console_ms", "p99"), 1),
+    ("panic p99 in a flood ms", ("flood", "with", "console_ms", "p99"), 1),
+    ("hub CPU % in a flood", ("flood", "hub_cpu_percent"), 1),
+    ("panic p99 in a 1,000/s flood ms", ("flood", "with_1000_per_s", "console_ms", "p99"), 1),
 )
 RESOURCE_COLUMNS = (
     ("N", ("rooms",), 0),

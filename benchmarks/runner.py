@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from benchmarks.flood import flood_phase
 from benchmarks.floor import FloorFleet, FloorRep, Identity
 from benchmarks.measure import (
     ACTIONS,
@@ -170,6 +171,16 @@ def run_one(
                 new_wording=True,
             )
             device["memory_after"] = device_memory(stack)
+            # Last: the flooding device is the real one, which the hub then ignores.
+            _say(out, rooms, f"flood: {options.presses} presses while one device floods")
+            result["flood"] = flood_phase(
+                stack,
+                stream,
+                children,
+                options.presses,
+                options.press_interval_s,
+                broker_pid=broker.pid,
+            )
 
 
 @contextlib.contextmanager

@@ -124,6 +124,10 @@ class DeviceGuard:
             flood.last_excess, flood.until = now, now + self.limits.quiet_s
         return False
 
+    def ignoring(self, device_id: str) -> bool:
+        """Is this device in a flood? (Its messages then count only if they are panics.)"""
+        return device_id in self._floods
+
     def admit_panic(self, device_id: str) -> bool:
         """A panic from an ignored device: read it while its own small budget lasts."""
         now = self.clock()

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 COMMAND_TTL_S = 60.0
 """A command queued by the broker for a node that is away is stale after this."""
+_MAYBE_PANIC = b'"panic"'
+"""In every encoded panic event (its kind); a payload without it cannot be one."""
 _DECODERS: dict[DeviceChannel, type[DeviceStatus | Event | Ack]] = {
     DeviceChannel.STATUS: DeviceStatus,
     DeviceChannel.EVENT: Event,
@@ -136,6 +138,7 @@ class HubService:
             on_connected=self._on_connected,
             on_message=self._dispatch,
             on_disconnected=self._on_disconnected,
+            screen=self._screen,
         )
 
     def _state(self, *, online: bool) -> HubState:
@@ -259,12 +262,8 @@ class HubService:
         if record is None:
             self._reject("unknown device", topic, "not in the site inventory")
             return
-        # The budget is checked before the payload is even decoded (hub.guard); only an
-        # ignored device's events are read further, for a panic among them.
-        admitted = self.guard.admit(parsed.device_id, record.room)
-        if not admitted and parsed.channel is not DeviceChannel.EVENT:
-            self._over_budget(parsed.device_id)
-            return
+        # An ignored device's messages that reach this far may hold a panic (_screen).
+        admitted = not self.guard.ignoring(parsed.device_id)
         try:
             message = decode(payload, _DECODERS[parsed.channel])
         except DecodeError as error:
@@ -282,6 +281,20 @@ class HubService:
         except Exception:  # one bad message must not stop the hub
             log.exception("handler failed for %s", topic)
             self.campus.reject("handler error", topic)
+
+    def _screen(self, topic: str, payload: bytes | bytearray) -> bool:
+        """The budget, checked as each message arrives, before it is decoded or queued
+        (hub.guard). From a device over its budget only what may be a panic goes on."""
+        parsed = self._topics.parse_device(topic)
+        record = None if parsed is None else self.campus.devices.get(parsed.device_id)
+        if parsed is None or record is None:
+            return True  # not a device's message, or an unknown one: _dispatch says which
+        if self.guard.admit(parsed.device_id, record.room):
+            return True
+        if parsed.channel is DeviceChannel.EVENT and _MAYBE_PANIC in payload:
+            return True  # decoded, and read against the panic budget, in _dispatch
+        self._over_budget(parsed.device_id)
+        return False
 
     def _panic_from_flood(self, message: DeviceStatus | Event | Ack) -> bool:
         return (

@@ -64,6 +64,11 @@ def test_quick_run_writes_results_in_the_expected_shape(tmp_path: Path) -> None:
     assert run["panic"]["received"] == run["panic"]["presses"] == 10
     assert run["panic"]["console_ms"]["p99"] is not None
 
+    flood = run["flood"]
+    assert flood["with"]["received"] == flood["without"]["received"] == 10
+    assert flood["with_1000_per_s"]["received"] == 10
+    assert flood["with"]["flood"]["sent"] > 0 and flood["ratio_p99"] is not None
+
     device = run["device"]
     assert device["ready_s"] is not None and device["memory_after"]["rss_mb"] > 0
     assert device["cpu"]["acked"] == device["cpu"]["directives"] == 10
