@@ -26,11 +26,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, kw_only=True)
 class Limits:
-    burst: int = 200
+    burst: int = 300
     """Messages a device may send at once: a node back from an outage resends its outbox
     (events every 5 s, all of them) and its status and acks in one go."""
-    per_second: float = 20.0
-    """Sustained rate: ten times a busy node's (an ack per directive, a status per 20 s)."""
+    per_second: float = 50.0
+    """Sustained: far above a busy node (a status per 20 s, an ack per directive) and above
+    ``make bench``'s device phase (directives to one room as fast as it acks them), far
+    below a flood (a Pi sends thousands a second)."""
     quiet_s: float = 30.0
     """An ignored device is read again once it has sent nothing over budget this long."""
     panic_burst: int = 5
