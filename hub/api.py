@@ -302,7 +302,12 @@ class Api:
         return JSONResponse(self.control.state(request.state.principal))
 
     async def audit(self, request: Request) -> Response:
-        return JSONResponse(self.hub.store.audit_log())
+        """Newest first, 500 a page; ``?before=<id of the last entry>`` for the next."""
+        try:
+            before = int(request.query_params.get("before", 0)) or None
+        except ValueError:
+            raise HubError("before must be the id of an audit entry (an integer)") from None
+        return JSONResponse(self.hub.store.audit_log(before_id=before))
 
     async def stream(self, request: Request) -> Response:
         """Server-sent events: one ``data:`` line per campus change."""

@@ -311,14 +311,9 @@ class HubStore:
                 (at, user, action, json.dumps(detail, sort_keys=True)),
             )
 
-    def audit_log(self, *, limit: int = 500) -> list[dict[str, Any]]:
-        rows = self._db.execute(
-            "SELECT at, user, action, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
-        )
-        return [
-            {"at": at, "user": user, "action": action, "detail": json.loads(detail)}
-            for at, user, action, detail in rows
-        ]
+    def audit_log(self, *, before_id: int | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        """One page of the audit trail, newest first; ``before_id`` continues a page."""
+        return self.audit_search(before_id=before_id, limit=limit)
 
     def save_session(
         self, token_hash: str, *, user: str, role: str, kind: str, csrf: str, expires_at: float
@@ -419,18 +414,20 @@ class HubStore:
         text: str = "",
         since: float | None = None,
         until: float | None = None,
+        before_id: int | None = None,
         limit: int = 500,
     ) -> list[dict[str, Any]]:
-        """The audit log, newest first, filtered by user, words in action or detail, time."""
+        """A page of the audit log, newest first, filtered by user, words in action or
+        detail, and time; each entry's ``id`` is the ``before_id`` of the next page."""
         rows = self._db.execute(
-            "SELECT at, user, action, detail FROM audit WHERE (? = '' OR user = ?) "
+            "SELECT id, at, user, action, detail FROM audit WHERE (? = '' OR user = ?) "
             "AND (? = '' OR instr(lower(action || ' ' || detail), lower(?)) > 0) "
-            "AND at >= ? AND at <= ? ORDER BY id DESC LIMIT ?",
-            (user, user, text, text, since or 0.0, until or 1e12, limit),
+            "AND at >= ? AND at <= ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (user, user, text, text, since or 0.0, until or 1e12, before_id or 2**63 - 1, limit),
         )
         return [
-            {"at": at, "user": who, "action": action, "detail": json.loads(detail)}
-            for at, who, action, detail in rows
+            {"id": row_id, "at": at, "user": who, "action": action, "detail": json.loads(detail)}
+            for row_id, at, who, action, detail in rows
         ]
 
     def audit_users(self) -> list[str]:

@@ -6,6 +6,7 @@ import time
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,6 +19,9 @@ from hub.console.chart import drill_chart
 from hub.drills import Drill, drill_report, find_drill, find_drills, report_csv
 from hub.stats import summary
 from hub.store import HubStore
+
+AUDIT_PAGE = 200
+"""Audit entries per page; "Older entries" continues from the last one shown."""
 
 HISTORY = 10
 """Acknowledgement times kept per device on the health page."""
@@ -111,16 +115,29 @@ class ReportPages:
 
     async def audit(self, request: Request, principal: Principal) -> Response:
         query = request.query_params
+        before = query.get("before", "")
         entries = self.store.audit_search(
             user=query.get("user", ""),
             text=query.get("q", "").strip(),
             since=_day(query.get("from", ""), end=False),
             until=_day(query.get("to", ""), end=True),
+            before_id=int(before) if before.isdigit() else None,
+            limit=AUDIT_PAGE,
         )
         filters = {k: query.get(k, "") for k in ("user", "q", "from", "to")}
+        older = None
+        if len(entries) == AUDIT_PAGE:
+            older = urlencode(filters | {"before": entries[-1]["id"]})
         users = self.store.audit_users()
         return self.console.show(
-            request, principal, "audit", entries=entries, filters=filters, users=users
+            request,
+            principal,
+            "audit",
+            entries=entries,
+            filters=filters,
+            users=users,
+            older=older,
+            paged=bool(before),
         )
 
     # -- JSON, for scripts and tests (same data as the pages) -------------------------------
