@@ -308,6 +308,12 @@ class HubService:
         self.campus.rejected["over budget"] += 1  # counted; the flood alarm says the rest
 
     def _handle(self, device_id: str, message: DeviceStatus | Event | Ack) -> None:
+        record = self.campus.devices[device_id]
+        if message.room != record.room:
+            # Counted and logged, then handled as the inventory's room: a node moved to
+            # another room but not yet reinstalled must still raise its alarm, and no
+            # device can reach into another room by naming it.
+            self.campus.reject("room mismatch", f"{device_id} says {message.room}")
         if isinstance(message, DeviceStatus):
             self.campus.on_status(device_id, message)
         elif isinstance(message, Ack):

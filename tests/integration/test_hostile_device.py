@@ -323,3 +323,22 @@ async def test_the_broker_disconnects_a_device_sending_a_huge_packet(
                 async for _ in client.messages:
                     pass
     assert "malformed" not in hub.campus.rejected
+
+
+async def test_a_panic_naming_another_room_is_raised_in_the_devices_own_room(
+    hub: HubService, nodes: list[Node], attacker: aiomqtt.Client
+) -> None:
+    rogue, victim = nodes[0].service.config, nodes[1].service.config
+    panic = Event(
+        event_id="a" * 32,
+        device_id=rogue.device_id,
+        room=victim.room,
+        kind=EventKind.PANIC,
+        created_at=1.0,
+    )
+    topic = Topics(hub.config.site).device(rogue.device_id, DeviceChannel.EVENT)
+    await attacker.publish(topic, encode(panic), qos=1)
+    await eventually(lambda: bool(open_alerts(hub.store)), hub, what="the panic")
+    (alert,) = open_alerts(hub.store)
+    assert alert["room"] == rogue.room
+    assert hub.campus.rejected["room mismatch"] == 1
