@@ -113,25 +113,7 @@ def read_bundle(
     try:
         with tarfile.open(bundle, mode="r:gz") as archive:
             files = _member_data(bundle, archive)
-        ca = x509.load_pem_x509_certificate(files[CA_CERT])
-        if expected is not None and fingerprint(ca) != expected:
-            raise BundleError(
-                f"{bundle}: its site CA is {fingerprint(ca)}, not the expected {expected}: "
-                "it is not from your site, or was re-signed by someone else. Do not install "
-                "it; take a fresh bundle from the site, or check the fingerprint you passed."
-            )
-        manifest = verify_manifest(bundle, files, ca)
-        config = json.loads(files[DEVICE_CONFIG])
-        if not isinstance(config, dict):
-            raise TypeError("device.json is not a JSON object")
-        check_config(bundle, manifest, config)
-        check_members(bundle, manifest, files)
-        if config.get("format") != BUNDLE_FORMAT:
-            raise BundleError(
-                f"{bundle}: bundle format {config.get('format')!r} is not "
-                f"{BUNDLE_FORMAT}; install a matching Roomcast version"
-            )
-        _check_identity(bundle, config["device_id"], files, ca)
+        config = _verify(bundle, files, expected)
     except (
         OSError,
         tarfile.TarError,
@@ -143,6 +125,30 @@ def read_bundle(
     ) as exc:
         raise BundleError(f"{bundle} is not a usable Roomcast bundle: {exc}") from exc
     return config, {name: files[name] for name in BUNDLE_MEMBERS}
+
+
+def _verify(bundle: Path, files: dict[str, bytes], expected_ca: str | None) -> dict[str, Any]:
+    """Every check of a read bundle, the cheapest and most telling first; returns its config."""
+    ca = x509.load_pem_x509_certificate(files[CA_CERT])
+    if expected_ca is not None and fingerprint(ca) != expected_ca:
+        raise BundleError(
+            f"{bundle}: its site CA is {fingerprint(ca)}, not the expected {expected_ca}: "
+            "it is not from your site, or was re-signed by someone else. Do not install "
+            "it; take a fresh bundle from the site, or check the fingerprint you passed."
+        )
+    manifest = verify_manifest(bundle, files, ca)
+    config = json.loads(files[DEVICE_CONFIG])
+    if not isinstance(config, dict):
+        raise TypeError("device.json is not a JSON object")
+    check_config(bundle, manifest, config)
+    check_members(bundle, manifest, files)
+    if config.get("format") != BUNDLE_FORMAT:
+        raise BundleError(
+            f"{bundle}: bundle format {config.get('format')!r} is not "
+            f"{BUNDLE_FORMAT}; install a matching Roomcast version"
+        )
+    _check_identity(bundle, config["device_id"], files, ca)
+    return config
 
 
 def _expected_fingerprint(text: str | None) -> str | None:

@@ -150,26 +150,29 @@ def sdcard(
     hook = f"{mount}/{HOOK}"
     target = make_private_dir(boot / BUNDLE_DIR) / BUNDLE_NAME
     write_private(target, data)
-    script = _SCRIPT.format(
-        mount=mount,
-        bundle_dir=BUNDLE_DIR,
-        bundle_name=BUNDLE_NAME,
-        report=REPORT_NAME,
-        pending=PENDING_DIR,
-        fingerprint=ca,
-        user=SERVICE_USER,
-        groups=" ".join(HARDWARE_GROUPS),
-        group_list=",".join(HARDWARE_GROUPS),
-        run=_RUN.format(hook=hook),
-        hook=HOOK,
-    )
-    write_file(boot / HOOK, script.encode(), 0o755)
+    write_file(boot / HOOK, _render_hook(mount, hook, ca).encode(), 0o755)
     if chained_from is None:
         _hook_cmdline(boot / "cmdline.txt", _RUN.format(hook=hook))
     else:
         _chain(chained_from, hook)
     return SdcardResult(
         bundle=target, hook=boot / HOOK, chained_from=chained_from, ca_fingerprint=ca
+    )
+
+
+def _render_hook(mount: str, hook: str, ca_fingerprint: str) -> str:
+    return _SCRIPT.format(
+        mount=mount,
+        bundle_dir=BUNDLE_DIR,
+        bundle_name=BUNDLE_NAME,
+        report=REPORT_NAME,
+        pending=PENDING_DIR,
+        fingerprint=ca_fingerprint,
+        user=SERVICE_USER,
+        groups=" ".join(HARDWARE_GROUPS),
+        group_list=",".join(HARDWARE_GROUPS),
+        run=_RUN.format(hook=hook),
+        hook=HOOK,
     )
 
 
