@@ -184,7 +184,7 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sdcard(args: argparse.Namespace) -> int:
-    result = sdcard(args.boot, args.bundle, args.mount_point)
+    result = sdcard(args.boot, args.bundle, args.mount_point, ca_fingerprint=args.ca_fingerprint)
     how = f"chained from {result.chained_from}" if result.chained_from else "via cmdline.txt"
     print(f"bundle copied to {result.bundle}; first-boot hook {result.hook} ({how})")
     print(f"the hook installs only a bundle of site CA (SHA-256) {result.ca_fingerprint}")
@@ -238,6 +238,15 @@ def _add_rooms_and_devices(sub: Any) -> None:
     p.set_defaults(provision_handler=_cmd_revoke)
 
 
+def _fingerprint_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ca-fingerprint",
+        metavar="SHA256",
+        help="refuse the bundle unless its site CA has this SHA-256 fingerprint "
+        "(as `provision init` or `device` printed it)",
+    )
+
+
 def _add_node(sub: Any) -> None:
     p = sub.add_parser("install", help="install a bundle on this node")
     p.add_argument("bundle", type=Path)
@@ -245,12 +254,7 @@ def _add_node(sub: Any) -> None:
     p.add_argument("--site", help="refuse the bundle unless it is for this site")
     p.add_argument("--enable", action="store_true", help="systemctl enable --now the service")
     p.add_argument("--owner", help="user the device service runs as (files are chowned)")
-    p.add_argument(
-        "--ca-fingerprint",
-        metavar="SHA256",
-        help="refuse the bundle unless its site CA has this SHA-256 fingerprint "
-        "(as `provision init` or `device` printed it)",
-    )
+    _fingerprint_arg(p)
     p.set_defaults(provision_handler=_cmd_install)
     p = sub.add_parser("sdcard", help="put a bundle and a first-boot hook on a boot partition")
     p.add_argument("boot", type=Path, help="where the card's boot (FAT) partition is mounted")
@@ -260,6 +264,7 @@ def _add_node(sub: Any) -> None:
         default=DEFAULT_MOUNT,
         help="where the Pi mounts that partition (default %(default)s)",
     )
+    _fingerprint_arg(p)
     p.set_defaults(provision_handler=_cmd_sdcard)
 
 

@@ -128,12 +128,18 @@ def _hook_target(boot: Path, mount: str) -> tuple[str, Path | None]:
 
 
 def sdcard(
-    boot_partition: Path | str, bundle: Path | str, mount_point: str = DEFAULT_MOUNT
+    boot_partition: Path | str,
+    bundle: Path | str,
+    mount_point: str = DEFAULT_MOUNT,
+    *,
+    ca_fingerprint: str | None = None,
 ) -> SdcardResult:
     """Copy ``bundle`` and the first-boot hook onto a mounted boot partition.
 
     ``mount_point`` is where the Pi mounts that partition (``/boot/firmware`` on Raspberry Pi
     OS Bookworm, ``/boot`` before); a first-run script already hooked decides it instead.
+    ``ca_fingerprint`` refuses a bundle of any other site CA, as ``install`` does; the hook
+    insists on the bundle's CA either way.
     """
     boot = Path(boot_partition)
     if not (boot / "cmdline.txt").is_file():
@@ -142,7 +148,7 @@ def sdcard(
             "(mount the card's first, FAT partition and pass its path)"
         )
     data = Path(bundle).read_bytes()
-    _, files = read_bundle(bundle)  # refuse a broken bundle before touching the card
+    _, files = read_bundle(bundle, ca_fingerprint)  # refuse a bad bundle before touching the card
     ca = fingerprint(x509.load_pem_x509_certificate(files[CA_CERT]))
     mount, chained_from = _hook_target(boot, mount_point)
     if not _SAFE_PATH.match(mount):

@@ -212,6 +212,22 @@ def _prepared_card(tmp_path: Path, genuine: Path, doctored: Files | None) -> tup
     return boot, result.hook
 
 
+def test_sdcard_checks_the_fingerprint_before_touching_the_card(
+    parts: Parts, tmp_path: Path
+) -> None:
+    boot = tmp_path / "bootfs"
+    boot.mkdir()
+    (boot / "cmdline.txt").write_text("console=tty1\n")
+    impostor = write_bundle(tmp_path / "impostor.tar.gz", _impostor(parts))
+    real = fingerprint(parts.ca.cert)
+    with pytest.raises(BundleError, match=f"not the expected {real}"):
+        sdcard(boot, impostor, mount_point=str(boot), ca_fingerprint=real)
+    assert sorted(p.name for p in boot.iterdir()) == ["cmdline.txt"]
+    genuine = write_bundle(tmp_path / "genuine.tar.gz", parts.files)
+    result = sdcard(boot, genuine, mount_point=str(boot), ca_fingerprint=real)
+    assert result.ca_fingerprint == real and f"--ca-fingerprint {real}" in result.hook.read_text()
+
+
 def _run_hook(hook: Path, env: dict[str, str]) -> None:
     subprocess.run(["/bin/sh", str(hook)], env=env, check=True, timeout=60)
 
