@@ -20,13 +20,20 @@ from provisioning.devices import issue_all, issue_device, revoke
 from provisioning.errors import ProvisioningError
 from provisioning.health import WARN_DAYS, check, rotate
 from provisioning.install import DEFAULT_TARGET, install
+from provisioning.pki import fingerprint, load_cert
 from provisioning.rooms import import_rooms
 from provisioning.sdcard import DEFAULT_MOUNT, sdcard
+from provisioning.site import SiteLayout
 
 SITE_DIR = "/etc/roomcast/site"
 """The site directory on the hub machine: the shipped systemd units read it."""
 DEFAULT_SITE_DIR = Path(os.environ.get("ROOMCAST_SITE_DIR", SITE_DIR))
 Handler = Callable[[argparse.Namespace], int]
+
+
+def _print_ca(ca_cert: Path) -> None:
+    """The site CA's fingerprint, for ``install --ca-fingerprint`` on the nodes."""
+    print(f"site CA fingerprint (SHA-256): {fingerprint(load_cert(ca_cert))}")
 
 
 def _site_args(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +69,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
     )
     print(f"site {args.site!r} created in {result.layout.root}")
     print(f"broker config: {result.layout.broker.conf}")
+    _print_ca(result.layout.ca_cert)
+    print("Keep that fingerprint with the site's records: nodes check bundles against it.")
     print(f"console admin: {result.admin_user}  password: {result.admin_password}")
     print("Write the password down now: it is stored only as a hash and shown only once.")
     return 0
@@ -93,7 +102,9 @@ def _cmd_device(args: argparse.Namespace) -> int:
         ]
     for bundle in bundles:
         print(bundle)
-    if not bundles:
+    if bundles:
+        _print_ca(SiteLayout(args.site_dir).ca_cert)
+    else:
         print("every room already has an active device")
     if bundles and target is None:
         print("reload the broker (systemctl reload mosquitto) so the new devices may connect")
@@ -102,9 +113,15 @@ def _cmd_device(args: argparse.Namespace) -> int:
 
 def _cmd_install(args: argparse.Namespace) -> int:
     done = install(
-        args.bundle, args.target, args.site, enable_service=args.enable, owner=args.owner
+        args.bundle,
+        args.target,
+        args.site,
+        enable_service=args.enable,
+        owner=args.owner,
+        ca_fingerprint=args.ca_fingerprint,
     )
     print(f"installed {done.device_id} (site {done.site}, room {done.room}) in {done.target_dir}")
+    _print_ca(done.ca)
     if args.enable and not done.service_enabled:
         print("no systemctl here: start the roomcast-device service yourself")
     return 0
@@ -167,9 +184,10 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sdcard(args: argparse.Namespace) -> int:
-    result = sdcard(args.boot, args.bundle, args.mount_point)
+    result = sdcard(args.boot, args.bundle, args.mount_point, ca_fingerprint=args.ca_fingerprint)
     how = f"chained from {result.chained_from}" if result.chained_from else "via cmdline.txt"
     print(f"bundle copied to {result.bundle}; first-boot hook {result.hook} ({how})")
+    print(f"the hook installs only a bundle of site CA (SHA-256) {result.ca_fingerprint}")
     return 0
 
 
@@ -220,6 +238,15 @@ def _add_rooms_and_devices(sub: Any) -> None:
     p.set_defaults(provision_handler=_cmd_revoke)
 
 
+def _fingerprint_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ca-fingerprint",
+        metavar="SHA256",
+        help="refuse the bundle unless its site CA has this SHA-256 fingerprint "
+        "(as `provision init` or `device` printed it)",
+    )
+
+
 def _add_node(sub: Any) -> None:
     p = sub.add_parser("install", help="install a bundle on this node")
     p.add_argument("bundle", type=Path)
@@ -227,6 +254,7 @@ def _add_node(sub: Any) -> None:
     p.add_argument("--site", help="refuse the bundle unless it is for this site")
     p.add_argument("--enable", action="store_true", help="systemctl enable --now the service")
     p.add_argument("--owner", help="user the device service runs as (files are chowned)")
+    _fingerprint_arg(p)
     p.set_defaults(provision_handler=_cmd_install)
     p = sub.add_parser("sdcard", help="put a bundle and a first-boot hook on a boot partition")
     p.add_argument("boot", type=Path, help="where the card's boot (FAT) partition is mounted")
@@ -236,6 +264,7 @@ def _add_node(sub: Any) -> None:
         default=DEFAULT_MOUNT,
         help="where the Pi mounts that partition (default %(default)s)",
     )
+    _fingerprint_arg(p)
     p.set_defaults(provision_handler=_cmd_sdcard)
 
 

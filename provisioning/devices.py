@@ -2,8 +2,9 @@
 
 A bundle is everything one node needs, in one ``tar.gz``: its key and certificate, the site
 CA, the hub's public directive-signing key and a ``device.json`` naming its site, room and
-broker. The device's private key exists only inside the bundle (mode 0600); the site keeps
-the certificate, which is all that checking and revoking need.
+broker, plus a manifest of all of them signed by the site CA (``provisioning.manifest``).
+The device's private key exists only inside the bundle (mode 0600); the site keeps the
+certificate, which is all that checking and revoking need.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from protocol.topics import check_level
 from provisioning.access import HUB_USERNAME, reload_broker, write_crl, write_derived
 from provisioning.errors import DeviceError
 from provisioning.fsutil import write_private, write_public
+from provisioning.manifest import BUNDLE_FORMAT, SIGNATURE_MEMBERS, sign_manifest
 from provisioning.pki import CLIENT_DAYS, Authority, cert_pem, issue, key_pem, load_authority
 from provisioning.site import (
     DeviceRecord,
@@ -43,7 +45,9 @@ BUNDLE_MEMBERS = {
     DEVICE_KEY: 0o600,
     HUB_SIGNING_PUB: 0o644,
 }
-BUNDLE_FORMAT = 1
+"""The files installed on a node, with their modes."""
+ARCHIVE_MODES = {**BUNDLE_MEMBERS, **dict.fromkeys(SIGNATURE_MEMBERS, 0o644)}
+"""Every member of a bundle archive: the installed files and their signed manifest."""
 ReloadTarget = int | Path | None
 
 
@@ -91,7 +95,7 @@ def _bundle_bytes(files: dict[str, bytes]) -> bytes:
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), BUNDLE_MEMBERS[name], int(time.time())
+            info.size, info.mode, info.mtime = len(data), ARCHIVE_MODES[name], int(time.time())
             info.uname = info.gname = "root"
             archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
@@ -111,20 +115,16 @@ def _issue(
         previous_serials=[*old.previous_serials, old.serial] if old else [],
     )
     write_public(layout.device_cert(device_id), cert_pem(leaf.cert))
-    config = json.dumps(device_config(inventory, device_id), indent=2, sort_keys=True) + "\n"
+    config = device_config(inventory, device_id)
+    files = {
+        DEVICE_CONFIG: (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(),
+        CA_CERT: cert_pem(ca.cert),
+        DEVICE_CERT: cert_pem(leaf.cert),
+        DEVICE_KEY: key_pem(leaf.key),
+        HUB_SIGNING_PUB: layout.hub.signing_pub.read_bytes(),
+    }
     bundle = layout.bundle(inventory.site, device_id)
-    write_private(
-        bundle,
-        _bundle_bytes(
-            {
-                DEVICE_CONFIG: config.encode(),
-                CA_CERT: cert_pem(ca.cert),
-                DEVICE_CERT: cert_pem(leaf.cert),
-                DEVICE_KEY: key_pem(leaf.key),
-                HUB_SIGNING_PUB: layout.hub.signing_pub.read_bytes(),
-            }
-        ),
-    )
+    write_private(bundle, _bundle_bytes({**files, **sign_manifest(ca, config, files)}))
     return bundle
 
 

@@ -190,6 +190,25 @@ def public_key_pem(key: ed25519.Ed25519PrivateKey) -> bytes:
     )
 
 
+def fingerprint(cert: x509.Certificate) -> str:
+    """SHA-256 of the DER certificate as ``AB:CD:...``: what ``openssl x509 -fingerprint
+    -sha256`` prints, so IT can compare it with a tool they already trust."""
+    return cert.fingerprint(hashes.SHA256()).hex(":").upper()
+
+
+def parse_fingerprint(text: str) -> str:
+    """A SHA-256 fingerprint as IT may type it (colons or not, any case, ``SHA256:`` or
+    ``sha256 Fingerprint=`` in front), normalised to what ``fingerprint`` returns."""
+    value = text.strip().rpartition("=")[2].removeprefix("SHA256:").removeprefix("sha256:")
+    digits = value.replace(":", "").replace(" ", "").lower()
+    if len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits):
+        raise ValueError(
+            f"{text!r} is not a SHA-256 fingerprint (64 hex digits, colons allowed), "
+            "as `roomcast provision init`, `device` or `sdcard` printed it"
+        )
+    return bytes.fromhex(digits).hex(":").upper()
+
+
 def load_cert(path: Path) -> x509.Certificate:
     """Load a PEM certificate, naming the file if it is missing or damaged."""
     try:

@@ -3,8 +3,15 @@
 Only the FAT boot partition is writable from an IT laptop, so the bundle and a hook script
 go there, and the kernel command line runs the hook once (``systemd.run=``, the mechanism
 Raspberry Pi Imager uses for its own first-run script). If Imager's script is already
-hooked, ours is chained from it instead. The hook deletes the bundle afterwards: anyone
-holding the card can read a FAT partition.
+hooked, ours is chained from it instead. The hook deletes the bundle afterwards, whether it
+was installed or refused: anyone holding the card can read a FAT partition.
+
+The hook installs only through ``roomcast provision install``, which checks the bundle's
+signature, and passes it the site CA's fingerprint taken when the card was prepared, so a
+bundle swapped on the card for one re-signed by another CA is refused even on a fresh node.
+(Someone who rewrites the hook or the card's system can defeat any check on the card itself:
+keep prepared cards in custody.) On an image without Roomcast nothing can verify the bundle,
+so it is not unpacked: it moves to a root-only directory for a checked install later.
 
 The device service runs as ``roomcast`` (``User=`` in its unit), so the hook creates that
 user if the image lacks it, puts it in the hardware groups, and installs the files as its
@@ -17,14 +24,21 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioning.devices import BUNDLE_MEMBERS
+from cryptography import x509
+
+from provisioning.devices import CA_CERT
 from provisioning.errors import BundleError
 from provisioning.fsutil import make_private_dir, write_file, write_private
 from provisioning.install import read_bundle
+from provisioning.pki import fingerprint
 
 HOOK = "roomcast-firstrun.sh"
 BUNDLE_DIR = "roomcast"
 BUNDLE_NAME = "bundle.tar.gz"
+REPORT_NAME = "install-failed.txt"
+"""Left on the boot partition (no secret in it) when the first-boot install fails."""
+PENDING_DIR = "/var/lib/roomcast-provision"
+"""Where the hook parks a bundle, root-only, on an image that lacks Roomcast."""
 DEFAULT_MOUNT = "/boot/firmware"
 _RUN = (
     "systemd.run={hook} systemd.run_success_action=reboot systemd.unit=kernel-command-line.target"
@@ -47,20 +61,37 @@ if ! id "$SERVICE_USER" >/dev/null 2>&1; then
         --shell /usr/sbin/nologin "$SERVICE_USER"
 fi
 usermod --append --groups {group_list} "$SERVICE_USER"
+REPORT="$BOOT/{bundle_dir}/{report}"
+PENDING="${{ROOMCAST_PENDING:-{pending}}}"
 if [ -f "$BUNDLE" ]; then
     ROOMCAST=$(command -v roomcast || command -v /opt/roomcast/venv/bin/roomcast)
     if [ -n "$ROOMCAST" ]; then
         "$ROOMCAST" provision install "$BUNDLE" --target "$TARGET" --owner "$SERVICE_USER" \\
-            --enable
+            --enable --ca-fingerprint {fingerprint} 2>"$REPORT"
+        STATUS=$?
     else
-        (umask 077 && mkdir -p "$TARGET" && tar -xzf "$BUNDLE" -C "$TARGET" \\
-            --no-same-owner --no-same-permissions {members}) &&
-            chown -R "$SERVICE_USER:" "$TARGET"
+        # Nothing here can check the bundle's signature, so it is not unpacked: it waits,
+        # root-only and off the card, for `roomcast provision install` to check it.
+        STATUS=1
+        if (umask 077 && mkdir -p "$PENDING" && cp "$BUNDLE" "$PENDING/{bundle_name}"); then
+            echo "Roomcast is not installed on this node; the bundle waits in" \\
+                "$PENDING/{bundle_name}. Install Roomcast, then run: roomcast provision" \\
+                "install $PENDING/{bundle_name} --owner $SERVICE_USER --enable" \\
+                "--ca-fingerprint {fingerprint}" >"$REPORT"
+        else
+            echo "Roomcast is not installed on this node and the bundle could not be kept" \\
+                "in $PENDING; re-issue it and install it with roomcast provision install" \\
+                >"$REPORT"
+        fi
     fi
-    if [ $? -eq 0 ]; then
-        rm -f "$BUNDLE"
+    # The bundle holds the device's private key and the card is readable by anyone holding
+    # it: the bundle leaves the card whether it was installed or refused.
+    rm -f "$BUNDLE"
+    if [ "$STATUS" -eq 0 ]; then
+        rm -f "$REPORT"
     else
-        echo "roomcast: installing $BUNDLE failed; run roomcast provision install" >&2
+        echo "roomcast: first-boot install of $BUNDLE failed:" >&2
+        cat "$REPORT" >&2
     fi
 fi
 if [ "${{1:-}}" != "--chained" ]; then
@@ -82,6 +113,8 @@ class SdcardResult:
     bundle: Path
     hook: Path
     chained_from: Path | None
+    ca_fingerprint: str
+    """The site CA the hook will insist on, for IT to compare with ``provision init``'s."""
 
 
 def _hook_target(boot: Path, mount: str) -> tuple[str, Path | None]:
@@ -95,12 +128,18 @@ def _hook_target(boot: Path, mount: str) -> tuple[str, Path | None]:
 
 
 def sdcard(
-    boot_partition: Path | str, bundle: Path | str, mount_point: str = DEFAULT_MOUNT
+    boot_partition: Path | str,
+    bundle: Path | str,
+    mount_point: str = DEFAULT_MOUNT,
+    *,
+    ca_fingerprint: str | None = None,
 ) -> SdcardResult:
     """Copy ``bundle`` and the first-boot hook onto a mounted boot partition.
 
     ``mount_point`` is where the Pi mounts that partition (``/boot/firmware`` on Raspberry Pi
     OS Bookworm, ``/boot`` before); a first-run script already hooked decides it instead.
+    ``ca_fingerprint`` refuses a bundle of any other site CA, as ``install`` does; the hook
+    insists on the bundle's CA either way.
     """
     boot = Path(boot_partition)
     if not (boot / "cmdline.txt").is_file():
@@ -109,30 +148,38 @@ def sdcard(
             "(mount the card's first, FAT partition and pass its path)"
         )
     data = Path(bundle).read_bytes()
-    read_bundle(bundle)  # refuse a broken bundle before touching the card
+    _, files = read_bundle(bundle, ca_fingerprint)  # refuse a bad bundle before touching the card
+    ca = fingerprint(x509.load_pem_x509_certificate(files[CA_CERT]))
     mount, chained_from = _hook_target(boot, mount_point)
     if not _SAFE_PATH.match(mount):
         raise BundleError(f"mount point {mount!r} must be an absolute path of plain characters")
     hook = f"{mount}/{HOOK}"
     target = make_private_dir(boot / BUNDLE_DIR) / BUNDLE_NAME
     write_private(target, data)
-    script = _SCRIPT.format(
+    write_file(boot / HOOK, _render_hook(mount, hook, ca).encode(), 0o755)
+    if chained_from is None:
+        _hook_cmdline(boot / "cmdline.txt", _RUN.format(hook=hook))
+    else:
+        _chain(chained_from, hook)
+    return SdcardResult(
+        bundle=target, hook=boot / HOOK, chained_from=chained_from, ca_fingerprint=ca
+    )
+
+
+def _render_hook(mount: str, hook: str, ca_fingerprint: str) -> str:
+    return _SCRIPT.format(
         mount=mount,
         bundle_dir=BUNDLE_DIR,
         bundle_name=BUNDLE_NAME,
-        members=" ".join(sorted(BUNDLE_MEMBERS)),
+        report=REPORT_NAME,
+        pending=PENDING_DIR,
+        fingerprint=ca_fingerprint,
         user=SERVICE_USER,
         groups=" ".join(HARDWARE_GROUPS),
         group_list=",".join(HARDWARE_GROUPS),
         run=_RUN.format(hook=hook),
         hook=HOOK,
     )
-    write_file(boot / HOOK, script.encode(), 0o755)
-    if chained_from is None:
-        _hook_cmdline(boot / "cmdline.txt", _RUN.format(hook=hook))
-    else:
-        _chain(chained_from, hook)
-    return SdcardResult(bundle=target, hook=boot / HOOK, chained_from=chained_from)
 
 
 def _hook_cmdline(cmdline: Path, run: str) -> None:

@@ -108,3 +108,31 @@ def test_init_as_root_wants_the_hub_user_to_exist(
         return
     assert code == 2 and f"'{absent}' (key hub.user" in err and "useradd --system" in err
     assert not site.exists()
+
+
+def test_the_ca_fingerprint_is_printed_and_checked_on_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = str(tmp_path / "site")
+    code, out, _ = _run(
+        capsys, "init", "--site-dir", site, "--site", "lincoln", "--broker-user", "",
+        "--hub-user", "",
+    )  # fmt: skip
+    fingerprint = out.split("site CA fingerprint (SHA-256): ")[1].split()[0]
+    assert code == 0 and len(fingerprint) == 95
+    csv = tmp_path / "rooms.csv"
+    csv.write_text("building,floor,room,name\nmain,1,101,Lab\n")
+    _run(capsys, "rooms", "--site-dir", site, str(csv))
+    code, out, _ = _run(capsys, "device", "--site-dir", site, "--room", "101")
+    assert code == 0 and f"site CA fingerprint (SHA-256): {fingerprint}" in out
+    bundle = out.splitlines()[0]
+    wrong = "00" * 32
+    code, _, err = _run(
+        capsys, "install", bundle, "--target", f"{tmp_path}/n", "--ca-fingerprint", wrong
+    )
+    assert code == 2 and f"not the expected {':'.join(['00'] * 32)}" in err
+    assert not (tmp_path / "n").exists()
+    code, out, _ = _run(
+        capsys, "install", bundle, "--target", f"{tmp_path}/n", "--ca-fingerprint", fingerprint
+    )
+    assert code == 0 and fingerprint in out

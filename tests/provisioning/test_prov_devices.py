@@ -42,11 +42,13 @@ def test_bundle_contents_and_modes(site: SiteLayout) -> None:
         "device.crt": 0o644,
         "device.key": 0o600,
         "hub-signing.pub": 0o644,
+        "manifest.json": 0o644,
+        "manifest.sig": 0o644,
     }
     config = json.loads(members["device.json"][1])
     assert ID.match(config["device_id"])
     assert config | {"device_id": "x"} == {
-        "format": 1,
+        "format": 2,
         "site": SITE_ID,
         "device_id": "x",
         "room": "101",

@@ -10,6 +10,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from bundle_helpers import fake_system, resign
 from prov_helpers import SITE_ID
 from pytest_mock import MockerFixture
 
@@ -17,10 +18,9 @@ from device.config import load_device_config
 from protocol.inventory import Room
 from provisioning import init, install, issue_device, load_installed, sdcard
 from provisioning.errors import BundleError
+from provisioning.pki import load_authority
 from provisioning.rooms import apply_rooms
 from provisioning.site import SiteLayout
-
-MEMBERS = {"device.json", "ca.crt", "device.crt", "device.key", "hub-signing.pub"}
 
 
 def _mode(path: Path) -> int:
@@ -135,9 +135,16 @@ def test_links_extra_and_missing_members_are_refused(site: SiteLayout, tmp_path:
 def test_a_certificate_from_another_ca_is_refused(site: SiteLayout, tmp_path: Path) -> None:
     files = _read(issue_device(site.root, "101"))
     foreign = _read(_other_site_bundle(tmp_path))
-    bundle = _write(tmp_path / "mixed.tar.gz", {**files, "device.crt": foreign["device.crt"]})
+    mixed = {**files, "device.crt": foreign["device.crt"]}
+    bundle = _write(tmp_path / "mixed.tar.gz", mixed)
+    with pytest.raises(BundleError, match=r"device\.crt was changed after the bundle was signed"):
+        install(bundle, tmp_path / "node")
+    # Even signed by the site CA itself (a provisioning bug), the chain is checked.
+    ca = load_authority(site.ca_cert, site.ca_key)
+    bundle = _write(tmp_path / "resigned.tar.gz", resign(mixed, ca))
     with pytest.raises(BundleError, match="not signed by the bundled CA"):
         install(bundle, tmp_path / "node")
+    assert not (tmp_path / "node").exists()
 
 
 def test_enable_runs_systemctl_only_when_asked_and_present(
@@ -161,6 +168,7 @@ def test_enable_runs_systemctl_only_when_asked_and_present(
 def test_owner_hands_the_files_to_the_service_user(site: SiteLayout, tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="no user 'no-such-user-x'"):
         install(issue_device(site.root, "101"), tmp_path / "n", owner="no-such-user-x")
+    assert not (tmp_path / "n").exists()  # refused before anything was written
     import pwd
 
     me = pwd.getpwuid(os.geteuid()).pw_name
@@ -175,23 +183,7 @@ def _boot(tmp_path: Path, cmdline: str = "console=tty1 root=PARTUUID=abc rootwai
     return boot
 
 
-def _fake_system(tmp_path: Path, *, roomcast: bool) -> tuple[dict[str, str], Path]:
-    """A PATH whose account tools (and ``roomcast``, if asked) only log how they were called:
-    a fresh image, without the service user or the hardware groups, that the test must not
-    really change. Returns the hook's environment and the log."""
-    bin_dir, log = tmp_path / "fake-bin", tmp_path / "calls.log"
-    bin_dir.mkdir()
-    missing = ["id", "getent"]  # nothing exists yet
-    logged = ["useradd", "groupadd", "usermod", "chown"] + (["roomcast"] if roomcast else [])
-    for name in missing + logged:
-        status = 2 if name in missing else 0
-        script = f'#!/bin/sh\necho "{name} $*" >> "{log}"\nexit {status}\n'
-        (bin_dir / name).write_text(script)
-        (bin_dir / name).chmod(0o755)
-    return {"PATH": f"{bin_dir}:/usr/bin:/bin", "ROOMCAST_ETC": str(tmp_path / "etc-rc")}, log
-
-
-def test_sdcard_hooks_cmdline_and_the_hook_installs_the_bundle(
+def test_sdcard_hooks_cmdline_and_the_hook_parks_the_bundle_without_roomcast(
     site: SiteLayout, tmp_path: Path
 ) -> None:
     boot = _boot(tmp_path)
@@ -202,12 +194,17 @@ def test_sdcard_hooks_cmdline_and_the_hook_installs_the_bundle(
     assert f"systemd.run={boot}/roomcast-firstrun.sh" in cmdline
     sdcard(boot, bundle, mount_point=str(boot))
     assert (boot / "cmdline.txt").read_text() == cmdline  # idempotent
-    env, log = _fake_system(tmp_path, roomcast=False)  # no `roomcast`: the tar fallback
+    env, _ = fake_system(tmp_path, roomcast="none")
     subprocess.run(["/bin/sh", str(result.hook)], env=env, check=True, timeout=30)
-    etc = Path(env["ROOMCAST_ETC"])
-    assert {p.name for p in etc.iterdir()} == MEMBERS
-    assert _mode(etc / "device.key") == 0o600 and _mode(etc) == 0o700
-    assert f"chown -R roomcast: {etc}" in log.read_text().splitlines()  # readable by the service
+    # Nothing on the image can check the signature: nothing is unpacked, the bundle waits
+    # root-only off the card, and the card says what to run.
+    assert not Path(env["ROOMCAST_ETC"]).exists()
+    pending = Path(env["ROOMCAST_PENDING"])
+    assert _mode(pending) == 0o700 and _mode(pending / "bundle.tar.gz") == 0o600
+    assert (pending / "bundle.tar.gz").read_bytes() == bundle.read_bytes()
+    report = (boot / "roomcast" / "install-failed.txt").read_text()
+    assert f"roomcast provision install {pending}/bundle.tar.gz" in report
+    assert f"--ca-fingerprint {result.ca_fingerprint}" in report
     assert (boot / "cmdline.txt").read_text().strip() == "console=tty1 root=PARTUUID=abc rootwait"
     assert not result.bundle.exists() and not result.hook.exists()
 
@@ -217,7 +214,7 @@ def test_sdcard_hook_installs_for_the_service_user_and_creates_it(
 ) -> None:
     boot = _boot(tmp_path)
     result = sdcard(boot, issue_device(site.root, "101"), mount_point=str(boot))
-    env, log = _fake_system(tmp_path, roomcast=True)
+    env, log = fake_system(tmp_path, roomcast="logged")
     subprocess.run(["/bin/sh", str(result.hook)], env=env, check=True, timeout=30)
     calls = log.read_text().splitlines()
     groups = ["gpio", "i2c", "spi", "dialout"]
@@ -229,7 +226,7 @@ def test_sdcard_hook_installs_for_the_service_user_and_creates_it(
     assert "usermod --append --groups gpio,i2c,spi,dialout roomcast" in calls
     assert calls[-1] == (
         f"roomcast provision install {result.bundle} --target {env['ROOMCAST_ETC']} "
-        "--owner roomcast --enable"
+        f"--owner roomcast --enable --ca-fingerprint {result.ca_fingerprint}"
     )
     assert not result.bundle.exists()
 
