@@ -24,7 +24,20 @@ from provisioning.errors import InventoryError
 CA_DAYS = 3650
 SERVER_DAYS = 730
 CLIENT_DAYS = 730
-_BACKDATE = timedelta(minutes=5)  # tolerate a device clock slightly behind the CA's
+NOT_BEFORE = datetime(1970, 1, 1, tzinfo=UTC)
+"""Every certificate is valid from the Unix epoch, not from the moment it was issued.
+
+A Raspberry Pi has no real-time clock. It boots with whatever time it last saved
+(fake-hwclock: the last clean shutdown, possibly weeks ago), else with systemd's clock
+floor (the date systemd was built, often a year or more back), else at 1970-01-01; NTP
+corrects it only once the network is up, and a school network may not offer NTP at all.
+A certificate that is not yet valid by the node's clock would keep it off the broker (LINK
+LOST, presses waiting in the outbox) just after it boots. No clock a Linux machine can
+have is earlier than the epoch, so this start date never refuses a node. Nothing is lost:
+a certificate is withdrawn by revocation, not by its start date, and the expiry stays
+where it was (a node days ahead still connects; ``provision check`` warns a month ahead).
+"""
+_CRL_BACKDATE = timedelta(minutes=5)  # only the broker (on the hub's clock) reads the CRL
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,7 @@ def create_authority(site: str, *, now: datetime | None = None) -> Authority:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE)
+        .not_valid_before(NOT_BEFORE)
         .not_valid_after(now + timedelta(days=CA_DAYS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(cert_sign=True), critical=True)
@@ -135,7 +148,7 @@ def issue(
         .issuer_name(ca.cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE)
+        .not_valid_before(NOT_BEFORE)
         .not_valid_after(min(now + timedelta(days=days), ca.cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(cert_sign=False), critical=True)
@@ -164,7 +177,7 @@ def build_crl(
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.cert.subject)
-        .last_update(now - _BACKDATE)
+        .last_update(now - _CRL_BACKDATE)
         .next_update(ca.cert.not_valid_after_utc)
         .add_extension(x509.CRLNumber(number), critical=False)
         .add_extension(_authority_key_id(ca), critical=False)
