@@ -1,4 +1,5 @@
-"""The service and the hub's clock: which ``hub_state`` sets it, what the top bar shows.
+"""The service and the hub's clock: which ``hub_state`` sets it, what the top bar shows,
+and an outbox that keeps resending when the node's own clock steps back.
 
 No broker: messages are handed in as the MQTT session would (see ``helpers.Feed``).
 """
@@ -9,13 +10,16 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from device.announce import Announcer
 from device.service import DeviceService
+from device.store import DeviceStore
 from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs
 from protocol.codec import encode
 from protocol.messages import Command, CommandKind, HubState
 from protocol.signing import sign
 from protocol.topics import DeviceChannel, Topics
 from tests.device.helpers import T0, node_config
+from tests.unit.factories import event
 
 HOURS_AHEAD = 3 * 3600.0
 
@@ -80,3 +84,30 @@ def test_the_top_bar_shows_the_hubs_time_once_heard_and_the_nodes_before(
     assert service.shown_time() == T0 + HOURS_AHEAD
     hear(service, online=True, time=T0)
     assert T0 <= service.shown_time() < T0 + 60  # the hub's time, moved on by a moment
+
+
+def test_events_made_before_the_clock_stepped_back_are_still_resent(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    """A panic pressed while the clock ran three hours ahead, then NTP set it right: by
+    the new clock it was made "in the future", and it must not wait three hours."""
+    config = node_config(tmp_path, hub_key)
+    store = DeviceStore(tmp_path / "device.db")
+    sent: list[DeviceChannel] = []
+    now = [T0 + HOURS_AHEAD]
+    announcer = Announcer(
+        config,
+        Topics(config.site),
+        store,
+        send=lambda channel, payload, retain: sent.append(channel),
+        wall_clock=lambda: now[0],
+        hub_epoch=lambda: 1,
+        faults=dict,
+    )
+    store.add_event(event(device_id=config.device_id, created_at=now[0]))
+    announcer.resend_outbox(older_than_s=5.0)
+    assert sent == []  # just made: not yet due
+    now[0] = T0  # the clock stepped back three hours
+    announcer.resend_outbox(older_than_s=5.0)
+    assert sent == [DeviceChannel.EVENT]
+    store.close()
