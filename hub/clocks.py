@@ -25,8 +25,8 @@ delivery time of each status wobbles the measurement by milliseconds, never this
 
 
 def describe_skew(skew_s: float) -> str:
-    """``3 h 2 min behind the hub``: the largest two units, rounded down."""
-    seconds = int(abs(skew_s))
+    """``3 h 2 min behind the hub``: the largest two units (of the skew to the second)."""
+    seconds = round(abs(skew_s))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)

@@ -33,7 +33,8 @@ def clock_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
         (3 * HOUR + 125, "3 h 2 min ahead of the hub"),
         (-(3 * HOUR + 125), "3 h 2 min behind the hub"),
         (2 * 86400 + 7 * HOUR, "2 d 7 h ahead of the hub"),
-        (-61.5, "1 min 1 s behind the hub"),
+        (-61.4, "1 min 1 s behind the hub"),
+        (-10799.8, "3 h 0 min behind the hub"),  # a status that took 0.2 s to arrive
     ],
 )
 def test_the_skew_in_words(skew: float, text: str) -> None:
