@@ -104,6 +104,32 @@ def create_authority(site: str, *, now: datetime | None = None) -> Authority:
     return Authority(cert=cert, key=key)
 
 
+def redate_authority(ca: Authority) -> Authority:
+    """The same CA (key, subject, extensions, expiry) valid from :data:`NOT_BEFORE`.
+
+    For sites created before the floor: OpenSSL checks the CA's own start date too, so a
+    node whose clock is behind the CA's creation cannot connect. Every certificate the
+    old one signed still verifies against this one (same name, same key).
+    """
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(ca.cert.subject)
+        .issuer_name(ca.cert.subject)
+        .public_key(ca.key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOT_BEFORE)
+        .not_valid_after(ca.cert.not_valid_after_utc)
+    )
+    for extension in ca.cert.extensions:
+        builder = builder.add_extension(extension.value, extension.critical)
+    return Authority(cert=builder.sign(ca.key, hashes.SHA256()), key=ca.key)
+
+
+def starts_late(cert: x509.Certificate) -> bool:
+    """Issued before the floor: valid only from its issue, so an old node clock refuses it."""
+    return cert.not_valid_before_utc > NOT_BEFORE
+
+
 def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=not cert_sign,
