@@ -6,9 +6,10 @@ VENV ?= .venv
 PYTHON ?= python3
 ARGS ?=
 # Debian packages the project needs (command:package): the demo needs the broker; the
-# tests also drive the console in a real headless Chromium.
+# tests also drive the console in a real headless Chromium and run nodes with a wrong
+# clock under libfaketime.
 DEB_NEEDS := mosquitto:mosquitto
-test: DEB_NEEDS += chromium:chromium
+test: DEB_NEEDS += chromium:chromium faketime:faketime
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench chaos setup system-packages clean

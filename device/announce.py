@@ -83,9 +83,15 @@ class Announcer:
         self._send(DeviceChannel.STATUS, encode(self.status(online=True)), True)
 
     def resend_outbox(self, *, older_than_s: float = 0.0) -> None:
-        cutoff = self._now() - older_than_s
+        """Send again every pending event but those made in the last ``older_than_s``.
+
+        An event "made in the future" is due too: the node's clock stepped back since
+        (NTP correcting a clock that ran ahead), and waiting for it to catch up could hold
+        a panic back for hours. A resend too many is harmless: the hub de-duplicates.
+        """
+        now = self._now()
         for event in self._store.pending_events():
-            if event.created_at <= cutoff:
+            if not 0 <= now - event.created_at < older_than_s:
                 self._send(DeviceChannel.EVENT, encode(event), False)
 
     async def repeat(self) -> None:

@@ -32,6 +32,7 @@ from device.config import DeviceConfig
 from device.directives import DirectiveInbox, Rejected
 from device.events import EventDesk
 from device.faults import FaultRelay, for_status
+from device.hubclock import HubClock
 from device.panel import Panel
 from device.screen import LinkState
 from device.signals import RoomSignals
@@ -96,6 +97,7 @@ class DeviceService:
         self._out = Outbound()
         self._ready = False
         self._hub: HubState | None = None
+        self._hub_clock = HubClock()
         self._last_contact = time.monotonic()
         self._faults: dict[str, str] = {}
         self._fault_relay = faults or FaultRelay()
@@ -114,7 +116,7 @@ class DeviceService:
             faults=lambda: self._faults,
         )
         self._commands = CommandDesk(
-            CommandCheck(config.device_id, config.hub_public_key, self._store, self._now),
+            CommandCheck(config.device_id, config.hub_public_key, self._store, self._hub_clock),
             identify=self._signals.identify,
             republish=self._republish,
         )
@@ -266,6 +268,8 @@ class DeviceService:
         new_epoch = self._hub is None or state.epoch != self._hub.epoch
         self._hub = state
         self._last_contact = time.monotonic()
+        if state.online:  # a will's time is when the hub connected, not now
+            self._hub_clock.heard(state.time, heartbeat_s=state.heartbeat_s)
         if new_epoch and state.online:
             # A restarted hub has lost nothing (it has its store), but it may have missed
             # our status, ack and receipts while it was down: tell it again.
@@ -341,6 +345,12 @@ class DeviceService:
             return LinkView(LinkState.LINK_LOST, age)
         return LinkView(LinkState.OK, age)
 
+    def shown_time(self) -> float:
+        """The time in the top bar: the hub's clock once heard (a room and its office
+        should read the same time), the node's own until then."""
+        hub_now = self._hub_clock.now()
+        return self._now() if hub_now is None else hub_now
+
     async def _screen_loop(self) -> None:
         """Redraw when what the screen says changes, page long text, ack what is shown."""
         while True:
@@ -356,7 +366,7 @@ class DeviceService:
                 room_label=self.config.room_name or self.config.room,
                 link=link,
                 vocabulary=self._vocabulary,
-                now=self._now(),
+                now=self.shown_time(),
             )
             self._signals.follow(directive, link.state)  # a sign says LINK LOST too
             if await self._panel.update(view, directive, time.monotonic()):

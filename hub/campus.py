@@ -17,6 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.bus import Bus
+from hub.clocks import SkewWatch
 from hub.guard import LogThrottle
 from hub.stats import summary
 from hub.store import HubStore
@@ -98,6 +99,7 @@ class Campus:
         self._recent: dict[int, Directive] = {}
         self._history: dict[int, DirectiveBook] = {}
         self.devices = {d: DeviceRecord(room=r) for d, r in inventory.devices.items()}
+        self._clocks = SkewWatch()
 
     @property
     def current_directives(self) -> list[Directive]:
@@ -262,7 +264,7 @@ class Campus:
         record.online, record.session = status.online, status.session
         record.firmware, record.faults, record.last_seen = (
             status.firmware,
-            status.faults,
+            status.faults | self._clocks.fault(device_id, status, now=self._now()),
             self._now(),
         )
         self._store.save_device(status, room=record.room, seen_at=record.last_seen)

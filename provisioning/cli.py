@@ -172,6 +172,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_rotate(args: argparse.Namespace) -> int:
     result = rotate(args.site_dir, within_days=args.within_days, reload_pid=_reload_target(args))
+    if result.ca_redated:
+        print("the site CA now starts in 1970 (same key), as every certificate does: a node")
+        print("with an old clock connects once it has its new bundle")
     for device_id, bundle in result.devices.items():
         print(f"re-issued {device_id}: install {bundle} on its node")
     if result.broker:

@@ -18,11 +18,22 @@ from provisioning.access import HUB_USERNAME, reload_broker, render_acl, write_d
 from provisioning.create import write_broker_identity
 from provisioning.devices import ReloadTarget, reissue
 from provisioning.fsutil import write_private, write_public
-from provisioning.pki import Authority, cert_pem, issue, key_pem, load_authority, load_cert
+from provisioning.pki import (
+    NOT_BEFORE,
+    Authority,
+    cert_pem,
+    issue,
+    key_pem,
+    load_authority,
+    load_cert,
+    redate_authority,
+    starts_late,
+)
 from provisioning.pki import load_crl as _load_crl
 from provisioning.site import (
     SiteLayout,
     SiteRecord,
+    broker_owner,
     hub_owner,
     locked,
     open_site,
@@ -107,7 +118,26 @@ def _certificates(
         )
     for device_id, record in inventory.active_devices().items():
         found += _expiry(f"device {device_id}", record.not_after, now, warn, rotate)
-    return found
+    return found + _late_starts(layout, inventory)
+
+
+def _late_starts(layout: SiteLayout, inventory: SiteRecord) -> list[Finding]:
+    """Certificates from before the validity floor: a node whose clock is behind their
+    issue (no real-time clock, an old boot time) cannot connect."""
+    paths = [layout.ca_cert, layout.broker.cert, layout.hub.cert]
+    paths += [layout.device_cert(i) for i in inventory.active_devices()]
+    late = [path for path in paths if path.is_file() and starts_late(load_cert(path))]
+    if not late:
+        return []
+    return [
+        Finding(
+            Level.WARNING,
+            f"{len(late)} certificate(s), {late[0]} first",
+            f"valid only from their issue, not from {NOT_BEFORE:%Y-%m-%d}: a node whose "
+            "clock is behind that cannot connect. Run `roomcast provision rotate` and "
+            "install the new bundles",
+        )
+    ]
 
 
 def _rooms(layout: SiteLayout, inventory: SiteRecord) -> list[Finding]:
@@ -186,6 +216,9 @@ class RotateResult:
     hub: bool = False
     ca_expiring: bool = False
     reloaded_pid: int | None = None
+    ca_redated: bool = False
+    """The CA was re-signed (same key) to be valid from the floor: every node needs its
+    new bundle, which carries it."""
 
 
 def _rotate_hub(layout: SiteLayout, inventory: SiteRecord, ca: Authority) -> None:
@@ -195,6 +228,22 @@ def _rotate_hub(layout: SiteLayout, inventory: SiteRecord, ca: Authority) -> Non
     write_private(layout.hub.key, key_pem(hub.key), owner)
 
 
+def _redate_ca(layout: SiteLayout, inventory: SiteRecord, ca: Authority) -> Authority:
+    """The CA re-signed from :data:`NOT_BEFORE`, written wherever a copy of it lives."""
+    ca = redate_authority(ca)
+    pem = cert_pem(ca.cert)
+    write_public(layout.ca_cert, pem)
+    write_public(layout.broker.ca, pem, broker_owner(inventory))
+    write_public(layout.hub.ca, pem, hub_owner(inventory))
+    return ca
+
+
+def _due(path: Path, limit: datetime) -> bool:
+    """Expiring by ``limit``, or from before the validity floor."""
+    cert = load_cert(path)
+    return cert.not_valid_after_utc <= limit or starts_late(cert)
+
+
 def rotate(
     site_dir: Path | str,
     *,
@@ -202,7 +251,9 @@ def rotate(
     now: datetime | None = None,
     reload_pid: ReloadTarget = None,
 ) -> RotateResult:
-    """Renew the broker, hub and device certificates that expire within ``within_days``.
+    """Renew the broker, hub and device certificates that expire within ``within_days``,
+    and those issued before the validity floor (:data:`provisioning.pki.NOT_BEFORE`),
+    re-signing the CA itself from the floor if it predates it too.
 
     Old device certificates stay valid until they expire, so a node keeps working until its
     new bundle is installed. The broker re-reads its certificate on SIGHUP; the hub must be
@@ -213,13 +264,15 @@ def rotate(
     with locked(layout):
         _, inventory = open_site(site_dir)
         ca = load_authority(layout.ca_cert, layout.ca_key)
-        broker = load_cert(layout.broker.cert).not_valid_after_utc <= limit
-        hub = load_cert(layout.hub.cert).not_valid_after_utc <= limit
+        redated = starts_late(ca.cert)
+        if redated:
+            ca = _redate_ca(layout, inventory, ca)
+        broker, hub = _due(layout.broker.cert, limit), _due(layout.hub.cert, limit)
         if broker:
             write_broker_identity(layout, inventory, ca)
         if hub:
             _rotate_hub(layout, inventory, ca)
-        due = [i for i, d in inventory.active_devices().items() if d.not_after <= limit]
+        due = [i for i in inventory.active_devices() if _due(layout.device_cert(i), limit)]
         devices = {i: reissue(layout, inventory, ca, i) for i in due}
         write_derived(layout, inventory)
         save_inventory(layout, inventory)
@@ -230,4 +283,5 @@ def rotate(
         hub=hub,
         ca_expiring=ca.cert.not_valid_after_utc <= limit,
         reloaded_pid=pid,
+        ca_redated=redated,
     )

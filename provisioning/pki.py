@@ -24,7 +24,20 @@ from provisioning.errors import InventoryError
 CA_DAYS = 3650
 SERVER_DAYS = 730
 CLIENT_DAYS = 730
-_BACKDATE = timedelta(minutes=5)  # tolerate a device clock slightly behind the CA's
+NOT_BEFORE = datetime(1970, 1, 1, tzinfo=UTC)
+"""Every certificate is valid from the Unix epoch, not from the moment it was issued.
+
+A Raspberry Pi has no real-time clock. It boots with whatever time it last saved
+(fake-hwclock: the last clean shutdown, possibly weeks ago), else with systemd's clock
+floor (the date systemd was built, often a year or more back), else at 1970-01-01; NTP
+corrects it only once the network is up, and a school network may not offer NTP at all.
+A certificate that is not yet valid by the node's clock would keep it off the broker (LINK
+LOST, presses waiting in the outbox) just after it boots. No clock a Linux machine can
+have is earlier than the epoch, so this start date never refuses a node. Nothing is lost:
+a certificate is withdrawn by revocation, not by its start date, and the expiry stays
+where it was (a node days ahead still connects; ``provision check`` warns a month ahead).
+"""
+_CRL_BACKDATE = timedelta(minutes=5)  # only the broker (on the hub's clock) reads the CRL
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,7 @@ def create_authority(site: str, *, now: datetime | None = None) -> Authority:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE)
+        .not_valid_before(NOT_BEFORE)
         .not_valid_after(now + timedelta(days=CA_DAYS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(cert_sign=True), critical=True)
@@ -89,6 +102,32 @@ def create_authority(site: str, *, now: datetime | None = None) -> Authority:
         .sign(key, hashes.SHA256())
     )
     return Authority(cert=cert, key=key)
+
+
+def redate_authority(ca: Authority) -> Authority:
+    """The same CA (key, subject, extensions, expiry) valid from :data:`NOT_BEFORE`.
+
+    For sites created before the floor: OpenSSL checks the CA's own start date too, so a
+    node whose clock is behind the CA's creation cannot connect. Every certificate the
+    old one signed still verifies against this one (same name, same key).
+    """
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(ca.cert.subject)
+        .issuer_name(ca.cert.subject)
+        .public_key(ca.key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOT_BEFORE)
+        .not_valid_after(ca.cert.not_valid_after_utc)
+    )
+    for extension in ca.cert.extensions:
+        builder = builder.add_extension(extension.value, extension.critical)
+    return Authority(cert=builder.sign(ca.key, hashes.SHA256()), key=ca.key)
+
+
+def starts_late(cert: x509.Certificate) -> bool:
+    """Issued before the floor: valid only from its issue, so an old node clock refuses it."""
+    return cert.not_valid_before_utc > NOT_BEFORE
 
 
 def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
@@ -135,7 +174,7 @@ def issue(
         .issuer_name(ca.cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE)
+        .not_valid_before(NOT_BEFORE)
         .not_valid_after(min(now + timedelta(days=days), ca.cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(cert_sign=False), critical=True)
@@ -164,7 +203,7 @@ def build_crl(
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.cert.subject)
-        .last_update(now - _BACKDATE)
+        .last_update(now - _CRL_BACKDATE)
         .next_update(ca.cert.not_valid_after_utc)
         .add_extension(x509.CRLNumber(number), critical=False)
         .add_extension(_authority_key_id(ca), critical=False)

@@ -7,6 +7,7 @@ import json
 import re
 import stat
 import tarfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from protocol.topics import DeviceChannel, Topics
 from provisioning import issue_all, issue_device, render_acl, revoke
 from provisioning.access import device_permissions, reload_broker
 from provisioning.errors import BrokerReloadError, DeviceError
+from provisioning.pki import NOT_BEFORE
 from provisioning.site import SiteLayout, open_site
 
 ID = re.compile(r"^rc-(101|102|gym)-[0-9a-f]{4}$")
@@ -78,7 +80,9 @@ def test_device_certificate_is_a_client_certificate_named_by_the_device_id(
     assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == device_id
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
-    assert 99 <= (cert.not_valid_after_utc - cert.not_valid_before_utc).days <= 100
+    # Valid from the epoch (a node boots with an old clock), for 100 days from its issue.
+    assert cert.not_valid_before_utc == NOT_BEFORE
+    assert 99 <= (cert.not_valid_after_utc - datetime.now(UTC)).days <= 100
     record = open_site(site.root)[1].devices[device_id]
     assert (record.room, record.serial) == ("gym", cert.serial_number)
     assert site.device_cert(device_id).read_bytes() == members["device.crt"][1]

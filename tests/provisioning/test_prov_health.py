@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from cryptography import x509
 
-from provisioning import check, issue_device, rotate
+from protocol.inventory import Room
+from provisioning import check, init, issue_all, issue_device, pki, rotate
 from provisioning.health import Level
+from provisioning.rooms import apply_rooms
 from provisioning.site import SiteLayout, open_site
 
 
@@ -85,3 +89,36 @@ def test_rotate_renews_broker_and_hub_certificates_near_their_end(
     assert result.broker and result.hub and len(result.devices) == 3
     broker = x509.load_pem_x509_certificate(equipped_site.broker.cert.read_bytes())
     assert broker.not_valid_after_utc > datetime.now(UTC) + timedelta(days=700)
+
+
+def test_a_site_from_before_the_validity_floor_is_warned_about_and_rotate_redates_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site created when certificates started at their issue: ``check`` says so, and
+    ``rotate`` re-signs the CA (same key) and re-issues every leaf from the floor."""
+    issued = datetime.now(UTC) - timedelta(minutes=5)
+    with monkeypatch.context() as old_style:
+        old_style.setattr(pki, "NOT_BEFORE", issued.replace(microsecond=0))
+        layout = init(tmp_path / "site", "lincoln", ["10.20.0.5"], broker_user=None).layout
+        rooms = [Room(id="101", building="main", floor="1", name="Lab")]
+        apply_rooms(layout.root, rooms, source=tmp_path / "rooms.csv")
+        issue_all(layout.root)
+    ca_before = x509.load_pem_x509_certificate(layout.ca_cert.read_bytes())
+    (finding,) = check(layout.root).findings
+    assert finding.level is Level.WARNING and "provision rotate" in finding.message
+
+    result = rotate(layout.root)
+    assert result.ca_redated and result.broker and result.hub and len(result.devices) == 1
+    ca = x509.load_pem_x509_certificate(layout.ca_cert.read_bytes())
+    assert ca.not_valid_before_utc == pki.NOT_BEFORE
+    assert ca.public_key() == ca_before.public_key() and ca.subject == ca_before.subject
+    assert (
+        layout.broker.ca.read_bytes() == layout.hub.ca.read_bytes() == layout.ca_cert.read_bytes()
+    )
+    leaves = [layout.broker.cert, layout.hub.cert, *layout.devices_dir.glob("*.crt")]
+    for path in leaves:
+        leaf = x509.load_pem_x509_certificate(path.read_bytes())
+        assert leaf.not_valid_before_utc == pki.NOT_BEFORE
+        leaf.verify_directly_issued_by(ca)
+    assert check(layout.root).findings == ()
+    assert rotate(layout.root) == type(result)()  # nothing left to do

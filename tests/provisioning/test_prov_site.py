@@ -6,6 +6,7 @@ import ipaddress
 import json
 import os
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,20 @@ def test_ca_broker_and_hub_certificates(site: SiteLayout) -> None:
     hub.verify_directly_issued_by(ca)
     assert _cn(hub) == "hub"
     assert site.hub.ca.read_bytes() == site.broker.ca.read_bytes() == site.ca_cert.read_bytes()
+
+
+def test_every_certificate_is_valid_from_the_epoch_whatever_the_clock(
+    equipped_site: SiteLayout,
+) -> None:
+    """A node that boots with an old clock (no RTC) must still accept the broker and the
+    CA; the leaves expire on schedule, years after any plausible wrong clock."""
+    site = equipped_site
+    paths = [site.ca_cert, site.broker.cert, site.hub.cert, *site.devices_dir.glob("*.crt")]
+    certs = [x509.load_pem_x509_certificate(path.read_bytes()) for path in paths]
+    assert len(certs) == 6  # CA, broker, hub, three devices
+    for cert in certs:
+        assert cert.not_valid_before_utc == datetime(1970, 1, 1, tzinfo=UTC)
+        assert cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=365)
 
 
 def test_signing_key_is_ed25519_pkcs8_with_spki_public_key(site: SiteLayout) -> None:
