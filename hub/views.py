@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hub.campus import Campus
+from hub.clocks import CLOCK_SKEW_FAULT_S
 from hub.guard import Flood
 from hub.store import HubStore
 from protocol.inventory import Room
@@ -57,8 +58,15 @@ MAX_ALERT_PAGE = 500
 def _alert(row: dict[str, Any]) -> dict[str, Any]:
     return row | {
         "open": row["cancelled_at"] is None and row["acknowledged_by"] is None,
-        "press_to_hub_ms": round((row["received_at"] - row["created_at"]) * 1000, 1),
+        "press_to_hub_ms": _press_to_hub_ms(row),
     }
+
+
+def _press_to_hub_ms(row: dict[str, Any]) -> float | None:
+    """From the node's clock to the hub's: None when that cannot be a delivery time (the
+    node's clock is off; the office sees a clock fault for it), never hours or negative."""
+    ms = (row["received_at"] - row["created_at"]) * 1000
+    return round(ms, 1) if -CLOCK_SKEW_FAULT_S * 1000 < ms < CLOCK_SKEW_FAULT_S * 1000 else None
 
 
 def open_alerts(store: HubStore) -> list[dict[str, Any]]:

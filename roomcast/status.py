@@ -46,11 +46,11 @@ def format_status(status: dict[str, Any]) -> str:
             lines.append(f"{label}: {', '.join(trouble[key])}")
     if status["alerts"]:
         for alert in status["alerts"]:
-            at = time.strftime("%H:%M:%S", time.localtime(alert["created_at"]))
-            lines.append(
-                f"OPEN ALERT: PANIC in room {alert['room']} at {at} "
-                f"(reached the hub in {alert['press_to_hub_ms']:.0f} ms)"
-            )
+            # The hub's clock: the node's may be off (its clock fault says so).
+            at = time.strftime("%H:%M:%S", time.localtime(alert["received_at"]))
+            delay = alert["press_to_hub_ms"]
+            took = "" if delay is None else f" (reached the hub in {delay:.0f} ms)"
+            lines.append(f"OPEN ALERT: PANIC in room {alert['room']} at {at}{took}")
     else:
         lines.append("No open alerts.")
     return "\n".join(lines)

@@ -89,3 +89,14 @@ def test_the_audit_log_is_paged_and_every_entry_is_reached_once(reader: HubStore
         seen += [entry["detail"]["n"] for entry in page]
         before = page[-1]["id"]
     assert seen == list(reversed(range(450)))
+
+
+def test_a_skewed_nodes_press_has_no_made_up_delivery_time(
+    campus: Campus, clock: FakeClock, reader: HubStore
+) -> None:
+    """Its clock is hours off: the hub's own time stands, the office sees a clock fault."""
+    panic = event(device_id="dev-102", room="102", event_id="p", created_at=clock.now - 3 * 3600)
+    campus.on_event("dev-102", panic)
+    (alert,) = open_alerts(reader)
+    assert alert["press_to_hub_ms"] is None
+    assert alert["received_at"] == clock.now
