@@ -36,6 +36,7 @@ from hub.campus import DirectiveRequest, HubError
 from hub.console.security import SecurityHeaders
 from hub.control import ConsoleControl
 from hub.drills import record_presence
+from hub.proxies import ForwardedFor
 from hub.views import alerts, campus_status
 from protocol.messages import CommandKind
 from protocol.srp import parse_action
@@ -100,7 +101,10 @@ def create_app(hub: HubService, *, extra_routes: list[BaseRoute] | None = None) 
     ]
     return Starlette(
         routes=routes + console_routes(api) + (extra_routes or []),
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(ForwardedFor, trusted=hub.config.trusted_proxies),
+            Middleware(SecurityHeaders),
+        ],
     )
 
 
