@@ -13,7 +13,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from hub.auth import validate_users_file
 from hub.proxies import TrustedProxies
+from protocol.accounts import Role
 from protocol.endpoint import BrokerEndpoint
+from protocol.factors import required_roles
 from protocol.inventory import Inventory, InventoryError
 from protocol.settings import ConfigError, Settings
 
@@ -38,6 +40,8 @@ class HubConfig:
     """Console users and their scrypt hashes (``roomcast provision user``)."""
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     """Reverse proxies whose ``X-Forwarded-For`` is believed (hub.proxies); none by default."""
+    totp_required_for: frozenset[Role] = frozenset({Role.ADMIN})
+    """Roles that must log in with a second factor (hub.second_factor); admin always."""
 
     @property
     def database(self) -> Path:
@@ -65,6 +69,7 @@ def load_hub_config(path: Path) -> HubConfig:
         heartbeat_s=heartbeat,
         users_file=_users_file(settings),
         trusted_proxies=_checked(settings, "trusted_proxies", TrustedProxies.parse, []),
+        totp_required_for=_checked(settings, "totp_required_for", required_roles, ["admin"]),
     )
 
 

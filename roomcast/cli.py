@@ -125,6 +125,10 @@ def _add_it(commands: Any) -> None:
     login = commands.add_parser("login", help="log the command line in to a hub")
     login.add_argument("--hub", required=True, help="the hub's URL, e.g. https://hub.school")
     login.add_argument("--user", required=True)
+    login.add_argument(
+        "--otp",
+        help="the second-factor code (else $ROOMCAST_OTP, else asked for when the hub needs it)",
+    )
     login.set_defaults(run=_login)
 
     # Listed here for --help; `main` hands the whole command line to provisioning.cli, so
@@ -178,10 +182,18 @@ def _saved_session() -> HubClient | None:
 
 
 def _login(args: argparse.Namespace) -> int:
-    from roomcast.client import login, write_secret
+    from roomcast.client import SecondFactorNeeded, login, write_secret
 
     password = getpass.getpass(f"password for {args.user} at {args.hub}: ")
-    token = login(args.hub, args.user, password)
+    otp = args.otp or os.environ.get("ROOMCAST_OTP") or None
+    try:
+        token = login(args.hub, args.user, password, otp)
+    except SecondFactorNeeded:
+        if otp is not None:
+            raise
+        # Asked only now, so accounts without a second factor see no extra prompt.
+        otp = getpass.getpass("code from your authenticator app (or a recovery code): ")
+        token = login(args.hub, args.user, password, otp)
     write_secret(session_file(), json.dumps({"hub": args.hub, "token": token}))
     print(f"logged in to {args.hub} as {args.user} (session saved in {session_file()})")
     return 0

@@ -136,7 +136,8 @@ class Demo:
     def _log_in(self, handle: DemoHandle) -> None:
         """Log the command line in as the site's admin (whose password init generated)."""
         assert self.site is not None
-        token = login(handle.hub_url, self.site.admin_user, self.site.admin_password)
+        site = self.site
+        token = login(handle.hub_url, site.admin_user, site.admin_password, site.admin_code())
         write_secret(handle.token_file, token)
 
     def _check_children(self) -> None:
