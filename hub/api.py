@@ -102,7 +102,7 @@ class Api:
     def __init__(self, hub: HubService) -> None:
         self.hub = hub
         self.users = Users(hub.config.users_file)
-        self.sessions = Sessions(hub.store, self.users)
+        self.sessions = Sessions(hub.store, self.users, factor_roles=hub.config.totp_required_for)
         self.limiter = LoginLimiter()
         self.control = ConsoleControl(hub.store, hub.bus)
         self.logins = Logins(self)

@@ -65,6 +65,7 @@ session (right password, second factor still to set up) opens only the enrolment
 LOGIN_KINDS = ("cli", "console")
 
 _TOKEN_FORMAT = "rc1"  # noqa: S105 - a format tag, not a secret
+_FACTOR_MARK = "+2f"
 
 
 @dataclass(frozen=True)
@@ -276,14 +277,24 @@ class LoginLimiter:
 
 class Sessions:
     def __init__(
-        self, store: HubStore, users: Users, *, clock: Callable[[], float] = time.time
+        self,
+        store: HubStore,
+        users: Users,
+        *,
+        factor_roles: frozenset[Role] = frozenset(),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store, self._users, self._now = store, users, clock
+        self._factor_roles = factor_roles
+        """Roles whose sessions must have passed a second factor (hub.second_factor)."""
 
-    def create(self, user: str, account: Account, kind: str) -> tuple[str, Principal]:
-        # The token names the password it was created under; the stored hash covers the
-        # whole token, so that part cannot be altered.
-        token = f"{_TOKEN_FORMAT}.{account.credential}.{secrets.token_urlsafe(32)}"
+    def create(
+        self, user: str, account: Account, kind: str, *, second_factor: bool = False
+    ) -> tuple[str, Principal]:
+        # The token names the password it was created under, and whether a second factor
+        # was passed; the stored hash covers the whole token, so neither can be altered.
+        mark = account.credential + (_FACTOR_MARK if second_factor else "")
+        token = f"{_TOKEN_FORMAT}.{mark}.{secrets.token_urlsafe(32)}"
         principal = Principal(
             user=user,
             role=account.role,
@@ -304,7 +315,9 @@ class Sessions:
     def lookup(self, token: str, *, kind: str) -> Principal | None:
         """The session's user with the role the users file gives them now, or None.
 
-        A session whose user was removed, or whose password changed since login, is ended.
+        A session whose user was removed, or whose password changed since login, is ended;
+        so is one made without a second factor by a user whose role now needs one (promoted,
+        or sessions from before the site required it).
         """
         digest = _digest(token)
         row = self._store.session(digest, now=self._now())
@@ -314,7 +327,10 @@ class Sessions:
             account = self._users.account(row["user"])
         except UsersUnavailable:
             return None
-        why = _stale(token, account)
+        needs_factor = (
+            kind != "enrol" and account is not None and account.role in self._factor_roles
+        )
+        why = _stale(token, account, needs_factor=needs_factor)
         if account is None or why:
             self._store.delete_session(digest)
             self._store.audit(
@@ -330,16 +346,19 @@ class Sessions:
         self._store.delete_session(_digest(token))
 
 
-def _stale(token: str, account: Account | None) -> str:
+def _stale(token: str, account: Account | None, *, needs_factor: bool) -> str:
     """Why a session may no longer be used ("" if it may)."""
     if account is None:
         return "user removed"
     version, _, rest = token.partition(".")
     if version != _TOKEN_FORMAT:
         return "created by an older hub; log in again"
-    credential, _, _ = rest.partition(".")
+    mark, _, _ = rest.partition(".")
+    credential, factor, _ = mark.partition(_FACTOR_MARK)
     if credential != account.credential:  # not a secret: the token hash already matched
         return "password changed"
+    if needs_factor and not factor:
+        return "second factor now required"
     return ""
 
 

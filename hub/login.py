@@ -144,7 +144,8 @@ class Logins:
         """A new session for a user who passed every check (token, principal)."""
         client = _client(request)
         self.api.limiter.succeeded(name, client)
-        token, principal = self.api.sessions.create(name, account, kind)
+        passed = "second_factor" in detail  # checked, or just set up
+        token, principal = self.api.sessions.create(name, account, kind, second_factor=passed)
         detail = {"from": client, "role": account.role.value} | detail
         self._audit(name, f"login ({kind})", detail)
         return token, principal
@@ -207,7 +208,8 @@ class Logins:
         self.pending.forget(principal.session)
         self.api.sessions.end(token)
         self._audit(name, "second factor enrolled (console)", {"from": client})
-        token, principal = self._open(request, name, account, "console", {"enrolled": True})
+        enrolled = {"second_factor": "enrolled"}
+        token, principal = self._open(request, name, account, "console", enrolled)
         return self.session_response(request, token, principal, recovery_codes=codes)
 
 

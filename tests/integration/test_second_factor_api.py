@@ -13,7 +13,7 @@ import pytest
 
 from hub.service import HubService
 from protocol.settings import ConfigError
-from provisioning import add_user
+from provisioning import add_user, set_role
 from provisioning.second_factor import clear, enrol
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
@@ -178,3 +178,15 @@ async def test_a_bad_totp_required_for_stops_the_hub_naming_the_key(
     assert str(caught.value) == (
         f'{site.hub.config}: totp_required_for: must include "admin": admins always need one'
     )
+
+
+async def test_a_session_made_without_a_code_ends_when_the_role_comes_to_need_one(
+    site: ThrowawaySite, hub: HubService, api: httpx.AsyncClient
+) -> None:
+    add_user(site.layout.root, "ana", "office", PASSWORD)
+    login = await api.post("/api/login", json=OFFICE)
+    auth = {"Authorization": f"Bearer {login.json()['token']}"}
+    assert (await api.get("/api/status", headers=auth)).status_code == 200
+    set_role(site.layout.root, "ana", "admin")  # promoted: her password alone is not enough
+    assert (await api.get("/api/status", headers=auth)).status_code == 401
+    assert "session ended (second factor now required)" in _actions(hub, "ana")
