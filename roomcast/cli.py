@@ -108,6 +108,10 @@ def _add_office(commands: Any) -> None:
     press.add_argument("--state-dir", type=Path, default=default_state_dir())
     press.set_defaults(run=_press)
 
+    code = commands.add_parser("code", help="the demo admin's current second-factor code")
+    code.add_argument("--state-dir", type=Path, default=default_state_dir())
+    code.set_defaults(run=_code)
+
     status = commands.add_parser("status", help="the campus: directives, acks, alerts")
     status.add_argument("--json", action="store_true")
     _hub_options(status)
@@ -284,6 +288,21 @@ def _press(args: argparse.Namespace) -> int:
     except control.ControlError as error:
         raise DemoError(str(error)) from None
     print(f"{args.kind} pressed in room {args.room} (event {reply['event_id']})")
+    return 0
+
+
+def _code(args: argparse.Namespace) -> int:
+    """What the demo admin's authenticator app would show now (the demo only)."""
+    import time
+
+    from protocol.factors import STEP_S, current_code
+    from roomcast.demo import ADMIN_TOTP
+
+    DemoHandle.read(args.state_dir)  # a clear message when no demo runs
+    secret = (args.state_dir / ADMIN_TOTP).read_text(encoding="utf-8").strip()
+    now = time.time()
+    left = STEP_S - int(now % STEP_S)
+    print(f"{current_code(secret, now)}  (valid for {left} s more; each code works once)")
     return 0
 
 
