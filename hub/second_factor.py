@@ -112,6 +112,7 @@ class Outcome(StrEnum):
     TOTP = "authenticator code"
     RECOVERY = "recovery code"
     REPLAYED = "code already used"
+    USED = "recovery code already used"
     WRONG = "wrong code"
 
 
@@ -156,7 +157,7 @@ class SecondFactor:
         if digest not in enrolment.recovery:
             return Checked(Outcome.WRONG)
         if not self._store.claim_recovery(user, digest, at=self._now()):
-            return Checked(Outcome.REPLAYED)
+            return Checked(Outcome.USED)
         return Checked(Outcome.RECOVERY, self._store.unused(user, enrolment.recovery))
 
     def confirm(self, user: str, account: Account, secret: str, code: str) -> list[str] | None:
