@@ -4,6 +4,7 @@ enrolment page for an admin who has none yet (QR code and secret), and a recover
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -45,7 +46,7 @@ async def test_an_admin_logs_in_with_the_code_from_the_app(
 
 
 async def test_an_unenrolled_admin_enrols_by_qr_code_then_lands_on_the_board(
-    hub: HubService, site: ThrowawaySite, open_console: OpenConsole
+    hub: HubService, site: ThrowawaySite, open_console: OpenConsole, screenshots: Path
 ) -> None:
     add_user(site.layout.root, "ben", "admin", PASSWORD)  # promoted, say: no second factor yet
     console = await open_console()
@@ -64,6 +65,7 @@ async def test_an_unenrolled_admin_enrols_by_qr_code_then_lands_on_the_board(
     await console.goto("/enrol")
     secret = (await page.locator("#secret").inner_text()).replace(" ", "")
     assert re.fullmatch(r"[A-Z2-7]{32}", secret)
+    await page.screenshot(path=screenshots / "enrol.png", full_page=True)
 
     await page.get_by_label("Code the app shows now").fill(pyotp.TOTP(secret).now())
     await page.get_by_role("button", name="Confirm").click()
