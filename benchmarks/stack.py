@@ -96,7 +96,10 @@ class Stack:
             self.hub.check()
             try:
                 if probe.get("/api/health").get("broker_connected"):
-                    token = login(self.hub_url, self.site.admin_user, self.site.admin_password)
+                    site = self.site
+                    token = login(
+                        self.hub_url, site.admin_user, site.admin_password, site.admin_code()
+                    )
                     self.client = HubClient(self.hub_url, token, timeout_s=60.0)
                     return
             except ClientError:

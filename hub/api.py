@@ -23,19 +23,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from hub.auth import (
-    SESSION_TTL_S,
-    LoginLimiter,
-    Permission,
-    Principal,
-    Sessions,
-    Users,
-    UsersUnavailable,
-)
+from hub.auth import LoginLimiter, Permission, Principal, Sessions, Users
 from hub.campus import DirectiveRequest, HubError
 from hub.console.security import SecurityHeaders
 from hub.control import ConsoleControl
 from hub.drills import record_presence
+from hub.login import SESSION_COOKIE, Logins
+from hub.login import error as _error
+from hub.login import json_body as _json_body
+from hub.proxies import ForwardedFor
 from hub.views import ALERT_PAGE, alert_listing, campus_status
 from protocol.messages import CommandKind
 from protocol.srp import parse_action
@@ -45,16 +41,10 @@ if TYPE_CHECKING:
     from hub.service import HubService
 
 Handler = Callable[[Request], Awaitable[Response]]
-MAX_BODY = 16 * 1024
 
 
-SESSION_COOKIE = "roomcast_session"
 HISTORY = 100
 """How many directives ``GET /api/directives`` returns: the newest."""
-USERS_DAMAGED = (
-    "nobody can log in: the hub's users file is damaged; IT must fix it "
-    "(the hub's log names the file and the entry)"
-)
 
 
 def create_app(hub: HubService, *, extra_routes: list[BaseRoute] | None = None) -> Starlette:
@@ -65,7 +55,8 @@ def create_app(hub: HubService, *, extra_routes: list[BaseRoute] | None = None) 
     allow, controlled = api.allow, api.controlled
     routes: list[BaseRoute] = [
         Route("/api/health", api.health),
-        Route("/api/login", api.login, methods=["POST"]),
+        Route("/api/login", api.logins.login, methods=["POST"]),
+        Route("/api/enrol", api.logins.enrol, methods=["POST"]),
         Route("/api/logout", allow(Permission.READ, api.logout), methods=["POST"]),
         Route("/api/whoami", allow(Permission.READ, api.whoami)),
         Route("/api/status", allow(Permission.READ, api.status)),
@@ -100,7 +91,10 @@ def create_app(hub: HubService, *, extra_routes: list[BaseRoute] | None = None) 
     ]
     return Starlette(
         routes=routes + console_routes(api) + (extra_routes or []),
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(ForwardedFor, trusted=hub.config.trusted_proxies),
+            Middleware(SecurityHeaders),
+        ],
     )
 
 
@@ -108,9 +102,10 @@ class Api:
     def __init__(self, hub: HubService) -> None:
         self.hub = hub
         self.users = Users(hub.config.users_file)
-        self.sessions = Sessions(hub.store, self.users)
+        self.sessions = Sessions(hub.store, self.users, factor_roles=hub.config.totp_required_for)
         self.limiter = LoginLimiter()
         self.control = ConsoleControl(hub.store, hub.bus)
+        self.logins = Logins(self)
 
     def principal(self, request: Request) -> Principal | None:
         """The caller: a bearer token (command line) or a session cookie (console)."""
@@ -153,49 +148,6 @@ class Api:
             return await handler(request)
 
         return guarded
-
-    async def login(self, request: Request) -> Response:
-        try:
-            body = await _json_body(request)
-        except HubError as error:
-            return _error(str(error), error.status)
-        name, password = body.get("user"), body.get("password")
-        kind = body.get("kind", "cli")
-        if not isinstance(name, str) or not isinstance(password, str) or kind not in SESSION_TTL_S:
-            return _error('send {"user": ..., "password": ..., "kind": "cli" or "console"}', 400)
-        client = request.client.host if request.client else "unknown"
-        if self.limiter.blocked(name, client):
-            self._audit(name, "login refused (rate limit)", {"from": client})
-            return _error("too many failed logins; wait a minute and try again", 429)
-        try:
-            account = await asyncio.to_thread(self.users.verify, name, password)  # ~100 ms
-        except UsersUnavailable:
-            self._audit(name, "login refused (users file damaged)", {"from": client})
-            return _error(USERS_DAMAGED, 401)
-        if account is None:
-            self.limiter.failed(name, client)
-            self._audit(name, "login failed", {"from": client})
-            return _error("wrong user name or password", 401)
-        self.limiter.succeeded(name, client)
-        token, principal = self.sessions.create(name, account, kind)
-        self._audit(name, f"login ({kind})", {"from": client, "role": account.role.value})
-        return self._session_response(request, token, principal)
-
-    def _session_response(self, request: Request, token: str, principal: Principal) -> Response:
-        body = {"user": principal.user, "role": principal.role.value, "csrf": principal.csrf}
-        if principal.kind == "cli":
-            return JSONResponse(body | {"token": token})
-        response = JSONResponse(body)
-        response.set_cookie(
-            SESSION_COOKIE,
-            token,
-            max_age=SESSION_TTL_S["console"],
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/",
-        )
-        return response
 
     async def logout(self, request: Request) -> Response:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -325,23 +277,6 @@ class Api:
                     yield f"data: {json.dumps(update)}\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
-
-
-def _error(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise HubError(f"request body over {MAX_BODY} bytes", 413)
-    try:
-        body = json.loads(raw or b"{}")
-    except json.JSONDecodeError as error:
-        raise HubError(f"request body is not JSON: {error.msg}") from None
-    if not isinstance(body, dict):
-        raise HubError("request body must be a JSON object")
-    return body
 
 
 def directive_request(body: dict[str, Any]) -> DirectiveRequest:

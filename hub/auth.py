@@ -29,6 +29,7 @@ from typing import Any
 
 from hub.store import HubStore
 from protocol.accounts import DUMMY_HASH, BadHash, Role, check_password
+from protocol.factors import Enrolment, valid_digest, valid_secret
 from protocol.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,13 @@ GRANTS: Mapping[Role, frozenset[Permission]] = {
 take console control to do it. Viewers (a wall screen, say) only read. Only admins (IT)
 send commands to devices."""
 
-SESSION_TTL_S = {"cli": 90 * 86400, "console": 12 * 3600}
-"""A console session outlives a school day's Lockdown; each use extends it."""
+SESSION_TTL_S = {"cli": 90 * 86400, "console": 12 * 3600, "enrol": 600}
+"""A console session outlives a school day's Lockdown; each use extends it. An ``enrol``
+session (right password, second factor still to set up) opens only the enrolment page."""
+LOGIN_KINDS = ("cli", "console")
 
 _TOKEN_FORMAT = "rc1"  # noqa: S105 - a format tag, not a secret
+_FACTOR_MARK = "+2f"
 
 
 @dataclass(frozen=True)
@@ -83,15 +87,24 @@ class Account:
 
     role: Role
     scrypt: Mapping[str, Any]
+    totp: Enrolment | None = None
+    """A second factor enrolled by IT (``roomcast provision user totp``)."""
+    factor_epoch: str = ""
+    """Changed by provisioning at every (re-)enrolment or reset: a console enrolment made
+    under another epoch no longer counts, and the sessions made before it end."""
 
     @property
     def credential(self) -> str:
-        """Names the current password, so a session can tell it was changed since login.
+        """Names the current password (and second-factor epoch), so a session can tell
+        they changed since login.
 
         Every new password has a new random salt; without the salt (only in the 0600 users
         file) this digest helps nobody guess the password.
         """
-        canonical = json.dumps(dict(self.scrypt), sort_keys=True).encode()
+        named = dict(self.scrypt) | (
+            {"factor_epoch": self.factor_epoch} if self.factor_epoch else {}
+        )
+        canonical = json.dumps(named, sort_keys=True).encode()
         return hashlib.sha256(canonical).hexdigest()[:16]
 
 
@@ -127,7 +140,24 @@ def _account(settings: Settings, name: str, record: Any) -> Account:
     for field in ("salt", "hash"):
         if not _is_base64(scrypt.get(field)):
             raise settings.fail(f"{key}.scrypt.{field}", "must be base64 text")
-    return Account(role=role, scrypt=dict(scrypt))
+    epoch = record.get("factor_epoch", "")
+    if not isinstance(epoch, str):
+        raise settings.fail(f"{key}.factor_epoch", "must be a string")
+    totp = _enrolment(settings, f"{key}.totp", record.get("totp"))
+    return Account(role=role, scrypt=dict(scrypt), totp=totp, factor_epoch=epoch)
+
+
+def _enrolment(settings: Settings, key: str, record: Any) -> Enrolment | None:
+    if record is None:
+        return None
+    if not isinstance(record, dict):
+        raise settings.fail(key, f"must be an object, not {type(record).__name__}")
+    if not valid_secret(record.get("secret")):
+        raise settings.fail(f"{key}.secret", "must be base32 text of at least 128 bits")
+    recovery = record.get("recovery", [])
+    if not isinstance(recovery, list) or not all(valid_digest(d) for d in recovery):
+        raise settings.fail(f"{key}.recovery", "must be a list of SHA-256 hex digests")
+    return Enrolment(secret=record["secret"], recovery=frozenset(recovery))
 
 
 def _is_base64(value: Any) -> bool:
@@ -247,14 +277,24 @@ class LoginLimiter:
 
 class Sessions:
     def __init__(
-        self, store: HubStore, users: Users, *, clock: Callable[[], float] = time.time
+        self,
+        store: HubStore,
+        users: Users,
+        *,
+        factor_roles: frozenset[Role] = frozenset(),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store, self._users, self._now = store, users, clock
+        self._factor_roles = factor_roles
+        """Roles whose sessions must have passed a second factor (hub.second_factor)."""
 
-    def create(self, user: str, account: Account, kind: str) -> tuple[str, Principal]:
-        # The token names the password it was created under; the stored hash covers the
-        # whole token, so that part cannot be altered.
-        token = f"{_TOKEN_FORMAT}.{account.credential}.{secrets.token_urlsafe(32)}"
+    def create(
+        self, user: str, account: Account, kind: str, *, second_factor: bool = False
+    ) -> tuple[str, Principal]:
+        # The token names the password it was created under, and whether a second factor
+        # was passed; the stored hash covers the whole token, so neither can be altered.
+        mark = account.credential + (_FACTOR_MARK if second_factor else "")
+        token = f"{_TOKEN_FORMAT}.{mark}.{secrets.token_urlsafe(32)}"
         principal = Principal(
             user=user,
             role=account.role,
@@ -275,7 +315,9 @@ class Sessions:
     def lookup(self, token: str, *, kind: str) -> Principal | None:
         """The session's user with the role the users file gives them now, or None.
 
-        A session whose user was removed, or whose password changed since login, is ended.
+        A session whose user was removed, or whose password changed since login, is ended;
+        so is one made without a second factor by a user whose role now needs one (promoted,
+        or sessions from before the site required it).
         """
         digest = _digest(token)
         row = self._store.session(digest, now=self._now())
@@ -285,7 +327,10 @@ class Sessions:
             account = self._users.account(row["user"])
         except UsersUnavailable:
             return None
-        why = _stale(token, account)
+        needs_factor = (
+            kind != "enrol" and account is not None and account.role in self._factor_roles
+        )
+        why = _stale(token, account, needs_factor=needs_factor)
         if account is None or why:
             self._store.delete_session(digest)
             self._store.audit(
@@ -301,16 +346,19 @@ class Sessions:
         self._store.delete_session(_digest(token))
 
 
-def _stale(token: str, account: Account | None) -> str:
+def _stale(token: str, account: Account | None, *, needs_factor: bool) -> str:
     """Why a session may no longer be used ("" if it may)."""
     if account is None:
         return "user removed"
     version, _, rest = token.partition(".")
     if version != _TOKEN_FORMAT:
         return "created by an older hub; log in again"
-    credential, _, _ = rest.partition(".")
+    mark, _, _ = rest.partition(".")
+    credential, factor, _ = mark.partition(_FACTOR_MARK)
     if credential != account.credential:  # not a secret: the token hash already matched
         return "password changed"
+    if needs_factor and not factor:
+        return "second factor now required"
     return ""
 
 

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from hub.auth import validate_users_file
+from hub.proxies import TrustedProxies
+from protocol.accounts import Role
 from protocol.endpoint import BrokerEndpoint
+from protocol.factors import required_roles
 from protocol.inventory import Inventory, InventoryError
 from protocol.settings import ConfigError, Settings
 
 __all__ = ["ConfigError", "HubConfig", "load_hub_config"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +38,10 @@ class HubConfig:
     heartbeat_s: float = 5.0
     users_file: Path
     """Console users and their scrypt hashes (``roomcast provision user``)."""
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
+    """Reverse proxies whose ``X-Forwarded-For`` is believed (hub.proxies); none by default."""
+    totp_required_for: frozenset[Role] = frozenset({Role.ADMIN})
+    """Roles that must log in with a second factor (hub.second_factor); admin always."""
 
     @property
     def database(self) -> Path:
@@ -57,7 +68,17 @@ def load_hub_config(path: Path) -> HubConfig:
         http_port=settings.get("http.port", int, 8080),
         heartbeat_s=heartbeat,
         users_file=_users_file(settings),
+        trusted_proxies=_checked(settings, "trusted_proxies", TrustedProxies.parse, []),
+        totp_required_for=_checked(settings, "totp_required_for", required_roles, ["admin"]),
     )
+
+
+def _checked(settings: Settings, key: str, parse: Callable[[Any], T], default: Any) -> T:
+    """``parse`` the value at ``key``; its ValueError becomes a ConfigError naming the key."""
+    try:
+        return parse(settings.data.get(key, default))
+    except ValueError as error:
+        raise settings.fail(key, str(error)) from None
 
 
 def _inventory(settings: Settings) -> Inventory:

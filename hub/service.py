@@ -100,6 +100,7 @@ class HubService:
                 port=self.config.http_port,
                 log_level="warning",
                 lifespan="off",
+                proxy_headers=False,  # hub.proxies decides, from the site's trusted_proxies
             )
         )
         try:

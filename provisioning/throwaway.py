@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from protocol.factors import current_code
 from protocol.inventory import Room
 from provisioning.broker import BrokerConfig
 from provisioning.create import broker_config, init
@@ -19,6 +21,7 @@ from provisioning.devices import issue_all
 from provisioning.fsutil import make_private_dir, write_json
 from provisioning.install import InstalledDevice, install, read_bundle
 from provisioning.rooms import apply_rooms
+from provisioning.second_factor import enrol
 from provisioning.site import HubFiles, SiteLayout
 
 NODES_DIR = "nodes"
@@ -35,6 +38,17 @@ class ThrowawaySite:
     devices: tuple[InstalledDevice, ...]
     admin_user: str
     admin_password: str
+    admin_totp_secret: str
+    """The admin's second factor: enrolled here, as ``roomcast provision user add`` does."""
+    admin_recovery_codes: tuple[str, ...]
+
+    def admin_code(self, at: float | None = None) -> str:
+        """The admin's TOTP code now (or at ``at``), as their authenticator app shows it.
+
+        The hub accepts each code once: a second login in the same 30 s needs the next one
+        (``at=time.time() + 30``, within the hub's skew window) or a recovery code.
+        """
+        return current_code(self.admin_totp_secret, time.time() if at is None else at)
 
 
 def demo_rooms(count: int, *, per_floor: int = 10) -> list[Room]:
@@ -77,6 +91,7 @@ def create_throwaway_site(
         broker_user=pwd.getpwuid(os.geteuid()).pw_name,
     )
     layout = created.layout
+    admin = enrol(layout.root, created.admin_user)
     _set_hub_options(layout.hub.config, http_port=http_port, heartbeat_s=heartbeat_s)
     apply_rooms(layout.root, demo_rooms(rooms), source=layout.root / "generated")
     devices = []
@@ -92,6 +107,8 @@ def create_throwaway_site(
         devices=tuple(devices),
         admin_user=created.admin_user,
         admin_password=created.admin_password,
+        admin_totp_secret=admin.secret,
+        admin_recovery_codes=admin.recovery_codes,
     )
 
 

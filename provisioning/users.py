@@ -83,12 +83,16 @@ def save_users(path: Path, users: dict[str, dict[str, Any]], owner: Owner = None
     write_json(path, {"format": USERS_FORMAT, "users": users}, private=True, owner=owner)
 
 
-def _now() -> str:
+def now_text() -> str:
     return datetime.now(UTC).isoformat()
 
 
 def _record(role: Role, password: str) -> dict[str, Any]:
-    return {"role": role.value, "scrypt": hash_password(password), "changed_at": _now()}
+    return {"role": role.value, "scrypt": hash_password(password), "changed_at": now_text()}
+
+
+_KEPT = ("totp", "factor_epoch")
+"""What a new password keeps: the second factor is a separate thing to have."""
 
 
 def create_first_admin(path: Path, name: str = "admin", owner: Owner = None) -> str:
@@ -134,7 +138,8 @@ def set_password(
         new_role = _role(str(role)) if role is not None else Role(old["role"])
         if old["role"] == Role.ADMIN and new_role is not Role.ADMIN:
             _keep_an_admin(users, name, path)
-        users[name] = _record(new_role, password)
+        kept = {key: old[key] for key in _KEPT if key in old}
+        users[name] = kept | _record(new_role, password)
         save_users(path, users, owner)
     return password
 
@@ -148,7 +153,7 @@ def set_role(site_dir: Path | str, name: str, role: Role | str) -> None:
         old = _existing(users, name, path)
         if old["role"] == Role.ADMIN and new_role is not Role.ADMIN:
             _keep_an_admin(users, name, path)
-        users[name] = old | {"role": new_role.value, "changed_at": _now()}
+        users[name] = old | {"role": new_role.value, "changed_at": now_text()}
         save_users(path, users, owner)
 
 

@@ -108,6 +108,10 @@ def _add_office(commands: Any) -> None:
     press.add_argument("--state-dir", type=Path, default=default_state_dir())
     press.set_defaults(run=_press)
 
+    code = commands.add_parser("code", help="the demo admin's current second-factor code")
+    code.add_argument("--state-dir", type=Path, default=default_state_dir())
+    code.set_defaults(run=_code)
+
     status = commands.add_parser("status", help="the campus: directives, acks, alerts")
     status.add_argument("--json", action="store_true")
     _hub_options(status)
@@ -125,6 +129,10 @@ def _add_it(commands: Any) -> None:
     login = commands.add_parser("login", help="log the command line in to a hub")
     login.add_argument("--hub", required=True, help="the hub's URL, e.g. https://hub.school")
     login.add_argument("--user", required=True)
+    login.add_argument(
+        "--otp",
+        help="the second-factor code (else $ROOMCAST_OTP, else asked for when the hub needs it)",
+    )
     login.set_defaults(run=_login)
 
     # Listed here for --help; `main` hands the whole command line to provisioning.cli, so
@@ -178,10 +186,18 @@ def _saved_session() -> HubClient | None:
 
 
 def _login(args: argparse.Namespace) -> int:
-    from roomcast.client import login, write_secret
+    from roomcast.client import SecondFactorNeeded, login, write_secret
 
     password = getpass.getpass(f"password for {args.user} at {args.hub}: ")
-    token = login(args.hub, args.user, password)
+    otp = args.otp or os.environ.get("ROOMCAST_OTP") or None
+    try:
+        token = login(args.hub, args.user, password, otp)
+    except SecondFactorNeeded:
+        if otp is not None:
+            raise
+        # Asked only now, so accounts without a second factor see no extra prompt.
+        otp = getpass.getpass("code from your authenticator app (or a recovery code): ")
+        token = login(args.hub, args.user, password, otp)
     write_secret(session_file(), json.dumps({"hub": args.hub, "token": token}))
     print(f"logged in to {args.hub} as {args.user} (session saved in {session_file()})")
     return 0
@@ -272,6 +288,21 @@ def _press(args: argparse.Namespace) -> int:
     except control.ControlError as error:
         raise DemoError(str(error)) from None
     print(f"{args.kind} pressed in room {args.room} (event {reply['event_id']})")
+    return 0
+
+
+def _code(args: argparse.Namespace) -> int:
+    """What the demo admin's authenticator app would show now (the demo only)."""
+    import time
+
+    from protocol.factors import STEP_S, current_code
+    from roomcast.demo import ADMIN_TOTP
+
+    DemoHandle.read(args.state_dir)  # a clear message when no demo runs
+    secret = (args.state_dir / ADMIN_TOTP).read_text(encoding="utf-8").strip()
+    now = time.time()
+    left = STEP_S - int(now % STEP_S)
+    print(f"{current_code(secret, now)}  (valid for {left} s more; each code works once)")
     return 0
 
 

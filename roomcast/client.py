@@ -12,7 +12,18 @@ import httpx
 
 from roomcast.handle import ClientError
 
-__all__ = ["ClientError", "HubClient", "login", "read_token", "write_secret"]
+__all__ = [
+    "ClientError",
+    "HubClient",
+    "SecondFactorNeeded",
+    "login",
+    "read_token",
+    "write_secret",
+]
+
+
+class SecondFactorNeeded(ClientError):
+    """The password was right; the account also needs a code from the authenticator app."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,10 @@ class HubClient:
             payload = {"error": response.text[:200]}
         if response.status_code >= 400:
             message = payload.get("error") if isinstance(payload, dict) else None
-            raise ClientError(f"the hub refused: {message or response.reason_phrase}")
+            refused = f"the hub refused: {message or response.reason_phrase}"
+            if isinstance(payload, dict) and payload.get("second_factor"):
+                raise SecondFactorNeeded(refused)
+            raise ClientError(refused)
         return payload
 
 
@@ -58,9 +72,14 @@ def read_token(path: Path) -> str:
         raise ClientError(f"no session token at {path}; log in with `roomcast login`") from None
 
 
-def login(url: str, user: str, password: str) -> str:
-    """A command-line session token for ``user`` at the hub."""
-    reply = HubClient(url, "").post("/api/login", {"user": user, "password": password})
+def login(url: str, user: str, password: str, otp: str | None = None) -> str:
+    """A command-line session token for ``user`` at the hub.
+
+    ``otp`` is the code from the user's authenticator app (or a recovery code); without it,
+    an account that needs one raises :class:`SecondFactorNeeded`, so the caller can ask.
+    """
+    body = {"user": user, "password": password} | ({"otp": otp} if otp else {})
+    reply = HubClient(url, "").post("/api/login", body)
     return str(reply["token"])
 
 

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from protocol.factors import otpauth_uri
 from provisioning.throwaway import ThrowawaySite, create_throwaway_site
 from roomcast import control
 from roomcast.broker import MosquittoProcess, free_port
@@ -26,6 +27,8 @@ from roomcast.handle import HANDLE, DemoError, DemoHandle
 from roomcast.scenario import run_scenario
 
 MARKER = ".roomcast-demo"
+ADMIN_TOTP = "admin-totp"
+"""The demo admin's TOTP secret (0600), read by `roomcast code`."""
 
 
 def prepare_state_dir(state_dir: Path) -> None:
@@ -136,8 +139,11 @@ class Demo:
     def _log_in(self, handle: DemoHandle) -> None:
         """Log the command line in as the site's admin (whose password init generated)."""
         assert self.site is not None
-        token = login(handle.hub_url, self.site.admin_user, self.site.admin_password)
+        site = self.site
+        token = login(handle.hub_url, site.admin_user, site.admin_password, site.admin_code())
         write_secret(handle.token_file, token)
+        # For `roomcast code`: a person logging in to the demo's console needs a code too.
+        write_secret(self.state_dir / ADMIN_TOTP, site.admin_totp_secret)
 
     def _check_children(self) -> None:
         for child in self.children:
@@ -187,6 +193,10 @@ def describe(handle: DemoHandle, demo: Demo) -> str:
         f"  broker      mqtts://127.0.0.1:{broker.port}  (site files in {site.layout.root})",
         f"  console     {handle.hub_url}  (user {site.admin_user}, password "
         f"{site.admin_password}: generated for this demo)",
+        "  code        the console then asks for the admin's second-factor code: run "
+        "`roomcast code`,",
+        f"              or add {otpauth_uri(site.admin_totp_secret, site.admin_user, site.site)}",
+        "              to an authenticator app",
         f"  screens     {handle.screens}/<room>.png  (e.g. {handle.screens / '101.png'})",
         f"  logs        {demo.state_dir}/hub.log, simulate.log, site/broker/mosquitto.log",
         "",

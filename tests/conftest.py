@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs
 from hub.config import load_hub_config
 from hub.service import HubService
 from protocol.endpoint import BrokerEndpoint, TlsFiles
+from provisioning.fsutil import write_json
 from provisioning.throwaway import ThrowawaySite, create_throwaway_site
 from roomcast.broker import BrokerError, MosquittoProcess, find_mosquitto, free_port
 from tests.serial_fakes import PtyDevice
@@ -25,6 +27,19 @@ from transport.session import tls_parameters
 
 WAIT = 10.0
 """Bound on every wait for something to happen across the broker."""
+
+
+def login_body(site: ThrowawaySite, user: str, password: str, **extra: Any) -> dict[str, Any]:
+    """The JSON ``POST /api/login`` needs: the site's admin also sends their current TOTP
+    code (every test that logs in as the admin goes through here)."""
+    body: dict[str, Any] = {"user": user, "password": password} | extra
+    if user == site.admin_user:
+        body["otp"] = site.admin_code()
+    return body
+
+
+def admin_login(site: ThrowawaySite, **extra: Any) -> dict[str, Any]:
+    return login_body(site, site.admin_user, site.admin_password, **extra)
 
 
 @pytest.fixture
@@ -136,6 +151,23 @@ async def hub(site: ThrowawaySite, mosquitto: MosquittoProcess) -> AsyncIterator
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
+async def hub_with(site: ThrowawaySite, **settings: Any) -> AsyncIterator[HubService]:
+    """A hub whose hub.json has ``settings`` added, as IT would write them (needs a broker)."""
+    config = json.loads(site.hub.config.read_text(encoding="utf-8"))
+    write_json(site.hub.config, config | settings)
+    service = HubService(load_hub_config(site.hub.config))
+    task = asyncio.create_task(service.run())
+    try:
+        async with asyncio.timeout(WAIT):
+            await service.ready.wait()
+        yield service
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
             await task
 
 

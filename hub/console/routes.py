@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from hub.auth import Permission
 from hub.console.base import Console
+from hub.console.enrol import EnrolPage
 from hub.console.issue import IssuePages
 from hub.console.pages import LivePages
 from hub.console.render import STATIC
@@ -26,6 +27,7 @@ def console_routes(api: Api) -> list[BaseRoute]:
     return [
         Route("/", live.home),
         Route("/login", live.login),
+        Route("/enrol", EnrolPage(api, console.render).show),
         Route("/board", page(read, live.board)),
         Route("/kiosk", page(read, live.kiosk)),
         Route("/alerts", page(read, live.alerts)),

@@ -44,7 +44,7 @@ async def test_a_lockdown_drill_from_the_console(
     then the drill's report: the whole front-office path in one browser."""
     console = await open_console()
     page = console.page
-    await console.login(site.admin_user, site.admin_password)
+    await console.login_as_admin(site)
     await expect(page.locator(".tile")).to_have_count(ROOMS)
     await expect(page.locator(".group h2")).to_have_text(["Building main", "Building north"])
 

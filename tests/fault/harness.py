@@ -161,7 +161,8 @@ class School:
     @property
     def api(self) -> HubClient:
         if self._client is None:
-            token = login(self.hub_url, self.site.admin_user, self.site.admin_password)
+            site = self.site
+            token = login(self.hub_url, site.admin_user, site.admin_password, site.admin_code())
             self._client = HubClient(self.hub_url, token)
         return self._client
 

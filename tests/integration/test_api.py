@@ -24,7 +24,7 @@ from protocol.topics import ScopeKind
 from provisioning import add_user, remove_user, set_password, set_role
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
-from tests.conftest import Node
+from tests.conftest import Node, admin_login
 
 pytestmark = pytest.mark.integration
 
@@ -61,13 +61,19 @@ async def _token(api: httpx.AsyncClient, user: str, password: str = PASSWORD) ->
     return str(response.json()["token"])
 
 
+async def _admin_token(api: httpx.AsyncClient, site: ThrowawaySite) -> str:
+    response = await api.post("/api/login", json=admin_login(site))
+    assert response.status_code == 200, response.text
+    return str(response.json()["token"])
+
+
 @pytest.fixture
 async def tokens(site: ThrowawaySite, api: httpx.AsyncClient) -> dict[str, str]:
     """A command-line session for a user of each role."""
     for role in ("office", "responder", "viewer"):
         add_user(site.layout.root, f"{role}-user", role, PASSWORD)
     found = {role: await _token(api, f"{role}-user") for role in ("office", "responder", "viewer")}
-    found["admin"] = await _token(api, site.admin_user, site.admin_password)
+    found["admin"] = await _admin_token(api, site)
     return found
 
 
@@ -103,7 +109,7 @@ async def test_health_needs_no_session_and_says_little(api: httpx.AsyncClient) -
 async def test_wrong_passwords_are_refused_then_rate_limited(
     site: ThrowawaySite, hub: HubService, api: httpx.AsyncClient
 ) -> None:
-    admin = {"user": site.admin_user, "password": site.admin_password}
+    admin = admin_login(site)
     attempts = [await api.post("/api/login", json=admin | {"password": "guess"}) for _ in range(6)]
     assert [a.status_code for a in attempts] == [401] * 5 + [429]
     right = await api.post("/api/login", json=admin)
@@ -189,7 +195,7 @@ async def test_a_damaged_users_file_refuses_logins_cleanly_until_fixed(
     site: ThrowawaySite, api: httpx.AsyncClient
 ) -> None:
     good = _damage(site.hub.users, '{"format": 1, "users": {')  # before the hub read it
-    admin = {"user": site.admin_user, "password": site.admin_password}
+    admin = admin_login(site)
     refused = await api.post("/api/login", json=admin)
     assert refused.status_code == 401
     assert "users file is damaged" in refused.json()["error"]
@@ -200,8 +206,9 @@ async def test_a_damaged_users_file_refuses_logins_cleanly_until_fixed(
 async def test_a_bad_edit_of_the_users_file_keeps_the_last_good_copy(
     site: ThrowawaySite, api: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    admin = {"user": site.admin_user, "password": site.admin_password}
-    token = await _token(api, site.admin_user, site.admin_password)
+    token = await _admin_token(api, site)
+    # The admin's code was used just now: this login uses one of the recovery codes.
+    admin = admin_login(site) | {"otp": site.admin_recovery_codes[0]}
     _damage(site.hub.users, '{"format": 1, "users": {"ana": {"role": "boss"}}}')
     with caplog.at_level(logging.ERROR, logger="hub.auth"):
         assert (await api.post("/api/login", json=admin)).status_code == 200
@@ -275,7 +282,7 @@ async def _running(service: HubService) -> AsyncIterator[HubService]:
 @contextlib.asynccontextmanager
 async def _admin_client(site: ThrowawaySite, hub: HubService) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=hub.api_url, timeout=30) as client:
-        token = await _token(client, site.admin_user, site.admin_password)
+        token = await _admin_token(client, site)
         client.headers["Authorization"] = f"Bearer {token}"
         yield client
 
@@ -283,10 +290,7 @@ async def _admin_client(site: ThrowawaySite, hub: HubService) -> AsyncIterator[h
 async def test_console_cookie_needs_the_csrf_token_to_change_anything(
     site: ThrowawaySite, api: httpx.AsyncClient, nodes: list[Node]
 ) -> None:
-    login = await api.post(
-        "/api/login",
-        json={"user": site.admin_user, "password": site.admin_password, "kind": "console"},
-    )
+    login = await api.post("/api/login", json=admin_login(site, kind="console"))
     assert login.status_code == 200
     assert "token" not in login.json()
     cookie = login.headers["set-cookie"].lower()

@@ -17,7 +17,7 @@ from protocol.topics import DeviceChannel, Topics
 from provisioning import add_user
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
-from tests.conftest import Node, eventually, mqtt_as
+from tests.conftest import Node, admin_login, eventually, mqtt_as
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +28,7 @@ async def test_admin_identify_command_blinks_the_node(
     node = nodes[0]
     device_id = node.service.config.device_id
     async with httpx.AsyncClient(base_url=hub.api_url, timeout=10) as api:
-        login = await api.post(
-            "/api/login", json={"user": site.admin_user, "password": site.admin_password}
-        )
+        login = await api.post("/api/login", json=admin_login(site))
         auth = {"Authorization": f"Bearer {login.json()['token']}"}
         sent = await api.post(
             f"/api/devices/{device_id}/command", json={"kind": "identify"}, headers=auth

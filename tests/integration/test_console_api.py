@@ -14,7 +14,7 @@ import pytest
 from hub.service import HubService
 from provisioning import add_user
 from provisioning.throwaway import ThrowawaySite
-from tests.conftest import Node, eventually
+from tests.conftest import Node, eventually, login_body
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +65,7 @@ async def users(site: ThrowawaySite) -> dict[str, tuple[str, str]]:
 
 @pytest.fixture
 async def open_console(
-    hub: HubService, users: dict[str, tuple[str, str]]
+    hub: HubService, site: ThrowawaySite, users: dict[str, tuple[str, str]]
 ) -> AsyncIterator[OpenConsole]:
     clients: list[httpx.AsyncClient] = []
 
@@ -74,7 +74,7 @@ async def open_console(
         clients.append(client)
         name, password = users[who]
         login = await client.post(
-            "/api/login", json={"user": name, "password": password, "kind": "console"}
+            "/api/login", json=login_body(site, name, password, kind="console")
         )
         assert login.status_code == 200, login.text
         return client, str(login.json()["csrf"])

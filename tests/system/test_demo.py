@@ -7,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from roomcast.broker import free_port
@@ -118,6 +120,17 @@ def test_office_commands_against_a_running_demo(running_demo: Path) -> None:
     table = roomcast("status", state_dir=state)
     assert "OPEN ALERT: PANIC in room 101" in table.stdout
     assert (state / "screens" / "101.png").stat().st_size > 0
+
+
+def test_the_demo_gives_a_person_the_admin_code_for_the_console(running_demo: Path) -> None:
+    secret_file = running_demo / "admin-totp"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    totp = pyotp.TOTP(secret_file.read_text().strip())
+    before = {totp.at(time.time() + d) for d in (0, 30)}  # the step may turn meanwhile
+    result = roomcast("code", state_dir=running_demo)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] in before
+    assert "each code works once" in result.stdout
 
 
 def test_bad_commands_say_what_is_wrong_and_change_nothing(running_demo: Path) -> None:

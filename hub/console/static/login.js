@@ -1,40 +1,53 @@
-// The console's login: a console session (HttpOnly cookie) from POST /api/login.
+// The console's login: a console session (HttpOnly cookie) from POST /api/login. When the
+// hub asks for a second factor the code field appears; a user who has none yet is taken to
+// the enrolment page.
 (() => {
   "use strict";
   const form = document.getElementById("login");
   const error = document.getElementById("login-error");
+  const secondFactor = document.getElementById("second-factor");
+  const show = (message) => {
+    error.textContent = message;
+    error.hidden = false;
+  };
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.hidden = true;
     const button = form.querySelector("button");
     button.disabled = true;
+    const body = { user: form.user.value, password: form.password.value, kind: "console" };
+    if (!secondFactor.hidden && form.otp.value.trim()) {
+      body.otp = form.otp.value.trim();
+    }
     try {
       const response = await fetch("/api/login", {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({
-          user: form.user.value,
-          password: form.password.value,
-          kind: "console",
-        }),
+        body: JSON.stringify(body),
       });
+      let reply = {};
+      try {
+        reply = await response.json();
+      } catch {
+        // keep the status line below
+      }
       if (response.ok) {
-        window.location.assign("/board");
+        window.location.assign(reply.enrol ? "/enrol" : "/board");
         return;
       }
-      let message = `${response.status} ${response.statusText}`;
-      try {
-        message = (await response.json()).error || message;
-      } catch {
-        // keep the status line
+      if (reply.second_factor) {
+        secondFactor.hidden = false;
+        form.otp.required = true;
+        form.otp.focus();
+        if (body.otp === undefined) {
+          return; // the first ask is not an error
+        }
       }
-      error.textContent = message;
-      error.hidden = false;
-      form.password.select();
+      show(reply.error || `${response.status} ${response.statusText}`);
+      (secondFactor.hidden ? form.password : form.otp).select();
     } catch {
-      error.textContent = "Cannot reach the hub. Check the network and try again.";
-      error.hidden = false;
+      show("Cannot reach the hub. Check the network and try again.");
     } finally {
       button.disabled = false;
     }
