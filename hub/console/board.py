@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from hub.campus import ACK_DUE_S, Campus, DeviceRecord
+from hub.campus import ACK_DUE_S, Campus
 from hub.console.render import clock, latency
+from hub.device_input import DeviceRecord
 from hub.store import HubStore
 from hub.views import open_alerts
 from protocol.inventory import Room
