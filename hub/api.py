@@ -50,6 +50,8 @@ MAX_BODY = 16 * 1024
 
 SESSION_COOKIE = "roomcast_session"
 HISTORY = 100
+HEARTBEAT_S = 2.0
+"""A quiet stream still says something this often; the console's watchdog trusts it."""
 """How many directives ``GET /api/directives`` returns: the newest."""
 USERS_DAMAGED = (
     "nobody can log in: the hub's users file is damaged; IT must fix it "
@@ -110,7 +112,7 @@ class Api:
         self.users = Users(hub.config.users_file)
         self.sessions = Sessions(hub.store, self.users)
         self.limiter = LoginLimiter()
-        self.control = ConsoleControl(hub.store, hub.bus)
+        self.control = ConsoleControl(hub.store, hub.bus, lapse_s=hub.config.control_lapse_s)
 
     def principal(self, request: Request) -> Principal | None:
         """The caller: a bearer token (command line) or a session cookie (console)."""
@@ -293,17 +295,19 @@ class Api:
         return JSONResponse(self.hub.store.audit_log())
 
     async def stream(self, request: Request) -> Response:
-        """Server-sent events: one ``data:`` line per campus change."""
+        """Server-sent events: one ``data:`` line per campus change, and a ``heartbeat``
+        event every ``HEARTBEAT_S`` so a page can tell a quiet hub from a stalled one."""
+        principal: Principal = request.state.principal
 
         async def events() -> AsyncIterator[str]:
-            with self.hub.bus.subscribe() as queue:
+            with self.control.watching(principal), self.hub.bus.subscribe() as queue:
                 yield ": connected\n\n"
                 while True:
                     try:
-                        async with asyncio.timeout(15):
+                        async with asyncio.timeout(HEARTBEAT_S):
                             update = await queue.get()
                     except TimeoutError:
-                        yield ": keep-alive\n\n"
+                        yield f"event: heartbeat\ndata: {json.dumps({'at': time.time()})}\n\n"
                         continue
                     yield f"data: {json.dumps(update)}\n\n"
 

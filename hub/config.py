@@ -31,6 +31,9 @@ class HubConfig:
     heartbeat_s: float = 5.0
     users_file: Path
     """Console users and their scrypt hashes (``roomcast provision user``)."""
+    control_lapse_s: float = 45.0
+    """Console control lapses when its holder has had no live stream this long (a closed
+    browser must not keep control through an emergency); see :mod:`hub.control`."""
 
     @property
     def database(self) -> Path:
@@ -46,6 +49,9 @@ def load_hub_config(path: Path) -> HubConfig:
     heartbeat = settings.get("heartbeat_s", float, 5.0)
     if not 0.5 <= heartbeat <= 60:
         raise settings.fail("heartbeat_s", "must be between 0.5 and 60 seconds")
+    lapse = settings.get("console.control_lapse_s", float, 45.0)
+    if not 1 <= lapse <= 3600:
+        raise settings.fail("console.control_lapse_s", "must be between 1 and 3600 seconds")
     return HubConfig(
         site=site,
         broker=settings.broker(),
@@ -57,6 +63,7 @@ def load_hub_config(path: Path) -> HubConfig:
         http_port=settings.get("http.port", int, 8080),
         heartbeat_s=heartbeat,
         users_file=_users_file(settings),
+        control_lapse_s=lapse,
     )
 
 

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from hub.auth import Permission, Principal
 from hub.campus import HubError
 from hub.console.render import Renderer
+from hub.views import alerts
 
 if TYPE_CHECKING:
     from hub.api import Api
@@ -60,9 +61,20 @@ class Console:
             "site": self.hub.campus.inventory.site,
             "broker_connected": self.hub.connected.is_set(),
             "control": self.api.control.state(principal),
+            "open_alerts": self.open_alerts(),
             "nav": [(href, label) for href, label, need in NAV if principal.may(need)],
             "can": {p.name.lower(): principal.may(p) for p in Permission},
         } | extra
+
+    def open_alerts(self) -> list[dict[str, Any]]:
+        """The open panic alerts, newest first, with their room: every page's alert strip."""
+        rooms = self.hub.campus.inventory.rooms
+        found = []
+        for alert in alerts(self.hub.store):
+            room = rooms.get(alert["room"])
+            if alert["open"] and room is not None:
+                found.append(alert | {"building": room.building, "room_label": room.label})
+        return found
 
     def show(
         self, request: Request, principal: Principal, name: str, *, status: int = 200, **extra: Any
