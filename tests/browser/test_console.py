@@ -151,7 +151,6 @@ async def test_phone_keyboard_and_kiosk(
     site: ThrowawaySite,
     nodes: list[Node],
     open_console: OpenConsole,
-    screenshots: Path,
 ) -> None:
     add_user(site.layout.root, "wall", "viewer", PASSWORD)
     phone = await open_console(width=390, height=844)
@@ -183,4 +182,3 @@ async def test_phone_keyboard_and_kiosk(
     await expect(wall.page.locator(".ktile.act-shelter.ack-acked")).to_have_count(ROOMS)
     nodes[2].service.activate("panic")
     await expect(wall.page.locator("#strip .strip-alert")).to_contain_text("room 103")
-    await wall.page.screenshot(path=screenshots / "kiosk.png")
