@@ -118,7 +118,10 @@
     link.openedAt = Date.now();
     const stream = new EventSource("/api/stream");
     link.stream = stream;
-    stream.onopen = heard;
+    stream.onopen = () => {
+      heard();
+      schedule(0); // what changed before the stream was open (acks right after a page load)
+    };
     stream.onmessage = () => {
       heard();
       schedule();
