@@ -78,6 +78,7 @@ async def release_room(page: Page, room: str) -> None:
     await release.click()
     released = f'.tile[data-room="{room}"][data-action-now="release"][data-ack="acked"]'
     await expect(page.locator(released)).to_have_count(1)
+    await expect(page.locator(f"#room-{room}")).to_be_focused()  # the room, not <body>
 
 
 async def panic_appears(page: Page, node: Node, room: str) -> None:
