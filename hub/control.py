@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -106,9 +107,7 @@ class ConsoleControl:
             if not self._streams[session]:
                 del self._streams[session]
                 self._gone[session] = self._now()
-                # Check again once the lapse is due, so other consoles hear of it at once
-                # (holder() publishes the change) rather than on their next poll.
-                asyncio.get_running_loop().call_later(self.lapse_s + 0.25, self.holder)
+                self._check_when_due()
 
     def state(self, principal: Principal) -> dict[str, Any]:
         """What a console shows about control (never the session id)."""
@@ -119,6 +118,21 @@ class ConsoleControl:
             "since": None if holder is None else holder.since,
             "yours": holder is not None and holder.session == principal.session,
         }
+
+    def _check_when_due(self) -> None:
+        """Look again once a lapse is due, so other consoles hear of it at once (holder()
+        publishes the change) rather than on their next poll."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a stream closed outside the loop (the hub is shutting down)
+            return
+        loop.call_later(self.lapse_s + 0.25, self._recheck)
+
+    def _recheck(self) -> None:
+        try:
+            self.holder()
+        except sqlite3.ProgrammingError:  # the hub stopped and closed its store meanwhile
+            return
 
     def take(self, principal: Principal, reason: str = "") -> Holder:
         """Take control; taking it from another session needs a reason, which is recorded."""

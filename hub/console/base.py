@@ -68,13 +68,16 @@ class Console:
 
     def open_alerts(self) -> list[dict[str, Any]]:
         """The open panic alerts, newest first, with their room: every page's alert strip."""
+        return [alert for alert in self.alerts_with_rooms() if alert["open"]]
+
+    def alerts_with_rooms(self) -> list[dict[str, Any]]:
+        """Panic alerts, newest first, each with its room's building and label."""
         rooms = self.hub.campus.inventory.rooms
-        found = []
-        for alert in alerts(self.hub.store):
-            room = rooms.get(alert["room"])
-            if alert["open"] and room is not None:
-                found.append(alert | {"building": room.building, "room_label": room.label})
-        return found
+        return [
+            alert | {"building": room.building, "room_label": room.label}
+            for alert in alerts(self.hub.store)
+            if (room := rooms.get(alert["room"])) is not None
+        ]
 
     def show(
         self, request: Request, principal: Principal, name: str, *, status: int = 200, **extra: Any

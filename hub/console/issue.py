@@ -22,7 +22,6 @@ from hub.console.base import Console
 from hub.console.board import Screen, screen_of
 from hub.drills import find_drills
 from hub.store import HubStore
-from hub.views import alerts
 from protocol.inventory import Room
 from protocol.srp import Action
 from protocol.topics import ScopeKind
@@ -178,14 +177,8 @@ class IssuePages:
 
     def _alert(self, event_id: str) -> dict[str, Any] | None:
         """The panic alert the confirmation answers (from the alert strip), if any."""
-        if not event_id:
-            return None
-        rooms = self.console.hub.campus.inventory.rooms
-        for alert in alerts(self.console.hub.store):
-            if alert["event_id"] == event_id and alert["room"] in rooms:
-                room = rooms[alert["room"]]
-                return alert | {"building": room.building, "room_label": room.label}
-        return None
+        found = [a for a in self.console.alerts_with_rooms() if a["event_id"] == event_id]
+        return found[0] if event_id and found else None
 
     async def preview_api(self, request: Request) -> Response:
         """``GET /api/directives/preview?...``: the confirmation's facts as JSON."""
