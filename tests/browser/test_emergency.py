@@ -214,6 +214,7 @@ async def test_from_an_open_panic_alert_to_a_real_site_lockdown(
     await expect(confirmed).to_have_count(ROOMS)
     seconds = time.monotonic() - started
     await expect(page.locator(".latest .real-tag")).to_have_text("REAL")
+    await expect(page.locator(".chip.state")).to_have_text(f"LOCKDOWN REAL \u00d7 {ROOMS}")
     print(
         f"\npanic alert -> REAL site Lockdown confirmed by {ROOMS} displays: "
         f"{actions} actions, {loads} page loads, {seconds:.2f} s"
