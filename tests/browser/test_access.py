@@ -83,7 +83,6 @@ async def test_no_axe_violations_on_any_page_or_state(
     width: int,
     height: int,
 ) -> None:
-    room = await a_campus_in_trouble(hub, nodes)
     problems: list[str] = []
     console = await open_console(width=width, height=height, axe=True)
     page = console.page
@@ -91,6 +90,10 @@ async def test_no_axe_violations_on_any_page_or_state(
     await axe_sees_a_known_fault(page)
     await check(page, "/login", problems)
     await console.login(site.admin_user, site.admin_password)
+    for calm in ("/board", "/kiosk"):  # before anything happened
+        await console.goto(calm)
+        await check(page, f"{calm} (calm)", problems)
+    room = await a_campus_in_trouble(hub, nodes)
 
     async def visit(page: Page, path: str) -> None:
         await expect(page.locator("#strip .strip-alert")).to_contain_text(f"room {room}")
