@@ -44,6 +44,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 HISTORY = 100
+HEARTBEAT_S = 2.0
+"""A quiet stream still says something this often; the console's watchdog trusts it."""
 """How many directives ``GET /api/directives`` returns: the newest."""
 
 
@@ -104,7 +106,7 @@ class Api:
         self.users = Users(hub.config.users_file)
         self.sessions = Sessions(hub.store, self.users, factor_roles=hub.config.totp_required_for)
         self.limiter = LoginLimiter()
-        self.control = ConsoleControl(hub.store, hub.bus)
+        self.control = ConsoleControl(hub.store, hub.bus, lapse_s=hub.config.control_lapse_s)
         self.logins = Logins(self)
 
     def principal(self, request: Request) -> Principal | None:
@@ -262,17 +264,19 @@ class Api:
         return JSONResponse(self.hub.store.audit_log(before_id=before))
 
     async def stream(self, request: Request) -> Response:
-        """Server-sent events: one ``data:`` line per campus change."""
+        """Server-sent events: one ``data:`` line per campus change, and a ``heartbeat``
+        event every ``HEARTBEAT_S`` so a page can tell a quiet hub from a stalled one."""
+        principal: Principal = request.state.principal
 
         async def events() -> AsyncIterator[str]:
-            with self.hub.bus.subscribe() as queue:
+            with self.control.watching(principal), self.hub.bus.subscribe() as queue:
                 yield ": connected\n\n"
                 while True:
                     try:
-                        async with asyncio.timeout(15):
+                        async with asyncio.timeout(HEARTBEAT_S):
                             update = await queue.get()
                     except TimeoutError:
-                        yield ": keep-alive\n\n"
+                        yield f"event: heartbeat\ndata: {json.dumps({'at': time.time()})}\n\n"
                         continue
                     yield f"data: {json.dumps(update)}\n\n"
 

@@ -42,6 +42,9 @@ class HubConfig:
     """Reverse proxies whose ``X-Forwarded-For`` is believed (hub.proxies); none by default."""
     totp_required_for: frozenset[Role] = frozenset({Role.ADMIN})
     """Roles that must log in with a second factor (hub.second_factor); admin always."""
+    control_lapse_s: float = 45.0
+    """Console control lapses when its holder has had no live stream this long (a closed
+    browser must not keep control through an emergency); see :mod:`hub.control`."""
 
     @property
     def database(self) -> Path:
@@ -57,6 +60,9 @@ def load_hub_config(path: Path) -> HubConfig:
     heartbeat = settings.get("heartbeat_s", float, 5.0)
     if not 0.5 <= heartbeat <= 60:
         raise settings.fail("heartbeat_s", "must be between 0.5 and 60 seconds")
+    lapse = settings.get("console.control_lapse_s", float, 45.0)
+    if not 1 <= lapse <= 3600:
+        raise settings.fail("console.control_lapse_s", "must be between 1 and 3600 seconds")
     return HubConfig(
         site=site,
         broker=settings.broker(),
@@ -70,6 +76,7 @@ def load_hub_config(path: Path) -> HubConfig:
         users_file=_users_file(settings),
         trusted_proxies=_checked(settings, "trusted_proxies", TrustedProxies.parse, []),
         totp_required_for=_checked(settings, "totp_required_for", required_roles, ["admin"]),
+        control_lapse_s=lapse,
     )
 
 

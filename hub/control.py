@@ -11,13 +11,20 @@ while a console holds control; each such action is audited as a command-line act
 console control, and consoles see it in the audit log and on the board.
 
 Control lives in the store, so it survives a hub restart; it ends with the holder's session
-(logout or expiry).
+(logout or expiry), and it *lapses* when the holder's console has gone away: every open
+console page keeps the live event stream (``/api/stream``) connected, so a session with no
+stream for ``lapse_s`` seconds (a closed browser, a laptop shut, a crashed tab) no longer
+blocks anyone. Without this a closed browser kept control for the 12 hours of its session.
+The hub counts from its own start for a holder it has not seen since then.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +34,8 @@ from hub.campus import HubError
 from hub.store import HubStore
 
 MAX_REASON = 200
+LAPSE_S = 45.0
+"""Default: longer than a page load or a hub restart, far shorter than an emergency."""
 
 
 @dataclass(frozen=True)
@@ -42,12 +51,23 @@ class Holder:
 
 class ConsoleControl:
     def __init__(
-        self, store: HubStore, bus: Bus, *, clock: Callable[[], float] = time.time
+        self,
+        store: HubStore,
+        bus: Bus,
+        *,
+        clock: Callable[[], float] = time.time,
+        lapse_s: float = LAPSE_S,
     ) -> None:
         self._store, self._bus, self._now = store, bus, clock
+        self.lapse_s = lapse_s
+        self._streams: dict[str, int] = {}
+        """Open live streams per console session."""
+        self._gone: dict[str, float] = {}
+        """When each session's last stream closed."""
+        self._started = clock()
 
     def holder(self) -> Holder | None:
-        """The session holding control; control held by an ended session is dropped."""
+        """The session holding control; control held by an ended or absent session is dropped."""
         row = self._store.control()
         if row is None:
             return None
@@ -55,7 +75,39 @@ class ConsoleControl:
             self._store.clear_control(row["session"])
             self._record(row["user"], "control released (session ended)", {})
             return None
+        away = self.away_s(row["session"])
+        if away > self.lapse_s:
+            self._store.clear_control(row["session"])
+            self._record(
+                row["user"],
+                "control lapsed (console gone)",
+                {"no_live_console_for_s": round(away), "lapse_s": self.lapse_s},
+            )
+            return None
         return Holder(user=row["user"], since=row["since"], session=row["session"])
+
+    def away_s(self, session: str) -> float:
+        """How long ``session`` has had no live stream open (0 while it has one)."""
+        if self._streams.get(session):
+            return 0.0
+        return self._now() - self._gone.get(session, self._started)
+
+    @contextlib.contextmanager
+    def watching(self, principal: Principal) -> Iterator[None]:
+        """Hold this around a console's live stream: the console is present while it runs."""
+        if principal.kind != "console":
+            yield
+            return
+        session = principal.session
+        self._streams[session] = self._streams.get(session, 0) + 1
+        try:
+            yield
+        finally:
+            self._streams[session] -= 1
+            if not self._streams[session]:
+                del self._streams[session]
+                self._gone[session] = self._now()
+                self._check_when_due()
 
     def state(self, principal: Principal) -> dict[str, Any]:
         """What a console shows about control (never the session id)."""
@@ -66,6 +118,21 @@ class ConsoleControl:
             "since": None if holder is None else holder.since,
             "yours": holder is not None and holder.session == principal.session,
         }
+
+    def _check_when_due(self) -> None:
+        """Look again once a lapse is due, so other consoles hear of it at once (holder()
+        publishes the change) rather than on their next poll."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a stream closed outside the loop (the hub is shutting down)
+            return
+        loop.call_later(self.lapse_s + 0.25, self._recheck)
+
+    def _recheck(self) -> None:
+        try:
+            self.holder()
+        except sqlite3.ProgrammingError:  # the hub stopped and closed its store meanwhile
+            return
 
     def take(self, principal: Principal, reason: str = "") -> Holder:
         """Take control; taking it from another session needs a reason, which is recorded."""

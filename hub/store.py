@@ -265,6 +265,15 @@ class HubStore(PeopleRecords):
         )
         return list(_rows(cursor))
 
+    def panic(self, event_id: str) -> dict[str, Any] | None:
+        """One panic by its id, with when its device cancelled it; None if no such panic."""
+        cursor = self._db.execute(
+            f"SELECT p.*, (SELECT min(c.created_at) {_CANCELS_OF_P}) AS cancelled_at "  # noqa: S608
+            f"FROM events p {_PANICS} AND p.event_id = ?",
+            (event_id,),
+        )
+        return next(_rows(cursor), None)
+
     def count_events(self, kind: str) -> int:
         row = self._db.execute("SELECT count(*) FROM events WHERE kind = ?", (kind,)).fetchone()
         return int(row[0])

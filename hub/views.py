@@ -74,6 +74,12 @@ def open_alerts(store: HubStore) -> list[dict[str, Any]]:
     return [_alert(row) for row in store.open_panics()]
 
 
+def alert(store: HubStore, event_id: str) -> dict[str, Any] | None:
+    """One panic alert by its event id, open or not."""
+    row = store.panic(event_id)
+    return None if row is None else _alert(row)
+
+
 def alerts(
     store: HubStore, *, before: tuple[float, str] | None = None, limit: int = ALERT_PAGE
 ) -> list[dict[str, Any]]:

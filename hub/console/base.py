@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from hub.auth import Permission, Principal
 from hub.campus import HubError
 from hub.console.render import Renderer
+from hub.views import alert, open_alerts
 
 if TYPE_CHECKING:
     from hub.api import Api
@@ -60,9 +61,34 @@ class Console:
             "site": self.hub.campus.inventory.site,
             "broker_connected": self.hub.connected.is_set(),
             "control": self.api.control.state(principal),
+            "open_alerts": self.open_alerts(),
             "nav": [(href, label) for href, label, need in NAV if principal.may(need)],
             "can": {p.name.lower(): principal.may(p) for p in Permission},
         } | extra
+
+    def open_alerts(self) -> list[dict[str, Any]]:
+        """Every open panic alert, however old, newest first, with its room: every page's
+        alert strip."""
+        return self._with_rooms(open_alerts(self.hub.store))
+
+    def alert_with_room(self, event_id: str) -> dict[str, Any] | None:
+        """One panic alert (open or not) with its room's building and label."""
+        found = alert(self.hub.store, event_id) if event_id else None
+        with_room = self._with_rooms([] if found is None else [found])
+        return with_room[0] if with_room else None
+
+    def _with_rooms(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rooms = self.hub.campus.inventory.rooms
+        unknown = {"building": "(no longer in the inventory)"}
+        return [
+            alert
+            | (
+                {"building": room.building, "room_label": room.label}
+                if (room := rooms.get(alert["room"])) is not None
+                else unknown | {"room_label": alert["room"]}
+            )
+            for alert in alerts
+        ]  # an open alert is never hidden, even from a room removed since
 
     def show(
         self, request: Request, principal: Principal, name: str, *, status: int = 200, **extra: Any

@@ -166,7 +166,18 @@ class IssuePages:
             return self.console.show(
                 request, principal, "issue", status=error.status, error=str(error), **context
             )
-        return self.console.show(request, principal, "confirm", preview=found, query=str(form))
+        return self.console.show(
+            request,
+            principal,
+            "confirm",
+            preview=found,
+            query=str(form),
+            from_alert=self._alert(form.get("alert", "")),
+        )
+
+    def _alert(self, event_id: str) -> dict[str, Any] | None:
+        """The panic alert the confirmation answers (from the alert strip), if any."""
+        return self.console.alert_with_room(event_id)
 
     async def preview_api(self, request: Request) -> Response:
         """``GET /api/directives/preview?...``: the confirmation's facts as JSON."""

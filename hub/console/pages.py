@@ -84,3 +84,7 @@ class LivePages:
 
     async def control_bar(self, request: Request, principal: Principal) -> Response:
         return self.console.show(request, principal, "control_bar")
+
+    async def strip(self, request: Request, principal: Principal) -> Response:
+        """The alert strip alone: every page re-fetches it when the live stream says so."""
+        return self.console.show(request, principal, "strip")

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hub.auth import Permission
+from hub.console.actions import ControlActions
 from hub.console.base import Console
 from hub.console.enrol import EnrolPage
 from hub.console.issue import IssuePages
@@ -32,6 +33,7 @@ def console_routes(api: Api) -> list[BaseRoute]:
         Route("/kiosk", page(read, live.kiosk)),
         Route("/alerts", page(read, live.alerts)),
         Route("/console/control", page(read, live.control_bar)),
+        Route("/console/strip", page(read, live.strip)),
         Route("/issue", page(Permission.ISSUE, issue.form)),
         Route("/issue/confirm", page(Permission.ISSUE, issue.confirm)),
         Route("/devices", page(read, record.devices)),
@@ -43,5 +45,10 @@ def console_routes(api: Api) -> list[BaseRoute]:
         Route("/api/drills", allow(read, record.drills_api)),
         Route("/api/drills/{drill:int}", allow(read, record.drill_api)),
         Route("/api/devices", allow(read, record.devices_api)),
+        Route(
+            "/api/control/take-and-issue",
+            allow(Permission.ISSUE, ControlActions(api).take_and_issue),
+            methods=["POST"],
+        ),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -10,6 +10,7 @@ otherwise they go to the test's temporary directory.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -48,14 +49,44 @@ WAIT_MS = 10_000
 
 ROOMS = 12
 """Two buildings (ten rooms in main, two in north): enough for the board's groups."""
+CONTROL_LAPSE_S = 4.0
+"""Short, so a test can see a closed browser's control lapse (the hub's default is 45 s);
+longer than a page load, so navigating never drops control."""
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+def short_lapse(site: ThrowawaySite) -> ThrowawaySite:
+    config = json.loads(site.hub.config.read_text())
+    config["console"] = {"control_lapse_s": CONTROL_LAPSE_S}
+    site.hub.config.write_text(json.dumps(config))
+    return site
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> ThrowawaySite:
     """The shared site fixture, with more rooms: these tests look at a whole board."""
-    return create_throwaway_site(
-        tmp_path / "site", rooms=ROOMS, broker_port=free_port(), heartbeat_s=1.0
+    return short_lapse(
+        create_throwaway_site(
+            tmp_path / "site", rooms=ROOMS, broker_port=free_port(), heartbeat_s=1.0
+        )
     )
+
+
+async def axe_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.0/2.1 A and AA rules on the page as it is now: what fails, readably."""
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(path=AXE)
+    found = await page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {
+                runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+            });
+            return result.violations.map((v) =>
+                `${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}` +
+                ` (${v.nodes[0].failureSummary})`);
+        }"""
+    )
+    return [str(item) for item in found]
 
 
 @pytest.fixture
@@ -128,8 +159,12 @@ OpenConsole = Callable[..., Awaitable[Console]]
 async def open_console(browser: Browser, hub: HubService) -> AsyncIterator[OpenConsole]:
     consoles: list[Console] = []
 
-    async def open_one(*, width: int = 1280, height: int = 900) -> Console:
-        context = await browser.new_context(viewport={"width": width, "height": height})
+    async def open_one(*, width: int = 1280, height: int = 900, axe: bool = False) -> Console:
+        # axe-core is injected as a script tag, which the console's CSP forbids (as it
+        # should): only the accessibility tests' contexts bypass it.
+        context = await browser.new_context(
+            viewport={"width": width, "height": height}, bypass_csp=axe
+        )
         console = Console(context, await context.new_page(), hub.api_url)
         consoles.append(console)
         return console
