@@ -89,7 +89,7 @@ async def test_no_axe_violations_on_any_page_or_state(
     await console.goto("/login")
     await axe_sees_a_known_fault(page)
     await check(page, "/login", problems)
-    await console.login(site.admin_user, site.admin_password)
+    await console.login_as_admin(site)
     for calm in ("/board", "/kiosk"):  # before anything happened
         await console.goto(calm)
         await check(page, f"{calm} (calm)", problems)
@@ -147,6 +147,6 @@ async def test_every_page_reflows_at_320_px(
             wide.append(f"{path}: {scroll} px")
 
     await visit(console.page, "/login")
-    await console.login(site.admin_user, site.admin_password)
+    await console.login_as_admin(site)
     await each_page(console, visit, PAGES)
     assert wide == [], "these pages scroll sideways at 320 px"

@@ -58,7 +58,7 @@ async def test_a_panic_alert_reaches_every_page(
     announcement appear there; Acknowledge in the strip ends it and focus stays put."""
     console = await open_console()
     page = console.page
-    await console.login(site.admin_user, site.admin_password)
+    await console.login_as_admin(site)
     for index, path in enumerate(PAGES):
         await console.goto(path)
         await expect(page.locator("#strip .strip-alert")).to_have_count(0)
@@ -77,7 +77,7 @@ async def test_sound_the_first_click_turns_on_and_survives_a_reload(
 ) -> None:
     console = await open_console()
     page = console.page
-    await console.login(site.admin_user, site.admin_password)
+    await console.login_as_admin(site)
     sound = page.locator('header [data-action="sound"]')
     await expect(sound).to_have_attribute("aria-pressed", "false")  # no gesture on this page
     await sound.click()  # the first gesture on the page, and on the sound control
@@ -107,7 +107,7 @@ async def test_the_kiosk_asks_for_its_gesture_and_keeps_sound(
     hub: HubService, site: ThrowawaySite, nodes: list[Node], open_console: OpenConsole
 ) -> None:
     wall = await open_console(width=1920, height=1080)
-    await wall.login(site.admin_user, site.admin_password)
+    await wall.login_as_admin(site)
     await wall.goto("/kiosk")
     start = wall.page.locator("#kiosk-start")
     await expect(start).to_be_visible()
@@ -191,7 +191,7 @@ async def test_from_an_open_panic_alert_to_a_real_site_lockdown(
     on, then the REAL confirmation naming the room, then every display confirmed."""
     console = await open_console()
     page = console.page
-    await console.login(site.admin_user, site.admin_password)
+    await console.login_as_admin(site)
     await console.goto("/issue")
     nodes[1].service.activate("panic")
     await strip_shows(page, "102")

@@ -64,7 +64,7 @@ async def test_the_kiosk_reads_from_five_metres(
 ) -> None:
     wall = await open_console(**WALL)
     page = wall.page
-    await wall.login(site.admin_user, site.admin_password)
+    await wall.login_as_admin(site)
     await wall.goto("/kiosk")
     await page.get_by_role("button", name="Start the wall screen with alarm sound").click()
     hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN, drill=False), user="office")
@@ -93,7 +93,7 @@ async def test_the_kiosk_at_120_rooms(
     """No room process runs here: the hub sees 120 offline rooms, the worst wall to read."""
     wall = await open_console(**WALL)
     page = wall.page
-    await wall.login(site.admin_user, site.admin_password)
+    await wall.login_as_admin(site)
     hub.campus.issue(DirectiveRequest(action=Action.SECURE, drill=True), user="office")
     await wall.goto("/kiosk")
     await page.get_by_role("button", name="Start the wall screen with alarm sound").click()

@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from hub.service import HubService
+from hub.views import ALERT_PAGE
+from protocol.messages import Event, EventKind
 from provisioning import add_user
 from provisioning.throwaway import ThrowawaySite
 from tests.conftest import Node, eventually, login_body
@@ -392,3 +394,44 @@ async def test_devices_alerts_and_audit_filter(
 
 def _has_panic(hub: HubService) -> bool:
     return any(True for _ in hub.store.events(kinds=("panic",)))
+
+
+async def test_an_old_open_alert_is_on_every_pages_strip_under_a_page_of_newer_ones(
+    hub: HubService, open_console: OpenConsole
+) -> None:
+    """The strip is a query of every open alert, not the newest page of the record."""
+    old_id, new_id = list(hub.campus.devices)[:2]
+    records = hub.campus.devices
+    old = Event(
+        event_id="0" * 32,
+        device_id=old_id,
+        room=records[old_id].room,
+        kind=EventKind.PANIC,
+        created_at=1.0,
+    )
+    assert hub.campus.on_event(old_id, old)
+    for n in range(ALERT_PAGE + 20):  # newer panics, each cancelled by its own device
+        panic = Event(
+            event_id=f"{n + 1:032x}",
+            device_id=new_id,
+            room=records[new_id].room,
+            kind=EventKind.PANIC,
+            created_at=1.0,
+        )
+        assert hub.campus.on_event(new_id, panic)
+        cancel = Event(
+            event_id=f"c{n:031x}",
+            device_id=new_id,
+            room=records[new_id].room,
+            kind=EventKind.CANCEL,
+            created_at=1.0,
+            cancels=panic.event_id,
+        )
+        assert hub.campus.on_event(new_id, cancel)
+    client, _ = await open_console("office")
+    for path in ("/board", "/issue", "/devices", "/audit"):
+        page = await client.get(path)
+        assert f'data-open-alert="{old.event_id}"' in page.text, path
+    listing = (await client.get("/api/alerts")).json()
+    assert [a["event_id"] for a in listing["open"]] == [old.event_id]
+    assert listing["next"] is not None
