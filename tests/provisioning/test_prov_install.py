@@ -81,11 +81,14 @@ def test_reinstalling_for_the_same_site_replaces_the_identity(
 
 
 def _other_site_bundle(tmp_path: Path) -> Path:
-    other = init(tmp_path / "other-site", "roosevelt", ["127.0.0.1"], broker_user=None).layout
+    other = init(
+        tmp_path / "other-site", "roosevelt", ["127.0.0.1"], broker_user=None, buildings=["main"]
+    ).layout
     apply_rooms(
         other.root,
         [Room(id="101", building="main", floor="1", name="Lab")],
         source=tmp_path / "x.csv",
+        hardware={"101": "oled-4button"},
     )
     return issue_device(other.root, "101")
 

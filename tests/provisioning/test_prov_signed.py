@@ -278,9 +278,16 @@ def test_rotation_keeps_the_pinned_ca_and_a_new_site_is_refused(
     assert (node / "device.crt").read_bytes() == rotated_cert
 
     # The site is re-created (`init --force`): a new CA, which the node must not just accept.
-    init(site.root, SITE_ID, ["hub.lincoln.example"], force=True, broker_user=None)
+    init(
+        site.root,
+        SITE_ID,
+        ["hub.lincoln.example"],
+        force=True,
+        broker_user=None,
+        buildings=["main"],
+    )
     room = Room(id="101", building="main", floor="1", name="Science Lab")
-    apply_rooms(site.root, [room], source=tmp_path / "rooms.csv")
+    apply_rooms(site.root, [room], source=tmp_path / "rooms.csv", hardware={"101": "oled-4button"})
     new_bundle = issue_device(site.root, "101")
     new_ca = fingerprint(load_authority(site.ca_cert, site.ca_key).cert)
     with pytest.raises(BundleError, match=f"trusts site CA {old_ca}.*--ca-fingerprint {new_ca}"):
