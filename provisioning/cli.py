@@ -24,9 +24,11 @@ from provisioning.pki import fingerprint, load_cert
 from provisioning.rooms import declare_buildings, import_rooms
 from provisioning.sdcard import DEFAULT_MOUNT, sdcard
 from provisioning.site import SiteLayout, open_site
+from provisioning.wheelhouse import SOURCE, build_wheelhouse
 
 SITE_DIR = "/etc/roomcast/site"
 """The site directory on the hub machine: the shipped systemd units read it."""
+DEFAULT_WHEELHOUSE = Path("/var/cache/roomcast/wheelhouse")
 DEFAULT_SITE_DIR = Path(os.environ.get("ROOMCAST_SITE_DIR", SITE_DIR))
 Handler = Callable[[argparse.Namespace], int]
 SHOWN = 5
@@ -219,10 +221,31 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sdcard(args: argparse.Namespace) -> int:
-    result = sdcard(args.boot, args.bundle, args.mount_point, ca_fingerprint=args.ca_fingerprint)
-    how = f"chained from {result.chained_from}" if result.chained_from else "via cmdline.txt"
-    print(f"bundle copied to {result.bundle}; first-boot hook {result.hook} ({how})")
+    if (args.bundle is None) == (args.room is None):
+        print("error: `sdcard` needs a BUNDLE or --room ROOM (which issues one)", file=sys.stderr)
+        return 2
+    bundle = args.bundle or issue_device(args.site_dir, args.room, reload_pid=_reload_target(args))
+    result = sdcard(
+        args.boot,
+        bundle,
+        wheelhouse=args.wheelhouse,
+        mount_point=args.mount_point,
+        ca_fingerprint=args.ca_fingerprint,
+    )
+    print(f"bundle {bundle.name} copied to {result.bundle}; first-boot hook {result.hook}")
+    print(f"started by {result.trigger}; {result.wheels} wheels on the card for the install")
+    if result.buses:
+        print(f"config.txt: {', '.join(result.buses)}")
     print(f"the hook installs only a bundle of site CA (SHA-256) {result.ca_fingerprint}")
+    if args.room is not None and _reload_target(args) is None:
+        print("reload the broker (systemctl reload mosquitto) so the new device may connect")
+    return 0
+
+
+def _cmd_wheelhouse(args: argparse.Namespace) -> int:
+    wheels = build_wheelhouse(args.out, source=args.source)
+    size = sum(w.stat().st_size for w in wheels) / 1e6
+    print(f"{len(wheels)} wheels ({size:.0f} MB) in {args.out}; pass it to sdcard --wheelhouse")
     return 0
 
 
@@ -303,7 +326,16 @@ def _add_node(sub: Any) -> None:
     p.set_defaults(provision_handler=_cmd_install)
     p = sub.add_parser("sdcard", help="put a bundle and a first-boot hook on a boot partition")
     p.add_argument("boot", type=Path, help="where the card's boot (FAT) partition is mounted")
-    p.add_argument("bundle", type=Path)
+    p.add_argument("bundle", type=Path, nargs="?", help="a bundle (or --room to issue one)")
+    p.add_argument("--room", help="issue a new device for this room and put its bundle on")
+    _site_args(p)
+    _reload_args(p)
+    p.add_argument(
+        "--wheelhouse",
+        type=Path,
+        default=DEFAULT_WHEELHOUSE,
+        help="Roomcast's arm64 wheels, from `provision wheelhouse` (default %(default)s)",
+    )
     p.add_argument(
         "--mount-point",
         default=DEFAULT_MOUNT,
@@ -311,6 +343,10 @@ def _add_node(sub: Any) -> None:
     )
     _fingerprint_arg(p)
     p.set_defaults(provision_handler=_cmd_sdcard)
+    p = sub.add_parser("wheelhouse", help="download Roomcast's wheels for the Pi (arm64)")
+    p.add_argument("out", type=Path, nargs="?", default=DEFAULT_WHEELHOUSE)
+    p.add_argument("--source", type=Path, default=SOURCE, help="the Roomcast source tree")
+    p.set_defaults(provision_handler=_cmd_wheelhouse)
 
 
 def _add_user(sub: Any) -> None:
