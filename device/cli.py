@@ -66,6 +66,8 @@ def run_device(args: argparse.Namespace) -> int:
     from device.build import DisplayChoice, build_hardware
     from device.config import load_device_config
     from device.service import DeviceService
+    from device.testpins import test_pin_factory
+    from hardware.config_parse import parse_hardware_config
     from hardware.errors import HardwareError
     from roomcast.running import configure_logging, run_until_signalled
     from transport.systemd import Notifier
@@ -87,7 +89,8 @@ def run_device(args: argparse.Namespace) -> int:
         frames=args.frames or config.state_dir / "frames",
     )
     try:
-        parts = build_hardware(config.hardware, choice=choice)
+        pins = test_pin_factory(parse_hardware_config(config.hardware))
+        parts = build_hardware(config.hardware, choice=choice, pin_factory=pins)
     except HardwareError as error:
         return _fail(f"{args.config}: {error}")
     service = DeviceService(

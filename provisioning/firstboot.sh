@@ -42,6 +42,10 @@ venv() {
     # building it needs a compiler the node does not have).
     flags="--without-pip"
     [ "$SYSTEM_SITE_PACKAGES" = 1 ] && flags="$flags --system-site-packages"
+    # Python 3.13 (trixie-based images): PyPI has no lgpio wheel for it; the image's
+    # python3-lgpio serves instead, so the venv must see the system's packages.
+    python3 -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null &&
+        flags="$flags --system-site-packages"
     [ -x "$VENV/bin/python" ] || python3 -m venv $flags "$VENV" || return 1
     pip_wheel=$(ls "$CARD"/wheels/pip-*.whl 2>/dev/null | head -n 1)
     if [ -z "$pip_wheel" ]; then

@@ -27,6 +27,10 @@ PLATFORMS = (
 )
 """Bookworm has glibc 2.36: every manylinux wheel up to 2.36 runs there."""
 SOURCE = Path(__file__).resolve().parents[1]
+ARM_ONLY = {"3.11": ("lgpio>=0.2.2",), "3.13": ()}
+"""Dependencies behind an arm64 environment marker: pip evaluates markers for the machine
+it runs on, not for ``--platform``, so on an x86 laptop it would leave them out. lgpio has
+no 3.13 wheel: those images' venvs see Raspberry Pi OS's python3-lgpio (firstboot.sh)."""
 
 
 def build_wheelhouse(
@@ -46,7 +50,7 @@ def build_wheelhouse(
         _pip(
             "download", "--only-binary=:all:", "--dest", str(out), *platforms,
             "--python-version", python, "--implementation", "cp",
-            str(wheel), "pip",
+            str(wheel), "pip", *ARM_ONLY.get(python, ()),
         )  # fmt: skip
     return sorted(out.glob("*.whl"))
 
