@@ -99,12 +99,3 @@ class Pi:
                 os.kill(leader, signal.SIGKILL)
         if self.process is not None:
             await self.exited(60)
-
-    async def power_off(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.terminate()  # nspawn asks the container's systemd to power off
-            try:
-                await self.exited(60)
-            except PiTestError:
-                await self.kill()

@@ -43,6 +43,14 @@ Environment=ROOMCAST_TEST_PIN_FACTORY=mock
 """
 
 
+class Results(dict[str, str]):
+    """Measurements, printed as they come (a failure later keeps the earlier ones)."""
+
+    def __setitem__(self, key: str, value: str) -> None:
+        print(f"pi-test: {key}: {value}", flush=True)
+        super().__setitem__(key, value)
+
+
 def make_site(work: Path) -> Path:
     root = work / "site"
     user = pwd.getpwuid(os.geteuid()).pw_name
@@ -140,11 +148,13 @@ async def scenario(work: Path) -> dict[str, str]:
     upper = work / "upper"
     boot = lay_out(upper / "boot", "imager")
     sdcard(boot, issue_device(site, "101"), wheelhouse=wheels)
+    card = sum(p.stat().st_size for p in boot.rglob("*") if p.is_file()) / 1e6
     drop_in = upper / "etc/systemd/system/roomcast-device.service.d"
     drop_in.mkdir(parents=True)
     (drop_in / "pitest.conf").write_text(DROP_IN)
     boot = imager_fixup(upper)
-    results: dict[str, str] = {}
+    results = Results()
+    results["written on the card (wheelhouse, bundle, hook)"] = f"{card:.0f} MB"
     broker = MosquittoProcess(broker_config(site), site / "broker")
     broker.start()
     hub = HubService(load_hub_config(site / "hub" / "hub.json"))
@@ -163,15 +173,15 @@ async def scenario(work: Path) -> dict[str, str]:
         status = await pi.run("cat", f"/proc/{unit['MainPID']}/status")
         rss = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
         results["node RSS (incl. qemu-user)"] = f"{int(rss) / 1024:.0f} MB"
-        await pi.run("kill", "-USR1", unit["MainPID"])
+        await pi.run("sh", "-c", f"kill -USR1 {unit['MainPID']}")
         await panics(hub, 1, 60)
-        await pi.run("kill", "-9", unit["MainPID"])
+        await pi.run("sh", "-c", f"kill -9 {unit['MainPID']}")
         await restarted(pi, unit["MainPID"])
         results["kill -9"] = "restarted by systemd"
         await outbox_survives_power_cut(pi, hub, broker)
         results["container killed with an event in the outbox"] = "delivered after reboot"
     finally:
-        await pi.power_off()
+        await pi.kill()
         hub_task.cancel()
         await asyncio.gather(hub_task, return_exceptions=True)
         broker.stop()
@@ -192,7 +202,7 @@ async def restarted(pi: Pi, old_pid: str) -> None:
 async def outbox_survives_power_cut(pi: Pi, hub: HubService, broker: MosquittoProcess) -> None:
     broker.stop()  # the event cannot leave the node
     pid = (await pi.unit("MainPID"))["MainPID"]
-    await pi.run("kill", "-USR1", pid)
+    await pi.run("sh", "-c", f"kill -USR1 {pid}")
     await wait_until(lambda: outbox(pi.upper) > 0, 60, "the panic in the node's outbox")
     await pi.kill()  # mid-write, as far as the node knows: no shutdown at all
     broker.start()
