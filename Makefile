@@ -12,7 +12,7 @@ DEB_NEEDS := mosquitto:mosquitto
 test: DEB_NEEDS += chromium:chromium faketime:faketime
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench chaos setup system-packages clean
+.PHONY: demo test lint bench chaos setup system-packages clean pi-test pi-clean
 
 demo: setup
 	$(VENV)/bin/roomcast demo $(ARGS)
@@ -57,3 +57,21 @@ chaos: setup  ## random faults for a while; prints what was lost (must be 0)
 
 bench: setup  ## latency and scale: N=50..2000 rooms vs the bare broker (ARGS="--quick", "--rooms 50,200")
 	$(VENV)/bin/python -m benchmarks $(ARGS)
+
+# From a blank SD card to a classroom node, on an emulated arm64 Pi under a real systemd
+# (docs/deploy.md). The bookworm arm64 root and the node's wheelhouse are cached in
+# ~/.cache/roomcast/ (make pi-clean removes them); the first run builds them.
+PI_DEBS := debootstrap qemu-user-static binfmt-support systemd-container mosquitto
+pi-test: setup
+	@missing=""; for pkg in $(PI_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing from the OS packages (apt-get):$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	$(SUDO) $(VENV)/bin/python -m tests.pi.pitest
+
+pi-clean:  ## forget the cached arm64 root and wheelhouse
+	rm -rf $${HOME}/.cache/roomcast/bookworm-arm64 $${HOME}/.cache/roomcast/bookworm-arm64.tmp \
+	  $${HOME}/.cache/roomcast/wheelhouse-* /var/tmp/roomcast-pi-test

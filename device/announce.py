@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 
 import aiomqtt
 
-from device.config import FIRMWARE, DeviceConfig
+from device.config import DeviceConfig
 from device.store import DeviceStore
 from protocol.codec import encode
 from protocol.messages import DeviceStatus
@@ -73,7 +73,7 @@ class Announcer:
             room=self._config.room,
             online=online,
             session=self.session,
-            firmware=FIRMWARE,
+            firmware=self._config.firmware,
             time=self._now(),
             hub_epoch=self._hub_epoch(),
             faults=dict(self._faults()),

@@ -66,6 +66,8 @@ def run_device(args: argparse.Namespace) -> int:
     from device.build import DisplayChoice, build_hardware
     from device.config import load_device_config
     from device.service import DeviceService
+    from device.testpins import test_pin_factory
+    from hardware.config_parse import parse_hardware_config
     from hardware.errors import HardwareError
     from roomcast.running import configure_logging, run_until_signalled
     from transport.systemd import Notifier
@@ -74,13 +76,21 @@ def run_device(args: argparse.Namespace) -> int:
         return _fail("device needs --config PATH (the node's device.json)")
     configure_logging(args.verbose)
     config = load_device_config(args.config)
+    if not config.hardware and not config.simulated:
+        return _fail(
+            f"{args.config}: no hardware section, so this node would run on simulated "
+            "buttons and a PNG screen while looking like a classroom node; refusing. Install "
+            "a bundle issued with a hardware profile (the rooms CSV's `hardware` column, "
+            'docs/provisioning.md), or set "hardware": {"simulated": true} for a simulator'
+        )
     choice = DisplayChoice(
         kind=args.display or ("png" if args.screen else None),
         png=args.screen or config.state_dir / "screen.png",
         frames=args.frames or config.state_dir / "frames",
     )
     try:
-        parts = build_hardware(config.hardware, choice=choice)
+        pins = test_pin_factory(parse_hardware_config(config.hardware))
+        parts = build_hardware(config.hardware, choice=choice, pin_factory=pins)
     except HardwareError as error:
         return _fail(f"{args.config}: {error}")
     service = DeviceService(
@@ -110,6 +120,8 @@ def run_selftest_command(args: argparse.Namespace) -> int:
     # before the node's bundle (keys, certificates) is installed.
     settings = Settings.load(args.config, missing_hint="give the node's device.json")
     raw = settings.get("hardware", dict, {})
+    if raw.get("simulated") is True:
+        return _fail(f"{args.config}: a simulated node (hardware.simulated) has no parts to test")
     if not raw:
         return _fail(f"{args.config}: no hardware section, so nothing to test")
     try:

@@ -38,11 +38,26 @@ class DeviceConfig:
     panic_chirp: bool = False
     """Beep to confirm a panic press (never during a Lockdown). Off by default: Alyssa's
     Law asks for a silent alarm, and an intruder in the room must not hear the press."""
+    simulated: bool = False
+    """``"hardware": {"simulated": true}``: no real parts (the demo, tests). Such a node
+    says SIMULATED on its screen and in its status, so it never passes for a classroom."""
+
+    @property
+    def room_label(self) -> str:
+        """What the screen's top bar names the room by."""
+        label = self.room_name or self.room
+        return f"SIMULATED {label}" if self.simulated else label
+
+    @property
+    def firmware(self) -> str:
+        """What the node's status reports as its firmware (the hub shows it per device)."""
+        return f"{FIRMWARE} SIMULATED" if self.simulated else FIRMWARE
 
 
 def load_device_config(path: Path, *, state_dir: Path | None = None) -> DeviceConfig:
     """Read and validate a device config file; relative paths are relative to its folder."""
     settings = Settings.load(path, missing_hint="install the device bundle first")
+    hardware, simulated = _hardware(settings)
     return DeviceConfig(
         site=settings.level("site", "site"),
         device_id=settings.level("device_id", "device"),
@@ -53,9 +68,25 @@ def load_device_config(path: Path, *, state_dir: Path | None = None) -> DeviceCo
         hub_public_key=_public_key(settings, "hub_public_key"),
         state_dir=state_dir or settings.state_dir(),
         cancel_window_s=_cancel_window(settings),
-        hardware=settings.get("hardware", dict, {}),
+        hardware=hardware,
         panic_chirp=settings.get("panic_chirp", bool, False),
+        simulated=simulated,
     )
+
+
+def _hardware(settings: Settings) -> tuple[dict[str, Any], bool]:
+    """The hardware section and whether the node is explicitly simulated."""
+    section = dict(settings.get("hardware", dict, {}))
+    simulated = section.pop("simulated", False)
+    if not isinstance(simulated, bool):
+        raise settings.fail("hardware", "simulated must be true or false")
+    if simulated and section:
+        raise settings.fail(
+            "hardware",
+            f"a simulated node has no parts, but {', '.join(sorted(section))} are given; "
+            "remove them or remove simulated",
+        )
+    return section, simulated
 
 
 def _cancel_window(settings: Settings, key: str = "cancel_window_s") -> float:

@@ -363,7 +363,7 @@ class DeviceService:
             directive, link = self.effective, self.link_view()
             view = screen_view(
                 directive,
-                room_label=self.config.room_name or self.config.room,
+                room_label=self.config.room_label,
                 link=link,
                 vocabulary=self._vocabulary,
                 now=self.shown_time(),

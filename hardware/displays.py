@@ -205,7 +205,9 @@ def _fix(bus: I2cBus | SpiBus | None, error: Exception | None = None) -> str:
     return (
         "Check wiring (MOSI=GPIO10, SCLK=GPIO11, CE0=GPIO8, DC and RST as in "
         "hardware.display.spi); enable SPI (raspi-config nonint do_spi 0); install "
-        "spidev and RPi.GPIO (on a Pi 5: python3-rpi-lgpio)"
+        "the SPI extras into the service's venv: /opt/roomcast/venv/bin/pip install "
+        "'roomcast[spi]' (spidev is built from source: apt-get install gcc python3-dev "
+        "first; RPi.GPIO comes as rpi-lgpio, which works on a Pi 5)"
     )
 
 

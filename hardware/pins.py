@@ -17,12 +17,16 @@ _BACKENDS = {
     "lgpio": (
         "gpiozero.pins.lgpio",
         "LGPIOFactory",
-        "sudo apt install python3-lgpio (Pi 5: the only backend that works there)",
+        # A venv does not see apt's modules, and Debian has no python3-lgpio: the wheel
+        # on PyPI is a dependency of roomcast on arm64 Linux, so a reinstall brings it.
+        "install the lgpio wheel into the service's venv (/opt/roomcast/venv/bin/pip "
+        "install 'lgpio>=0.2.2'; it is a dependency of roomcast on arm64). Pi 5: the only "
+        "backend that works there",
     ),
     "rpigpio": (
         "gpiozero.pins.rpigpio",
         "RPiGPIOFactory",
-        "sudo apt install python3-rpi.gpio (not on a Pi 5: use lgpio)",
+        "/opt/roomcast/venv/bin/pip install rpi-lgpio (not on a Pi 5: use lgpio)",
     ),
     "native": ("gpiozero.pins.native", "NativeFactory", "check that /dev/gpiomem exists"),
     "mock": ("gpiozero.pins.mock", "MockFactory", "reinstall gpiozero"),

@@ -22,14 +22,18 @@ from provisioning.errors import ProvisioningError
 from provisioning.health import WARN_DAYS, check, rotate
 from provisioning.install import DEFAULT_TARGET, install
 from provisioning.pki import fingerprint, load_cert
-from provisioning.rooms import import_rooms
+from provisioning.rooms import declare_buildings, import_rooms
 from provisioning.sdcard import DEFAULT_MOUNT, sdcard
-from provisioning.site import SiteLayout
+from provisioning.site import SiteLayout, open_site
+from provisioning.wheelhouse import SOURCE, build_wheelhouse
 
 SITE_DIR = "/etc/roomcast/site"
 """The site directory on the hub machine: the shipped systemd units read it."""
+DEFAULT_WHEELHOUSE = Path("/var/cache/roomcast/wheelhouse")
 DEFAULT_SITE_DIR = Path(os.environ.get("ROOMCAST_SITE_DIR", SITE_DIR))
 Handler = Callable[[argparse.Namespace], int]
+SHOWN = 5
+"""How many ids a summary names before it says how many more: counts, not walls of ids."""
 
 
 def _print_ca(ca_cert: Path) -> None:
@@ -67,6 +71,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
         broker_bind=args.bind,
         broker_user=args.broker_user or None,
         hub_user=args.hub_user or None,
+        buildings=args.building,
     )
     print(f"site {args.site!r} created in {result.layout.root}")
     print(f"broker config: {result.layout.broker.conf}")
@@ -81,19 +86,42 @@ def _cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def counted(count: int, noun: str, names: Sequence[str] = (), shown: int = SHOWN) -> str:
+    """``3 rooms: 101, 102, gym``, or ``300 rooms: 101, 102, 103, ... and 297 more``."""
+    text = f"{count} {noun}{'' if count == 1 else 's'}"
+    if not names:
+        return text
+    listed = ", ".join(names[:shown])
+    more = f", ... and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{text}: {listed}{more}"
+
+
 def _cmd_rooms(args: argparse.Namespace) -> int:
     changes = import_rooms(args.site_dir, args.csv)
+    if not changes.changed:
+        print(f"{args.csv}: nothing changed; the site's rooms are already these")
     for label, ids in (
         ("added", changes.added),
         ("updated", changes.updated),
         ("removed", changes.removed),
     ):
-        print(f"{label}: {', '.join(ids) if ids else '-'}")
+        if ids:
+            print(f"{label} {counted(len(ids), 'room', ids)}")
     if changes.stale_devices:
+        stale = changes.stale_devices
         print(
-            "devices whose bundle shows the old room details (re-issue them): "
-            + ", ".join(changes.stale_devices)
+            f"{counted(len(stale), 'device', stale)} hold a bundle with the old room details "
+            "or hardware: re-issue them (provision device --room ROOM) when convenient"
         )
+    return 0
+
+
+def _cmd_buildings(args: argparse.Namespace) -> int:
+    new = declare_buildings(args.site_dir, args.building)
+    declared = open_site(args.site_dir)[1].buildings
+    if args.building:
+        print(f"declared {counted(len(new), 'new building', new)}")
+    print(f"the site has {counted(len(declared), 'building', declared, shown=50)}")
     return 0
 
 
@@ -105,8 +133,11 @@ def _cmd_device(args: argparse.Namespace) -> int:
         bundles = [
             issue_device(args.site_dir, args.room, validity_days=args.days, reload_pid=target)
         ]
-    for bundle in bundles:
-        print(bundle)
+    if len(bundles) == 1:
+        print(bundles[0])
+    elif bundles:
+        names = [b.name for b in bundles]
+        print(f"issued {counted(len(bundles), 'bundle', names)} in {bundles[0].parent}")
     if bundles:
         _print_ca(SiteLayout(args.site_dir).ca_cert)
     else:
@@ -220,22 +251,49 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
     if result.ca_redated:
         print("the site CA now starts in 1970 (same key), as every certificate does: a node")
         print("with an old clock connects once it has its new bundle")
-    for device_id, bundle in result.devices.items():
+    for device_id, bundle in list(result.devices.items())[:SHOWN]:
         print(f"re-issued {device_id}: install {bundle} on its node")
+    if len(result.devices) > SHOWN:
+        print(f"... and {len(result.devices) - SHOWN} more, all in {bundle.parent}")
     if result.broker:
         print("broker certificate renewed" + ("" if result.reloaded_pid else "; reload the broker"))
     if result.hub:
         print("hub certificate renewed; restart the hub service")
     if result.ca_expiring:
         print("the site CA itself expires soon: plan a new site (init) and re-issue all devices")
+    if not (result.devices or result.broker or result.hub):
+        print(f"nothing is due: no certificate expires within {args.within_days} days")
+    else:
+        print(f"renewed {counted(len(result.devices), 'device certificate')}")
     return 0
 
 
 def _cmd_sdcard(args: argparse.Namespace) -> int:
-    result = sdcard(args.boot, args.bundle, args.mount_point, ca_fingerprint=args.ca_fingerprint)
-    how = f"chained from {result.chained_from}" if result.chained_from else "via cmdline.txt"
-    print(f"bundle copied to {result.bundle}; first-boot hook {result.hook} ({how})")
+    if (args.bundle is None) == (args.room is None):
+        print("error: `sdcard` needs a BUNDLE or --room ROOM (which issues one)", file=sys.stderr)
+        return 2
+    bundle = args.bundle or issue_device(args.site_dir, args.room, reload_pid=_reload_target(args))
+    result = sdcard(
+        args.boot,
+        bundle,
+        wheelhouse=args.wheelhouse,
+        mount_point=args.mount_point,
+        ca_fingerprint=args.ca_fingerprint,
+    )
+    print(f"bundle {bundle.name} copied to {result.bundle}; first-boot hook {result.hook}")
+    print(f"started by {result.trigger}; {result.wheels} wheels on the card for the install")
+    if result.buses:
+        print(f"config.txt: {', '.join(result.buses)}")
     print(f"the hook installs only a bundle of site CA (SHA-256) {result.ca_fingerprint}")
+    if args.room is not None and _reload_target(args) is None:
+        print("reload the broker (systemctl reload mosquitto) so the new device may connect")
+    return 0
+
+
+def _cmd_wheelhouse(args: argparse.Namespace) -> int:
+    wheels = build_wheelhouse(args.out, source=args.source)
+    size = sum(w.stat().st_size for w in wheels) / 1e6
+    print(f"{len(wheels)} wheels ({size:.0f} MB) in {args.out}; pass it to sdcard --wheelhouse")
     return 0
 
 
@@ -262,12 +320,22 @@ def _add_init(sub: Any) -> None:
         default="roomcast",
         help="user the hub service runs as (owns hub/); '' to leave files to the caller",
     )
+    p.add_argument(
+        "--building",
+        action="append",
+        default=[],
+        help="a building of the site, as the rooms CSV names it (repeatable)",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing site (new CA!)")
     p.set_defaults(provision_handler=_cmd_init)
 
 
 def _add_rooms_and_devices(sub: Any) -> None:
-    p = sub.add_parser("rooms", help="import the rooms CSV (building,floor,room,name)")
+    p = sub.add_parser("buildings", help="declare the site's buildings (or list them)")
+    _site_args(p)
+    p.add_argument("building", nargs="*", help="building ids to add (none: list them)")
+    p.set_defaults(provision_handler=_cmd_buildings)
+    p = sub.add_parser("rooms", help="import the rooms CSV (building,floor,room,name,hardware)")
     _site_args(p)
     p.add_argument("csv", type=Path)
     p.set_defaults(provision_handler=_cmd_rooms)
@@ -306,7 +374,16 @@ def _add_node(sub: Any) -> None:
     p.set_defaults(provision_handler=_cmd_install)
     p = sub.add_parser("sdcard", help="put a bundle and a first-boot hook on a boot partition")
     p.add_argument("boot", type=Path, help="where the card's boot (FAT) partition is mounted")
-    p.add_argument("bundle", type=Path)
+    p.add_argument("bundle", type=Path, nargs="?", help="a bundle (or --room to issue one)")
+    p.add_argument("--room", help="issue a new device for this room and put its bundle on")
+    _site_args(p)
+    _reload_args(p)
+    p.add_argument(
+        "--wheelhouse",
+        type=Path,
+        default=DEFAULT_WHEELHOUSE,
+        help="Roomcast's arm64 wheels, from `provision wheelhouse` (default %(default)s)",
+    )
     p.add_argument(
         "--mount-point",
         default=DEFAULT_MOUNT,
@@ -314,6 +391,10 @@ def _add_node(sub: Any) -> None:
     )
     _fingerprint_arg(p)
     p.set_defaults(provision_handler=_cmd_sdcard)
+    p = sub.add_parser("wheelhouse", help="download Roomcast's wheels for the Pi (arm64)")
+    p.add_argument("out", type=Path, nargs="?", default=DEFAULT_WHEELHOUSE)
+    p.add_argument("--source", type=Path, default=SOURCE, help="the Roomcast source tree")
+    p.set_defaults(provision_handler=_cmd_wheelhouse)
 
 
 def _add_user(sub: Any) -> None:

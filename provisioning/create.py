@@ -34,6 +34,7 @@ from provisioning.pki import (
     new_signing_key,
     public_key_pem,
 )
+from provisioning.profiles import write_examples
 from provisioning.site import (
     SiteLayout,
     SiteRecord,
@@ -194,6 +195,7 @@ def init(
     broker_user: str | None = "mosquitto",
     hub_user: str | None = None,
     admin_user: str = "admin",
+    buildings: Sequence[str] = (),
 ) -> InitResult:
     """Create a site directory (see ``provisioning.site`` for its layout).
 
@@ -211,6 +213,7 @@ def init(
         broker_bind=_check_host(broker_bind, "broker bind address"),
         broker_user=broker_user,
         hub_user=hub_user,
+        buildings=sorted({valid_id("building", b) for b in buildings}),
     )
     _refuse_existing(final.root, force)
     make_private_dir(final.root.parent, mode=_root_mode(inventory))
@@ -229,6 +232,7 @@ def _build(work: SiteLayout, final: SiteLayout, inventory: SiteRecord, admin: st
     make_private_dir(work.ca_dir)
     make_private_dir(work.devices_dir)
     make_private_dir(work.bundles_dir)
+    write_examples(work.root)
     ca = create_authority(inventory.site)
     write_public(work.ca_cert, cert_pem(ca.cert))
     write_private(work.ca_key, key_pem(ca.key))

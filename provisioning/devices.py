@@ -14,9 +14,11 @@ import json
 import secrets
 import tarfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from protocol.topics import check_level
 from provisioning.access import HUB_USERNAME, reload_broker, write_crl, write_derived
@@ -24,6 +26,7 @@ from provisioning.errors import DeviceError
 from provisioning.fsutil import write_private, write_public
 from provisioning.manifest import BUNDLE_FORMAT, SIGNATURE_MEMBERS, sign_manifest
 from provisioning.pki import CLIENT_DAYS, Authority, cert_pem, issue, key_pem, load_authority
+from provisioning.profiles import PROFILES_DIR, load_profiles, unknown_profile
 from provisioning.site import (
     DeviceRecord,
     SiteLayout,
@@ -69,11 +72,30 @@ def new_device_id(room: str, taken: set[str]) -> str:
             return candidate
 
 
-def device_config(inventory: SiteRecord, device_id: str) -> dict[str, object]:
+def room_hardware(layout: SiteLayout, inventory: SiteRecord, room: str) -> dict[str, Any]:
+    """The hardware section of ``room``'s node, from the profile the rooms CSV names."""
+    name = inventory.room_hardware.get(room)
+    if name is None:
+        raise DeviceError(
+            f"room {room!r} has no hardware profile, so its node would not know its buttons "
+            "or display; add a `hardware` column to the rooms CSV naming one of the site's "
+            f"profiles ({', '.join(sorted(load_profiles(layout.root)))}; in "
+            f"{layout.root / PROFILES_DIR}/) and run `provision rooms` again"
+        )
+    profiles = load_profiles(layout.root)
+    if name not in profiles:
+        raise DeviceError(f"room {room!r}: {unknown_profile(name, profiles)}")
+    return profiles[name]
+
+
+def device_config(
+    inventory: SiteRecord, device_id: str, hardware: Mapping[str, Any]
+) -> dict[str, object]:
     """The ``device.json`` of a bundle; file paths in it are relative to its own directory."""
     room_id = inventory.devices[device_id].room
     room = inventory.rooms[room_id]
     return {
+        "hardware": dict(hardware),
         "format": BUNDLE_FORMAT,
         "site": inventory.site,
         "device_id": device_id,
@@ -105,6 +127,7 @@ def _issue(
     layout: SiteLayout, inventory: SiteRecord, ca: Authority, device_id: str, room: str, days: int
 ) -> Path:
     """Sign a certificate for ``device_id`` (new or rotated) and write its bundle."""
+    hardware = room_hardware(layout, inventory, room)  # refused before anything is signed
     leaf = issue(ca, common_name=device_id, site=inventory.site, days=days)
     old = inventory.devices.get(device_id)
     inventory.devices[device_id] = DeviceRecord(
@@ -115,7 +138,7 @@ def _issue(
         previous_serials=[*old.previous_serials, old.serial] if old else [],
     )
     write_public(layout.device_cert(device_id), cert_pem(leaf.cert))
-    config = device_config(inventory, device_id)
+    config = device_config(inventory, device_id, hardware)
     files = {
         DEVICE_CONFIG: (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(),
         CA_CERT: cert_pem(ca.cert),

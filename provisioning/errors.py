@@ -77,3 +77,7 @@ class BrokerReloadError(ProvisioningError):
 
 class InvalidIdError(ProvisioningError):
     """A site, building, room or device id that cannot be an MQTT topic level."""
+
+
+class ProfileError(ProvisioningError):
+    """A hardware profile is missing, unreadable, or not a valid hardware section."""

@@ -39,8 +39,10 @@ from provisioning.errors import BundleError
 from provisioning.fsutil import make_private_dir, write_file
 from provisioning.manifest import BUNDLE_FORMAT, check_config, check_members, verify_manifest
 from provisioning.pki import fingerprint, parse_fingerprint
+from provisioning.units import unit_file
 
 DEFAULT_TARGET = Path("/etc/roomcast")
+UNIT_DIR = Path("/etc/systemd/system")
 SERVICE = "roomcast-device"
 _MAX_MEMBER = 64 * 1024
 
@@ -270,10 +272,14 @@ def _owner_ids(owner: str) -> tuple[int, int]:
 
 
 def _enable_service() -> bool:
-    """``systemctl enable --now`` the device unit, if this machine has systemd."""
+    """Install the device unit if it is missing, then ``systemctl enable --now`` it."""
     systemctl = shutil.which("systemctl")
     if systemctl is None:
         return False
+    unit = UNIT_DIR / f"{SERVICE}.service"
+    if not unit.exists() and not Path(f"/lib/systemd/system/{SERVICE}.service").exists():
+        write_file(unit, unit_file(f"{SERVICE}.service"), 0o644)
+        subprocess.run([systemctl, "daemon-reload"], check=False)  # noqa: S603
     result = subprocess.run(  # noqa: S603 - fixed argv, no shell
         [systemctl, "enable", "--now", SERVICE], capture_output=True, text=True, check=False
     )

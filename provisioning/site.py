@@ -203,6 +203,11 @@ class SiteRecord:
     rooms: dict[str, Room] = field(default_factory=dict)
     devices: dict[str, DeviceRecord] = field(default_factory=dict)
     crl_number: int = 1
+    buildings: list[str] = field(default_factory=list)
+    """Declared once (``provision buildings``); a room naming any other is refused, so a
+    misspelt ``nrth`` cannot quietly become a building of its own."""
+    room_hardware: dict[str, str] = field(default_factory=dict)
+    """Room id -> the hardware profile its node has (the rooms CSV's ``hardware`` column)."""
 
     def active_devices(self) -> dict[str, DeviceRecord]:
         return {k: d for k, d in sorted(self.devices.items()) if d.active}
@@ -219,12 +224,16 @@ class SiteRecord:
             },
             "hub": {"user": self.hub_user},
             "crl_number": self.crl_number,
-            "rooms": {
-                k: {"building": r.building, "floor": r.floor, "name": r.name}
-                for k, r in self.rooms.items()
-            },
+            "buildings": self.buildings,
+            "rooms": {k: self._room_json(k, r) for k, r in self.rooms.items()},
             "devices": {k: _device_to_json(d) for k, d in self.devices.items()},
         }
+
+    def _room_json(self, room_id: str, room: Room) -> dict[str, str]:
+        entry = {"building": room.building, "floor": room.floor, "name": room.name}
+        if room_id in self.room_hardware:
+            entry["hardware"] = self.room_hardware[room_id]
+        return entry
 
 
 def _device_to_json(d: DeviceRecord) -> dict[str, Any]:
@@ -263,7 +272,13 @@ def _inventory_from_json(raw: dict[str, Any]) -> SiteRecord:
         crl_number=int(raw["crl_number"]),
     )
     for room_id, room in raw["rooms"].items():
-        inv.rooms[room_id] = Room(id=room_id, **room)
+        fields = dict(room)
+        if "hardware" in fields:
+            inv.room_hardware[room_id] = check_level("hardware profile", fields.pop("hardware"))
+        inv.rooms[room_id] = Room(id=room_id, **fields)
+    # Sites made before buildings were declared: the buildings their rooms already use.
+    declared = raw.get("buildings", sorted({r.building for r in inv.rooms.values()}))
+    inv.buildings = [check_level("building", str(b)) for b in declared]
     for device_id, device in raw["devices"].items():
         inv.devices[check_level("device", device_id)] = _device_from_json(device)
     return inv

@@ -20,11 +20,13 @@ from provisioning.create import broker_config, init
 from provisioning.devices import issue_all
 from provisioning.fsutil import make_private_dir, write_json
 from provisioning.install import InstalledDevice, install, read_bundle
+from provisioning.profiles import SIMULATED
 from provisioning.rooms import apply_rooms
 from provisioning.second_factor import enrol
 from provisioning.site import HubFiles, SiteLayout
 
 NODES_DIR = "nodes"
+DEMO_BUILDINGS = ("main", "north")
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def demo_rooms(count: int, *, per_floor: int = 10) -> list[Room]:
     for index in range(count):
         floor, number = divmod(index, per_floor)
         room_id = f"{floor + 1}{number + 1:02d}"
-        building = "main" if floor % 2 == 0 else "north"
+        building = DEMO_BUILDINGS[floor % 2]
         rooms.append(
             Room(id=room_id, building=building, floor=str(floor + 1), name=f"Room {room_id}")
         )
@@ -89,11 +91,18 @@ def create_throwaway_site(
         broker_port=broker_port,
         broker_bind="127.0.0.1",
         broker_user=pwd.getpwuid(os.geteuid()).pw_name,
+        buildings=DEMO_BUILDINGS,
     )
     layout = created.layout
     admin = enrol(layout.root, created.admin_user)
     _set_hub_options(layout.hub.config, http_port=http_port, heartbeat_s=heartbeat_s)
-    apply_rooms(layout.root, demo_rooms(rooms), source=layout.root / "generated")
+    generated = demo_rooms(rooms)
+    apply_rooms(
+        layout.root,
+        generated,
+        source=layout.root / "generated",
+        hardware=dict.fromkeys((r.id for r in generated), SIMULATED),  # never a real room
+    )
     devices = []
     make_private_dir(layout.root / NODES_DIR)
     for bundle in issue_all(layout.root):

@@ -133,11 +133,21 @@ def test_device_runs_on_mock_pins_with_the_emulator_display(
     assert "Traceback" not in err
 
 
-@pytest.mark.slow
-def test_device_without_a_hardware_section_writes_its_png_screen(
-    tmp_path: Path, hub_key: Ed25519PrivateKey
+def test_device_without_a_hardware_section_refuses_to_pass_for_a_classroom(
+    tmp_path: Path, hub_key: Ed25519PrivateKey, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = device_config(tmp_path, hub_key, {})
+    assert command("device", "--config", str(config)) == 2
+    err = capsys.readouterr().err
+    assert f"{config}: no hardware section" in err and '"simulated": true' in err
+    assert not (tmp_path / "state" / "screen.png").exists()
+
+
+@pytest.mark.slow
+def test_an_explicitly_simulated_device_writes_its_png_screen(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    config = device_config(tmp_path, hub_key, {"simulated": True})
     process = run_device(config)
     wait_for_file(tmp_path / "state" / "screen.png", process)
     code, err = stop(process)

@@ -104,3 +104,21 @@ def test_a_hub_key_file_with_crlf_and_text_around_it_still_loads(
     (tmp_path / "hub.pub").write_bytes(b"hub signing key\r\n" + pem)
     loaded = load_device_config(path).hub_public_key
     assert loaded.public_bytes_raw() == hub_key.public_key().public_bytes_raw()
+
+
+def test_a_simulated_node_says_so_on_its_screen_and_in_its_firmware(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    config = load_device_config(device_config(tmp_path, hub_key, {"simulated": True}))
+    assert config.simulated and not config.hardware
+    assert config.room_label == "SIMULATED Science Lab"
+    assert config.firmware.endswith(" SIMULATED")
+    real = load_device_config(device_config(tmp_path, hub_key, {"pin_factory": "mock"}))
+    assert not real.simulated and real.room_label == "Science Lab"
+    assert "SIMULATED" not in real.firmware
+
+
+def test_a_simulated_node_with_parts_is_refused(tmp_path: Path, hub_key: Ed25519PrivateKey) -> None:
+    path = device_config(tmp_path, hub_key, {"simulated": True, "buttons": []})
+    with pytest.raises(ConfigError, match=r"hardware: a simulated node has no parts.*buttons"):
+        load_device_config(path)

@@ -72,7 +72,7 @@ def among(modules: set[str], packages: tuple[str, ...]) -> list[str]:
 def test_a_node_that_drew_its_first_frame_loaded_nothing_of_the_hub_office_or_it(
     tmp_path: Path, hub_key: Ed25519PrivateKey
 ) -> None:
-    modules = loaded_modules(tmp_path, hub_key, {})
+    modules = loaded_modules(tmp_path, hub_key, {"simulated": True})
     assert {"device.service", "device.screen", "nacl.signing"} <= modules  # it really ran
     assert among(modules, NEVER_ON_A_NODE) == []
     # no buttons, LEDs, panel, relays or signs configured: their drivers stay unloaded

@@ -181,7 +181,8 @@ def test_a_spi_panel_without_its_libraries_says_what_to_install(
     )
     with pytest.raises(PartUnavailable, match="DC=GPIO24, RST=GPIO25") as caught:
         open_display(config)
-    assert "python3-rpi-lgpio" in str(caught.value)
+    assert "pip install 'roomcast[spi]'" in str(caught.value)
+    assert "gcc python3-dev" in str(caught.value)
 
 
 def test_the_emulator_writes_each_frame_as_a_png(tmp_path: Path) -> None:

@@ -31,6 +31,6 @@ def test_an_unknown_name_is_a_config_error() -> None:
 
 def test_a_missing_backend_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "gpiozero.pins.lgpio", None)
-    with pytest.raises(PartUnavailable, match="apt install python3-lgpio") as caught:
+    with pytest.raises(PartUnavailable, match=r"pip install 'lgpio>=0.2.2'") as caught:
         make_pin_factory("lgpio")
     assert caught.value.part == "gpio" and "gpio group" in str(caught.value)

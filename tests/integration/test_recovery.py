@@ -78,7 +78,9 @@ async def test_a_device_provisioned_while_the_hub_runs_is_heard_without_a_restar
 ) -> None:
     root = site.layout.root
     new_room = Room(id="301", building="main", floor="3", name="Room 301")
-    apply_rooms(root, [*demo_rooms(len(site.devices)), new_room], source=root / "added")
+    rooms = [*demo_rooms(len(site.devices)), new_room]
+    simulated = {r.id: "simulated" for r in rooms}
+    apply_rooms(root, rooms, source=root / "added", hardware=simulated)
     bundle = issue_device(root, "301", reload_pid=mosquitto.pid)  # the ACL learns it too
     installed = install(bundle, root / "nodes" / "late")
     await eventually(

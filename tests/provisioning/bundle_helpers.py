@@ -63,28 +63,56 @@ def without_manifest(files: Files) -> Files:
 def fake_system(
     tmp_path: Path, *, roomcast: Literal["none", "logged", "real"]
 ) -> tuple[dict[str, str], Path]:
-    """A PATH whose account tools only log how they were called: a fresh image, without the
+    """A PATH whose system tools only log how they were called: a fresh image, without the
     service user or the hardware groups, that the test must not really change. ``roomcast``
-    is absent, logged like the others, or the real command (without ``--owner`` and
-    ``--enable``, which would touch this machine's users and services). Returns the hook's
-    environment and the log."""
+    is "none" (the venv cannot be made: python3 lacks venv), "logged" like the others, or
+    "real" (the real command, without ``--owner``, which would touch this machine's
+    users). pip in the venv is logged. Returns the hook's environment and the log."""
     bin_dir, log = tmp_path / "fake-bin", tmp_path / "calls.log"
+    venv = tmp_path / "opt-venv"
     bin_dir.mkdir()
-    missing = ["id", "getent"]  # nothing exists yet
-    logged = ["useradd", "groupadd", "usermod", "chown"] + (["roomcast"] * (roomcast == "logged"))
+    missing = ["id", "getent"] + ["python3"] * (roomcast == "none")
+    logged = ["useradd", "groupadd", "usermod", "chown", "systemctl", "modprobe"]
     for name in missing + logged:
-        status = 2 if name in missing else 0
-        (bin_dir / name).write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\nexit {status}\n')
-        (bin_dir / name).chmod(0o755)
+        _script(bin_dir / name, name, log, 2 if name in missing else 0)
+    if roomcast != "none":
+        (venv / "bin").mkdir(parents=True)
+        _script(venv / "bin" / "python", "python", log, 0)
+    if roomcast == "logged":
+        _script(venv / "bin" / "roomcast", "roomcast", log, 0)
     if roomcast == "real":
-        (bin_dir / "roomcast").write_text(_REAL_ROOMCAST.format(python=sys.executable, log=log))
-        (bin_dir / "roomcast").chmod(0o755)
+        (venv / "bin" / "roomcast").write_text(
+            _REAL_ROOMCAST.format(python=sys.executable, log=log)
+        )
+        (venv / "bin" / "roomcast").chmod(0o755)
     env = {
         "PATH": f"{bin_dir}:/usr/bin:/bin",
         "ROOMCAST_ETC": str(tmp_path / "etc-rc"),
         "ROOMCAST_PENDING": str(tmp_path / "var-lib-pending"),
+        "ROOMCAST_VENV": str(venv),
+        "ROOMCAST_UNITS": str(_dir(tmp_path / "etc-systemd")),
+        "ROOMCAST_MODULES_LOAD": str(tmp_path / "modules-load.conf"),
+        "ROOMCAST_FIRSTBOOT_LOG": str(tmp_path / "var-log" / "firstboot.log"),
     }
     return env, log
+
+
+def _dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _script(path: Path, name: str, log: Path, status: int) -> None:
+    path.write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\nexit {status}\n')
+    path.chmod(0o755)
+
+
+def fake_wheelhouse(tmp_path: Path) -> Path:
+    """What ``provision wheelhouse`` makes, as far as ``sdcard`` looks (names, not wheels)."""
+    wheels = _dir(tmp_path / "wheelhouse")
+    for name in ("roomcast-0.1.0-py3-none-any.whl", "pip-25.0-py3-none-any.whl"):
+        (wheels / name).write_bytes(b"PK")
+    return wheels
 
 
 _REAL_ROOMCAST = """#!{python}
@@ -97,5 +125,5 @@ with open("{log}", "a") as log:
 if "--owner" in args:
     at = args.index("--owner")
     del args[at : at + 2]
-sys.exit(main([a for a in args if a != "--enable"]))
+sys.exit(main(args))
 """

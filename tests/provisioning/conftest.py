@@ -32,14 +32,22 @@ ROOMS = [
     Room(id="gym", building="annex", floor="0", name="Gymnasium"),
 ]
 
+BUILDINGS = ("main", "annex")
+HARDWARE = {"101": "oled-4button", "102": "oled-4button", "gym": "sign-and-strobe"}
+"""The hardware profile of each room (the examples ``init`` writes)."""
+
 
 @pytest.fixture
 def site(tmp_path: Path) -> SiteLayout:
     """A site with three rooms and no devices; the broker's files stay with the test user."""
     result = init(
-        tmp_path / "site", SITE_ID, ["hub.lincoln.example", "10.20.0.5"], broker_user=None
+        tmp_path / "site",
+        SITE_ID,
+        ["hub.lincoln.example", "10.20.0.5"],
+        broker_user=None,
+        buildings=BUILDINGS,
     )
-    apply_rooms(result.layout.root, ROOMS, source=tmp_path / "rooms.csv")
+    apply_rooms(result.layout.root, ROOMS, source=tmp_path / "rooms.csv", hardware=HARDWARE)
     return result.layout
 
 

@@ -33,6 +33,8 @@ def _init(capsys: pytest.CaptureFixture[str], site: str) -> None:
         "",
         "--hub-user",
         "",
+        "--building",
+        "main",
     )
     assert code == 0 and "shown only once" in out
     password = out.split("password: ")[1].split()[0]
@@ -48,13 +50,17 @@ def test_a_site_from_init_to_revoke(
     _init(capsys, site)
 
     csv = tmp_path / "rooms.csv"
-    csv.write_text("building,floor,room,name\nmain,1,101,Lab\nmain,1,102,Art\n")
+    csv.write_text(
+        "building,floor,room,name,hardware\nmain,1,101,Lab,oled-4button\n"
+        "main,1,102,Art,oled-4button\n"
+    )
     code, out, _ = _run(capsys, "rooms", "--site-dir", site, str(csv))
-    assert code == 0 and "added: 101, 102" in out
+    assert code == 0 and "added 2 rooms: 101, 102" in out
 
     code, out, _ = _run(capsys, "device", "--site-dir", site, "--all")
-    bundles = [Path(line) for line in out.splitlines() if line.endswith(".tar.gz")]
+    bundles = sorted((tmp_path / "site" / "bundles").glob("*.tar.gz"))
     assert code == 0 and len(bundles) == 2 and "reload the broker" in out
+    assert "issued 2 bundles: lincoln-rc-10" in out and ".tar.gz" not in out.split(" in ")[-1]
 
     code, out, _ = _run(
         capsys, "install", str(bundles[0]), "--target", str(tmp_path / "node"), "--site", "lincoln"
@@ -83,7 +89,7 @@ def test_a_site_from_init_to_revoke(
     assert verify_password(site, "ana", "a chosen long password") is Role.VIEWER
 
     code, out, _ = _run(capsys, "rotate", "--site-dir", site)
-    assert code == 0
+    assert code == 0 and "nothing is due: no certificate expires within 30 days" in out
 
 
 def test_errors_are_printed_not_raised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -116,12 +122,12 @@ def test_the_ca_fingerprint_is_printed_and_checked_on_install(
     site = str(tmp_path / "site")
     code, out, _ = _run(
         capsys, "init", "--site-dir", site, "--site", "lincoln", "--broker-user", "",
-        "--hub-user", "",
+        "--hub-user", "", "--building", "main",
     )  # fmt: skip
     fingerprint = out.split("site CA fingerprint (SHA-256): ")[1].split()[0]
     assert code == 0 and len(fingerprint) == 95
     csv = tmp_path / "rooms.csv"
-    csv.write_text("building,floor,room,name\nmain,1,101,Lab\n")
+    csv.write_text("building,floor,room,name,hardware\nmain,1,101,Lab,oled-4button\n")
     _run(capsys, "rooms", "--site-dir", site, str(csv))
     code, out, _ = _run(capsys, "device", "--site-dir", site, "--room", "101")
     assert code == 0 and f"site CA fingerprint (SHA-256): {fingerprint}" in out

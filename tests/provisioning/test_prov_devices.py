@@ -21,6 +21,7 @@ from provisioning import issue_all, issue_device, render_acl, revoke
 from provisioning.access import device_permissions, reload_broker
 from provisioning.errors import BrokerReloadError, DeviceError
 from provisioning.pki import NOT_BEFORE
+from provisioning.profiles import EXAMPLES
 from provisioning.site import SiteLayout, open_site
 
 ID = re.compile(r"^rc-(101|102|gym)-[0-9a-f]{4}$")
@@ -63,6 +64,7 @@ def test_bundle_contents_and_modes(site: SiteLayout) -> None:
             "tls": {"ca": "ca.crt", "cert": "device.crt", "key": "device.key"},
         },
         "hub_public_key": "hub-signing.pub",
+        "hardware": EXAMPLES["oled-4button"],
     }
     assert members["hub-signing.pub"][1] == site.hub.signing_pub.read_bytes()
     assert members["ca.crt"][1] == site.ca_cert.read_bytes()

@@ -10,13 +10,13 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from bundle_helpers import fake_system, resign
+from bundle_helpers import resign
 from prov_helpers import SITE_ID
 from pytest_mock import MockerFixture
 
 from device.config import load_device_config
 from protocol.inventory import Room
-from provisioning import init, install, issue_device, load_installed, sdcard
+from provisioning import init, install, issue_device, load_installed
 from provisioning.errors import BundleError
 from provisioning.pki import load_authority
 from provisioning.rooms import apply_rooms
@@ -81,11 +81,14 @@ def test_reinstalling_for_the_same_site_replaces_the_identity(
 
 
 def _other_site_bundle(tmp_path: Path) -> Path:
-    other = init(tmp_path / "other-site", "roosevelt", ["127.0.0.1"], broker_user=None).layout
+    other = init(
+        tmp_path / "other-site", "roosevelt", ["127.0.0.1"], broker_user=None, buildings=["main"]
+    ).layout
     apply_rooms(
         other.root,
         [Room(id="101", building="main", floor="1", name="Lab")],
         source=tmp_path / "x.csv",
+        hardware={"101": "oled-4button"},
     )
     return issue_device(other.root, "101")
 
@@ -151,6 +154,9 @@ def test_enable_runs_systemctl_only_when_asked_and_present(
     site: SiteLayout, tmp_path: Path, mocker: MockerFixture
 ) -> None:
     bundle = issue_device(site.root, "101")
+    units = tmp_path / "etc-systemd-system"
+    units.mkdir()
+    mocker.patch("provisioning.install.UNIT_DIR", units)
     which = mocker.patch("provisioning.install.shutil.which", return_value="/bin/systemctl")
     run = mocker.patch(
         "provisioning.install.subprocess.run",
@@ -159,10 +165,15 @@ def test_enable_runs_systemctl_only_when_asked_and_present(
     assert not install(bundle, tmp_path / "a").service_enabled
     run.assert_not_called()
     assert install(bundle, tmp_path / "b", enable_service=True).service_enabled
-    assert run.call_args.args[0] == ["/bin/systemctl", "enable", "--now", "roomcast-device"]
+    # The unit was missing: it is installed from Roomcast's own copy first.
+    assert "Type=notify" in (units / "roomcast-device.service").read_text()
+    assert [c.args[0] for c in run.call_args_list] == [
+        ["/bin/systemctl", "daemon-reload"],
+        ["/bin/systemctl", "enable", "--now", "roomcast-device"],
+    ]
     which.return_value = None
     assert not install(bundle, tmp_path / "c", enable_service=True).service_enabled
-    assert run.call_count == 1
+    assert run.call_count == 2
 
 
 def test_owner_hands_the_files_to_the_service_user(site: SiteLayout, tmp_path: Path) -> None:
@@ -174,82 +185,3 @@ def test_owner_hands_the_files_to_the_service_user(site: SiteLayout, tmp_path: P
     me = pwd.getpwuid(os.geteuid()).pw_name
     node = install(issue_device(site.root, "101"), tmp_path / "m", owner=me)
     assert node.key.stat().st_uid == os.geteuid() and _mode(node.key) == 0o600
-
-
-def _boot(tmp_path: Path, cmdline: str = "console=tty1 root=PARTUUID=abc rootwait") -> Path:
-    boot = tmp_path / "bootfs"
-    boot.mkdir()
-    (boot / "cmdline.txt").write_text(cmdline + "\n")
-    return boot
-
-
-def test_sdcard_hooks_cmdline_and_the_hook_parks_the_bundle_without_roomcast(
-    site: SiteLayout, tmp_path: Path
-) -> None:
-    boot = _boot(tmp_path)
-    bundle = issue_device(site.root, "101")
-    result = sdcard(boot, bundle, mount_point=str(boot))
-    assert result.bundle.read_bytes() == bundle.read_bytes() and result.chained_from is None
-    cmdline = (boot / "cmdline.txt").read_text()
-    assert f"systemd.run={boot}/roomcast-firstrun.sh" in cmdline
-    sdcard(boot, bundle, mount_point=str(boot))
-    assert (boot / "cmdline.txt").read_text() == cmdline  # idempotent
-    env, _ = fake_system(tmp_path, roomcast="none")
-    subprocess.run(["/bin/sh", str(result.hook)], env=env, check=True, timeout=30)
-    # Nothing on the image can check the signature: nothing is unpacked, the bundle waits
-    # root-only off the card, and the card says what to run.
-    assert not Path(env["ROOMCAST_ETC"]).exists()
-    pending = Path(env["ROOMCAST_PENDING"])
-    assert _mode(pending) == 0o700 and _mode(pending / "bundle.tar.gz") == 0o600
-    assert (pending / "bundle.tar.gz").read_bytes() == bundle.read_bytes()
-    report = (boot / "roomcast" / "install-failed.txt").read_text()
-    assert f"roomcast provision install {pending}/bundle.tar.gz" in report
-    assert f"--ca-fingerprint {result.ca_fingerprint}" in report
-    assert (boot / "cmdline.txt").read_text().strip() == "console=tty1 root=PARTUUID=abc rootwait"
-    assert not result.bundle.exists() and not result.hook.exists()
-
-
-def test_sdcard_hook_installs_for_the_service_user_and_creates_it(
-    site: SiteLayout, tmp_path: Path
-) -> None:
-    boot = _boot(tmp_path)
-    result = sdcard(boot, issue_device(site.root, "101"), mount_point=str(boot))
-    env, log = fake_system(tmp_path, roomcast="logged")
-    subprocess.run(["/bin/sh", str(result.hook)], env=env, check=True, timeout=30)
-    calls = log.read_text().splitlines()
-    groups = ["gpio", "i2c", "spi", "dialout"]
-    assert [c for c in calls if c.startswith("groupadd")] == [
-        f"groupadd --system {g}" for g in groups
-    ]
-    (useradd,) = [c for c in calls if c.startswith("useradd")]
-    assert useradd.endswith("roomcast") and "--system" in useradd and "nologin" in useradd
-    assert "usermod --append --groups gpio,i2c,spi,dialout roomcast" in calls
-    assert calls[-1] == (
-        f"roomcast provision install {result.bundle} --target {env['ROOMCAST_ETC']} "
-        f"--owner roomcast --enable --ca-fingerprint {result.ca_fingerprint}"
-    )
-    assert not result.bundle.exists()
-
-
-def test_sdcard_chains_from_an_imager_firstrun_script(site: SiteLayout, tmp_path: Path) -> None:
-    boot = _boot(tmp_path, "console=tty1 systemd.run=/boot/firmware/firstrun.sh")
-    (boot / "firstrun.sh").write_text("#!/bin/bash\nset +e\nrm -f /boot/firmware/firstrun.sh\n")
-    result = sdcard(boot, issue_device(site.root, "101"))
-    assert result.chained_from == boot / "firstrun.sh"
-    lines = (boot / "firstrun.sh").read_text().splitlines()
-    assert lines[:2] == ["#!/bin/bash", "/bin/sh /boot/firmware/roomcast-firstrun.sh --chained"]
-    assert "systemd.run=/boot/firmware/firstrun.sh" in (boot / "cmdline.txt").read_text()
-    assert "BOOT=/boot/firmware" in result.hook.read_text()
-
-
-def test_sdcard_refuses_a_directory_that_is_not_a_boot_partition(
-    site: SiteLayout, tmp_path: Path
-) -> None:
-    with pytest.raises(BundleError, match=r"no cmdline\.txt"):
-        sdcard(tmp_path, issue_device(site.root, "101"))
-    boot = _boot(tmp_path)
-    broken = tmp_path / "broken.tar.gz"
-    broken.write_bytes(b"junk")
-    with pytest.raises(BundleError):
-        sdcard(boot, broken)
-    assert sorted(p.name for p in boot.iterdir()) == ["cmdline.txt"]

@@ -11,10 +11,10 @@ from provisioning import import_rooms, issue_device
 from provisioning.errors import RoomImportError
 from provisioning.site import SiteLayout, open_site
 
-GOOD = """building,floor,room,name
-main,1,101,Science Lab
-main,1,102,Art
-annex,0,gym,Gymnasium
+GOOD = """building,floor,room,name,hardware
+main,1,101,Science Lab,oled-4button
+main,1,102,Art,oled-4button
+annex,0,gym,Gymnasium,sign-and-strobe
 """
 
 
@@ -33,10 +33,10 @@ def test_reimporting_the_same_csv_changes_nothing(site: SiteLayout, tmp_path: Pa
 
 
 def test_import_reports_added_updated_removed(site: SiteLayout, tmp_path: Path) -> None:
-    edited = """building,floor,room,name
-main,1,101,Chemistry Lab
-annex,0,gym,Gymnasium
-annex,2,201,Library
+    edited = """building,floor,room,name,hardware
+main,1,101,Chemistry Lab,oled-4button
+annex,0,gym,Gymnasium,sign-and-strobe
+annex,2,201,Library,oled-4button
 """
     changes = import_rooms(site.root, _csv(tmp_path, edited))
     assert (changes.added, changes.updated, changes.removed) == (("201",), ("101",), ("102",))
@@ -50,8 +50,8 @@ def test_header_order_whitespace_and_excel_bom_are_accepted(
     site: SiteLayout, tmp_path: Path
 ) -> None:
     text = (
-        "\ufeffroom, name ,building,floor\n101, Science Lab ,main,1\n102,Art,main,1\n"
-        "gym,Gymnasium,annex,0\n"
+        "\ufeffroom, name ,building,floor, hardware\n101, Science Lab ,main,1,oled-4button\n"
+        "102,Art,main,1,oled-4button\ngym,Gymnasium,annex,0,sign-and-strobe\n"
     )
     assert not import_rooms(site.root, _csv(tmp_path, text)).changed
 

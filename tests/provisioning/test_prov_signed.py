@@ -19,6 +19,7 @@ from bundle_helpers import (
     Files,
     config_of,
     fake_system,
+    fake_wheelhouse,
     read_members,
     resign,
     with_config,
@@ -43,6 +44,7 @@ from provisioning.pki import (
     public_key_pem,
 )
 from provisioning.rooms import apply_rooms
+from provisioning.sdcard import REPORT_NAME as REPORT
 from provisioning.site import SiteLayout
 
 
@@ -206,7 +208,7 @@ def _prepared_card(tmp_path: Path, genuine: Path, doctored: Files | None) -> tup
     boot = tmp_path / "bootfs"
     boot.mkdir()
     (boot / "cmdline.txt").write_text("console=tty1 rootwait\n")
-    result = sdcard(boot, genuine, mount_point=str(boot))
+    result = sdcard(boot, genuine, mount_point=str(boot), wheelhouse=fake_wheelhouse(tmp_path))
     if doctored is not None:
         write_bundle(result.bundle, doctored)
     return boot, result.hook
@@ -220,12 +222,14 @@ def test_sdcard_checks_the_fingerprint_before_touching_the_card(
     (boot / "cmdline.txt").write_text("console=tty1\n")
     impostor = write_bundle(tmp_path / "impostor.tar.gz", _impostor(parts))
     real = fingerprint(parts.ca.cert)
+    wheels = fake_wheelhouse(tmp_path)
     with pytest.raises(BundleError, match=f"not the expected {real}"):
-        sdcard(boot, impostor, mount_point=str(boot), ca_fingerprint=real)
+        sdcard(boot, impostor, wheelhouse=wheels, ca_fingerprint=real)
     assert sorted(p.name for p in boot.iterdir()) == ["cmdline.txt"]
     genuine = write_bundle(tmp_path / "genuine.tar.gz", parts.files)
-    result = sdcard(boot, genuine, mount_point=str(boot), ca_fingerprint=real)
-    assert result.ca_fingerprint == real and f"--ca-fingerprint {real}" in result.hook.read_text()
+    result = sdcard(boot, genuine, wheelhouse=wheels, ca_fingerprint=real)
+    settings = (boot / "roomcast" / "firstboot.env").read_text()
+    assert result.ca_fingerprint == real and f"CA_FINGERPRINT='{real}'" in settings
 
 
 def _run_hook(hook: Path, env: dict[str, str]) -> None:
@@ -245,10 +249,11 @@ def test_the_first_boot_hook_refuses_a_doctored_bundle_and_wipes_it(
     assert not Path(env["ROOMCAST_ETC"]).exists()
     assert not Path(env["ROOMCAST_PENDING"]).exists()
     # No secret stays on the card; the reason does, for IT to read on a laptop.
-    assert sorted(p.name for p in (boot / "roomcast").iterdir()) == ["install-failed.txt"]
-    report = (boot / "roomcast" / "install-failed.txt").read_text()
-    assert report.startswith("error: ")
+    assert sorted(p.name for p in boot.iterdir()) == ["cmdline.txt", "config.txt", REPORT]
+    report = (boot / REPORT).read_text()
+    assert report.startswith("Roomcast first-boot install FAILED")
     assert re.search(message, report), report
+    assert "PRIVATE KEY" not in report and len(report.splitlines()) < 40
     assert (boot / "cmdline.txt").read_text() == "console=tty1 rootwait\n"
     assert not hook.exists()
 
@@ -261,7 +266,7 @@ def test_the_first_boot_hook_installs_a_genuine_bundle(parts: Parts, tmp_path: P
     etc = Path(env["ROOMCAST_ETC"])
     assert (etc / "device.key").stat().st_mode & 0o777 == 0o600
     assert (etc / "hub-signing.pub").read_bytes() == parts.files["hub-signing.pub"]
-    assert list((boot / "roomcast").iterdir()) == []
+    assert sorted(p.name for p in boot.iterdir()) == ["cmdline.txt", "config.txt"]
     assert not hook.exists()
 
 
@@ -278,9 +283,16 @@ def test_rotation_keeps_the_pinned_ca_and_a_new_site_is_refused(
     assert (node / "device.crt").read_bytes() == rotated_cert
 
     # The site is re-created (`init --force`): a new CA, which the node must not just accept.
-    init(site.root, SITE_ID, ["hub.lincoln.example"], force=True, broker_user=None)
+    init(
+        site.root,
+        SITE_ID,
+        ["hub.lincoln.example"],
+        force=True,
+        broker_user=None,
+        buildings=["main"],
+    )
     room = Room(id="101", building="main", floor="1", name="Science Lab")
-    apply_rooms(site.root, [room], source=tmp_path / "rooms.csv")
+    apply_rooms(site.root, [room], source=tmp_path / "rooms.csv", hardware={"101": "oled-4button"})
     new_bundle = issue_device(site.root, "101")
     new_ca = fingerprint(load_authority(site.ca_cert, site.ca_key).cert)
     with pytest.raises(BundleError, match=f"trusts site CA {old_ca}.*--ca-fingerprint {new_ca}"):

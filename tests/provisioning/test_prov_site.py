@@ -61,7 +61,9 @@ def test_hub_files_are_handed_to_the_hub_user_and_stay_with_it(tmp_path: Path) -
     import pwd
 
     root = tmp_path / "etc" / "roomcast" / "site"
-    layout = init(root, SITE_ID, ["127.0.0.1"], broker_user=None, hub_user="nobody").layout
+    layout = init(
+        root, SITE_ID, ["127.0.0.1"], broker_user=None, hub_user="nobody", buildings=["main"]
+    ).layout
     assert json.loads(layout.inventory.read_text())["hub"] == {"user": "nobody"}
     add_user(layout.root, "ana", "office", "a long enough password")
     lab = Room(id="101", building="main", floor="1", name="Lab")

@@ -1,0 +1,234 @@
+"""``make pi-test``: from a blank card to a classroom node, on arm64 under a real systemd.
+
+One full boot case: bookworm customised by Raspberry Pi Imager, with the first-boot fix-up
+(/boot -> /boot/firmware) replayed; the other two shapes (bookworm as flashed, a cloud-init
+image) are prepared by ``provision sdcard`` and checked on the card, not booted (each boot
+costs minutes under qemu-user; the hook they start is the same file). The broker and the
+hub run on the host. Everything is measured under emulation, not on a Pi.
+
+Run as root: ``python -m tests.pi.pitest`` (``make pi-test``). Fails naming what to
+install; never skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pwd
+import shutil
+import sqlite3
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from hub.config import load_hub_config
+from hub.service import HubService
+from hub.views import alerts
+from protocol.inventory import Room
+from provisioning import init, issue_device, sdcard
+from provisioning.create import broker_config
+from provisioning.fsutil import write_json
+from provisioning.rooms import apply_rooms
+from roomcast.broker import MosquittoProcess, free_port
+from tests.pi.cards import imager_fixup, kernel_arguments, lay_out
+from tests.pi.container import Pi, wait_until
+from tests.pi.rootfs import PiTestError, bookworm_root, check_tools, wheelhouse
+
+WORK = Path(os.environ.get("ROOMCAST_PI_WORK", "/var/tmp/roomcast-pi-test"))
+DROP_IN = """[Service]
+# make pi-test only: mock pins, and SIGUSR1 presses the panic button (device/testpins.py)
+Environment=ROOMCAST_TEST_PIN_FACTORY=mock
+"""
+
+
+class Results(dict[str, str]):
+    """Measurements, printed as they come (a failure later keeps the earlier ones)."""
+
+    def __setitem__(self, key: str, value: str) -> None:
+        print(f"pi-test: {key}: {value}", flush=True)
+        super().__setitem__(key, value)
+
+
+def make_site(work: Path) -> Path:
+    root = work / "site"
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    init(root, "pitest", ["127.0.0.1"], broker_port=free_port(), broker_bind="127.0.0.1",
+         broker_user=user, buildings=["main"])  # fmt: skip
+    hub = json.loads((root / "hub" / "hub.json").read_text())
+    write_json(root / "hub" / "hub.json", hub | {"http": {"host": "127.0.0.1", "port": 0},
+                                                "heartbeat_s": 2.0})  # fmt: skip
+    room = Room(id="101", building="main", floor="1", name="Science Lab")
+    apply_rooms(root, [room], source=root / "rooms.csv", hardware={"101": "oled-4button"})
+    return root
+
+
+def check_other_cards(work: Path, site: Path, wheels: Path) -> None:
+    """bookworm as flashed: our own systemd.run=; cloud-init: a runcmd entry."""
+    plain = lay_out(work / "plain-boot", "plain")
+    assert sdcard(plain, issue_device(site, "101"), wheelhouse=wheels).trigger == "cmdline.txt"
+    assert "systemd.run=/boot/firmware/roomcast-firstrun.sh" in (plain / "cmdline.txt").read_text()
+    cloud = lay_out(work / "cloud-boot", "cloud-init")
+    result = sdcard(cloud, issue_device(site, "101"), wheelhouse=wheels)
+    assert result.trigger == "user-data (cloud-init)"
+    assert 'roomcast-firstrun.sh" --chained' in (cloud / "user-data").read_text()
+    assert "systemd.run" not in (cloud / "cmdline.txt").read_text()
+    print("pi-test: plain bookworm and cloud-init cards prepared and checked (not booted)")
+
+
+def card_is_clean(boot: Path) -> None:
+    """Nothing secret on the FAT partition; no failure report."""
+    report = boot / "roomcast-install.log"
+    if report.exists():
+        raise PiTestError(f"the first-boot install failed:\n{report.read_text()}")
+    for path in boot.rglob("*"):
+        if path.is_file() and b"PRIVATE KEY" in path.read_bytes():
+            raise PiTestError(f"{path} holds a private key after first boot")
+    leftovers = {"roomcast", "roomcast-firstrun.sh", "firstrun.sh"} & {
+        p.name for p in boot.iterdir()
+    }
+    if leftovers:
+        raise PiTestError(f"left on the boot partition: {sorted(leftovers)}")
+
+
+def outbox(upper: Path) -> int:
+    (db,) = list((upper / "var" / "lib").glob("**/device.db")) or [None]
+    if db is None:
+        return 0
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        return int(connection.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+
+async def first_boot(pi: Pi, boot: Path) -> float:
+    started = time.monotonic()
+    await pi.boot(*kernel_arguments(boot))
+    code = await pi.exited(900)
+    if code not in (0, 133):  # 133: the container asked for a reboot
+        raise PiTestError(f"the first boot ended with {code}; see {pi.log}")
+    card_is_clean(boot)
+    if not (pi.upper / "var/lib/imager-firstrun-ran").exists():
+        raise PiTestError("Imager's own firstrun.sh did not run after Roomcast's hook")
+    return time.monotonic() - started
+
+
+async def online(hub: HubService, within_s: float) -> str:
+    found = await wait_until(
+        lambda: [d for d, r in hub.campus.devices.items() if r.online], within_s,
+        "the node to come online at the hub",
+    )  # fmt: skip
+    return str(found[0])  # type: ignore[index]
+
+
+async def watchdog_fed(pi: Pi) -> dict[str, str]:
+    unit = await pi.unit(
+        "Type", "ActiveState", "MainPID", "WatchdogUSec", "WatchdogTimestampMonotonic"
+    )
+    if unit["Type"] != "notify" or unit["ActiveState"] != "active":
+        raise PiTestError(f"roomcast-device is {unit}, not an active Type=notify service")
+    first = unit["WatchdogTimestampMonotonic"]
+    deadline = time.monotonic() + 45
+    while (await pi.unit("WatchdogTimestampMonotonic"))["WatchdogTimestampMonotonic"] == first:
+        if time.monotonic() > deadline:
+            raise PiTestError("the node did not feed its watchdog within 45 s")
+        await asyncio.sleep(1)
+    return unit
+
+
+async def panics(hub: HubService, count: int, within_s: float) -> None:
+    await wait_until(lambda: len(alerts(hub.store)) >= count, within_s,
+                     f"{count} panic alert(s) at the hub")  # fmt: skip
+
+
+async def scenario(work: Path) -> dict[str, str]:
+    check_tools()
+    root, wheels = bookworm_root(), wheelhouse()
+    site = make_site(work)
+    check_other_cards(work, site, wheels)
+    upper = work / "upper"
+    boot = lay_out(upper / "boot", "imager")
+    sdcard(boot, issue_device(site, "101"), wheelhouse=wheels)
+    card = sum(p.stat().st_size for p in boot.rglob("*") if p.is_file()) / 1e6
+    drop_in = upper / "etc/systemd/system/roomcast-device.service.d"
+    drop_in.mkdir(parents=True)
+    (drop_in / "pitest.conf").write_text(DROP_IN)
+    boot = imager_fixup(upper)
+    results = Results()
+    results["written on the card (wheelhouse, bundle, hook)"] = f"{card:.0f} MB"
+    broker = MosquittoProcess(broker_config(site), site / "broker")
+    broker.start()
+    hub = HubService(load_hub_config(site / "hub" / "hub.json"))
+    hub_task = asyncio.create_task(hub.run())
+    pi = Pi(root, upper, work / "console.log")
+    try:
+        started = time.monotonic()
+        results["first boot (install, reboot)"] = f"{await first_boot(pi, boot):.0f} s"
+        venv = upper / "opt/roomcast/venv"
+        size = sum(p.stat().st_size for p in venv.rglob("*") if p.is_file()) / 1e6
+        results["installed venv"] = f"{size:.0f} MB"
+        await pi.boot()
+        await online(hub, 600)
+        results["blank card to online"] = f"{time.monotonic() - started:.0f} s"
+        unit = await watchdog_fed(pi)
+        status = await pi.run("cat", f"/proc/{unit['MainPID']}/status")
+        rss = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
+        results["node RSS (incl. qemu-user)"] = f"{int(rss) / 1024:.0f} MB"
+        await pi.run("sh", "-c", f"kill -USR1 {unit['MainPID']}")
+        await panics(hub, 1, 60)
+        await pi.run("sh", "-c", f"kill -9 {unit['MainPID']}")
+        await restarted(pi, unit["MainPID"])
+        results["kill -9"] = "restarted by systemd"
+        await outbox_survives_power_cut(pi, hub, broker)
+        results["container killed with an event in the outbox"] = "delivered after reboot"
+    finally:
+        await pi.kill()
+        hub_task.cancel()
+        await asyncio.gather(hub_task, return_exceptions=True)
+        broker.stop()
+    return results
+
+
+async def restarted(pi: Pi, old_pid: str) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        unit = await pi.unit("MainPID", "ActiveState", "NRestarts")
+        if unit["MainPID"] not in ("0", old_pid) and unit["ActiveState"] == "active":
+            return
+        if time.monotonic() > deadline:
+            raise PiTestError(f"systemd did not restart the node after kill -9: {unit}")
+        await asyncio.sleep(1)
+
+
+async def outbox_survives_power_cut(pi: Pi, hub: HubService, broker: MosquittoProcess) -> None:
+    broker.stop()  # the event cannot leave the node
+    pid = (await pi.unit("MainPID"))["MainPID"]
+    await pi.run("sh", "-c", f"kill -USR1 {pid}")
+    await wait_until(lambda: outbox(pi.upper) > 0, 60, "the panic in the node's outbox")
+    await pi.kill()  # mid-write, as far as the node knows: no shutdown at all
+    broker.start()
+    await pi.boot()
+    await panics(hub, 2, 600)
+
+
+def main() -> int:
+    if os.geteuid() != 0:
+        print("pi-test: run as root (systemd-nspawn, binfmt_misc)", file=sys.stderr)
+        return 2
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    began = time.monotonic()
+    try:
+        results = asyncio.run(scenario(WORK))
+    except (PiTestError, AssertionError) as error:
+        traceback.print_exc()
+        print(f"pi-test FAILED: {error!r}\n(console: {WORK / 'console.log'})", file=sys.stderr)
+        return 1
+    print("pi-test results (EMULATED: arm64 under qemu-user on x86, not a Pi):")
+    for what, value in results.items():
+        print(f"  {what}: {value}")
+    print(f"pi-test: 1 passed, 0 failed in {time.monotonic() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The emulated Pi for ``make pi-test``: a Debian bookworm arm64 root (debootstrap +
+qemu-user-static), the node's wheelhouse, and boot partitions shaped like Raspberry Pi OS's.
+
+Both the root and the wheelhouse are cached under ``~/.cache/roomcast/`` (``make pi-clean``
+removes them): the root takes minutes to build, the wheelhouse needs PyPI. Each boot runs on
+an overlay of the cached root, so the cache is never changed by a test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+CACHE = Path(os.environ.get("ROOMCAST_PI_CACHE", Path.home() / ".cache" / "roomcast"))
+ROOT = CACHE / "bookworm-arm64"
+COMPLETE = ".roomcast-complete"
+REPO = Path(__file__).resolve().parents[2]
+PACKAGES = "systemd,systemd-sysv,dbus,python3,python3-venv,ca-certificates,iproute2,kmod,udev"
+MIRROR = "http://deb.debian.org/debian"
+TOOLS = {
+    "debootstrap": "debootstrap",
+    "qemu-aarch64-static": "qemu-user-static",
+    "systemd-nspawn": "systemd-container",
+    "update-binfmts": "binfmt-support",
+    "mosquitto": "mosquitto",
+}
+BINFMT = Path("/proc/sys/fs/binfmt_misc")
+
+
+class PiTestError(RuntimeError):
+    """Something the test needs is missing or broke; the message names the fix."""
+
+
+def check_tools() -> None:
+    """Fail loudly, naming the Debian package, for every tool that is missing."""
+    missing = sorted(
+        {pkg for tool, pkg in TOOLS.items() if not shutil.which(tool) and not _sbin(tool)}
+    )
+    if missing:
+        raise PiTestError(f"missing tools; install them: apt-get install -y {' '.join(missing)}")
+    if not (BINFMT / "register").exists():
+        subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)], check=False)
+    if not (BINFMT / "qemu-aarch64").exists():
+        subprocess.run(["update-binfmts", "--enable", "qemu-aarch64"], check=False)
+    if not (BINFMT / "qemu-aarch64").exists():
+        raise PiTestError(
+            "arm64 binaries cannot run here: binfmt_misc has no qemu-aarch64 entry "
+            "(apt-get install -y qemu-user-static binfmt-support; update-binfmts --enable)"
+        )
+
+
+def _sbin(tool: str) -> bool:
+    return Path("/usr/sbin", tool).exists()
+
+
+def bookworm_root() -> Path:
+    """The cached arm64 root, built with debootstrap when it is missing or incomplete."""
+    if (ROOT / COMPLETE).exists():
+        return ROOT
+    work = ROOT.with_name(ROOT.name + ".tmp")
+    shutil.rmtree(work, ignore_errors=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    print(f"pi-test: building the bookworm arm64 root in {ROOT} (minutes; cached)", flush=True)
+    command = ["debootstrap", "--arch=arm64", "--variant=minbase", f"--include={PACKAGES}"]
+    result = subprocess.run(
+        [*command, "bookworm", str(work), MIRROR], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise PiTestError(f"debootstrap failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    (work / COMPLETE).touch()
+    shutil.rmtree(ROOT, ignore_errors=True)
+    work.rename(ROOT)
+    return ROOT
+
+
+def wheelhouse() -> Path:
+    """The node's wheelhouse for this source (cached by a hash of what goes into it)."""
+    digest = hashlib.sha256()
+    for path in [*sorted(REPO.glob("*/**/*.py")), REPO / "pyproject.toml"]:
+        if ".venv" not in path.parts and "tests" not in path.parts:
+            digest.update(path.read_bytes())
+    target = CACHE / f"wheelhouse-{digest.hexdigest()[:12]}"
+    if (target / COMPLETE).exists():
+        return target
+    for old in CACHE.glob("wheelhouse-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    command = [sys.executable, "-m", "roomcast", "provision", "wheelhouse", str(target)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
+    if result.returncode != 0:
+        raise PiTestError(f"the wheelhouse could not be built:\n{result.stderr[-3000:]}")
+    (target / COMPLETE).touch()
+    return target
