@@ -99,9 +99,13 @@ def test_a_site_from_before_the_validity_floor_is_warned_about_and_rotate_redate
     issued = datetime.now(UTC) - timedelta(minutes=5)
     with monkeypatch.context() as old_style:
         old_style.setattr(pki, "NOT_BEFORE", issued.replace(microsecond=0))
-        layout = init(tmp_path / "site", "lincoln", ["10.20.0.5"], broker_user=None).layout
+        layout = init(
+            tmp_path / "site", "lincoln", ["10.20.0.5"], broker_user=None, buildings=["main"]
+        ).layout
         rooms = [Room(id="101", building="main", floor="1", name="Lab")]
-        apply_rooms(layout.root, rooms, source=tmp_path / "rooms.csv")
+        apply_rooms(
+            layout.root, rooms, source=tmp_path / "rooms.csv", hardware={"101": "simulated"}
+        )
         issue_all(layout.root)
     ca_before = x509.load_pem_x509_certificate(layout.ca_cert.read_bytes())
     (finding,) = check(layout.root).findings
