@@ -142,23 +142,16 @@ async def mqtt_as(
 
 @pytest.fixture
 async def hub(site: ThrowawaySite, mosquitto: MosquittoProcess) -> AsyncIterator[HubService]:
-    service = HubService(load_hub_config(site.hub.config))
-    task = asyncio.create_task(service.run())
-    try:
-        async with asyncio.timeout(WAIT):
-            await service.ready.wait()
+    async with hub_with(site) as service:
         yield service
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
 
 
 @contextlib.asynccontextmanager
 async def hub_with(site: ThrowawaySite, **settings: Any) -> AsyncIterator[HubService]:
     """A hub whose hub.json has ``settings`` added, as IT would write them (needs a broker)."""
-    config = json.loads(site.hub.config.read_text(encoding="utf-8"))
-    write_json(site.hub.config, config | settings)
+    if settings:
+        config = json.loads(site.hub.config.read_text(encoding="utf-8"))
+        write_json(site.hub.config, config | settings)
     service = HubService(load_hub_config(site.hub.config))
     task = asyncio.create_task(service.run())
     try:
