@@ -13,9 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from protocol.accounts import Role
-from provisioning import second_factor as factors
-from provisioning import users
+from provisioning.cli_users import add_user_parser
 from provisioning.create import DEFAULT_PORT, init
 from provisioning.devices import issue_all, issue_device, revoke
 from provisioning.errors import ProvisioningError
@@ -170,72 +168,6 @@ def _cmd_revoke(args: argparse.Namespace) -> int:
     if result.reloaded_pid is None:
         print("reload the broker now (systemctl reload mosquitto): until then it may connect")
     return 0
-
-
-def _cmd_user(args: argparse.Namespace) -> int:
-    if args.action == "list":
-        for name, role in users.list_users(args.site_dir).items():
-            print(f"{name}\t{role.value}")
-        return 0
-    if args.action == "remove":
-        users.remove_user(args.site_dir, args.name)
-        print(f"removed {args.name}; the hub ends their open sessions")
-        return 0
-    if args.action == "role":
-        if args.role is None:
-            print("error: `user role` needs --role", file=sys.stderr)
-            return 2
-        users.set_role(args.site_dir, args.name, args.role)
-        print(f"{args.name} is now {args.role}; open sessions have the new role at once")
-        _second_factor_after(args)
-        return 0
-    if args.action == "totp":
-        return _cmd_totp(args)
-    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
-    if args.action == "add":
-        password = users.add_user(args.site_dir, args.name, args.role or "viewer", password)
-    else:
-        password = users.set_password(args.site_dir, args.name, password, args.role)
-    if not args.password_stdin:
-        print(f"{args.name}: password {password}  (shown once; stored only as a hash)")
-    _second_factor_after(args)
-    return 0
-
-
-def _second_factor_after(args: argparse.Namespace) -> None:
-    """A new user whose role needs a second factor gets it now; a promoted one at login."""
-    new_role = args.role or ("viewer" if args.action == "add" else None)
-    if new_role is None or not factors.needs_second_factor(args.site_dir, new_role):
-        return
-    if args.action == "add":
-        _print_enrolled(factors.enrol(args.site_dir, args.name), args.qr_png)
-    elif not factors.enrolled(args.site_dir, args.name):
-        print(f"{args.name} sets up a second factor at the next console login")
-
-
-def _cmd_totp(args: argparse.Namespace) -> int:
-    if args.clear:
-        factors.clear(args.site_dir, args.name)
-        print(f"{args.name}: second factor removed; they set up a new one at the next login")
-        return 0
-    _print_enrolled(factors.enrol(args.site_dir, args.name), args.qr_png)
-    return 0
-
-
-def _print_enrolled(enrolled: factors.Enrolled, png: Path | None) -> None:
-    """The new secret (URI, text, QR code) and recovery codes: shown once, never again."""
-    print(f"{enrolled.user}: second factor (TOTP) set up; the old codes no longer work.")
-    print("Scan the QR code with an authenticator app, or enter the secret by hand:")
-    print(f"  {enrolled.uri}")
-    print(f"  secret: {enrolled.secret}")
-    if png is not None:
-        enrolled.write_png(png)
-        print(f"  QR code written to {png} (0600: it holds the secret; delete it after use)")
-    else:
-        enrolled.qr().terminal(out=sys.stdout, compact=True)
-    print("Recovery codes (each works once instead of a code; shown once, stored as hashes):")
-    for code in enrolled.recovery_codes:
-        print(f"  {code}")
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -398,23 +330,7 @@ def _add_node(sub: Any) -> None:
 
 
 def _add_user(sub: Any) -> None:
-    p = sub.add_parser("user", help="console users: add, passwd, role, totp, remove, list")
-    _site_args(p)
-    p.add_argument("action", choices=["add", "passwd", "role", "totp", "remove", "list"])
-    p.add_argument("name", nargs="?", default="")
-    p.add_argument("--role", choices=[r.value for r in Role])
-    p.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from standard input instead of generating one",
-    )
-    p.add_argument(
-        "--qr-png", type=Path, help="add, totp: write the QR code to this PNG (0600) instead"
-    )
-    p.add_argument(
-        "--clear", action="store_true", help="totp: remove the second factor (set up anew)"
-    )
-    p.set_defaults(provision_handler=_cmd_user)
+    add_user_parser(sub, _site_args)
 
 
 def _add_upkeep(sub: Any) -> None:
