@@ -139,11 +139,23 @@ def _flooded(
     pressed = panic(stack, stream, presses, interval_s)
     after = {"hub": sample(hub_pid), "broker": sample(broker_pid), "flooder": sample(flooder.pid)}
     children.stop(flooder)
+    pressed["recorded"] = presses - len(_unrecorded(stack, pressed["not_seen"]))
     sent = json.loads(report.read_text()) if report.exists() else {"sent": None}
     cpu = {
         f"{name}_cpu_percent": round(cpu_percent(before[name], after[name]), 1) for name in before
     }
     return pressed | {"flood": sent, "rate_per_s": rate or None} | cpu
+
+
+def _unrecorded(stack: Stack, event_ids: list[str], within_s: float = 30.0) -> set[str]:
+    """The presses the console's stream did not show within the phase that the hub has
+    not recorded either, once the flood is over: late is measured, lost is a failure."""
+    missing, deadline = set(event_ids), time.monotonic() + within_s
+    while missing and time.monotonic() < deadline:
+        missing -= {alert["event_id"] for alert in stack.client.get("/api/alerts")["open"]}
+        if missing:
+            time.sleep(0.5)
+    return missing
 
 
 def _ratio(during: dict[str, Any], baseline: dict[str, Any]) -> float | None:

@@ -301,6 +301,7 @@ def panic(stack: Stack, stream: Stream, presses: int, interval_s: float) -> dict
     return {
         "presses": presses,
         "received": len(arrived),
+        "not_seen": sorted(wanted - set(arrived)),
         "interval_ms": round(interval_s * 1000),
         "console_ms": summary(console),
         "hub_ms": summary(hub),

@@ -65,8 +65,10 @@ def test_quick_run_writes_results_in_the_expected_shape(tmp_path: Path) -> None:
     assert run["panic"]["console_ms"]["p99"] is not None
 
     flood = run["flood"]
-    assert flood["with"]["received"] == flood["without"]["received"] == 10
-    assert flood["with_1000_per_s"]["received"] == 10
+    assert flood["without"]["received"] == 10
+    # During a flood a press may reach the console after the phase's window (that delay
+    # is what the phase measures), but none may be lost: the hub has every one after it.
+    assert flood["with"]["recorded"] == flood["with_1000_per_s"]["recorded"] == 10
     assert flood["with"]["flood"]["sent"] > 0 and flood["ratio_p99"] is not None
 
     device = run["device"]

@@ -18,6 +18,7 @@ import os
 import pwd
 import shutil
 import sqlite3
+import subprocess
 import sys
 import time
 import traceback
@@ -93,9 +94,10 @@ def card_is_clean(boot: Path) -> None:
 
 
 def outbox(upper: Path) -> int:
-    (db,) = list((upper / "var" / "lib").glob("**/device.db")) or [None]
-    if db is None:
+    found = list((upper / "var" / "lib").glob("**/device.db"))
+    if not found:
         return 0
+    (db,) = found
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
         return int(connection.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
@@ -161,31 +163,70 @@ async def scenario(work: Path) -> dict[str, str]:
     hub_task = asyncio.create_task(hub.run())
     pi = Pi(root, upper, work / "console.log")
     try:
-        started = time.monotonic()
-        results["first boot (install, reboot)"] = f"{await first_boot(pi, boot):.0f} s"
-        venv = upper / "opt/roomcast/venv"
-        size = sum(p.stat().st_size for p in venv.rglob("*") if p.is_file()) / 1e6
-        results["installed venv"] = f"{size:.0f} MB"
-        await pi.boot()
-        await online(hub, 600)
-        results["blank card to online"] = f"{time.monotonic() - started:.0f} s"
-        unit = await watchdog_fed(pi)
-        status = await pi.run("cat", f"/proc/{unit['MainPID']}/status")
-        rss = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
-        results["node RSS (incl. qemu-user)"] = f"{int(rss) / 1024:.0f} MB"
-        await pi.run("sh", "-c", f"kill -USR1 {unit['MainPID']}")
-        await panics(hub, 1, 60)
-        await pi.run("sh", "-c", f"kill -9 {unit['MainPID']}")
-        await restarted(pi, unit["MainPID"])
-        results["kill -9"] = "restarted by systemd"
-        await outbox_survives_power_cut(pi, hub, broker)
-        results["container killed with an event in the outbox"] = "delivered after reboot"
+        await run_scenario(pi, hub, broker, boot, results)
+    except PiTestError as error:
+        raise PiTestError(f"{error}\n{diagnosis(pi, hub, broker)}") from None
     finally:
         await pi.kill()
         hub_task.cancel()
         await asyncio.gather(hub_task, return_exceptions=True)
         broker.stop()
     return results
+
+
+def diagnosis(pi: Pi, hub: HubService, broker: MosquittoProcess) -> str:
+    """What a failure in CI needs to be read without the machine: the hub's view, the
+    ends of the broker's log and of the node's console."""
+
+    def tail(path: Path, lines: int) -> str:
+        text = path.read_text(errors="replace") if path.exists() else "(none)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    devices = {d: (r.online, r.last_seen) for d, r in hub.campus.devices.items()}
+    return (
+        f"hub: connected={hub.connected.is_set()} devices={devices} "
+        f"rejected={dict(hub.campus.rejected)} outbox on the node={outbox(pi.upper)}\n"
+        f"--- broker log ({broker.log_path}), last 30 lines:\n{tail(broker.log_path, 30)}\n"
+        f"--- node console ({pi.log}), last 40 lines:\n{tail(pi.log, 40)}\n"
+        f"--- the node's journal, roomcast-device:\n{node_journal(pi.upper)}"
+    )
+
+
+def node_journal(upper: Path) -> str:
+    journal = upper / "var/log/journal"
+    if not journal.is_dir() or shutil.which("journalctl") is None:
+        return f"(no persistent journal in {journal}, or no journalctl on this host)"
+    shown = subprocess.run(
+        ["journalctl", f"--directory={journal}", "--unit=roomcast-device", "--lines=60",
+         "--no-pager", "--output=short-monotonic"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    return shown.stdout[-8000:] + shown.stderr[-2000:]
+
+
+async def run_scenario(
+    pi: Pi, hub: HubService, broker: MosquittoProcess, boot: Path, results: Results
+) -> None:
+    """Boot, install, come online, press; kill -9; a power cut with a press queued."""
+    started = time.monotonic()
+    results["first boot (install, reboot)"] = f"{await first_boot(pi, boot):.0f} s"
+    venv = pi.upper / "opt/roomcast/venv"
+    size = sum(p.stat().st_size for p in venv.rglob("*") if p.is_file()) / 1e6
+    results["installed venv"] = f"{size:.0f} MB"
+    await pi.boot()
+    device_id = await online(hub, 600)
+    results["blank card to online"] = f"{time.monotonic() - started:.0f} s"
+    unit = await watchdog_fed(pi)
+    status = await pi.run("cat", f"/proc/{unit['MainPID']}/status")
+    rss = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
+    results["node RSS (incl. qemu-user)"] = f"{int(rss) / 1024:.0f} MB"
+    await pi.run("sh", "-c", f"kill -USR1 {unit['MainPID']}")
+    await panics(hub, 1, 60)
+    await pi.run("sh", "-c", f"kill -9 {unit['MainPID']}")
+    await restarted(pi, unit["MainPID"])
+    results["kill -9"] = "restarted by systemd"
+    await outbox_survives_power_cut(pi, hub, broker, device_id)
+    results["container killed with an event in the outbox"] = "delivered after reboot"
 
 
 async def restarted(pi: Pi, old_pid: str) -> None:
@@ -199,15 +240,20 @@ async def restarted(pi: Pi, old_pid: str) -> None:
         await asyncio.sleep(1)
 
 
-async def outbox_survives_power_cut(pi: Pi, hub: HubService, broker: MosquittoProcess) -> None:
+async def outbox_survives_power_cut(
+    pi: Pi, hub: HubService, broker: MosquittoProcess, device_id: str
+) -> None:
     broker.stop()  # the event cannot leave the node
     pid = (await pi.unit("MainPID"))["MainPID"]
     await pi.run("sh", "-c", f"kill -USR1 {pid}")
     await wait_until(lambda: outbox(pi.upper) > 0, 60, "the panic in the node's outbox")
     await pi.kill()  # mid-write, as far as the node knows: no shutdown at all
+    seen = hub.campus.devices[device_id].last_seen or 0.0
     broker.start()
     await pi.boot()
-    await panics(hub, 2, 600)
+    await wait_until(lambda: (hub.campus.devices[device_id].last_seen or 0.0) > seen, 300,
+                     "the node to reach the hub again after the power cut")  # fmt: skip
+    await panics(hub, 2, 60)
 
 
 def main() -> int:
