@@ -156,7 +156,10 @@ def test_a_counter_poisoned_by_an_old_forged_ack_is_repaired_at_start(
     with sqlite3.connect(hub_db) as db:  # what a forged ack did before acks were checked
         db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (2**63 - 1,))
     again = make_engine()
-    assert again.directives.issue(DirectiveRequest(action=Action.SECURE), user="u").seq == issued.seq + 1
+    assert (
+        again.directives.issue(DirectiveRequest(action=Action.SECURE), user="u").seq
+        == issued.seq + 1
+    )
 
 
 # -- cancels withdraw only a device's own panic ---------------------------------------------
