@@ -38,7 +38,6 @@ class Engine:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.bus = bus or Bus()
-        self.clock = clock
         self.rejected = Rejections(bus=self.bus, clock=clock)
         self.presence = Presence(
             inventory=inventory, store=store, bus=self.bus, rejected=self.rejected, clock=clock

@@ -122,7 +122,7 @@ async def node_process(offset: str, config: Path) -> AsyncIterator[NodeLog]:
 def stale_command(hub: HubService, device_id: str) -> Command:
     """A command, genuinely signed, that expired two minutes ago on the hub's clock: what
     the broker would hand a node that was away (the hub's own seq, so only time refuses it)."""
-    now = hub.engine.clock()
+    now = hub._now()
     command = Command(
         seq=hub.store.next_command_seq(),
         device_id=device_id,

@@ -168,6 +168,20 @@ def test_every_issue_is_audited_with_the_user(
     assert log[0]["detail"]["target"] == "101"
 
 
+def test_every_issue_keeps_which_displays_were_online(engine: Engine, reader: HubStore) -> None:
+    """The drill debrief's "offline at issue" is recorded by the engine, whoever issues."""
+    engine.presence.on_status("dev-102", status(device_id="dev-102", room="102"))
+    engine.directives.issue(lockdown(drill=True), user="principal")
+    released = engine.directives.release("101", user="officer-jones")
+    for seq in (1, released.seq):
+        assert reader.presence(seq) == {
+            "dev-101-a": False,
+            "dev-101-b": False,
+            "dev-102": True,
+            "dev-gym": False,
+        }
+
+
 # -- release ---------------------------------------------------------------------------------
 
 
