@@ -47,7 +47,7 @@ def error(message: str, status: int, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message} | extra, status_code=status)
 
 
-def refused(refusal: Refused) -> JSONResponse:
+def refusal_response(refusal: Refused) -> JSONResponse:
     return error(str(refusal), http_status(refusal))
 
 
@@ -101,7 +101,7 @@ class Access:
             try:
                 return await handler(request)
             except Refused as refusal:
-                return refused(refusal)
+                return refusal_response(refusal)
 
         return guarded
 

@@ -19,7 +19,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hub.access import SESSION_COOKIE, error, json_body, refused, same_origin
+from hub.access import SESSION_COOKIE, error, json_body, refusal_response, same_origin
 from hub.auth import (
     LOGIN_KINDS,
     SESSION_TTL_S,
@@ -94,7 +94,7 @@ class Logins:
         try:
             asked = parse_login(await json_body(request))
         except Refused as refusal:
-            return refused(refusal)
+            return refusal_response(refusal)
         name, client = asked.user, _client(request)
         if self.limiter.blocked(name, client):
             self._audit(name, "login refused (rate limit)", {"from": client})
@@ -198,7 +198,7 @@ class Logins:
         try:
             code = (await json_body(request)).get("code")
         except Refused as refusal:
-            return refused(refusal)
+            return refusal_response(refusal)
         account = self.users.account(name)
         if not isinstance(code, str) or account is None:
             return error('send {"code": "123456"}', 400)
