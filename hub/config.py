@@ -44,7 +44,7 @@ class HubConfig:
     """Roles that must log in with a second factor (hub.second_factor); admin always."""
     control_lapse_s: float = 45.0
     """Console control lapses when its holder has had no live stream this long (a closed
-    browser must not keep control through an emergency); see :mod:`hub.control`."""
+    browser must not keep control through an emergency); see :mod:`hub.console_control`."""
 
     @property
     def database(self) -> Path:

@@ -10,8 +10,8 @@ with the drill flag) while no drill is running. Every directive after it belongs
   which ends there; the real directive is not part of it.
 
 A drill's id is the sequence number of its first directive, so ids are stable and never
-reused. Presence at issue time (which displays were offline) is recorded by the API when a
-directive is issued; see :meth:`hub.store.HubStore.save_presence`.
+reused. Presence at issue time (which displays were offline) is recorded by the engine as it
+issues each directive (:meth:`hub.directives.Directives.issue`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from hub.campus import Campus
+from hub.engine import Engine
 from hub.stats import summary
 from hub.store import HubStore
 from protocol.inventory import Inventory, Room
@@ -95,16 +95,16 @@ def find_drill(drill_id: int, store: HubStore, inventory: Inventory) -> Drill | 
     return None
 
 
-def _room_results(campus: Campus, drill: Drill) -> list[dict[str, float | str | None]]:
+def _room_results(engine: Engine, drill: Drill) -> list[dict[str, float | str | None]]:
     """Per directive: room id -> ack ms, SUPERSEDED or NO_ACK (rooms out of scope absent)."""
     results: list[dict[str, float | str | None]] = []
     for index, directive in enumerate(drill.directives):
         row: dict[str, float | str | None] = {}
-        for room in campus.rooms_in(directive):
-            ms = campus.room_ack_ms(room, directive)
+        for room in engine.directives.rooms_in(directive):
+            ms = engine.acks.room_ack_ms(room, directive)
             if ms is not None:
                 row[room.id] = round(ms, 1)
-            elif _acked_later(campus, room, drill.directives[index + 1 :]):
+            elif _acked_later(engine, room, drill.directives[index + 1 :]):
                 row[room.id] = SUPERSEDED
             else:
                 row[room.id] = NO_ACK
@@ -112,30 +112,28 @@ def _room_results(campus: Campus, drill: Drill) -> list[dict[str, float | str | 
     return results
 
 
-def _acked_later(campus: Campus, room: Room, later: Iterable[Directive]) -> bool:
+def _acked_later(engine: Engine, room: Room, later: Iterable[Directive]) -> bool:
     return any(
-        room in campus.rooms_in(d) and campus.room_ack_ms(room, d) is not None for d in later
+        room in engine.directives.rooms_in(d) and engine.acks.room_ack_ms(room, d) is not None
+        for d in later
     )
 
 
-def _offline_at_issue(store: HubStore, campus: Campus, directive: Directive) -> list[str] | None:
+def _offline_at_issue(store: HubStore, engine: Engine, directive: Directive) -> list[str] | None:
     presence = store.presence(directive.seq)
     if not presence:
         return None  # issued before presence was recorded
-    in_scope = {room.id for room in campus.rooms_in(directive)}
-    offline = {
-        campus.devices[d].room
-        for d, online in presence.items()
-        if not online and d in campus.devices
-    }
+    in_scope = {room.id for room in engine.directives.rooms_in(directive)}
+    devices = engine.presence.devices
+    offline = {devices[d].room for d, online in presence.items() if not online and d in devices}
     return sorted(offline & in_scope)
 
 
-def drill_report(drill: Drill, campus: Campus, store: HubStore) -> dict[str, Any]:
+def drill_report(drill: Drill, engine: Engine, store: HubStore) -> dict[str, Any]:
     """Everything the debrief shows: per directive and room, latencies, misses, alerts."""
-    results = _room_results(campus, drill)
+    results = _room_results(engine, drill)
     rows = [
-        _directive_row(campus, store, drill, directive, result)
+        _directive_row(engine, store, drill, directive, result)
         for directive, result in zip(drill.directives, results, strict=True)
     ]
     measured = [ms for result in results for ms in result.values() if isinstance(ms, float)]
@@ -164,7 +162,7 @@ def drill_report(drill: Drill, campus: Campus, store: HubStore) -> dict[str, Any
 
 
 def _directive_row(
-    campus: Campus,
+    engine: Engine,
     store: HubStore,
     drill: Drill,
     directive: Directive,
@@ -176,7 +174,7 @@ def _directive_row(
         "issued_at": directive.issued_at,
         "offset_s": round(directive.issued_at - drill.started_at, 1),
         "action": directive.action.value,
-        "term": campus.vocabulary[directive.action].term,
+        "term": engine.directives.vocabulary[directive.action].term,
         "drill": directive.drill,
         "scope": directive.scope.value,
         "target": directive.target,
@@ -185,7 +183,7 @@ def _directive_row(
         "acked": len(measured),
         "ack_ms": summary(measured),
         "rooms": result,
-        "offline_at_issue": _offline_at_issue(store, campus, directive),
+        "offline_at_issue": _offline_at_issue(store, engine, directive),
     }
 
 
@@ -236,11 +234,3 @@ def _cell(value: object) -> object:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value
     return value
-
-
-def record_presence(store: HubStore, campus: Campus, directive: Directive) -> None:
-    """Keep which displays were online when ``directive`` went out (the debrief's offline list)."""
-    store.save_presence(
-        directive.seq,
-        [(device, record.room, record.online) for device, record in campus.devices.items()],
-    )

@@ -12,25 +12,30 @@ A login whose password is right but whose role needs a second factor goes one of
 from __future__ import annotations
 
 import asyncio
-import json
-import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hub.auth import LOGIN_KINDS, SESSION_TTL_S, Account, Principal, UsersUnavailable
-from hub.campus import HubError
+from hub.access import SESSION_COOKIE, error, json_body, refusal_response, same_origin
+from hub.auth import (
+    LOGIN_KINDS,
+    SESSION_TTL_S,
+    Account,
+    LoginLimiter,
+    Principal,
+    Sessions,
+    Users,
+    UsersUnavailable,
+)
+from hub.config import HubConfig
+from hub.errors import Invalid, Refused
 from hub.second_factor import CodeLimiter, FactorStore, Outcome, PendingEnrolments, SecondFactor
+from hub.store import HubStore
 from protocol.factors import Enrolment
 
-if TYPE_CHECKING:
-    from hub.api import Api
-
-SESSION_COOKIE = "roomcast_session"
-MAX_BODY = 16 * 1024
 USERS_DAMAGED = (
     "nobody can log in: the hub's users file is damaged; IT must fix it "
     "(the hub's log names the file and the entry)"
@@ -59,16 +64,23 @@ def parse_login(body: dict[str, Any]) -> LoginRequest:
     name, password, kind = body.get("user"), body.get("password"), body.get("kind", "cli")
     otp = body.get("otp")
     if not isinstance(name, str) or not isinstance(password, str) or kind not in LOGIN_KINDS:
-        raise HubError('send {"user": ..., "password": ..., "kind": "cli" or "console"}')
+        raise Invalid('send {"user": ..., "password": ..., "kind": "cli" or "console"}')
     if otp is not None and (not isinstance(otp, str) or len(otp) > 64):
-        raise HubError('"otp" must be the code as a string')
+        raise Invalid('"otp" must be the code as a string')
     return LoginRequest(user=name, password=password, kind=kind, otp=otp or None)
 
 
 class Logins:
-    def __init__(self, api: Api) -> None:
-        self.api = api
-        config = api.hub.config
+    def __init__(
+        self,
+        *,
+        config: HubConfig,
+        store: HubStore,
+        users: Users,
+        sessions: Sessions,
+        limiter: LoginLimiter,
+    ) -> None:
+        self.users, self.sessions, self.limiter, self._store = users, sessions, limiter, store
         self.factors = SecondFactor(
             FactorStore(config.state_dir / "second-factor.db"), config.totp_required_for
         )
@@ -76,24 +88,24 @@ class Logins:
         self.pending = PendingEnrolments(ttl_s=SESSION_TTL_S["enrol"])
 
     def _audit(self, user: str, action: str, detail: dict[str, Any]) -> None:
-        self.api.hub.store.audit(at=time.time(), user=user, action=action, detail=detail)
+        self._store.audit(at=time.time(), user=user, action=action, detail=detail)
 
     async def login(self, request: Request) -> Response:
         try:
             asked = parse_login(await json_body(request))
-        except HubError as problem:
-            return error(str(problem), problem.status)
+        except Refused as refusal:
+            return refusal_response(refusal)
         name, client = asked.user, _client(request)
-        if self.api.limiter.blocked(name, client):
+        if self.limiter.blocked(name, client):
             self._audit(name, "login refused (rate limit)", {"from": client})
             return error("too many failed logins; wait a minute and try again", 429)
         try:
-            account = await asyncio.to_thread(self.api.users.verify, name, asked.password)
+            account = await asyncio.to_thread(self.users.verify, name, asked.password)
         except UsersUnavailable:
             self._audit(name, "login refused (users file damaged)", {"from": client})
             return error(USERS_DAMAGED, 401)
         if account is None:
-            self.api.limiter.failed(name, client)
+            self.limiter.failed(name, client)
             self._audit(name, "login failed", {"from": client})
             return error("wrong user name or password", 401)
         enrolment = self.factors.enrolment(name, account)
@@ -117,7 +129,7 @@ class Logins:
             return error(TOO_MANY_CODES, 429)
         checked = self.factors.check(name, enrolment, asked.otp)
         if not checked.ok:
-            self.api.limiter.failed(name, client)
+            self.limiter.failed(name, client)
             self.codes.failed(name)
             self._audit(name, "second factor failed", {"from": client, "why": checked.outcome})
             hint = " (wait for the next one)" if checked.outcome is Outcome.REPLAYED else ""
@@ -133,8 +145,8 @@ class Logins:
         if kind == "cli":
             self._audit(name, "login refused (second factor not set up)", {"from": client})
             return error(NOT_ENROLLED.format(user=name), 403)
-        self.api.limiter.succeeded(name, client)
-        token, principal = self.api.sessions.create(name, account, "enrol")
+        self.limiter.succeeded(name, client)
+        token, principal = self.sessions.create(name, account, "enrol")
         self._audit(name, "login (second factor enrolment)", {"from": client})
         return self.session_response(request, token, principal, enrol=True)
 
@@ -143,9 +155,9 @@ class Logins:
     ) -> tuple[str, Principal]:
         """A new session for a user who passed every check (token, principal)."""
         client = _client(request)
-        self.api.limiter.succeeded(name, client)
+        self.limiter.succeeded(name, client)
         passed = "second_factor" in detail  # checked, or just set up
-        token, principal = self.api.sessions.create(name, account, kind, second_factor=passed)
+        token, principal = self.sessions.create(name, account, kind, second_factor=passed)
         detail = {"from": client, "role": account.role.value} | detail
         self._audit(name, f"login ({kind})", detail)
         return token, principal
@@ -171,13 +183,9 @@ class Logins:
     def enrolling(self, request: Request) -> tuple[str, Principal] | None:
         """The caller's enrolment session (token, principal), CSRF-checked if it changes."""
         token = request.cookies.get(SESSION_COOKIE, "")
-        principal = self.api.sessions.lookup(token, kind="enrol") if token else None
-        if principal is None:
+        principal = self.sessions.lookup(token, kind="enrol") if token else None
+        if principal is None or not same_origin(request, principal):
             return None
-        if request.method not in ("GET", "HEAD"):
-            sent = request.headers.get("x-csrf-token", "")
-            if not secrets.compare_digest(sent, principal.csrf):
-                return None
         return token, principal
 
     async def enrol(self, request: Request) -> Response:
@@ -189,24 +197,24 @@ class Logins:
         name, client = principal.user, _client(request)
         try:
             code = (await json_body(request)).get("code")
-        except HubError as problem:
-            return error(str(problem), problem.status)
-        account = self.api.users.account(name)
+        except Refused as refusal:
+            return refusal_response(refusal)
+        account = self.users.account(name)
         if not isinstance(code, str) or account is None:
             return error('send {"code": "123456"}', 400)
         if self.factors.enrolment(name, account) is not None:
             return error("a second factor is already set up for you; log in again", 409)
-        if self.api.limiter.blocked(name, client) or self.codes.blocked(name):
+        if self.limiter.blocked(name, client) or self.codes.blocked(name):
             return error("too many wrong codes; wait a minute and try again", 429)
         secret = self.pending.secret(principal.session)
         codes = self.factors.confirm(name, account, secret, code)
         if codes is None:
-            self.api.limiter.failed(name, client)
+            self.limiter.failed(name, client)
             self.codes.failed(name)
             self._audit(name, "second factor failed", {"from": client, "why": "enrolment code"})
             return error("wrong code: type the 6 digits the app shows now", 401)
         self.pending.forget(principal.session)
-        self.api.sessions.end(token)
+        self.sessions.end(token)
         self._audit(name, "second factor enrolled (console)", {"from": client})
         enrolled = {"second_factor": "enrolled"}
         token, principal = self._open(request, name, account, "console", enrolled)
@@ -215,20 +223,3 @@ class Logins:
 
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-def error(message: str, status: int, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message} | extra, status_code=status)
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise HubError(f"request body over {MAX_BODY} bytes", 413)
-    try:
-        body = json.loads(raw or b"{}")
-    except json.JSONDecodeError as problem:
-        raise HubError(f"request body is not JSON: {problem.msg}") from None
-    if not isinstance(body, dict):
-        raise HubError("request body must be a JSON object")
-    return body

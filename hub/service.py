@@ -17,11 +17,13 @@ from collections.abc import Callable, Iterator
 import aiomqtt
 import uvicorn
 
-from hub.api import create_app
+from hub.app import create_app
 from hub.bus import Bus
-from hub.campus import Campus, HubError
 from hub.config import ConfigError, HubConfig, reload_inventory
+from hub.engine import Engine
+from hub.errors import NotFound
 from hub.guard import DeviceGuard, Flood
+from hub.parts import HubParts
 from hub.store import HubStore
 from protocol.codec import DecodeError, decode, encode
 from protocol.messages import (
@@ -71,7 +73,7 @@ class HubService:
         self._topics = Topics(config.site)
         self._store = HubStore(config.database)
         self.epoch = self._store.next_epoch()
-        self.campus = Campus(
+        self.engine = Engine(
             inventory=config.inventory,
             store=self._store,
             signing_key=config.signing_key,
@@ -95,7 +97,7 @@ class HubService:
         self.http_port = listener.getsockname()[1]
         server = _QuietServer(
             uvicorn.Config(
-                create_app(self),
+                create_app(self._web_parts()),
                 host=self.config.http_host,
                 port=self.config.http_port,
                 log_level="warning",
@@ -115,6 +117,17 @@ class HubService:
             self._out.cancel()
             listener.close()
             self._store.close()
+
+    def _web_parts(self) -> HubParts:
+        return HubParts(
+            config=self.config,
+            store=self._store,
+            bus=self.bus,
+            engine=self.engine,
+            connected=self.connected.is_set,
+            floods=self.guard.floods,
+            send_command=self.send_command,
+        )
 
     @property
     def api_url(self) -> str:
@@ -148,7 +161,7 @@ class HubService:
             epoch=self.epoch,
             heartbeat_s=self.config.heartbeat_s,
             time=self._now(),
-            latest_seq=self.campus.latest_seq,
+            latest_seq=self.engine.directives.latest_seq,
         )
 
     def _will(self) -> aiomqtt.Will:
@@ -162,7 +175,7 @@ class HubService:
             [(self._topics.device_wildcard(c), 1) for c in _DECODERS]
             + [(self._topics.directive_wildcard, 1)]  # our own, retained: see _adopt
         )
-        for directive in self.campus.current_directives:
+        for directive in self.engine.directives.current:
             self._publish_directive(directive)
         self._send(self._topics.hub_state, encode(self._state(online=True)), retain=True)
         self.connected.set()
@@ -180,7 +193,7 @@ class HubService:
             await asyncio.sleep(self.config.heartbeat_s)
             self._send(self._topics.hub_state, encode(self._state(online=True)), retain=True)
             if self.connected.is_set():  # with no broker link, silence proves nothing
-                self.campus.sweep()
+                self.engine.presence.sweep()
             self.guard.floods()  # closes the floods that are over, which live views hear
             self._reload_inventory()
 
@@ -198,10 +211,10 @@ class HubService:
         except ConfigError as error:
             log.error("keeping the old inventory: %s", error)
             return
-        if inventory != self.campus.inventory:
-            for device_id in set(self.campus.devices) - set(inventory.devices):
+        if inventory != self.engine.presence.inventory:
+            for device_id in set(self.engine.presence.devices) - set(inventory.devices):
                 self.guard.forget(device_id)
-            self.campus.replace_inventory(inventory)
+            self.engine.presence.replace_inventory(inventory)
 
     def _publish_directive(self, directive: Directive) -> None:
         topic = self._topics.directive(directive.scope, directive.target)
@@ -214,8 +227,8 @@ class HubService:
 
     def send_command(self, device_id: str, kind: CommandKind, *, user: str) -> Command:
         """Sign and send one command to one device; recorded with who sent it."""
-        if device_id not in self.campus.devices:
-            raise HubError(f"unknown device {device_id!r}; see the site inventory", 404)
+        if device_id not in self.engine.presence.devices:
+            raise NotFound(f"unknown device {device_id!r}; see the site inventory")
         now = self._now()
         command = sign(
             Command(
@@ -248,8 +261,8 @@ class HubService:
         except (DecodeError, BadSignature) as error:
             self._reject("not ours", topic, str(error))
             return
-        if directive.seq > self.campus.latest_seq:
-            self.campus.adopt(directive)
+        if directive.seq > self.engine.directives.latest_seq:
+            self.engine.directives.adopt(directive)
 
     def _dispatch(self, topic: str, payload: bytes) -> None:
         if topic.startswith(self._topics.directive_wildcard[:-1]):
@@ -259,7 +272,7 @@ class HubService:
         if parsed is None or parsed.channel not in _DECODERS:
             self._reject("unexpected topic", topic)
             return
-        record = self.campus.devices.get(parsed.device_id)
+        record = self.engine.presence.devices.get(parsed.device_id)
         if record is None:
             self._reject("unknown device", topic, "not in the site inventory")
             return
@@ -281,13 +294,13 @@ class HubService:
             self._handle(parsed.device_id, message)
         except Exception:  # one bad message must not stop the hub
             log.exception("handler failed for %s", topic)
-            self.campus.reject("handler error", topic)
+            self.engine.rejected.record("handler error", topic)
 
     def _screen(self, topic: str, payload: bytes | bytearray) -> bool:
         """The budget, checked as each message arrives, before it is decoded or queued
         (hub.guard). From a device over its budget only what may be a panic goes on."""
         parsed = self._topics.parse_device(topic)
-        record = None if parsed is None else self.campus.devices.get(parsed.device_id)
+        record = None if parsed is None else self.engine.presence.devices.get(parsed.device_id)
         if parsed is None or record is None:
             return True  # not a device's message, or an unknown one: _dispatch says which
         if self.guard.admit(parsed.device_id, record.room):
@@ -306,21 +319,21 @@ class HubService:
 
     def _over_budget(self, device_id: str) -> None:
         self.guard.dropped(device_id)
-        self.campus.rejected["over budget"] += 1  # counted; the flood alarm says the rest
+        self.engine.rejected.count("over budget")  # the flood alarm says the rest
 
     def _handle(self, device_id: str, message: DeviceStatus | Event | Ack) -> None:
-        record = self.campus.devices[device_id]
+        record = self.engine.presence.devices[device_id]
         if message.room != record.room:
             # Counted and logged, then handled as the inventory's room: a node moved to
             # another room but not yet reinstalled must still raise its alarm, and no
             # device can reach into another room by naming it.
-            self.campus.reject("room mismatch", f"{device_id} says {message.room}")
+            self.engine.rejected.record("room mismatch", f"{device_id} says {message.room}")
         if isinstance(message, DeviceStatus):
-            self.campus.on_status(device_id, message)
+            self.engine.presence.on_status(device_id, message)
         elif isinstance(message, Ack):
-            self.campus.on_ack(device_id, message)
+            self.engine.acks.on_ack(device_id, message)
         else:
-            new = self.campus.on_event(device_id, message)
+            new = self.engine.events.on_event(device_id, message)
             if new is None:
                 return
             receipt = Receipt(event_id=message.event_id, received_at=self._now(), duplicate=not new)
@@ -338,7 +351,7 @@ class HubService:
             )
 
     def _reject(self, reason: str, topic: str, detail: str = "") -> None:
-        self.campus.reject(reason, f"{topic} {detail}")
+        self.engine.rejected.record(reason, f"{topic} {detail}")
 
 
 class _QuietServer(uvicorn.Server):

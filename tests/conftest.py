@@ -195,7 +195,7 @@ async def nodes(site: ThrowawaySite, hub: HubService, start_node: StartNode) -> 
     """Every device of the site running, and seen online by the hub."""
     started = [await start_node(device.device_id) for device in site.devices]
     await eventually(
-        lambda: all(record.online for record in hub.campus.devices.values()),
+        lambda: all(record.online for record in hub.engine.presence.devices.values()),
         hub,
         what="the hub to see every device online",
     )

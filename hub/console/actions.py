@@ -9,39 +9,37 @@ holder), then issues. Roles are checked on the server: issuing and taking contro
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api import directive_request
+from hub.access import json_body
 from hub.auth import Permission, Principal
-from hub.campus import HubError
-from hub.login import json_body as _json_body
-
-if TYPE_CHECKING:
-    from hub.api import Api
+from hub.console.base import Console
+from hub.directive_json import directive_request, issued_response
+from hub.errors import Forbidden, Invalid
 
 
 class ControlActions:
-    def __init__(self, api: Api) -> None:
-        self.api = api
+    def __init__(self, console: Console) -> None:
+        self.console = console
 
     async def take_and_issue(self, request: Request) -> Response:
         principal: Principal = request.state.principal
         if not principal.may(Permission.CONTROL):
-            raise HubError(f"role {principal.role} may not {Permission.CONTROL}", 403)
-        body = await _json_body(request)
+            raise Forbidden(f"role {principal.role} may not {Permission.CONTROL}")
+        body = await json_body(request)
         reason, wanted = body.get("reason", ""), body.get("directive")
         if not isinstance(reason, str) or not isinstance(wanted, dict):
-            raise HubError('send {"reason": "...", "directive": {...}}')
-        campus = self.api.hub.campus
+            raise Invalid('send {"reason": "...", "directive": {...}}')
+        directives, control = self.console.engine.directives, self.console.control
         directive_wanted = directive_request(_strings(wanted))
-        campus.validate(directive_wanted, user=principal.user)  # before control changes hands
-        self.api.control.take(principal, reason)
-        self.api.control.authorize(principal, "POST /api/control/take-and-issue")
-        issued = campus.issue(directive_wanted, user=principal.user)
-        return self.api._issued(issued.seq)
+        directives.validate(directive_wanted, user=principal.user)  # before control changes hands
+        control.take(principal, reason)
+        control.authorize(principal, "POST /api/control/take-and-issue")
+        issued = directives.issue(directive_wanted, user=principal.user)
+        return issued_response(self.console.parts, issued)
 
 
 def _strings(body: dict[Any, Any]) -> dict[str, Any]:

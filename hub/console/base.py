@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from hub.access import Access, Handler, http_status
 from hub.auth import Permission, Principal
-from hub.campus import HubError
 from hub.console.render import Renderer
-from hub.views import alert, open_alerts
-
-if TYPE_CHECKING:
-    from hub.api import Api
+from hub.errors import Refused
+from hub.parts import HubParts
+from hub.queries import alert, open_alerts
 
 PageHandler = Callable[[Request, Principal], Awaitable[Response]]
-Handler = Callable[[Request], Awaitable[Response]]
 
 NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/board", "Board", Permission.READ),
@@ -31,16 +29,20 @@ NAV: tuple[tuple[str, str, Permission], ...] = (
 
 
 class Console:
-    def __init__(self, api: Api) -> None:
-        self.api = api
-        self.hub = api.hub
+    def __init__(self, parts: HubParts, access: Access) -> None:
+        self.parts, self.engine, self.store = parts, parts.engine, parts.store
+        self.access, self.control = access, access.control
         self.render = Renderer()
+
+    @property
+    def site(self) -> str:
+        return self.engine.presence.inventory.site
 
     def page(self, permission: Permission, handler: PageHandler) -> Handler:
         """Login required (else to the login page), role checked on the server."""
 
         async def guarded(request: Request) -> Response:
-            principal = self.api.principal(request)
+            principal = self.access.principal(request)
             if principal is None:
                 return RedirectResponse("/login", status_code=303)
             if not principal.may(permission):
@@ -49,8 +51,8 @@ class Console:
                 )
             try:
                 return await handler(request, principal)
-            except HubError as error:
-                return self.error(request, principal, str(error), error.status)
+            except Refused as refusal:
+                return self.error(request, principal, str(refusal), http_status(refusal))
 
         return guarded
 
@@ -58,9 +60,9 @@ class Console:
         return {
             "me": principal,
             "path": request.url.path,
-            "site": self.hub.campus.inventory.site,
-            "broker_connected": self.hub.connected.is_set(),
-            "control": self.api.control.state(principal),
+            "site": self.site,
+            "broker_connected": self.parts.connected(),
+            "control": self.control.state(principal),
             "open_alerts": self.open_alerts(),
             "nav": [(href, label) for href, label, need in NAV if principal.may(need)],
             "can": {p.name.lower(): principal.may(p) for p in Permission},
@@ -69,16 +71,16 @@ class Console:
     def open_alerts(self) -> list[dict[str, Any]]:
         """Every open panic alert, however old, newest first, with its room: every page's
         alert strip."""
-        return self._with_rooms(open_alerts(self.hub.store))
+        return self._with_rooms(open_alerts(self.store))
 
     def alert_with_room(self, event_id: str) -> dict[str, Any] | None:
         """One panic alert (open or not) with its room's building and label."""
-        found = alert(self.hub.store, event_id) if event_id else None
+        found = alert(self.store, event_id) if event_id else None
         with_room = self._with_rooms([] if found is None else [found])
         return with_room[0] if with_room else None
 
     def _with_rooms(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        rooms = self.hub.campus.inventory.rooms
+        rooms = self.engine.presence.inventory.rooms
         unknown = {"building": "(no longer in the inventory)"}
         return [
             alert

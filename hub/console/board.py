@@ -1,6 +1,6 @@
 """The campus board: one tile per room, what the office must see at a glance.
 
-Built fresh from the campus and the store on every request (the page re-fetches it when
+Built fresh from the engine and the store on every request (the page re-fetches it when
 the event stream says something changed), so the board can never drift from the hub.
 """
 
@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from hub.campus import ACK_DUE_S, Campus
+from hub.acknowledgements import ACK_DUE_S
 from hub.console.render import clock, latency
-from hub.device_input import DeviceRecord
+from hub.engine import Engine
+from hub.presence import DeviceRecord
+from hub.queries import open_alerts
 from hub.store import HubStore
-from hub.views import open_alerts
 from protocol.inventory import Room
 from protocol.messages import Directive
 from protocol.srp import Action, Vocabulary
@@ -77,8 +78,9 @@ def screen_of(directive: Directive | None, vocabulary: Vocabulary, *, link_lost:
 
 
 class BoardBuilder:
-    def __init__(self, campus: Campus, store: HubStore, *, now: float | None = None) -> None:
-        self.campus, self.store = campus, store
+    def __init__(self, engine: Engine, store: HubStore, *, now: float | None = None) -> None:
+        self.engine, self.store = engine, store
+        self.inventory, self.vocabulary = engine.presence.inventory, engine.directives.vocabulary
         self.now = time.time() if now is None else now
         self._last_acked = store.last_acked()
         self._shown: dict[int, Directive | None] = {}
@@ -88,28 +90,25 @@ class BoardBuilder:
         self._reports = store.latest_per_room(kinds=REPORT_KINDS)
 
     def tiles(self) -> list[Tile]:
-        rooms = sorted(
-            self.campus.inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id)
-        )
+        rooms = sorted(self.inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id))
         return [self.tile(room) for room in rooms]
 
     def tile(self, room: Room) -> Tile:
-        directive = self.campus.effective(room)
-        devices = [self.campus.devices[d] for d in self.campus.inventory.devices_in(room.id)]
+        directive = self.engine.directives.effective(room)
+        records = self.engine.presence.devices
+        devices = [records[d] for d in self.inventory.devices_in(room.id)]
         presence, presence_text = self._presence(devices)
         ack, ack_text = self._ack(room, directive, presence)
         shown = self._shown_directive(room)
         return Tile(
             room=room,
             directive=directive,
-            term="NO DIRECTIVE"
-            if directive is None
-            else self.campus.vocabulary[directive.action].term,
+            term="NO DIRECTIVE" if directive is None else self.vocabulary[directive.action].term,
             ack=ack,
             ack_text=ack_text,
             presence=presence,
             presence_text=presence_text,
-            screen=screen_of(shown, self.campus.vocabulary, link_lost=presence == "offline"),
+            screen=screen_of(shown, self.vocabulary, link_lost=presence == "offline"),
             faults=[f"{part}: {why}" for d in devices for part, why in sorted(d.faults.items())],
             alert=self._alerts.get(room.id),
             report=self._report(room, directive),
@@ -130,7 +129,7 @@ class BoardBuilder:
     def _ack(self, room: Room, directive: Directive | None, presence: str) -> tuple[str, str]:
         if directive is None:
             return "none", "No directive yet"
-        ms = self.campus.room_ack_ms(room, directive)
+        ms = self.engine.acks.room_ack_ms(room, directive)
         if ms is not None:
             return "acked", f"Confirmed in {latency(ms)}"
         waited = self.now - directive.issued_at
@@ -141,7 +140,7 @@ class BoardBuilder:
         return "waiting", f"Waiting for the display ({waited:.0f} s)"
 
     def _shown_directive(self, room: Room) -> Directive | None:
-        seqs = [self._last_acked.get(d) for d in self.campus.inventory.devices_in(room.id)]
+        seqs = [self._last_acked.get(d) for d in self.inventory.devices_in(room.id)]
         known = [s for s in seqs if s is not None]
         if not known:
             return None

@@ -8,33 +8,29 @@ with a code from their app confirms it and turns the session into a console sess
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import segno
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.console.render import Renderer
+from hub.console.base import Console
+from hub.login import Logins
 from protocol.factors import otpauth_uri
-
-if TYPE_CHECKING:
-    from hub.api import Api
 
 
 class EnrolPage:
-    def __init__(self, api: Api, render: Renderer) -> None:
-        self.api, self.render = api, render
+    def __init__(self, logins: Logins, console: Console) -> None:
+        self.logins, self.console = logins, console
 
     async def show(self, request: Request) -> Response:
-        found = self.api.logins.enrolling(request)
-        account = None if found is None else self.api.users.account(found[1].user)
+        found = self.logins.enrolling(request)
+        account = None if found is None else self.logins.users.account(found[1].user)
         if found is None or account is None:
             return RedirectResponse("/login", status_code=303)
         _, principal = found
-        site = self.api.hub.campus.inventory.site
-        secret = self.api.logins.pending.secret(principal.session)
+        site = self.console.site
+        secret = self.logins.pending.secret(principal.session)
         uri = otpauth_uri(secret, principal.user, site)
-        page = self.render.text(
+        page = self.console.render.text(
             "enrol.html",
             site=site,
             user=principal.user,

@@ -15,12 +15,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hub.api import directive_request
+from hub.access import http_status
 from hub.auth import Principal
-from hub.campus import Campus, DirectiveRequest, HubError
 from hub.console.base import Console
 from hub.console.board import Screen, screen_of
+from hub.directive_json import directive_request
+from hub.directives import DirectiveRequest
 from hub.drills import find_drills
+from hub.engine import Engine
+from hub.errors import Invalid, Refused
 from hub.store import HubStore
 from protocol.inventory import Room
 from protocol.srp import Action
@@ -66,7 +69,7 @@ def form_request(form: Mapping[str, str]) -> DirectiveRequest:
     """The issue form's fields as a directive request (fields of other actions dropped)."""
     drill = form.get("drill", "")
     if drill not in ("drill", "real"):
-        raise HubError("choose DRILL or REAL EMERGENCY: the displays say which")
+        raise Invalid("choose DRILL or REAL EMERGENCY: the displays say which")
     scope = form.get("scope", "site")
     target = {"building": form.get("building", ""), "room": form.get("room", "")}.get(scope, "")
     body: dict[str, Any] = {
@@ -85,43 +88,44 @@ def form_request(form: Mapping[str, str]) -> DirectiveRequest:
     return directive_request(body)
 
 
-def preview(campus: Campus, store: HubStore, request: DirectiveRequest, user: str) -> Preview:
+def preview(engine: Engine, store: HubStore, request: DirectiveRequest, user: str) -> Preview:
     """Validate like the hub will, and work out who is affected, without issuing anything."""
     if request.action not in ISSUABLE:
-        raise HubError("release a Lockdown room by room, from the board")
-    directive = campus.validate(request, user=user)
+        raise Invalid("release a Lockdown room by room, from the board")
+    directives, presence = engine.directives, engine.presence
+    directive = directives.validate(request, user=user)
     request = dataclasses.replace(request, strategy=directive.strategy, drill=directive.drill)
-    rooms = campus.rooms_in(directive)
+    rooms = directives.rooms_in(directive)
     offline = [
         r.id
         for r in rooms
-        if not all(campus.devices[d].online for d in campus.inventory.devices_in(r.id))
+        if not all(presence.devices[d].online for d in presence.inventory.devices_in(r.id))
     ]
     lockdown = [
         r.id
         for r in rooms
-        if (e := campus.effective(r)) is not None and e.action is Action.LOCKDOWN
+        if (e := directives.effective(r)) is not None and e.action is Action.LOCKDOWN
     ]  # an All clear releases them; anything else leaves them in Lockdown (precedence)
-    drills = find_drills(store.directives(limit=1_000_000), campus.inventory)
+    drills = find_drills(store.directives(limit=1_000_000), presence.inventory)
     running = drills[-1].started_at if drills and drills[-1].ended_by is None else None
     return Preview(
         request=request,
-        term=campus.vocabulary[request.action].term,
+        term=directives.vocabulary[request.action].term,
         rooms=rooms,
-        scope_words=_scope_words(campus, request),
-        screen=screen_of(directive, campus.vocabulary, link_lost=False),
+        scope_words=_scope_words(engine, request),
+        screen=screen_of(directive, directives.vocabulary, link_lost=False),
         offline=offline,
         lockdown_rooms=lockdown,
         drill_running_since=running,
     )
 
 
-def _scope_words(campus: Campus, request: DirectiveRequest) -> str:
+def _scope_words(engine: Engine, request: DirectiveRequest) -> str:
     if request.scope is ScopeKind.SITE:
         return "the whole site"
     if request.scope is ScopeKind.BUILDING:
         return f"building {request.target}"
-    room = campus.room(request.target)
+    room = engine.presence.room(request.target)
     return f"room {room.id}" + (f" ({room.name})" if room.name and room.name != room.id else "")
 
 
@@ -139,16 +143,15 @@ class IssuePages:
         self.console = console
 
     def _form_context(self, form: Mapping[str, str]) -> dict[str, Any]:
-        campus: Campus = self.console.hub.campus
+        vocabulary = self.console.engine.directives.vocabulary
+        inventory = self.console.engine.presence.inventory
         return {
             "form": dict(form),
-            "actions": [(a.value, campus.vocabulary[a].term) for a in ISSUABLE],
-            "buildings": campus.inventory.buildings,
-            "rooms": sorted(
-                campus.inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id)
-            ),
-            "locations": _locations(self.console.hub.store),
-            "hazards": sorted(campus.vocabulary.shelter_strategies.items()),
+            "actions": [(a.value, vocabulary[a].term) for a in ISSUABLE],
+            "buildings": inventory.buildings,
+            "rooms": sorted(inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id)),
+            "locations": _locations(self.console.store),
+            "hazards": sorted(vocabulary.shelter_strategies.items()),
         }
 
     async def form(self, request: Request, principal: Principal) -> Response:
@@ -159,12 +162,13 @@ class IssuePages:
         form = request.query_params
         try:
             found = preview(
-                self.console.hub.campus, self.console.hub.store, form_request(form), principal.user
+                self.console.engine, self.console.store, form_request(form), principal.user
             )
-        except HubError as error:
+        except Refused as refusal:
             context = self._form_context(form)
+            status = http_status(refusal)
             return self.console.show(
-                request, principal, "issue", status=error.status, error=str(error), **context
+                request, principal, "issue", status=status, error=str(refusal), **context
             )
         return self.console.show(
             request,
@@ -182,8 +186,8 @@ class IssuePages:
     async def preview_api(self, request: Request) -> Response:
         """``GET /api/directives/preview?...``: the confirmation's facts as JSON."""
         found = preview(
-            self.console.hub.campus,
-            self.console.hub.store,
+            self.console.engine,
+            self.console.store,
             form_request(request.query_params),
             request.state.user,
         )

@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.auth import Principal
-from hub.campus import Campus
 from hub.console.base import Console
 from hub.console.board import (
     BoardBuilder,
@@ -16,44 +15,41 @@ from hub.console.board import (
     campus_states,
     group_tiles,
 )
-from hub.views import ALERT_PAGE, alert_listing
+from hub.queries import ALERT_PAGE, alert_listing
 from protocol.wording import directive_lines
 
 
 class LivePages:
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.campus: Campus = console.hub.campus
+        self.engine, self.store = console.engine, console.store
 
     async def home(self, request: Request) -> Response:
-        signed_in = self.console.api.principal(request) is not None
+        signed_in = self.console.access.principal(request) is not None
         return RedirectResponse("/board" if signed_in else "/login", status_code=303)
 
     async def login(self, request: Request) -> Response:
-        principal = self.console.api.principal(request)
+        principal = self.console.access.principal(request)
         if principal is not None and principal.kind == "console":
             return RedirectResponse("/board", status_code=303)
-        response = HTMLResponse(
-            self.console.render.text("login.html", site=self.campus.inventory.site)
-        )
+        response = HTMLResponse(self.console.render.text("login.html", site=self.console.site))
         response.headers["cache-control"] = "no-store"
         return response
 
     def _board(self) -> dict[str, Any]:
-        tiles = BoardBuilder(self.campus, self.console.hub.store).tiles()
-        latest = self.console.hub.store.directive(self.campus.latest_seq)
+        tiles = BoardBuilder(self.engine, self.store).tiles()
+        latest = self.store.directive(self.engine.directives.latest_seq)
+        vocabulary = self.engine.directives.vocabulary
         return {
             "tiles": tiles,
             "alert_tiles": [t for t in tiles if t.alert is not None],
-            "floods": self.console.hub.guard.floods(),
+            "floods": self.console.parts.floods(),
             "groups": group_tiles(tiles),
             "summary": board_summary(tiles),
             "states": campus_states(tiles),
             "latest": latest,
-            "latest_term": None if latest is None else self.campus.vocabulary[latest.action].term,
-            "latest_lines": ()
-            if latest is None
-            else directive_lines(latest, self.campus.vocabulary),
+            "latest_term": None if latest is None else vocabulary[latest.action].term,
+            "latest_lines": () if latest is None else directive_lines(latest, vocabulary),
         }
 
     async def board(self, request: Request, principal: Principal) -> Response:
@@ -65,12 +61,10 @@ class LivePages:
     async def alerts(self, request: Request, principal: Principal) -> Response:
         try:
             listing = alert_listing(
-                self.console.hub.store,
-                before=request.query_params.get("before"),
-                limit=ALERT_PAGE,
+                self.store, before=request.query_params.get("before"), limit=ALERT_PAGE
             )
         except ValueError:  # a hand-edited link: start from the newest
-            listing = alert_listing(self.console.hub.store, before=None, limit=ALERT_PAGE)
+            listing = alert_listing(self.store, before=None, limit=ALERT_PAGE)
         shown = {a["event_id"] for a in listing["open"]}
         history = [a for a in listing["alerts"] if a["event_id"] not in shown]
         return self.console.show(

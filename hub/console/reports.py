@@ -12,11 +12,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.auth import Principal
-from hub.campus import Campus, HubError
 from hub.console.base import Console
 from hub.console.board import LINK_TROUBLE_AFTER_S
 from hub.console.chart import drill_chart
 from hub.drills import Drill, drill_report, find_drill, find_drills, report_csv
+from hub.engine import Engine
+from hub.errors import Invalid, NotFound
 from hub.stats import summary
 from hub.store import HubStore
 
@@ -27,22 +28,24 @@ HISTORY = 10
 """Acknowledgement times kept per device on the health page."""
 
 
-def drill_rows(campus: Campus, store: HubStore) -> list[dict[str, Any]]:
+def drill_rows(engine: Engine, store: HubStore) -> list[dict[str, Any]]:
     """Past and running drills, newest first, with their headline numbers."""
     rows = []
-    for drill in reversed(find_drills(store.directives(limit=1_000_000), campus.inventory)):
-        report = drill_report(drill, campus, store)
+    inventory = engine.presence.inventory
+    for drill in reversed(find_drills(store.directives(limit=1_000_000), inventory)):
+        report = drill_report(drill, engine, store)
         rows.append({k: v for k, v in report.items() if k not in ("directives", "reports")})
     return rows
 
 
-def device_rows(campus: Campus, store: HubStore, *, now: float) -> list[dict[str, Any]]:
+def device_rows(engine: Engine, store: HubStore, *, now: float) -> list[dict[str, Any]]:
     history: dict[str, list[float]] = defaultdict(list)
     for device, _seq, seconds in store.ack_history():
         if len(history[device]) < HISTORY:
             history[device].append(round(seconds * 1000, 1))
     rows = []
-    for device_id, record in sorted(campus.devices.items(), key=lambda i: (i[1].room, i[0])):
+    devices = engine.presence.devices
+    for device_id, record in sorted(devices.items(), key=lambda i: (i[1].room, i[0])):
         silent = None if record.last_seen is None else now - record.last_seen
         if not record.online:
             state = "offline"
@@ -71,37 +74,37 @@ def _day(text: str, *, end: bool) -> float | None:
     try:
         day = datetime.strptime(text, "%Y-%m-%d")
     except ValueError:
-        raise HubError(f"dates are YYYY-MM-DD, not {text!r}") from None
+        raise Invalid(f"dates are YYYY-MM-DD, not {text!r}") from None
     return day.timestamp() + (86400 if end else 0)
 
 
 class ReportPages:
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.campus: Campus = console.hub.campus
-        self.store: HubStore = console.hub.store
+        self.engine, self.store = console.engine, console.store
 
     def _drill(self, request: Request) -> Drill:
         drill_id = request.path_params["drill"]
-        drill = find_drill(drill_id, self.store, self.campus.inventory)
+        drill = find_drill(drill_id, self.store, self.engine.presence.inventory)
         if drill is None:
-            raise HubError(f"no drill starts with directive #{drill_id}", 404)
+            raise NotFound(f"no drill starts with directive #{drill_id}")
         return drill
 
     async def drills(self, request: Request, principal: Principal) -> Response:
-        rows = drill_rows(self.campus, self.store)
+        rows = drill_rows(self.engine, self.store)
         return self.console.show(request, principal, "drills", drills=rows)
 
     async def drill(self, request: Request, principal: Principal) -> Response:
-        report = drill_report(self._drill(request), self.campus, self.store)
+        report = drill_report(self._drill(request), self.engine, self.store)
         rooms = sorted(
-            self.campus.inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id)
+            self.engine.presence.inventory.rooms.values(),
+            key=lambda r: (r.building, r.floor, r.id),
         )
         chart = drill_chart(report, [r.id for r in rooms])
         return self.console.show(request, principal, "drill", report=report, chart=chart)
 
     async def drill_csv(self, request: Request, principal: Principal) -> Response:
-        report = drill_report(self._drill(request), self.campus, self.store)
+        report = drill_report(self._drill(request), self.engine, self.store)
         name = f"roomcast-drill-{report['id']}.csv"
         return Response(
             report_csv(report),
@@ -110,7 +113,7 @@ class ReportPages:
         )
 
     async def devices(self, request: Request, principal: Principal) -> Response:
-        rows = device_rows(self.campus, self.store, now=time.time())
+        rows = device_rows(self.engine, self.store, now=time.time())
         return self.console.show(request, principal, "devices", devices=rows)
 
     async def audit(self, request: Request, principal: Principal) -> Response:
@@ -143,10 +146,10 @@ class ReportPages:
     # -- JSON, for scripts and tests (same data as the pages) -------------------------------
 
     async def drills_api(self, request: Request) -> Response:
-        return JSONResponse(drill_rows(self.campus, self.store))
+        return JSONResponse(drill_rows(self.engine, self.store))
 
     async def drill_api(self, request: Request) -> Response:
-        return JSONResponse(drill_report(self._drill(request), self.campus, self.store))
+        return JSONResponse(drill_report(self._drill(request), self.engine, self.store))
 
     async def devices_api(self, request: Request) -> Response:
-        return JSONResponse(device_rows(self.campus, self.store, now=time.time()))
+        return JSONResponse(device_rows(self.engine, self.store, now=time.time()))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from hub.access import Access
 from hub.auth import Permission
 from hub.console.actions import ControlActions
 from hub.console.base import Console
@@ -15,20 +14,19 @@ from hub.console.issue import IssuePages
 from hub.console.pages import LivePages
 from hub.console.render import STATIC
 from hub.console.reports import ReportPages
+from hub.login import Logins
+from hub.parts import HubParts
 
-if TYPE_CHECKING:
-    from hub.api import Api
 
-
-def console_routes(api: Api) -> list[BaseRoute]:
-    console = Console(api)
+def console_routes(parts: HubParts, access: Access, logins: Logins) -> list[BaseRoute]:
+    console = Console(parts, access)
     live, issue, record = LivePages(console), IssuePages(console), ReportPages(console)
-    page, allow = console.page, api.allow
+    page, allow = console.page, access.allow
     read = Permission.READ
     return [
         Route("/", live.home),
         Route("/login", live.login),
-        Route("/enrol", EnrolPage(api, console.render).show),
+        Route("/enrol", EnrolPage(logins, console).show),
         Route("/board", page(read, live.board)),
         Route("/kiosk", page(read, live.kiosk)),
         Route("/alerts", page(read, live.alerts)),
@@ -47,7 +45,7 @@ def console_routes(api: Api) -> list[BaseRoute]:
         Route("/api/devices", allow(read, record.devices_api)),
         Route(
             "/api/control/take-and-issue",
-            allow(Permission.ISSUE, ControlActions(api).take_and_issue),
+            allow(Permission.ISSUE, ControlActions(console).take_and_issue),
             methods=["POST"],
         ),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 from playwright.async_api import Page, Route, expect
 
-from hub.campus import DirectiveRequest
+from hub.directives import DirectiveRequest
+from hub.queries import alerts
 from hub.service import HubService
-from hub.views import alerts
 from protocol.srp import Action
 from provisioning import add_user
 from provisioning.throwaway import ThrowawaySite
@@ -40,8 +40,8 @@ NOT_FOUND = "Failed to load resource: the server responded with a status of 404 
 
 async def a_campus_in_trouble(hub: HubService, nodes: list[Node]) -> str:
     """A drill Lockdown acknowledged everywhere, one room released, one open panic alert."""
-    hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="office")
-    hub.campus.release("101", user="office")
+    hub.engine.directives.issue(DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="office")
+    hub.engine.directives.release("101", user="office")
     nodes[1].service.activate("panic")
     await eventually(
         lambda: any(a["open"] for a in alerts(hub.store)), hub, what="the alert at the hub"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from hub.campus import DirectiveRequest
+from hub.directives import DirectiveRequest
 from hub.service import HubService
 from protocol.srp import Action
 from provisioning import add_user
@@ -177,7 +177,7 @@ async def test_phone_keyboard_and_kiosk(
     wall = await open_console(width=1920, height=1080)
     await wall.login("wall", PASSWORD)
     await wall.goto("/kiosk")
-    hub.campus.issue(
+    hub.engine.directives.issue(
         DirectiveRequest(action=Action.SHELTER, hazard="tornado", drill=True), user="office"
     )
     await expect(wall.page.locator(".ktile.act-shelter.ack-acked")).to_have_count(ROOMS)

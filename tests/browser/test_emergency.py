@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from hub.campus import DirectiveRequest
+from hub.directives import DirectiveRequest
 from hub.service import HubService
 from protocol.srp import Action
 from provisioning import add_user
@@ -114,7 +114,7 @@ async def test_the_kiosk_asks_for_its_gesture_and_keeps_sound(
     await start.get_by_role("button").click()
     await expect(start).to_be_hidden()
     assert await beeps(wall.page) == 1
-    hub.campus.issue(
+    hub.engine.directives.issue(
         DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="office"
     )  # live refreshes, no page load
     await expect(wall.page.locator(".ktile.act-lockdown.ack-acked")).to_have_count(ROOMS)

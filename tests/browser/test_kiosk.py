@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from hub.campus import DirectiveRequest
+from hub.directives import DirectiveRequest
 from hub.service import HubService
 from protocol.srp import Action
 from provisioning.throwaway import ThrowawaySite, create_throwaway_site
@@ -67,7 +67,9 @@ async def test_the_kiosk_reads_from_five_metres(
     await wall.login_as_admin(site)
     await wall.goto("/kiosk")
     await page.get_by_role("button", name="Start the wall screen with alarm sound").click()
-    hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN, drill=False), user="office")
+    hub.engine.directives.issue(
+        DirectiveRequest(action=Action.LOCKDOWN, drill=False), user="office"
+    )
     await expect(page.locator(".ktile.act-lockdown.ack-acked")).to_have_count(24)
     nodes[7].service.activate("panic")
     await expect(page.locator(".ktile.alarm")).to_have_count(1)
@@ -81,8 +83,8 @@ async def test_the_kiosk_reads_from_five_metres(
     await page.screenshot(path=screenshots / "kiosk.png")
     await fills_the_screen_without_scrolling(page)
 
-    hub.campus.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="office")
-    hub.campus.issue(DirectiveRequest(action=Action.HOLD, drill=True), user="office")
+    hub.engine.directives.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="office")
+    hub.engine.directives.issue(DirectiveRequest(action=Action.HOLD, drill=True), user="office")
     await expect(page.locator(".ktile.act-hold .kmark.drill-tag")).to_have_count(24)
 
 
@@ -94,7 +96,7 @@ async def test_the_kiosk_at_120_rooms(
     wall = await open_console(**WALL)
     page = wall.page
     await wall.login_as_admin(site)
-    hub.campus.issue(DirectiveRequest(action=Action.SECURE, drill=True), user="office")
+    hub.engine.directives.issue(DirectiveRequest(action=Action.SECURE, drill=True), user="office")
     await wall.goto("/kiosk")
     await page.get_by_role("button", name="Start the wall screen with alarm sound").click()
     await expect(page.locator(".ktile")).to_have_count(120)

@@ -17,10 +17,10 @@ from device.build import DisplayChoice, NodeHardware, build_hardware
 from device.config import load_device_config
 from device.service import DeviceService
 from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs, SimulatedOutputs
-from hub.campus import DirectiveRequest
 from hub.config import load_hub_config
+from hub.directives import DirectiveRequest
+from hub.queries import alerts, trouble
 from hub.service import HubService
-from hub.views import alerts
 from protocol.srp import Action
 from roomcast.broker import MosquittoProcess
 from tests.conftest import eventually
@@ -61,7 +61,7 @@ async def node(
 
 
 def faults_at_hub(hub: HubService, device_id: str) -> dict[str, str]:
-    record = hub.campus.devices.get(device_id)
+    record = hub.engine.presence.devices.get(device_id)
     return {} if record is None else dict(record.faults)
 
 
@@ -75,9 +75,7 @@ async def test_a_display_that_failed_to_open_reaches_the_office(
             lambda: "display" in faults_at_hub(hub, device), hub, what="the display fault"
         )
         assert "I2C bus 9" in faults_at_hub(hub, device)["display"]
-        assert any(
-            line.startswith(f"{device}: display:") for line in hub.campus.trouble()["faults"]
-        )
+        assert any(line.startswith(f"{device}: display:") for line in trouble(hub.engine)["faults"])
         await until(lambda: service.pending_events() == [], what="the fault event's receipt")
         reports = list(hub.store.events(kinds=("fault",)))
         assert [r["device_id"] for r in reports] == [device]
@@ -119,11 +117,11 @@ async def test_lockdown_switches_the_relay_on_and_all_clear_off(
     }
     async with node(site, tmp_path, raw) as (service, _):
         await eventually(service.connected.is_set, hub, what="the node to connect")
-        lockdown = hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
+        lockdown = hub.engine.directives.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
         on = await asyncio.to_thread(board.read, 8)
         assert on == b"".join(relay_state_frames(2, {1, 2}))
         await eventually(lambda: service.acked_seq == lockdown.seq, hub, what="the ack")
-        hub.campus.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="t")
+        hub.engine.directives.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="t")
         off = await asyncio.to_thread(board.read, 8)
         assert off == b"".join(relay_state_frames(2, set()))
 
@@ -149,7 +147,7 @@ async def test_a_sign_says_hub_offline_when_the_hub_stops_and_systemd_hears_the_
     async with running(service):
         await until(service.connected.is_set, what="the node to connect")
         await until(lambda: bool(systemd.fields("STATUS=broker: connected to")))
-        hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
+        hub.engine.directives.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
         text = "LOCKDOWN - Locks, lights, out of sight."
         await until(lambda: outputs.current == ("lockdown", False, text), what="the plain text")
         hub_task.cancel()

@@ -12,9 +12,9 @@ import aiomqtt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.campus import DirectiveRequest
+from hub.directives import DirectiveRequest
+from hub.queries import alerts
 from hub.service import HubService
-from hub.views import alerts
 from protocol.codec import MAX_PAYLOAD, encode
 from protocol.messages import Ack, DeviceStatus, Directive, Event, EventKind
 from protocol.signing import sign_directive
@@ -46,7 +46,7 @@ async def intruder(
 
 
 async def _settled_lockdown(hub: HubService, nodes: list[Node]) -> Directive:
-    directive = hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
+    directive = hub.engine.directives.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
     await eventually(lambda: all(n.service.acked_seq == directive.seq for n in nodes), *nodes)
     return directive
 
@@ -86,9 +86,9 @@ async def test_device_rejects_garbage_on_every_topic_it_reads(
 async def test_device_rejects_unsigned_forged_replayed_and_misplaced_directives(
     hub: HubService, nodes: list[Node], intruder: aiomqtt.Client
 ) -> None:
-    first = hub.campus.issue(DirectiveRequest(action=Action.SECURE), user="t")
+    first = hub.engine.directives.issue(DirectiveRequest(action=Action.SECURE), user="t")
     await eventually(lambda: all(n.service.acked_seq == first.seq for n in nodes), *nodes)
-    second = hub.campus.issue(DirectiveRequest(action=Action.HOLD), user="t")
+    second = hub.engine.directives.issue(DirectiveRequest(action=Action.HOLD), user="t")
     await eventually(lambda: all(n.service.acked_seq == second.seq for n in nodes), *nodes)
     node = nodes[0]
     topics = Topics(node.service.config.site)
@@ -130,7 +130,7 @@ async def test_hub_rejects_garbage_and_impersonation(
     other_id = nodes[1].service.config.device_id
     room = nodes[0].service.config.room
     alerts_before = alerts(hub.store)
-    devices_before = {d: dataclasses.asdict(r) for d, r in hub.campus.devices.items()}
+    devices_before = {d: dataclasses.asdict(r) for d, r in hub.engine.presence.devices.items()}
 
     for channel in (DeviceChannel.STATUS, DeviceChannel.EVENT, DeviceChannel.ACK):
         for payload in GARBAGE.values():
@@ -148,7 +148,7 @@ async def test_hub_rejects_garbage_and_impersonation(
     )
     await intruder.publish(topics.device(device_id, DeviceChannel.STATUS), encode(status))
 
-    rejected = hub.campus.rejected
+    rejected = hub.engine.rejected.counts
     await eventually(
         lambda: (
             rejected["malformed"] == 3 * len(GARBAGE) + 1
@@ -160,7 +160,9 @@ async def test_hub_rejects_garbage_and_impersonation(
         what=lambda: f"hub rejections (have {rejected})",
     )
     assert alerts(hub.store) == alerts_before
-    assert {d: dataclasses.asdict(r) for d, r in hub.campus.devices.items()} == devices_before
+    assert {
+        d: dataclasses.asdict(r) for d, r in hub.engine.presence.devices.items()
+    } == devices_before
 
 
 async def test_a_device_cannot_issue_directives_or_speak_for_another_device(
@@ -169,7 +171,7 @@ async def test_a_device_cannot_issue_directives_or_speak_for_another_device(
     """The broker's ACL drops what a device may not write; nothing downstream sees it."""
     rogue, victim = nodes[0].service.config, nodes[1].service.config
     topics = Topics(rogue.site)
-    stolen = hub.campus.issue(DirectiveRequest(action=Action.HOLD), user="t")
+    stolen = hub.engine.directives.issue(DirectiveRequest(action=Action.HOLD), user="t")
     await eventually(lambda: all(n.service.acked_seq == stolen.seq for n in nodes), *nodes)
     replay = dataclasses.replace(stolen, seq=stolen.seq + 50, action=Action.ALL_CLEAR)
     panic = Event(
@@ -183,10 +185,10 @@ async def test_a_device_cannot_issue_directives_or_speak_for_another_device(
     async with mqtt_as(site, mosquitto, rogue.device_id) as client:
         await client.publish(topics.directive(ScopeKind.SITE), encode(replay), qos=1)
         await client.publish(topics.device(victim.device_id, DeviceChannel.EVENT), encode(panic))
-        marker = hub.campus.issue(DirectiveRequest(action=Action.SECURE), user="t")
+        marker = hub.engine.directives.issue(DirectiveRequest(action=Action.SECURE), user="t")
 
     # The hub's later directive arriving everywhere proves the forbidden ones had their chance.
     await eventually(lambda: all(n.service.acked_seq == marker.seq for n in nodes), *nodes)
     assert all(not n.service.rejected for n in nodes)  # never even delivered
-    assert not hub.campus.rejected
+    assert not hub.engine.rejected.counts
     assert alerts(hub.store) == []

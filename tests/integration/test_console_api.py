@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
+from hub.queries import ALERT_PAGE
 from hub.service import HubService
-from hub.views import ALERT_PAGE
 from protocol.messages import Event, EventKind
 from provisioning import add_user
 from provisioning.throwaway import ThrowawaySite
@@ -227,7 +227,7 @@ async def test_the_command_line_needs_no_control_but_is_audited(
 
 async def _acked(hub: HubService, seq: int) -> None:
     await eventually(
-        lambda: len(hub.campus.acks(seq)) == len(hub.campus.devices),
+        lambda: len(hub.engine.acks.of(seq)) == len(hub.engine.presence.devices),
         hub,
         what=f"every display to acknowledge #{seq}",
     )
@@ -282,7 +282,9 @@ async def test_a_real_directive_ends_a_drill_and_offline_rooms_are_reported(
     first, second, _ = (d.device_id for d in site.devices)
     for device in (first, second):
         await start_node(device)
-    await eventually(lambda: hub.campus.devices[second].online, hub, what="two rooms online")
+    await eventually(
+        lambda: hub.engine.presence.devices[second].online, hub, what="two rooms online"
+    )
     client, csrf = await open_console("office")
     send = {"X-CSRF-Token": csrf}
     drill = await client.post(
@@ -340,7 +342,7 @@ async def test_the_confirmation_says_what_will_happen(
         "/api/directives/preview", params={"action": "all_clear", "drill": "real"}
     )
     assert clear.json()["lockdown_rooms"] == ["101", "102", "103"]
-    assert hub.campus.latest_seq == 1  # previews issue nothing
+    assert hub.engine.directives.latest_seq == 1  # previews issue nothing
 
 
 async def test_text_from_users_is_escaped_in_pages(
@@ -400,8 +402,8 @@ async def test_an_old_open_alert_is_on_every_pages_strip_under_a_page_of_newer_o
     hub: HubService, open_console: OpenConsole
 ) -> None:
     """The strip is a query of every open alert, not the newest page of the record."""
-    old_id, new_id = list(hub.campus.devices)[:2]
-    records = hub.campus.devices
+    old_id, new_id = list(hub.engine.presence.devices)[:2]
+    records = hub.engine.presence.devices
     old = Event(
         event_id="0" * 32,
         device_id=old_id,
@@ -409,7 +411,7 @@ async def test_an_old_open_alert_is_on_every_pages_strip_under_a_page_of_newer_o
         kind=EventKind.PANIC,
         created_at=1.0,
     )
-    assert hub.campus.on_event(old_id, old)
+    assert hub.engine.events.on_event(old_id, old)
     for n in range(ALERT_PAGE + 20):  # newer panics, each cancelled by its own device
         panic = Event(
             event_id=f"{n + 1:032x}",
@@ -418,7 +420,7 @@ async def test_an_old_open_alert_is_on_every_pages_strip_under_a_page_of_newer_o
             kind=EventKind.PANIC,
             created_at=1.0,
         )
-        assert hub.campus.on_event(new_id, panic)
+        assert hub.engine.events.on_event(new_id, panic)
         cancel = Event(
             event_id=f"c{n:031x}",
             device_id=new_id,
@@ -427,7 +429,7 @@ async def test_an_old_open_alert_is_on_every_pages_strip_under_a_page_of_newer_o
             created_at=1.0,
             cancels=panic.event_id,
         )
-        assert hub.campus.on_event(new_id, cancel)
+        assert hub.engine.events.on_event(new_id, cancel)
     client, _ = await open_console("office")
     for path in ("/board", "/issue", "/devices", "/audit"):
         page = await client.get(path)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hub.campus import DirectiveRequest
+from hub.directives import DirectiveRequest
+from hub.queries import alerts, campus_status
 from hub.service import HubService
-from hub.views import alerts, campus_status
 from protocol.srp import Action
 from protocol.topics import ScopeKind
 from tests.conftest import Node, eventually
@@ -17,12 +17,16 @@ pytestmark = pytest.mark.integration
 async def test_lockdown_reaches_every_screen_and_is_acked(
     hub: HubService, nodes: list[Node]
 ) -> None:
-    directive = hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="t")
+    directive = hub.engine.directives.issue(
+        DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="t"
+    )
 
     await eventually(lambda: all(n.service.acked_seq == directive.seq for n in nodes), *nodes)
-    await eventually(lambda: hub.campus.directive_report(directive)["acked"] == len(nodes), hub)
+    await eventually(
+        lambda: hub.engine.acks.directive_report(directive)["acked"] == len(nodes), hub
+    )
 
-    report = hub.campus.directive_report(directive)
+    report = hub.engine.acks.directive_report(directive)
     assert report["total"] == 3
     assert report["ack_ms"]["max"] is not None
     for node in nodes:
@@ -32,19 +36,19 @@ async def test_lockdown_reaches_every_screen_and_is_acked(
 
 
 async def test_room_release_then_all_clear(hub: HubService, nodes: list[Node]) -> None:
-    lockdown = hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
+    lockdown = hub.engine.directives.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
     await eventually(lambda: all(n.service.acked_seq == lockdown.seq for n in nodes), *nodes)
     released_room = nodes[0].service.config.room
 
-    release = hub.campus.release(released_room, user="t")
+    release = hub.engine.directives.release(released_room, user="t")
 
     await eventually(lambda: nodes[0].service.acked_seq == release.seq, *nodes)
     assert [n.service.effective.action for n in nodes[1:]] == [Action.LOCKDOWN] * 2  # type: ignore[union-attr]
-    status = campus_status(hub.campus, hub.store, connected=True)
+    status = campus_status(hub.engine, hub.store, connected=True)
     actions = {r["room"]: r["directive"]["action"] for r in status["rooms"]}
     assert actions[released_room] == "release"
 
-    clear = hub.campus.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="t")
+    clear = hub.engine.directives.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="t")
     await eventually(lambda: all(n.service.acked_seq == clear.seq for n in nodes), *nodes)
     assert all(n.service.effective.action is Action.ALL_CLEAR for n in nodes)  # type: ignore[union-attr]
 
@@ -53,7 +57,7 @@ async def test_room_scoped_directive_reaches_only_that_room(
     hub: HubService, nodes: list[Node]
 ) -> None:
     target = nodes[1].service.config.room
-    directive = hub.campus.issue(
+    directive = hub.engine.directives.issue(
         DirectiveRequest(action=Action.HOLD, scope=ScopeKind.ROOM, target=target), user="t"
     )
     await eventually(lambda: nodes[1].service.acked_seq == directive.seq, *nodes)
@@ -80,10 +84,10 @@ async def test_the_same_directive_again_is_shown_and_acked_again(
 ) -> None:
     """A repeated Hold looks the same on screen but is a new directive: every display must
     confirm it, or the office would wait on rooms that did see it."""
-    first = hub.campus.issue(DirectiveRequest(action=Action.HOLD), user="t")
+    first = hub.engine.directives.issue(DirectiveRequest(action=Action.HOLD), user="t")
     await eventually(lambda: all(n.service.acked_seq == first.seq for n in nodes), *nodes)
 
-    again = hub.campus.issue(DirectiveRequest(action=Action.HOLD), user="t")
+    again = hub.engine.directives.issue(DirectiveRequest(action=Action.HOLD), user="t")
 
     await eventually(
         lambda: all(n.service.acked_seq == again.seq for n in nodes),

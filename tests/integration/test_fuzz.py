@@ -9,9 +9,9 @@ import random
 
 import pytest
 
-from hub.campus import DirectiveRequest
+from hub.directives import DirectiveRequest
+from hub.queries import alerts
 from hub.service import HubService
-from hub.views import alerts
 from protocol.codec import encode
 from protocol.messages import Ack, DeviceStatus, Event, EventKind, Receipt
 from protocol.srp import Action
@@ -38,7 +38,7 @@ def _mutate(payload: bytes, rng: random.Random) -> bytes:
 
 def _samples(node: Node, hub: HubService) -> list[bytes]:
     config = node.service.config
-    directive = hub.campus.current_directives[-1]
+    directive = hub.engine.directives.current[-1]
     return [
         encode(directive),
         encode(Ack(device_id=config.device_id, room=config.room, seq=1, shown_at=1.0)),
@@ -69,7 +69,7 @@ async def test_services_survive_random_and_mutated_payloads_on_every_topic(
     site: ThrowawaySite, mosquitto: MosquittoProcess, hub: HubService, nodes: list[Node]
 ) -> None:
     rng = random.Random(20261128)
-    current = hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
+    current = hub.engine.directives.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
     await eventually(lambda: all(n.service.acked_seq == current.seq for n in nodes), *nodes)
     node, topics = nodes[0], Topics(site.site)
     config = node.service.config
@@ -93,7 +93,7 @@ async def test_services_survive_random_and_mutated_payloads_on_every_topic(
                 await fuzzer.publish(topic, payload, qos=1)
 
     def refused() -> int:
-        return sum(node.service.rejected.values()) + sum(hub.campus.rejected.values())
+        return sum(node.service.rejected.values()) + sum(hub.engine.rejected.counts.values())
 
     # Nearly all of it is refused (a rare mutation still decodes, and is then a no-op).
     await eventually(
@@ -105,6 +105,6 @@ async def test_services_survive_random_and_mutated_payloads_on_every_topic(
     assert (node.service.effective, alerts(hub.store)) == before[:2]
     assert hub.store.directives() == before[2]
 
-    after = hub.campus.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="t")
+    after = hub.engine.directives.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="t")
     await eventually(lambda: all(n.service.acked_seq == after.seq for n in nodes), *nodes)
     assert node.service.connected.is_set() and hub.connected.is_set()

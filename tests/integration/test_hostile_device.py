@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.campus import DirectiveRequest
 from hub.config import load_hub_config
+from hub.directives import DirectiveRequest
 from hub.guard import Limits
+from hub.queries import campus_status, open_alerts
 from hub.service import HubService
-from hub.views import campus_status, open_alerts
 from protocol.codec import MAX_PAYLOAD, encode
 from protocol.messages import Ack, DeviceStatus, Event, EventKind
 from protocol.srp import Action
@@ -42,13 +42,13 @@ assert len(DEEP) <= MAX_PAYLOAD and len(DEEP_OBJECT) <= MAX_PAYLOAD  # past the 
 
 def _room_state(hub: HubService, room_id: str) -> tuple[Any, ...]:
     """Everything the office sees of one room."""
-    room = hub.campus.inventory.rooms[room_id]
+    room = hub.engine.presence.inventory.rooms[room_id]
     devices = {  # last_seen moves with the bystander's own status every 20 s
-        device_id: dataclasses.replace(hub.campus.devices[device_id], last_seen=None)
-        for device_id in hub.campus.inventory.devices_in(room_id)
+        device_id: dataclasses.replace(hub.engine.presence.devices[device_id], last_seen=None)
+        for device_id in hub.engine.presence.inventory.devices_in(room_id)
     }
-    directive = hub.campus.effective(room)
-    acks = None if directive is None else hub.campus.room_ack_ms(room, directive)
+    directive = hub.engine.directives.effective(room)
+    acks = None if directive is None else hub.engine.acks.room_ack_ms(room, directive)
     alerts = [a["event_id"] for a in open_alerts(hub.store) if a["room"] == room_id]
     return directive, acks, devices, alerts
 
@@ -90,9 +90,9 @@ async def test_deep_nesting_on_every_device_topic_never_stops_the_hub(
         for payload in (DEEP, DEEP_OBJECT):
             await attacker.publish(topics.device(rogue.device_id, channel), payload, qos=1)
     await eventually(
-        lambda: hub.campus.rejected["malformed"] >= 6,
+        lambda: hub.engine.rejected.counts["malformed"] >= 6,
         hub,
-        what=lambda: f"six malformed rejections (have {dict(hub.campus.rejected)})",
+        what=lambda: f"six malformed rejections (have {dict(hub.engine.rejected.counts)})",
     )
     assert _room_state(hub, victim.room) == before
     # Still working: a bystander's press reaches the office.
@@ -110,7 +110,7 @@ async def test_forged_acks_change_nothing_and_never_block_the_next_directive(
 ) -> None:
     rogue, victim = nodes[0].service.config, nodes[1].service.config
     topics = Topics(hub.config.site)
-    to_victim = hub.campus.issue(
+    to_victim = hub.engine.directives.issue(
         DirectiveRequest(action=Action.HOLD, scope=ScopeKind.ROOM, target=victim.room), user="t"
     )
     await eventually(lambda: nodes[1].service.acked_seq == to_victim.seq, hub, *nodes[1:2])
@@ -123,10 +123,10 @@ async def test_forged_acks_change_nothing_and_never_block_the_next_directive(
         await attacker.publish(topics.device(rogue.device_id, DeviceChannel.ACK), encode(ack))
     await _marker(hub, attacker, rogue.device_id, rogue.room)
 
-    assert hub.campus.rejected["ack of no directive"] == 2
-    assert hub.campus.rejected["ack outside its room"] == 1
-    assert rogue.device_id not in hub.campus.acks(to_victim.seq)
-    after = hub.campus.issue(DirectiveRequest(action=Action.SECURE), user="t")
+    assert hub.engine.rejected.counts["ack of no directive"] == 2
+    assert hub.engine.rejected.counts["ack outside its room"] == 1
+    assert rogue.device_id not in hub.engine.acks.of(to_victim.seq)
+    after = hub.engine.directives.issue(DirectiveRequest(action=Action.SECURE), user="t")
     assert after.seq == to_victim.seq + 1
     await eventually(lambda: all(n.service.acked_seq == after.seq for n in nodes), hub, *nodes)
 
@@ -137,15 +137,17 @@ async def test_a_retained_poison_on_status_does_not_stop_the_hub_at_its_next_sta
     rogue = nodes[0].service.config
     topic = Topics(hub.config.site).device(rogue.device_id, DeviceChannel.STATUS)
     await attacker.publish(topic, DEEP, qos=1, retain=True)
-    await eventually(lambda: hub.campus.rejected["malformed"] >= 1, hub, what="the poison")
+    await eventually(lambda: hub.engine.rejected.counts["malformed"] >= 1, hub, what="the poison")
 
     second = HubService(load_hub_config(site.hub.config))  # the restart under systemd
     task = asyncio.create_task(second.run())
     try:
         async with asyncio.timeout(WAIT):
             await second.ready.wait()
-        await eventually(lambda: second.campus.rejected["malformed"] >= 1, second, what="poison")
-        directive = second.campus.issue(DirectiveRequest(action=Action.HOLD), user="t")
+        await eventually(
+            lambda: second.engine.rejected.counts["malformed"] >= 1, second, what="poison"
+        )
+        directive = second.engine.directives.issue(DirectiveRequest(action=Action.HOLD), user="t")
         await eventually(
             lambda: all(n.service.acked_seq == directive.seq for n in nodes[1:]),
             second,
@@ -197,12 +199,12 @@ async def test_a_flood_never_hides_another_rooms_alert_and_is_itself_an_alarm(
         what="both real panics among the open alerts",
     )
 
-    status = campus_status(hub.campus, hub.store, connected=True, floods=hub.guard.floods())
+    status = campus_status(hub.engine, hub.store, connected=True, floods=hub.guard.floods())
     assert {a["event_id"] for a in status["alerts"]} == {real.event_id, during.event_id}
     (text,) = status["trouble"]["floods"]
     assert text.startswith(f"{rogue.device_id} (room {rogue.room}) sent ")
     assert "ignored until" in text
-    assert hub.campus.rejected["over budget"] > 0
+    assert hub.engine.rejected.counts["over budget"] > 0
     # Made-up cancels are refused as such, never stored: the record holds the two panics.
     assert hub.store.count_events("cancel") == 0
 
@@ -300,13 +302,13 @@ async def test_generated_hostile_messages_change_no_other_room(
     hub.guard.forget(rogue.device_id)
     topics = Topics(hub.config.site)
     before = {b.room: _room_state(hub, b.room) for b in bystanders}
-    latest_seq = hub.campus.latest_seq
+    latest_seq = hub.engine.directives.latest_seq
     batch = data.draw(st.lists(hostile_messages(rogue.device_id, rogue.room), max_size=8))
     for channel, payload in batch:
         await attacker.publish(topics.device(rogue.device_id, channel), payload, qos=1)
     await _marker(hub, attacker, rogue.device_id, rogue.room)
     assert {b.room: _room_state(hub, b.room) for b in bystanders} == before
-    assert hub.campus.latest_seq == latest_seq  # no device message moves the directives
+    assert hub.engine.directives.latest_seq == latest_seq  # no device message moves the directives
     assert hub.connected.is_set()
 
 
@@ -322,7 +324,7 @@ async def test_the_broker_disconnects_a_device_sending_a_huge_packet(
             async with asyncio.timeout(WAIT):  # the message loop ends with the connection
                 async for _ in client.messages:
                     pass
-    assert "malformed" not in hub.campus.rejected
+    assert "malformed" not in hub.engine.rejected.counts
 
 
 async def test_a_panic_naming_another_room_is_raised_in_the_devices_own_room(
@@ -341,4 +343,4 @@ async def test_a_panic_naming_another_room_is_raised_in_the_devices_own_room(
     await eventually(lambda: bool(open_alerts(hub.store)), hub, what="the panic")
     (alert,) = open_alerts(hub.store)
     assert alert["room"] == rogue.room
-    assert hub.campus.rejected["room mismatch"] == 1
+    assert hub.engine.rejected.counts["room mismatch"] == 1

@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from hub.campus import DirectiveRequest
 from hub.config import load_hub_config
+from hub.directives import DirectiveRequest
+from hub.queries import alerts
 from hub.service import HubService
-from hub.views import alerts
 from protocol.inventory import Room
 from protocol.srp import Action
 from provisioning.devices import issue_device
@@ -43,7 +43,7 @@ async def test_a_hub_restored_from_an_old_backup_never_reuses_a_sequence_number(
     task = await _run(first)
     node = await start_node(site.devices[0].device_id)
     issued = [
-        first.campus.issue(DirectiveRequest(action=a), user="t")
+        first.engine.directives.issue(DirectiveRequest(action=a), user="t")
         for a in (Action.HOLD, Action.SECURE)
     ]
     await eventually(lambda: node.service.acked_seq == issued[-1].seq, node)
@@ -54,11 +54,11 @@ async def test_a_hub_restored_from_an_old_backup_never_reuses_a_sequence_number(
     task = await _run(second)
     try:
         await eventually(
-            lambda: second.campus.latest_seq >= issued[-1].seq,
+            lambda: second.engine.directives.latest_seq >= issued[-1].seq,
             second,
             what="the hub to learn the seq numbers already out there",
         )
-        again = second.campus.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="t")
+        again = second.engine.directives.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="t")
         assert again.seq > issued[-1].seq
         await eventually(
             lambda: node.service.acked_seq == again.seq,
@@ -84,7 +84,7 @@ async def test_a_device_provisioned_while_the_hub_runs_is_heard_without_a_restar
     bundle = issue_device(root, "301", reload_pid=mosquitto.pid)  # the ACL learns it too
     installed = install(bundle, root / "nodes" / "late")
     await eventually(
-        lambda: installed.device_id in hub.campus.devices,
+        lambda: installed.device_id in hub.engine.presence.devices,
         hub,
         within_s=10,
         what="the hub to reload the inventory",

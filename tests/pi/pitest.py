@@ -25,8 +25,8 @@ import traceback
 from pathlib import Path
 
 from hub.config import load_hub_config
+from hub.queries import alerts
 from hub.service import HubService
-from hub.views import alerts
 from protocol.inventory import Room
 from provisioning import init, issue_device, sdcard
 from provisioning.create import broker_config
@@ -116,7 +116,7 @@ async def first_boot(pi: Pi, boot: Path) -> float:
 
 async def online(hub: HubService, within_s: float) -> str:
     found = await wait_until(
-        lambda: [d for d, r in hub.campus.devices.items() if r.online], within_s,
+        lambda: [d for d, r in hub.engine.presence.devices.items() if r.online], within_s,
         "the node to come online at the hub",
     )  # fmt: skip
     return str(found[0])  # type: ignore[index]

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from hub.campus import DirectiveRequest
 from hub.clocks import describe_skew
+from hub.directives import DirectiveRequest
+from hub.queries import trouble
 from hub.service import HubService
 from protocol.codec import encode
 from protocol.messages import Command, CommandKind
@@ -121,7 +122,7 @@ async def node_process(offset: str, config: Path) -> AsyncIterator[NodeLog]:
 def stale_command(hub: HubService, device_id: str) -> Command:
     """A command, genuinely signed, that expired two minutes ago on the hub's clock: what
     the broker would hand a node that was away (the hub's own seq, so only time refuses it)."""
-    now = hub.campus._now()
+    now = hub._now()
     command = Command(
         seq=hub.store.next_command_seq(),
         device_id=device_id,
@@ -138,25 +139,27 @@ async def test_a_node_with_a_wrong_clock_connects_shows_obeys_and_is_flagged_at_
     offset: str, site: ThrowawaySite, mosquitto: MosquittoProcess, hub: HubService
 ) -> None:
     device = site.devices[0]
-    lockdown = hub.campus.issue(DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="t")
+    lockdown = hub.engine.directives.issue(
+        DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="t"
+    )
     async with node_process(offset, device.config) as log:
         # Connected and drawn: the ack is sent only after the frame. It also proves the
         # node has heard hub/state: subscribed first, its retained copy precedes the
         # directive's.
         await eventually(
-            lambda: device.device_id in hub.campus.acks(lockdown.seq),
+            lambda: device.device_id in hub.engine.acks.of(lockdown.seq),
             hub,
             what=f"the ack of the Lockdown from the node {offset}",
         )
         await eventually(
-            lambda: "clock" in hub.campus.devices[device.device_id].faults,
+            lambda: "clock" in hub.engine.presence.devices[device.device_id].faults,
             hub,
             what="the clock fault at the hub",
         )
         skew = OFFSETS[offset]
-        stated = hub.campus.devices[device.device_id].faults["clock"]
+        stated = hub.engine.presence.devices[device.device_id].faults["clock"]
         assert stated in {describe_skew(skew + d) for d in (-1.0, 0.0, 1.0)}
-        assert any(f"{device.device_id}: clock: " in t for t in hub.campus.trouble()["faults"])
+        assert any(f"{device.device_id}: clock: " in t for t in trouble(hub.engine)["faults"])
 
         stale = stale_command(hub, device.device_id)
         topic = Topics(site.site).device(device.device_id, DeviceChannel.COMMAND)

@@ -1,4 +1,4 @@
-"""Fixtures for the unit tests: keys, a small inventory, and a hub campus on a real SQLite file."""
+"""Fixtures for the unit tests: keys, a small inventory, and a hub engine on a real SQLite file."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.campus import Campus
+from hub.engine import Engine
 from hub.store import HubStore
 from protocol.inventory import Inventory, Room
 from protocol.messages import Directive
@@ -62,28 +62,28 @@ def hub_db(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def published() -> list[Directive]:
-    """What the campus handed to MQTT, in order."""
+    """What the engine handed to MQTT, in order."""
     return []
 
 
-MakeCampus = Callable[[], Campus]
+MakeEngine = Callable[[], Engine]
 
 
 @pytest.fixture
-def make_campus(
+def make_engine(
     inventory: Inventory,
     hub_db: Path,
     hub_key: Ed25519PrivateKey,
     published: list[Directive],
     clock: FakeClock,
-) -> Iterator[MakeCampus]:
-    """Build a campus on a fresh store connection to the same file: a second call is a restart."""
+) -> Iterator[MakeEngine]:
+    """Build an engine on a fresh store connection to the same file: a second call is a restart."""
     stores: list[HubStore] = []
 
-    def make() -> Campus:
+    def make() -> Engine:
         store = HubStore(hub_db)
         stores.append(store)
-        return Campus(
+        return Engine(
             inventory=inventory,
             store=store,
             signing_key=hub_key,
@@ -97,5 +97,5 @@ def make_campus(
 
 
 @pytest.fixture
-def campus(make_campus: MakeCampus) -> Campus:
-    return make_campus()
+def engine(make_engine: MakeEngine) -> Engine:
+    return make_engine()

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from hub.campus import Campus, DirectiveRequest
+from hub.directives import DirectiveRequest
+from hub.engine import Engine
 from hub.guard import DeviceGuard, Flood, Limits, LogThrottle
+from hub.queries import alerts, open_alerts
 from hub.store import HubStore
-from hub.views import alerts, open_alerts
 from protocol.messages import EventKind
 from protocol.srp import Action
 from protocol.topics import ScopeKind
-from tests.unit.conftest import FakeClock, MakeCampus
+from tests.unit.conftest import FakeClock, MakeEngine
 from tests.unit.factories import ack, event
 
 SMALL = Limits(burst=5, per_second=1.0, quiet_s=10.0, panic_burst=2, panic_per_second=0.2)
@@ -121,65 +122,68 @@ def test_rejections_are_logged_once_a_minute_per_reason() -> None:
 
 
 def test_an_ack_of_a_directive_never_issued_is_refused_and_numbering_goes_on(
-    campus: Campus,
+    engine: Engine,
 ) -> None:
-    campus.on_ack("dev-101-a", ack(device_id="dev-101-a", seq=2**63 - 1))
-    assert campus.rejected["ack of no directive"] == 1
-    assert campus.issue(DirectiveRequest(action=Action.HOLD), user="u").seq == 1
+    engine.acks.on_ack("dev-101-a", ack(device_id="dev-101-a", seq=2**63 - 1))
+    assert engine.rejected.counts["ack of no directive"] == 1
+    assert engine.directives.issue(DirectiveRequest(action=Action.HOLD), user="u").seq == 1
 
 
-def test_an_ack_for_a_directive_to_another_room_does_not_count(campus: Campus) -> None:
-    other = campus.issue(
+def test_an_ack_for_a_directive_to_another_room_does_not_count(engine: Engine) -> None:
+    other = engine.directives.issue(
         DirectiveRequest(action=Action.HOLD, scope=ScopeKind.ROOM, target="102"), user="u"
     )
-    campus.on_ack("dev-101-a", ack(device_id="dev-101-a", seq=other.seq))
-    assert campus.rejected["ack outside its room"] == 1
-    assert "dev-101-a" not in campus.acks(other.seq)
+    engine.acks.on_ack("dev-101-a", ack(device_id="dev-101-a", seq=other.seq))
+    assert engine.rejected.counts["ack outside its room"] == 1
+    assert "dev-101-a" not in engine.acks.of(other.seq)
 
 
-def test_an_ack_of_a_building_directive_counts_only_inside_the_building(campus: Campus) -> None:
-    main = campus.issue(
+def test_an_ack_of_a_building_directive_counts_only_inside_the_building(engine: Engine) -> None:
+    main = engine.directives.issue(
         DirectiveRequest(action=Action.HOLD, scope=ScopeKind.BUILDING, target="main"), user="u"
     )
-    campus.on_ack("dev-101-a", ack(device_id="dev-101-a", seq=main.seq))
-    campus.on_ack("dev-gym", ack(device_id="dev-gym", room="gym", seq=main.seq))
-    assert set(campus.acks(main.seq)) == {"dev-101-a"}
-    assert campus.rejected["ack outside its room"] == 1
+    engine.acks.on_ack("dev-101-a", ack(device_id="dev-101-a", seq=main.seq))
+    engine.acks.on_ack("dev-gym", ack(device_id="dev-gym", room="gym", seq=main.seq))
+    assert set(engine.acks.of(main.seq)) == {"dev-101-a"}
+    assert engine.rejected.counts["ack outside its room"] == 1
 
 
 def test_a_counter_poisoned_by_an_old_forged_ack_is_repaired_at_start(
-    make_campus: MakeCampus, hub_db: Path
+    make_engine: MakeEngine, hub_db: Path
 ) -> None:
-    first = make_campus()
-    issued = first.issue(DirectiveRequest(action=Action.HOLD), user="u")
+    first = make_engine()
+    issued = first.directives.issue(DirectiveRequest(action=Action.HOLD), user="u")
     with sqlite3.connect(hub_db) as db:  # what a forged ack did before acks were checked
         db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (2**63 - 1,))
-    again = make_campus()
-    assert again.issue(DirectiveRequest(action=Action.SECURE), user="u").seq == issued.seq + 1
+    again = make_engine()
+    assert (
+        again.directives.issue(DirectiveRequest(action=Action.SECURE), user="u").seq
+        == issued.seq + 1
+    )
 
 
 # -- cancels withdraw only a device's own panic ---------------------------------------------
 
 
-def test_a_cancel_of_another_devices_panic_is_refused(campus: Campus, reader: HubStore) -> None:
+def test_a_cancel_of_another_devices_panic_is_refused(engine: Engine, reader: HubStore) -> None:
     panic = event(device_id="dev-102", room="102", event_id="p1")
-    assert campus.on_event("dev-102", panic)
+    assert engine.events.on_event("dev-102", panic)
     cancel = event(device_id="dev-101-a", event_id="c1", kind=EventKind.CANCEL, cancels="p1")
-    assert campus.on_event("dev-101-a", cancel) is None
-    assert campus.rejected["cancel refused"] == 1
+    assert engine.events.on_event("dev-101-a", cancel) is None
+    assert engine.rejected.counts["cancel refused"] == 1
     assert [a["event_id"] for a in open_alerts(reader)] == ["p1"]
 
 
-def test_a_cancel_of_a_panic_not_yet_received_is_not_receipted(campus: Campus) -> None:
+def test_a_cancel_of_a_panic_not_yet_received_is_not_receipted(engine: Engine) -> None:
     """The node keeps it in its outbox and sends it again, after its panic."""
     cancel = event(device_id="dev-101-a", event_id="c1", kind=EventKind.CANCEL, cancels="p-later")
-    assert campus.on_event("dev-101-a", cancel) is None
+    assert engine.events.on_event("dev-101-a", cancel) is None
 
 
-def test_a_devices_own_cancel_closes_its_alert(campus: Campus, reader: HubStore) -> None:
-    campus.on_event("dev-101-a", event(device_id="dev-101-a", event_id="p1"))
+def test_a_devices_own_cancel_closes_its_alert(engine: Engine, reader: HubStore) -> None:
+    engine.events.on_event("dev-101-a", event(device_id="dev-101-a", event_id="p1"))
     cancel = event(device_id="dev-101-a", event_id="c1", kind=EventKind.CANCEL, cancels="p1")
-    assert campus.on_event("dev-101-a", cancel) is True
+    assert engine.events.on_event("dev-101-a", cancel) is True
     assert open_alerts(reader) == []
     (alert,) = alerts(reader)
     assert alert["cancelled_at"] is not None and not alert["open"]

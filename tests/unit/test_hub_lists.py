@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hub.campus import Campus
+from hub.engine import Engine
+from hub.queries import alert_listing, open_alerts, parse_cursor
 from hub.store import HubStore
-from hub.views import alert_listing, open_alerts, parse_cursor
 from protocol.messages import EventKind
 from tests.unit.conftest import FakeClock
 from tests.unit.factories import event
@@ -24,26 +24,26 @@ def reader(hub_db: Path) -> Iterator[HubStore]:
 
 
 def test_an_old_open_alert_stays_open_under_any_number_of_newer_events(
-    campus: Campus, clock: FakeClock, reader: HubStore
+    engine: Engine, clock: FakeClock, reader: HubStore
 ) -> None:
-    campus.on_event("dev-102", event(device_id="dev-102", room="102", event_id="old-panic"))
+    engine.events.on_event("dev-102", event(device_id="dev-102", room="102", event_id="old-panic"))
     for n in range(600):
         clock.advance(1)
-        campus.on_event("dev-101-a", event(device_id="dev-101-a", event_id=f"p{n}"))
+        engine.events.on_event("dev-101-a", event(device_id="dev-101-a", event_id=f"p{n}"))
         cancel = event(
             device_id="dev-101-a", event_id=f"c{n}", kind=EventKind.CANCEL, cancels=f"p{n}"
         )
-        campus.on_event("dev-101-a", cancel)
+        engine.events.on_event("dev-101-a", cancel)
     assert [a["event_id"] for a in open_alerts(reader)] == ["old-panic"]
 
 
 def test_alert_history_pages_reach_every_panic_once(
-    campus: Campus, clock: FakeClock, reader: HubStore
+    engine: Engine, clock: FakeClock, reader: HubStore
 ) -> None:
     for n in range(250):
         if n % 3:
             clock.advance(1)  # some panics share a second: the cursor breaks the tie
-        campus.on_event("dev-101-a", event(device_id="dev-101-a", event_id=f"p{n:03}"))
+        engine.events.on_event("dev-101-a", event(device_id="dev-101-a", event_id=f"p{n:03}"))
     seen: list[str] = []
     cursor = None
     while True:
@@ -68,14 +68,14 @@ def test_a_page_size_outside_its_range_is_refused(reader: HubStore) -> None:
 
 
 def test_each_rooms_latest_report_is_kept_however_many_came_after(
-    campus: Campus, clock: FakeClock, reader: HubStore
+    engine: Engine, clock: FakeClock, reader: HubStore
 ) -> None:
     accounted = event(device_id="dev-102", room="102", event_id="r", kind=EventKind.ALL_ACCOUNTED)
-    campus.on_event("dev-102", accounted)
+    engine.events.on_event("dev-102", accounted)
     for n in range(1500):
         clock.advance(1)
         assist = event(device_id="dev-101-a", event_id=f"s{n}", kind=EventKind.STAFF_ASSIST)
-        campus.on_event("dev-101-a", assist)
+        engine.events.on_event("dev-101-a", assist)
     latest = reader.latest_per_room(kinds=("staff_assist", "all_accounted"))
     assert latest["102"]["event_id"] == "r"
     assert latest["101"]["event_id"] == "s1499"
@@ -92,11 +92,11 @@ def test_the_audit_log_is_paged_and_every_entry_is_reached_once(reader: HubStore
 
 
 def test_a_skewed_nodes_press_has_no_made_up_delivery_time(
-    campus: Campus, clock: FakeClock, reader: HubStore
+    engine: Engine, clock: FakeClock, reader: HubStore
 ) -> None:
     """Its clock is hours off: the hub's own time stands, the office sees a clock fault."""
     panic = event(device_id="dev-102", room="102", event_id="p", created_at=clock.now - 3 * 3600)
-    campus.on_event("dev-102", panic)
+    engine.events.on_event("dev-102", panic)
     (alert,) = open_alerts(reader)
     assert alert["press_to_hub_ms"] is None
     assert alert["received_at"] == clock.now

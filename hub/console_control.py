@@ -2,7 +2,7 @@
 
 The holder is a console *session* (a browser login), not a user name: two tabs of one login
 share control, two logins of one user do not. Others are read-only: the hub refuses their
-directives, releases and alert acknowledgements with 409 until the holder releases control
+directives, releases and alert acknowledgements (a conflict) until the holder releases control
 or someone takes it over with a recorded reason. A console that acts while nobody holds
 control takes it on that first action, so an emergency never waits on an extra click.
 
@@ -30,7 +30,7 @@ from typing import Any
 
 from hub.auth import Principal
 from hub.bus import Bus
-from hub.campus import HubError
+from hub.errors import Conflict, Invalid
 from hub.store import HubStore
 
 MAX_REASON = 200
@@ -137,16 +137,15 @@ class ConsoleControl:
     def take(self, principal: Principal, reason: str = "") -> Holder:
         """Take control; taking it from another session needs a reason, which is recorded."""
         if principal.kind != "console":
-            raise HubError("control belongs to console sessions; the command line needs none")
+            raise Invalid("control belongs to console sessions; the command line needs none")
         reason = " ".join(reason.split())[:MAX_REASON]
         current = self.holder()
         if current is not None and current.session == principal.session:
             return current
         if current is not None and not reason:
-            raise HubError(
+            raise Conflict(
                 f"control is held by {current.user} (since {current.clock}); to take over, "
-                "give a reason (it is recorded)",
-                409,
+                "give a reason (it is recorded)"
             )
         holder = Holder(user=principal.user, since=self._now(), session=principal.session)
         self._store.set_control(session=holder.session, user=holder.user, since=holder.since)
@@ -161,7 +160,7 @@ class ConsoleControl:
     def release(self, principal: Principal) -> None:
         current = self.holder()
         if current is None or current.session != principal.session:
-            raise HubError("this console does not have control, so it has none to release", 409)
+            raise Conflict("this console does not have control, so it has none to release")
         self._store.clear_control(principal.session)
         self._record(principal.user, "release control", {})
 
@@ -171,7 +170,7 @@ class ConsoleControl:
             self._record(principal.user, "release control (logout)", {})
 
     def authorize(self, principal: Principal, action: str) -> None:
-        """Let ``principal`` change something, or raise 409 if another console has control."""
+        """Let ``principal`` change something; Conflict if another console has control."""
         current = self.holder()
         if principal.kind != "console":
             if current is not None:
@@ -185,10 +184,9 @@ class ConsoleControl:
         if current is None:
             self.take(principal, "first action while no console had control")
         elif current.session != principal.session:
-            raise HubError(
+            raise Conflict(
                 f"read-only: {current.user} has control of the console (since "
-                f"{current.clock}). Ask them to release it, or take over control with a reason.",
-                409,
+                f"{current.clock}). Ask them to release it, or take over control with a reason."
             )
 
     def _record(self, user: str, action: str, detail: dict[str, Any]) -> None:

@@ -1,12 +1,13 @@
-"""Read-only views of the campus as plain JSON-able dicts (the API, the CLI, the console)."""
+"""Read-only queries of the engine and the store as plain JSON-able dicts (the API, the CLI,
+the console)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from hub.campus import Campus
 from hub.clocks import CLOCK_SKEW_FAULT_S
+from hub.engine import Engine
 from hub.guard import Flood
 from hub.store import HubStore
 from protocol.inventory import Room
@@ -16,18 +17,19 @@ STATUS_REPORT_KINDS = ("staff_assist", "all_accounted", "fault")
 """What the status API lists under reports (the board shows only the staff reports)."""
 
 
-def room_status(campus: Campus, room: Room) -> dict[str, Any]:
-    directive = campus.effective(room)
+def room_status(engine: Engine, room: Room) -> dict[str, Any]:
+    directive = engine.directives.effective(room)
+    records = engine.presence.devices
     devices = [
         {
             "device_id": device_id,
-            "online": campus.devices[device_id].online,
-            "last_seen": campus.devices[device_id].last_seen,
-            "faults": campus.devices[device_id].faults,
+            "online": records[device_id].online,
+            "last_seen": records[device_id].last_seen,
+            "faults": records[device_id].faults,
         }
-        for device_id in campus.inventory.devices_in(room.id)
+        for device_id in engine.presence.inventory.devices_in(room.id)
     ]
-    ack_ms = None if directive is None else campus.room_ack_ms(room, directive)
+    ack_ms = None if directive is None else engine.acks.room_ack_ms(room, directive)
     return {
         "room": room.id,
         "name": room.label,
@@ -38,7 +40,7 @@ def room_status(campus: Campus, room: Room) -> dict[str, Any]:
         else {
             "seq": directive.seq,
             "action": directive.action.value,
-            "term": campus.vocabulary[directive.action].term,
+            "term": engine.directives.vocabulary[directive.action].term,
             "drill": directive.drill,
             "scope": directive.scope.value,
             "issued_at": directive.issued_at,
@@ -113,21 +115,32 @@ def parse_cursor(text: str) -> tuple[float, str]:
     return value, event_id
 
 
+def trouble(engine: Engine) -> dict[str, list[str]]:
+    """What the office must look at: offline displays, unconfirmed directives, faults."""
+    devices = engine.presence.devices
+    offline = sorted(d for d, r in devices.items() if not r.online)
+    faults = sorted(
+        f"{d}: {part}: {why}" for d, r in devices.items() for part, why in r.faults.items()
+    )
+    return {"offline": offline, "unacked": engine.acks.unconfirmed(), "faults": faults}
+
+
 def campus_status(
-    campus: Campus, store: HubStore, *, connected: bool, floods: Sequence[Flood] = ()
+    engine: Engine, store: HubStore, *, connected: bool, floods: Sequence[Flood] = ()
 ) -> dict[str, Any]:
-    rooms = sorted(campus.inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id))
+    inventory = engine.presence.inventory
+    rooms = sorted(inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id))
     return {
-        "site": campus.inventory.site,
+        "site": inventory.site,
         "broker_connected": connected,
-        "latest_seq": campus.latest_seq,
-        "rooms": [room_status(campus, room) for room in rooms],
+        "latest_seq": engine.directives.latest_seq,
+        "rooms": [room_status(engine, room) for room in rooms],
         "alerts": open_alerts(store),
         "reports": sorted(
             store.latest_per_room(kinds=STATUS_REPORT_KINDS).values(),
             key=lambda report: -report["received_at"],
         ),
-        "rejected": dict(campus.rejected),
-        "trouble": campus.trouble() | {"floods": [flood.describe() for flood in floods]},
+        "rejected": dict(engine.rejected.counts),
+        "trouble": trouble(engine) | {"floods": [flood.describe() for flood in floods]},
         "floods": [flood.as_dict() for flood in floods],
     }

@@ -1,0 +1,27 @@
+"""What the hub refuses, and why, in its own words: no HTTP here.
+
+The engine and the console control raise these; the web side (:mod:`hub.access`) alone
+decides which HTTP status each kind answers with. Every message says what to do instead.
+"""
+
+from __future__ import annotations
+
+
+class Refused(Exception):
+    """A request the hub will not carry out as asked."""
+
+
+class Invalid(Refused):
+    """The request itself is wrong: a missing field, a bad value, an action not allowed."""
+
+
+class NotFound(Refused):
+    """It names something the hub does not know: a room, a device, a directive, an alert."""
+
+
+class Conflict(Refused):
+    """Right in itself, but not now: a Lockdown in force, another console in control."""
+
+
+class Forbidden(Refused):
+    """The caller's role may not do this."""

@@ -1,0 +1,38 @@
+"""What the hub's web side is given: the parts its routes use, and nothing of the service.
+
+The composition root (:class:`hub.service.HubService`) fills this in; the web app
+(:func:`hub.app.create_app`) takes it. Nothing here knows HTTP, so the engine's side never
+imports the web's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from hub.bus import Bus
+from hub.config import HubConfig
+from hub.engine import Engine
+from hub.guard import Flood
+from hub.store import HubStore
+from protocol.messages import Command, CommandKind
+
+
+class SendCommand(Protocol):
+    def __call__(self, device_id: str, kind: CommandKind, *, user: str) -> Command:
+        """Sign and send one command to one device, recorded with who sent it."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class HubParts:
+    config: HubConfig
+    store: HubStore
+    bus: Bus
+    engine: Engine
+    connected: Callable[[], bool]
+    """Whether the hub has its broker link now (a directive issued without it waits)."""
+    floods: Callable[[], Sequence[Flood]]
+    """The devices over their message budget now (hub.guard)."""
+    send_command: SendCommand
