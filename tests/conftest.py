@@ -18,11 +18,11 @@ from device.service import DeviceService
 from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs
 from hub.config import load_hub_config
 from hub.service import HubService
-from protocol.endpoint import BrokerEndpoint, TlsFiles
 from provisioning.fsutil import write_json
 from provisioning.throwaway import ThrowawaySite, create_throwaway_site
 from roomcast.broker import BrokerError, MosquittoProcess, find_mosquitto, free_port
 from tests.serial_fakes import PtyDevice
+from transport.endpoint import BrokerEndpoint, TlsFiles
 from transport.session import tls_parameters
 
 WAIT = 10.0

@@ -19,8 +19,8 @@ import aiomqtt
 import paho.mqtt.client as mqtt
 from aiomqtt.types import PahoSocket
 
-from protocol.backoff import Backoff
-from protocol.endpoint import BrokerEndpoint
+from transport.backoff import Backoff
+from transport.endpoint import BrokerEndpoint
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from device.config import DeviceConfig
 from device.service import DeviceService
 from protocol.codec import encode
-from protocol.endpoint import BrokerEndpoint
 from protocol.messages import Directive, Receipt
 from protocol.signing import sign_directive
 from protocol.srp import Action
 from protocol.topics import DeviceChannel, ScopeKind, Topics
 from roomcast.broker import free_port
+from transport.endpoint import BrokerEndpoint
 
 WAIT_S = 10.0
 T0 = 1_700_000_000.0

@@ -10,11 +10,11 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from protocol.endpoint import BrokerEndpoint
 from protocol.topics import DeviceChannel, Topics
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
 from tests.conftest import WAIT, identity
+from transport.endpoint import BrokerEndpoint
 from transport.session import NO_DELAY, EagerClient, tls_parameters
 
 pytestmark = pytest.mark.integration
