@@ -204,7 +204,7 @@ class Api:
         directive = self.hub.store.directives(since_seq=seq - 1, limit=1)[0]
         record_presence(self.hub.store, self.hub.campus, directive)
         body = self.hub.campus.directive_report(directive)
-        body["published"] = self.hub.connected.is_set()
+        body["published"] = self.hub.directive_published(seq)
         return JSONResponse(body, status_code=201 if body["published"] else 202)
 
     async def command(self, request: Request) -> Response:

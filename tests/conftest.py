@@ -22,8 +22,8 @@ from provisioning.fsutil import write_json
 from provisioning.throwaway import ThrowawaySite, create_throwaway_site
 from roomcast.broker import BrokerError, MosquittoProcess, find_mosquitto, free_port
 from tests.serial_fakes import PtyDevice
+from transport.client import tls_parameters
 from transport.endpoint import BrokerEndpoint, TlsFiles
-from transport.session import tls_parameters
 
 WAIT = 10.0
 """Bound on every wait for something to happen across the broker."""
