@@ -186,6 +186,23 @@ async def test_a_publish_without_a_connected_client_says_so(
     assert link.unsent == 2
 
 
+async def test_a_publish_that_fails_after_the_hand_over_is_counted(
+    site: ThrowawaySite, mosquitto: MosquittoProcess
+) -> None:
+    recorder, topics = Recorder(), Topics(site.site)
+    link = hub_link(site, recorder)
+    link.route(topics.hub_state, recorder)
+    async with running(link):
+        # All in one loop turn, before any PUBACK is read: the client queues 1000 (its
+        # max_queued_outgoing_messages) and refuses the rest, which the caller could not
+        # know when it handed them over.
+        assert all(link.publish(topics.hub_state, b"%d" % n) for n in range(1100))
+        async with asyncio.timeout(WAIT):
+            received = [await recorder.messages.get() for _ in range(1000)]
+    assert [payload for _, payload in received] == [b"%d" % n for n in range(1000)]
+    assert link.unconfirmed == 100
+
+
 async def test_routes_are_subscribed_again_when_the_broker_comes_back_without_its_sessions(
     site: ThrowawaySite, mosquitto: MosquittoProcess
 ) -> None:
