@@ -12,6 +12,10 @@ from typing import Any
 import aiomqtt
 import pytest
 
+from hub.campus import DirectiveRequest
+from hub.config import load_hub_config
+from hub.service import HubService
+from protocol.srp import Action
 from protocol.topics import DeviceChannel, Topics
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
@@ -235,3 +239,24 @@ async def test_a_cancelled_link_says_farewell_before_it_disconnects(
             message = await anext(aiter(client.messages))
     assert message.payload == b"farewell"
     assert message.retain
+
+
+# -- what the hub makes of a publish's result ----------------------------------------------
+
+
+async def test_the_hub_reports_a_directive_published_once_a_connected_client_took_it(
+    hub: HubService,
+) -> None:
+    issued = hub.campus.issue(DirectiveRequest(action=Action.HOLD), user="t")
+    assert hub.directive_published(issued.seq)
+
+
+def test_the_hub_reports_a_directive_issued_without_a_broker_link_as_not_published(
+    site: ThrowawaySite,
+) -> None:
+    offline = HubService(load_hub_config(site.hub.config))  # never run: no broker link
+    try:
+        held = offline.campus.issue(DirectiveRequest(action=Action.SECURE), user="t")
+        assert not offline.directive_published(held.seq)  # the API answers 202, not 201
+    finally:
+        offline.store.close()
