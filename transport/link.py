@@ -97,8 +97,11 @@ class Link:
         self.connected = asyncio.Event()
         """Set while a client is connected and subscribed to every route."""
         self.unsent = 0
+        """Publishes refused at once: no client was connected."""
         self.unconfirmed = 0
+        """Publishes handed to a client that then failed (no PUBACK, link lost, queue full)."""
         self.unrouted = 0
+        """Messages that matched no route (a session left subscribed by an older version)."""
         self._client: aiomqtt.Client | None = None
         self._exact: dict[str, Route] = {}
         self._wildcards: list[tuple[aiomqtt.Wildcard, Route]] = []
@@ -115,7 +118,7 @@ class Link:
         if self._running:
             raise RuntimeError("routes are fixed once the link runs; add them before run()")
         wildcard = aiomqtt.Wildcard(topic_filter)  # raises on a malformed filter
-        if topic_filter in self._exact or any(w.value == topic_filter for w, _ in self._wildcards):
+        if any(route.topic_filter == topic_filter for route in self.routes):
             raise ValueError(f"{topic_filter!r} already has a route")
         route = Route(topic_filter, handler)
         if "+" in topic_filter or "#" in topic_filter:
@@ -212,8 +215,8 @@ class Link:
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         try:
-            if self.routes:
-                await client.subscribe([(route.topic_filter, 1) for route in self.routes])
+            if filters := [(route.topic_filter, 1) for route in self.routes]:
+                await client.subscribe(filters)
             self._client = client
             self._failure_logged = False
             self.connected.set()
