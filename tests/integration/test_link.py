@@ -109,12 +109,13 @@ def hub_link(site: ThrowawaySite, recorder: Recorder, **options: Any) -> Link:
 
 
 @contextlib.asynccontextmanager
-async def running(link: Link) -> AsyncIterator[asyncio.Task[None]]:
+async def running(link: Link) -> AsyncIterator[None]:
+    """The link runs inside the block (connected on entry) and is cancelled on leaving."""
     task = asyncio.create_task(link.run())
     try:
         async with asyncio.timeout(WAIT):
             await link.connected.wait()
-        yield task
+        yield
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
