@@ -114,7 +114,7 @@ def run_selftest_command(args: argparse.Namespace) -> int:
     from device.selftest import SelftestOptions, run_selftest
     from hardware.config_parse import parse_hardware_config
     from hardware.errors import HardwareError
-    from protocol.settings import Settings
+    from transport.settings import Settings
 
     # Only the hardware section and the room's name: a technician can test the wiring
     # before the node's bundle (keys, certificates) is installed.

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from protocol.endpoint import BrokerEndpoint
-from protocol.settings import ConfigError, Settings
 from protocol.signing import HubPublicKey, NotAPublicKey, NotEd25519, PublicKey
+from transport.endpoint import BrokerEndpoint
+from transport.settings import ConfigError, Settings
 
 FIRMWARE = "roomcast-0.1.0"
 

@@ -24,8 +24,6 @@ from concurrent.futures import Executor
 from contextlib import suppress
 from types import MappingProxyType
 
-import aiomqtt
-
 from device.announce import Announcer
 from device.commands import CommandCheck, CommandDesk, Refused
 from device.config import DeviceConfig
@@ -40,17 +38,10 @@ from device.store import DeviceStore
 from device.view import LinkView, screen_view
 from hardware.interfaces import Display, Indicator, Inputs, Outputs, Sounder
 from protocol.codec import DecodeError, decode, encode
-from protocol.messages import (
-    Ack,
-    Directive,
-    Event,
-    HubState,
-    Receipt,
-)
+from protocol.messages import Ack, Directive, Event, HubState, Receipt
 from protocol.srp import Vocabulary
-from protocol.topics import DeviceChannel, ScopeKind, Topics
-from transport.outbound import Outbound
-from transport.session import run_session
+from protocol.topics import DeviceChannel, Topics
+from transport.link import Link
 from transport.systemd import Notifier
 
 log = logging.getLogger(__name__)
@@ -84,7 +75,6 @@ class DeviceService:
         self.config = config
         self._systemd = notifier or Notifier("")
         self.rejected: Counter[str] = Counter()
-        self.connected = asyncio.Event()
         self.watchers: set[Callable[[], None]] = set()
         """Called on the loop after any change a person could see (screen, ack, outbox)."""
         self.acked_seq = 0
@@ -94,7 +84,6 @@ class DeviceService:
         self._topics = Topics(config.site)
         self._store = DeviceStore(config.state_dir / "device.db")
         self._inbox = DirectiveInbox(config, self._topics, self._store)
-        self._out = Outbound()
         self._ready = False
         self._hub: HubState | None = None
         self._hub_clock = HubClock()
@@ -121,7 +110,7 @@ class DeviceService:
             republish=self._republish,
         )
         self._redraw = asyncio.Event()
-        self._handlers = self._routes()
+        self.link = self._link()
 
     def _event_desk(self) -> EventDesk:
         return EventDesk(
@@ -132,21 +121,6 @@ class DeviceService:
             wall_clock=self._now,
             effective=lambda: self.effective,
         )
-
-    def _routes(self) -> dict[str, Callable[[str, bytes], None]]:
-        """Exact topic -> handler: the hub's state, our receipts, our three scopes."""
-        routes: dict[str, Callable[[str, bytes], None]] = {
-            self._topics.hub_state: self._on_hub_state,
-            self._topics.device(self.config.device_id, DeviceChannel.RECEIPT): self._on_receipt,
-            self._topics.device(self.config.device_id, DeviceChannel.COMMAND): self._on_command,
-        }
-        for scope, target in (
-            (ScopeKind.SITE, ""),
-            (ScopeKind.BUILDING, self.config.building),
-            (ScopeKind.ROOM, self.config.room),
-        ):
-            routes[self._topics.directive(scope, target)] = self._on_directive
-        return routes
 
     def pending_events(self) -> list[Event]:
         """Events still waiting for the hub's receipt."""
@@ -185,64 +159,61 @@ class DeviceService:
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._screen_loop())
-                group.create_task(self._link())
+                group.create_task(self.link.run())
                 group.create_task(self._systemd.keep_watchdog())
                 group.create_task(self._announce.repeat())
         finally:
             self._systemd.stopping()
             self._fault_relay.detach()
-            self._out.cancel()
             self._inputs.close()
             self._panel.close()
             self._store.close()
 
     # -- the broker link -------------------------------------------------------------------
 
-    async def _link(self) -> None:
-        await run_session(
-            self.config.broker,
-            client_id=f"roomcast-{self.config.site}-{self.config.device_id}",
+    def _link(self) -> Link:
+        """The broker link and what it reads: the hub's state, our receipts and commands,
+        our three scopes."""
+        config = self.config
+        link = Link(
+            config.broker,
+            client_id=f"roomcast-{config.site}-{config.device_id}",
             will=self._announce.will,
             farewell=self._announce.farewell,
-            on_connected=self._on_connected,
-            on_message=self._dispatch,
-            on_disconnected=self._on_disconnected,
+            on_connect=self._on_connected,
+            on_disconnect=self._on_disconnected,
+            on_unhandled=self._reject,
         )
+        link.route(self._topics.hub_state, self._on_hub_state)
+        link.route(self._topics.device(config.device_id, DeviceChannel.RECEIPT), self._on_receipt)
+        link.route(self._topics.device(config.device_id, DeviceChannel.COMMAND), self._on_command)
+        for scope in self._topics.room_directives(config.building, config.room):
+            link.route(scope, self._on_directive)
+        return link
 
-    async def _on_connected(self, client: aiomqtt.Client) -> None:
-        self._out.client = client
+    @property
+    def connected(self) -> asyncio.Event:
+        """Set while the broker link is up."""
+        return self.link.connected
+
+    def _on_connected(self) -> None:
         self.acked_seq = 0  # an ack in flight when the link dropped may be lost: resend
-        await client.subscribe([(topic, 1) for topic in self._handlers])
         self._announce.publish_status()
         self._announce.resend_outbox()
-        self.connected.set()
         self._redraw.set()
         self._changed()
         self._systemd.status(self._broker_state())
         log.info("%s: connected to %s", self.config.device_id, self.config.broker.describe())
 
     def _on_disconnected(self) -> None:
-        self._out.client = None
-        self.connected.clear()
         self._redraw.set()
         self._changed()
         self._systemd.status(self._broker_state())
 
     def _broker_state(self) -> str:
         """systemd's STATUS= line: is the broker link up."""
-        state = "connected to" if self._out.client is not None else "reconnecting to"
+        state = "connected to" if self.connected.is_set() else "reconnecting to"
         return f"broker: {state} {self.config.broker.describe()}"
-
-    def _dispatch(self, topic: str, payload: bytes) -> None:
-        handler = self._handlers.get(topic)
-        if handler is None:
-            self._reject("unexpected topic", topic)
-            return
-        try:
-            handler(topic, payload)
-        except Exception:  # one bad message must not stop the node
-            log.exception("%s: handler failed for %s", self.config.device_id, topic)
-            self.rejected["handler error"] += 1
 
     def _reject(self, reason: str, topic: str, detail: str = "") -> None:
         self.rejected[reason] += 1
@@ -255,7 +226,7 @@ class DeviceService:
         # While disconnected nothing is sent: events wait in the outbox, status and acks
         # are re-sent on connect.
         topic = self._topics.device(self.config.device_id, channel)
-        self._out.publish(topic, payload, retain=retain)
+        self.link.publish(topic, payload, retain=retain)
 
     # -- incoming --------------------------------------------------------------------------
 
@@ -337,7 +308,7 @@ class DeviceService:
 
     def link_view(self) -> LinkView:
         age = time.monotonic() - self._last_contact
-        if self._out.client is None or self._hub is None:
+        if not self.connected.is_set() or self._hub is None:
             return LinkView(LinkState.LINK_LOST, age)
         if not self._hub.online:
             return LinkView(LinkState.HUB_OFFLINE, age)
@@ -379,7 +350,7 @@ class DeviceService:
 
     def _ack(self, directive: Directive | None) -> None:
         """Only after the frame is drawn; again whenever the hub may have missed it."""
-        if directive is None or self._out.client is None or self.acked_seq == directive.seq:
+        if directive is None or not self.connected.is_set() or self.acked_seq == directive.seq:
             return
         if self.shown_seq != directive.seq:
             return

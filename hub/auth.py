@@ -30,7 +30,7 @@ from typing import Any
 from hub.store import HubStore
 from protocol.accounts import DUMMY_HASH, BadHash, Role, check_password
 from protocol.factors import Enrolment, valid_digest, valid_secret
-from protocol.settings import ConfigError, Settings
+from transport.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from hub.auth import validate_users_file
 from hub.proxies import TrustedProxies
 from protocol.accounts import Role
-from protocol.endpoint import BrokerEndpoint
 from protocol.factors import required_roles
 from protocol.inventory import Inventory, InventoryError
-from protocol.settings import ConfigError, Settings
+from transport.endpoint import BrokerEndpoint
+from transport.settings import ConfigError, Settings
 
 __all__ = ["ConfigError", "HubConfig", "load_hub_config"]
 

@@ -51,5 +51,5 @@ def issued_response(parts: HubParts, directive: Directive) -> Response:
     """The directive the engine just issued, with its report: 201 when it went out, 202 when
     it waits for the broker link (it is published on reconnect)."""
     body = parts.engine.acks.directive_report(directive)
-    body["published"] = parts.connected()
+    body["published"] = parts.published(directive.seq)
     return JSONResponse(body, status_code=201 if body["published"] else 202)

@@ -33,6 +33,8 @@ class HubParts:
     engine: Engine
     connected: Callable[[], bool]
     """Whether the hub has its broker link now (a directive issued without it waits)."""
+    published: Callable[[int], bool]
+    """Whether directive ``seq`` was handed to a connected client when it was published."""
     floods: Callable[[], Sequence[Flood]]
     """The devices over their message budget now (hub.guard)."""
     send_command: SendCommand

@@ -1,4 +1,7 @@
-"""The hub service: one loop running the MQTT session, the heartbeat and the HTTP API.
+"""The hub service: one loop running the MQTT link, the heartbeat and the HTTP API.
+
+This module puts the parts together (store, directive engine, device guard and intake,
+link, web app) and runs them; what arrives from devices is :mod:`hub.intake`'s.
 
 Directives are published retained, one topic per scope. On every (re)connect the hub
 republishes the current directive of every scope, so a broker that lost its retained
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 import time
@@ -22,38 +26,21 @@ from hub.bus import Bus
 from hub.config import ConfigError, HubConfig, reload_inventory
 from hub.engine import Engine
 from hub.errors import NotFound
-from hub.guard import DeviceGuard, Flood
+from hub.guard import DeviceGuard
+from hub.intake import DEVICE_CHANNELS, DeviceIntake, report_flood
 from hub.parts import HubParts
 from hub.store import HubStore
-from protocol.codec import DecodeError, decode, encode
-from protocol.messages import (
-    Ack,
-    Command,
-    CommandKind,
-    DeviceStatus,
-    Directive,
-    Event,
-    EventKind,
-    HubState,
-    Receipt,
-)
-from protocol.signing import BadSignature, sign, verify
+from protocol.codec import encode
+from protocol.messages import Command, CommandKind, Directive, HubState, Message
+from protocol.signing import sign
 from protocol.topics import DeviceChannel, Topics
-from transport.outbound import Outbound
-from transport.session import run_session
+from transport.link import Link
 from transport.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
 COMMAND_TTL_S = 60.0
 """A command queued by the broker for a node that is away is stale after this."""
-_MAYBE_PANIC = b'"panic"'
-"""In every encoded panic event (its kind); a payload without it cannot be one."""
-_DECODERS: dict[DeviceChannel, type[DeviceStatus | Event | Ack]] = {
-    DeviceChannel.STATUS: DeviceStatus,
-    DeviceChannel.EVENT: Event,
-    DeviceChannel.ACK: Ack,
-}
 
 
 class HubService:
@@ -66,13 +53,14 @@ class HubService:
     ) -> None:
         self.config = config
         self._systemd = notifier or Notifier("")
-        self.connected = asyncio.Event()
         self.ready = asyncio.Event()
         self.bus = Bus()
         self._now = clock
         self._topics = Topics(config.site)
         self._store = HubStore(config.database)
         self.epoch = self._store.next_epoch()
+        self._published = (0, False)
+        """(seq, handed to a connected client?) of the directive published last."""
         self.engine = Engine(
             inventory=config.inventory,
             store=self._store,
@@ -83,8 +71,18 @@ class HubService:
         )
         self.http_port = config.http_port
         self._inventory_stamp = config.inventory_file.stat().st_mtime
-        self._out = Outbound()
-        self.guard = DeviceGuard(clock=clock, on_change=self._flood_changed)
+        self.guard = DeviceGuard(
+            clock=clock, on_change=functools.partial(report_flood, self.bus, self._store)
+        )
+        self.intake = DeviceIntake(
+            engine=self.engine,
+            guard=self.guard,
+            topics=self._topics,
+            hub_key=config.signing_key.public_key(),
+            send=self._send,
+            clock=clock,
+        )
+        self.link = self._link()
 
     @property
     def store(self) -> HubStore:
@@ -107,14 +105,13 @@ class HubService:
         )
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._link())
+                group.create_task(self.link.run())
                 group.create_task(self._heartbeat())
                 group.create_task(server.serve(sockets=[listener]))
                 group.create_task(self._mark_ready())
                 group.create_task(self._systemd.keep_watchdog())
         finally:
             self._systemd.stopping()
-            self._out.cancel()
             listener.close()
             self._store.close()
 
@@ -125,6 +122,7 @@ class HubService:
             bus=self.bus,
             engine=self.engine,
             connected=self.connected.is_set,
+            published=self.directive_published,
             floods=self.guard.floods,
             send_command=self.send_command,
         )
@@ -143,17 +141,26 @@ class HubService:
 
     # -- MQTT ------------------------------------------------------------------------------
 
-    async def _link(self) -> None:
-        await run_session(
+    def _link(self) -> Link:
+        link = Link(
             self.config.broker,
             client_id=f"roomcast-hub-{self.config.site}",
             will=self._will,
             farewell=self._will,
-            on_connected=self._on_connected,
-            on_message=self._dispatch,
-            on_disconnected=self._on_disconnected,
-            screen=self._screen,
+            on_connect=self._on_connected,
+            on_disconnect=self._on_disconnected,
+            on_unhandled=self.engine.rejected.record,
+            screen=self.intake.screen,
         )
+        for channel in DEVICE_CHANNELS:
+            link.route(self._topics.device_wildcard(channel), self.intake.on_device)
+        link.route(self._topics.directive_wildcard, self.intake.on_directive)  # our own
+        return link
+
+    @property
+    def connected(self) -> asyncio.Event:
+        """Set while the broker link is up."""
+        return self.link.connected
 
     def _state(self, *, online: bool) -> HubState:
         return HubState(
@@ -169,29 +176,21 @@ class HubService:
             self._topics.hub_state, encode(self._state(online=False)), qos=1, retain=True
         )
 
-    async def _on_connected(self, client: aiomqtt.Client) -> None:
-        self._out.client = client
-        await client.subscribe(
-            [(self._topics.device_wildcard(c), 1) for c in _DECODERS]
-            + [(self._topics.directive_wildcard, 1)]  # our own, retained: see _adopt
-        )
+    def _on_connected(self) -> None:
         for directive in self.engine.directives.current:
             self._publish_directive(directive)
-        self._send(self._topics.hub_state, encode(self._state(online=True)), retain=True)
-        self.connected.set()
+        self._send(self._topics.hub_state, self._state(online=True), retain=True)
         self._systemd.status(f"serving {self.api_url}; broker {self.config.broker.describe()}")
         log.info("hub connected to %s (epoch %d)", self.config.broker.describe(), self.epoch)
 
     def _on_disconnected(self) -> None:
-        self._out.client = None
-        self.connected.clear()
         self._systemd.status("broker link lost; reconnecting")
 
     async def _heartbeat(self) -> None:
         """Say the hub is alive; mark devices that have gone silent offline."""
         while True:
             await asyncio.sleep(self.config.heartbeat_s)
-            self._send(self._topics.hub_state, encode(self._state(online=True)), retain=True)
+            self._send(self._topics.hub_state, self._state(online=True), retain=True)
             if self.connected.is_set():  # with no broker link, silence proves nothing
                 self.engine.presence.sweep()
             self.guard.floods()  # closes the floods that are over, which live views hear
@@ -218,12 +217,17 @@ class HubService:
 
     def _publish_directive(self, directive: Directive) -> None:
         topic = self._topics.directive(directive.scope, directive.target)
-        self._send(topic, encode(directive), retain=True)
+        self._published = (directive.seq, self._send(topic, directive, retain=True))
 
-    def _send(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+    def directive_published(self, seq: int) -> bool:
+        """Was directive ``seq``, when last published, handed to a connected client? If
+        not, the next connect publishes it (the current directive of every scope)."""
+        return self._published == (seq, True)
+
+    def _send(self, topic: str, message: Message, *, retain: bool = False) -> bool:
         """Publish without blocking the caller; a publish lost with the link is redone on
         reconnect (directives, state) or by the device resending (events -> receipts)."""
-        self._out.publish(topic, payload, retain=retain)
+        return self.link.publish(topic, message, retain=retain)
 
     def send_command(self, device_id: str, kind: CommandKind, *, user: str) -> Command:
         """Sign and send one command to one device; recorded with who sent it."""
@@ -241,7 +245,7 @@ class HubService:
             ),
             self.config.signing_key,
         )
-        self._send(self._topics.device(device_id, DeviceChannel.COMMAND), encode(command))
+        self._send(self._topics.device(device_id, DeviceChannel.COMMAND), command)
         self._store.audit(
             at=now,
             user=user,
@@ -249,109 +253,6 @@ class HubService:
             detail={"device_id": device_id, "seq": command.seq},
         )
         return command
-
-    def _adopt(self, topic: str, payload: bytes) -> None:
-        """Our own retained directives, echoed back: a store restored from an older backup
-        learns the seq numbers already out there instead of reusing them."""
-        if not payload:
-            return
-        try:
-            directive = decode(payload, Directive)
-            verify(directive, self.config.signing_key.public_key())
-        except (DecodeError, BadSignature) as error:
-            self._reject("not ours", topic, str(error))
-            return
-        if directive.seq > self.engine.directives.latest_seq:
-            self.engine.directives.adopt(directive)
-
-    def _dispatch(self, topic: str, payload: bytes) -> None:
-        if topic.startswith(self._topics.directive_wildcard[:-1]):
-            self._adopt(topic, payload)
-            return
-        parsed = self._topics.parse_device(topic)
-        if parsed is None or parsed.channel not in _DECODERS:
-            self._reject("unexpected topic", topic)
-            return
-        record = self.engine.presence.devices.get(parsed.device_id)
-        if record is None:
-            self._reject("unknown device", topic, "not in the site inventory")
-            return
-        # An ignored device's messages that reach this far may hold a panic (_screen).
-        admitted = not self.guard.ignoring(parsed.device_id)
-        try:
-            message = decode(payload, _DECODERS[parsed.channel])
-        except DecodeError as error:
-            self._reject("malformed", topic, error.reason)
-            return
-        if message.device_id != parsed.device_id:
-            # The broker ACL authenticates the topic, not the payload: trust the topic.
-            self._reject("device id mismatch", topic, message.device_id)
-            return
-        if not admitted and not self._panic_from_flood(message):
-            self._over_budget(parsed.device_id)
-            return
-        try:
-            self._handle(parsed.device_id, message)
-        except Exception:  # one bad message must not stop the hub
-            log.exception("handler failed for %s", topic)
-            self.engine.rejected.record("handler error", topic)
-
-    def _screen(self, topic: str, payload: bytes | bytearray) -> bool:
-        """The budget, checked as each message arrives, before it is decoded or queued
-        (hub.guard). From a device over its budget only what may be a panic goes on."""
-        parsed = self._topics.parse_device(topic)
-        record = None if parsed is None else self.engine.presence.devices.get(parsed.device_id)
-        if parsed is None or record is None:
-            return True  # not a device's message, or an unknown one: _dispatch says which
-        if self.guard.admit(parsed.device_id, record.room):
-            return True
-        if parsed.channel is DeviceChannel.EVENT and _MAYBE_PANIC in payload:
-            return True  # decoded, and read against the panic budget, in _dispatch
-        self._over_budget(parsed.device_id)
-        return False
-
-    def _panic_from_flood(self, message: DeviceStatus | Event | Ack) -> bool:
-        return (
-            isinstance(message, Event)
-            and message.kind is EventKind.PANIC
-            and self.guard.admit_panic(message.device_id)
-        )
-
-    def _over_budget(self, device_id: str) -> None:
-        self.guard.dropped(device_id)
-        self.engine.rejected.count("over budget")  # the flood alarm says the rest
-
-    def _handle(self, device_id: str, message: DeviceStatus | Event | Ack) -> None:
-        record = self.engine.presence.devices[device_id]
-        if message.room != record.room:
-            # Counted and logged, then handled as the inventory's room: a node moved to
-            # another room but not yet reinstalled must still raise its alarm, and no
-            # device can reach into another room by naming it.
-            self.engine.rejected.record("room mismatch", f"{device_id} says {message.room}")
-        if isinstance(message, DeviceStatus):
-            self.engine.presence.on_status(device_id, message)
-        elif isinstance(message, Ack):
-            self.engine.acks.on_ack(device_id, message)
-        else:
-            new = self.engine.events.on_event(device_id, message)
-            if new is None:
-                return
-            receipt = Receipt(event_id=message.event_id, received_at=self._now(), duplicate=not new)
-            self._send(self._topics.device(device_id, DeviceChannel.RECEIPT), encode(receipt))
-
-    def _flood_changed(self, flood: Flood, started: bool) -> None:
-        """A flood is an alarm: the board and the status list it while it lasts."""
-        self.bus.publish("flood", device_id=flood.device_id, room=flood.room, active=started)
-        if started:
-            self._store.audit(
-                at=flood.started,
-                user="hub",
-                action="device over its message budget",
-                detail={"device_id": flood.device_id, "room": flood.room},
-            )
-
-    def _reject(self, reason: str, topic: str, detail: str = "") -> None:
-        self.engine.rejected.record(reason, f"{topic} {detail}")
 
 
 class _QuietServer(uvicorn.Server):

@@ -82,9 +82,22 @@ class Topics:
             return f"{self.base}/directive/site"
         return f"{self.base}/directive/{kind.value}/{check_level(kind.value, target)}"
 
+    def room_directives(self, building: str, room: str) -> tuple[str, str, str]:
+        """The three scopes a room obeys (site, its building, itself): a node reads these."""
+        return (
+            self.directive(ScopeKind.SITE),
+            self.directive(ScopeKind.BUILDING, building),
+            self.directive(ScopeKind.ROOM, room),
+        )
+
     @property
     def directive_wildcard(self) -> str:
         return f"{self.base}/directive/#"
+
+    @property
+    def site_wildcard(self) -> str:
+        """Everything under the site's base: what the hub's identity may read and write."""
+        return f"{self.base}/#"
 
     def device(self, device_id: str, channel: DeviceChannel) -> str:
         return f"{self.base}/device/{check_level('device', device_id)}/{channel.value}"

@@ -30,11 +30,6 @@ from provisioning.site import SiteLayout, SiteRecord, broker_owner, hub_owner
 HUB_USERNAME = "hub"
 
 
-def _site_wildcard(topics: Topics) -> str:
-    """Everything under the site's base; ``protocol.topics`` has no name for it yet."""
-    return f"{topics.base}/#"
-
-
 def device_permissions(topics: Topics, device_id: str) -> list[tuple[str, str]]:
     """(access, topic) pairs for one device: write its own channels, read what it needs."""
     if check_level("device", device_id) == HUB_USERNAME:
@@ -53,7 +48,7 @@ def render_acl(topics: Topics, device_ids: Iterable[str]) -> str:
         "# that is how a revoked or unknown device is shut out.",
         "",
         f"user {HUB_USERNAME}",
-        f"topic readwrite {_site_wildcard(topics)}",
+        f"topic readwrite {topics.site_wildcard}",
     ]
     for device_id in sorted(device_ids):
         lines += ["", f"user {device_id}"]

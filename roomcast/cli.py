@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"roomcast: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # a config or OS problem: say it, no traceback
-        from protocol.settings import ConfigError
         from roomcast.broker import BrokerError
+        from transport.settings import ConfigError
 
         if isinstance(error, ConfigError | BrokerError | OSError):
             print(f"roomcast: {error}", file=sys.stderr)

@@ -18,12 +18,12 @@ from device.service import DeviceService
 from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs
 from hub.config import load_hub_config
 from hub.service import HubService
-from protocol.endpoint import BrokerEndpoint, TlsFiles
 from provisioning.fsutil import write_json
 from provisioning.throwaway import ThrowawaySite, create_throwaway_site
 from roomcast.broker import BrokerError, MosquittoProcess, find_mosquitto, free_port
 from tests.serial_fakes import PtyDevice
-from transport.session import tls_parameters
+from transport.client import tls_parameters
+from transport.endpoint import BrokerEndpoint, TlsFiles
 
 WAIT = 10.0
 """Bound on every wait for something to happen across the broker."""

@@ -18,12 +18,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from device.config import DeviceConfig
 from device.service import DeviceService
 from protocol.codec import encode
-from protocol.endpoint import BrokerEndpoint
 from protocol.messages import Directive, Receipt
 from protocol.signing import sign_directive
 from protocol.srp import Action
 from protocol.topics import DeviceChannel, ScopeKind, Topics
 from roomcast.broker import free_port
+from transport.endpoint import BrokerEndpoint
 
 WAIT_S = 10.0
 T0 = 1_700_000_000.0
@@ -47,7 +47,7 @@ def node_config(state_dir: Path, key: Ed25519PrivateKey, **changes: Any) -> Devi
 
 class Feed:
     """Plays the hub for a service with no broker: signed directives and receipts,
-    handed in exactly as the MQTT session hands over a message."""
+    handed in exactly as the MQTT link hands over a message."""
 
     def __init__(self, service: DeviceService, key: Ed25519PrivateKey) -> None:
         self._service = service
@@ -69,12 +69,12 @@ class Feed:
             ),
             self._key,
         )
-        self._service._dispatch(self._topics.directive(ScopeKind.SITE), encode(directive))
+        self._service.link.deliver(self._topics.directive(ScopeKind.SITE), encode(directive))
         return directive
 
     def receipt(self, event_id: str) -> None:
         topic = self._topics.device(self._service.config.device_id, DeviceChannel.RECEIPT)
-        self._service._dispatch(topic, encode(Receipt(event_id=event_id, received_at=T0)))
+        self._service.link.deliver(topic, encode(Receipt(event_id=event_id, received_at=T0)))
 
 
 @asynccontextmanager

@@ -38,7 +38,7 @@ def service_ahead(tmp_path: Path, key: Ed25519PrivateKey) -> DeviceService:
 
 def hear(service: DeviceService, *, online: bool, time: float) -> None:
     state = HubState(online=online, epoch=1, heartbeat_s=5.0, time=time)
-    service._dispatch(Topics(service.config.site).hub_state, encode(state))
+    service.link.deliver(Topics(service.config.site).hub_state, encode(state))
 
 
 def send(service: DeviceService, key: Ed25519PrivateKey, seq: int) -> None:
@@ -51,7 +51,7 @@ def send(service: DeviceService, key: Ed25519PrivateKey, seq: int) -> None:
         issued_by="it",
     )
     topic = Topics(service.config.site).device(service.config.device_id, DeviceChannel.COMMAND)
-    service._dispatch(topic, encode(sign(command, key)))
+    service.link.deliver(topic, encode(sign(command, key)))
 
 
 def test_a_node_hours_ahead_obeys_a_command_fresh_on_the_hubs_clock(

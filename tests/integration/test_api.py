@@ -17,7 +17,6 @@ from hub.config import load_hub_config
 from hub.service import HubService
 from hub.store import HubStore
 from protocol.messages import Directive
-from protocol.settings import ConfigError
 from protocol.signing import sign
 from protocol.srp import Action
 from protocol.topics import ScopeKind
@@ -25,6 +24,7 @@ from provisioning import add_user, remove_user, set_password, set_role
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
 from tests.conftest import Node, admin_login
+from transport.settings import ConfigError
 
 pytestmark = pytest.mark.integration
 

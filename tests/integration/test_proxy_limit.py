@@ -10,11 +10,11 @@ import pytest
 
 from hub.config import load_hub_config
 from hub.service import HubService
-from protocol.settings import ConfigError
 from provisioning.fsutil import write_json
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
 from tests.conftest import hub_with
+from transport.settings import ConfigError
 
 pytestmark = pytest.mark.integration
 

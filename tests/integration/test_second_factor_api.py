@@ -12,12 +12,12 @@ import pyotp
 import pytest
 
 from hub.service import HubService
-from protocol.settings import ConfigError
 from provisioning import add_user, set_role
 from provisioning.second_factor import clear, enrol
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
 from tests.conftest import admin_login, hub_with
+from transport.settings import ConfigError
 
 pytestmark = pytest.mark.integration
 

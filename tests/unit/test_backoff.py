@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocol.backoff import Backoff
+from transport.backoff import Backoff
 
 
 class RecordingDraw:

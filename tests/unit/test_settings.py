@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from protocol.endpoint import BrokerEndpoint, TlsFiles
-from protocol.settings import ConfigError, Settings
+from transport.endpoint import BrokerEndpoint, TlsFiles
+from transport.settings import ConfigError, Settings
 
 SOURCE = Path("/etc/roomcast/device.json")
 

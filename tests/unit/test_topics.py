@@ -35,6 +35,15 @@ def test_topic_shapes() -> None:
     assert TOPICS.acl_pattern(DeviceChannel.STATUS) == "roomcast/v1/lincoln/device/%u/status"
 
 
+def test_a_room_reads_its_three_scopes_and_the_hub_the_whole_site() -> None:
+    assert TOPICS.room_directives("main", "101") == (
+        "roomcast/v1/lincoln/directive/site",
+        "roomcast/v1/lincoln/directive/building/main",
+        "roomcast/v1/lincoln/directive/room/101",
+    )
+    assert TOPICS.site_wildcard == "roomcast/v1/lincoln/#"
+
+
 def test_device_writes_and_reads_are_disjoint_and_cover_every_channel() -> None:
     assert set(DEVICE_WRITES) | set(DEVICE_READS) == set(DeviceChannel)
     assert not set(DEVICE_WRITES) & set(DEVICE_READS)

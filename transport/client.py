@@ -1,9 +1,7 @@
-"""One MQTT session: connect, announce, listen, and reconnect with backoff.
+"""The aiomqtt client the link opens, and what it is opened with.
 
-aiomqtt does not reconnect by itself, so this loop does, with jittered backoff. The
-client id is fixed and the session persistent (MQTT 3.1.1 ``clean_session=False``), so
-QoS 1 messages sent while one side is away (receipts to a node, events to the hub) are
-queued for it by the broker.
+Only :mod:`transport.link` creates one; it is here, apart from the link's routing and
+publishing, because it is tuned (``NO_DELAY``, :class:`EagerClient`) and measured.
 """
 
 from __future__ import annotations
@@ -12,15 +10,14 @@ import asyncio
 import logging
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
 import paho.mqtt.client as mqtt
 from aiomqtt.types import PahoSocket
 
-from protocol.backoff import Backoff
-from protocol.endpoint import BrokerEndpoint
+from transport.endpoint import BrokerEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +26,6 @@ NO_DELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 ACKs, Linux held them ~40 ms per hop (measured: one room, issue to ack at the hub,
 went from 86 ms to 10 ms)."""
 
-Connected = Callable[[aiomqtt.Client], Awaitable[None]]
-Received = Callable[[str, bytes], None]
 Screen = Callable[[str, bytes | bytearray], bool]
 """Called as paho hands over each message: False drops it there (see EagerClient)."""
 
@@ -46,7 +41,7 @@ class EagerClient(aiomqtt.Client):
     drives it (``paho.mqtt.client.Client._packet_queue``), and leaves the writer to
     aiomqtt only when the socket would block or anything unexpected happens. Measured
     on a device: 10 fewer system calls and 6 % fewer instructions on its loop per
-    directive. Overrides a private aiomqtt method: ``tests/integration/test_session.py``
+    directive. Overrides a private aiomqtt method: ``tests/integration/test_link.py``
     fails if an aiomqtt upgrade renames it; without it the client is plain aiomqtt.
     """
 
@@ -93,65 +88,29 @@ def tls_parameters(endpoint: BrokerEndpoint) -> aiomqtt.TLSParameters | None:
     )
 
 
+def persistent_client(
+    endpoint: BrokerEndpoint, *, client_id: str, will: aiomqtt.Will, screen: Screen | None
+) -> EagerClient:
+    """A client for one connection attempt. The id is fixed and the session persistent
+    (MQTT 3.1.1 ``clean_session=False``), so QoS 1 messages sent while this side is away
+    (receipts to a node, events to the hub) are queued for it by the broker."""
+    return EagerClient(
+        endpoint.host,
+        endpoint.port,
+        identifier=client_id,
+        clean_session=False,
+        keepalive=endpoint.keepalive_s,
+        will=will,
+        tls_params=tls_parameters(endpoint),
+        timeout=5,  # also bounds the PUBACK wait of each publish and the DISCONNECT on shutdown
+        max_queued_outgoing_messages=1000,
+        socket_options=NO_DELAY,
+        screen=screen,
+    )
+
+
 def payload_bytes(message: aiomqtt.Message) -> bytes:
     payload = message.payload
     if isinstance(payload, bytes | bytearray):
         return bytes(payload)
     return b"" if payload is None else str(payload).encode()
-
-
-async def run_session(
-    endpoint: BrokerEndpoint,
-    *,
-    client_id: str,
-    will: Callable[[], aiomqtt.Will],
-    on_connected: Connected,
-    on_message: Received,
-    on_disconnected: Callable[[], None],
-    farewell: Callable[[], aiomqtt.Will] | None = None,
-    backoff: Backoff | None = None,
-    screen: Screen | None = None,
-) -> None:
-    """Stay connected until cancelled. ``will`` is called per attempt (its session changes).
-
-    On cancellation (SIGTERM) ``farewell`` is published, retained, before disconnecting:
-    the same "I am offline" the will would say, but at once instead of after the keepalive.
-    """
-    backoff = backoff or Backoff()
-    while True:
-        try:
-            async with EagerClient(
-                endpoint.host,
-                endpoint.port,
-                identifier=client_id,
-                clean_session=False,
-                keepalive=endpoint.keepalive_s,
-                will=will(),
-                tls_params=tls_parameters(endpoint),
-                timeout=5,  # also bounds the DISCONNECT wait on shutdown
-                max_queued_outgoing_messages=1000,
-                socket_options=NO_DELAY,
-                screen=screen,
-            ) as client:
-                backoff.reset()
-                try:
-                    await on_connected(client)
-                    async for message in client.messages:
-                        on_message(message.topic.value, payload_bytes(message))
-                except asyncio.CancelledError:
-                    if farewell is not None:
-                        await _say_goodbye(client, farewell())
-                    raise
-        except aiomqtt.MqttError as error:
-            log.warning("%s: broker link %s: %s", client_id, endpoint.describe(), error)
-        finally:
-            on_disconnected()
-        await asyncio.sleep(backoff.next_delay())
-
-
-async def _say_goodbye(client: aiomqtt.Client, goodbye: aiomqtt.Will) -> None:
-    try:
-        async with asyncio.timeout(2):
-            await client.publish(goodbye.topic, goodbye.payload, qos=1, retain=True)
-    except (TimeoutError, aiomqtt.MqttError) as error:
-        log.warning("could not say goodbye before stopping (%s); the last will will", error)

@@ -1,6 +1,6 @@
 """Reconnect delays with exponential growth and full jitter.
 
-aiomqtt does not reconnect by itself; both services loop around their client with this.
+aiomqtt does not reconnect by itself; :class:`transport.link.Link` waits this long between tries.
 Full jitter (a uniform draw up to the current cap) keeps 300 classrooms from reconnecting
 in lock-step after a broker restart.
 """

@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
-from protocol.endpoint import BrokerEndpoint, TlsFiles
 from protocol.topics import InvalidName, check_level
+from transport.endpoint import BrokerEndpoint, TlsFiles
 
 T = TypeVar("T")
 _MISSING: Any = object()

@@ -1,0 +1,237 @@
+"""The MQTT link a service owns: the only code that holds the aiomqtt client.
+
+A service builds one :class:`Link`, registers its routes, and runs it for its lifetime.
+aiomqtt does not reconnect by itself, so :meth:`Link.run` does, with jittered backoff;
+the client id is fixed and the session persistent (see
+:func:`transport.client.persistent_client`). On every (re)connect the link subscribes to
+the filters of its routes, then calls the service's connect hook; when a connection ends
+(or an attempt fails) it calls the disconnect hook. On cancellation (SIGTERM) the
+farewell is published, retained, before disconnecting: the same "I am offline" the will
+would say, but at once instead of after the keepalive.
+
+Receiving: an exact topic is one dict lookup; only then are the wildcard filters scanned
+(aiomqtt's own matching), and what a topic matched is cached, so a hub hearing the same
+devices again pays a lookup, not a scan. One route per message: the exact one, else the
+first wildcard registered that matches. Each handler is isolated: one that raises is
+logged and counted, and the next message is handled as usual.
+
+Publishing: :meth:`Link.publish` returns at once, because handlers and timers must not
+wait for a PUBACK. It returns False (and counts it in ``unsent``) while no client is
+connected: nothing was sent, and the caller decides (the node's events wait in its
+outbox; the hub reports a directive as not yet published). True means the message was
+handed to the connected client; the QoS 1 exchange then runs in the background, and a
+publish that fails there (the link dropped, the PUBACK did not come within the client's
+timeout, paho's queue was full) is counted in ``unconfirmed`` and logged. Neither is
+retried here: the services redo what matters on reconnect (status, acks, directives) or
+the other side resends (events, receipts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiomqtt
+
+from protocol.codec import encode
+from protocol.messages import Message
+from transport.backoff import Backoff
+from transport.client import Screen, payload_bytes, persistent_client
+from transport.endpoint import BrokerEndpoint
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, bytes], None]
+"""Called with (topic, payload) for each message of a route, on the loop."""
+Unhandled = Callable[[str, str], None]
+"""Called with (reason, topic): "unexpected topic" (no route) or "handler error"."""
+
+_MATCH_CACHE = 8192
+"""Topics whose wildcard route is remembered: every device channel of a large school,
+bounded so that a broker delivering endless new topics cannot grow the hub's memory."""
+
+
+@dataclass(slots=True)
+class Route:
+    """One topic filter, its handler, and how its messages went."""
+
+    topic_filter: str
+    handler: Handler
+    handled: int = 0
+    failed: int = 0
+    """Messages whose handler raised (each also counted in ``handled``)."""
+
+
+def _log_unhandled(reason: str, topic: str) -> None:
+    """The default; a service passes its own, which counts and logs it in its own terms."""
+    log.warning("message on %s not handled: %s", topic, reason)
+
+
+class Link:
+    """``link.route(...)`` for every topic, then ``await link.run()`` until cancelled."""
+
+    def __init__(
+        self,
+        endpoint: BrokerEndpoint,
+        *,
+        client_id: str,
+        will: Callable[[], aiomqtt.Will],
+        farewell: Callable[[], aiomqtt.Will] | None = None,
+        on_connect: Callable[[], None] = lambda: None,
+        on_disconnect: Callable[[], None] = lambda: None,
+        on_unhandled: Unhandled = _log_unhandled,
+        screen: Screen | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        """``will`` is called per attempt (a node's session counter grows with each);
+        ``screen`` may drop a message as it arrives, before it is even queued."""
+        self._endpoint = endpoint
+        self._client_id = client_id
+        self._will, self._farewell, self._screen = will, farewell, screen
+        self._on_connect, self._on_disconnect = on_connect, on_disconnect
+        self._on_unhandled = on_unhandled
+        self._backoff = backoff or Backoff()
+        self.connected = asyncio.Event()
+        """Set while a client is connected and subscribed to every route."""
+        self.unsent = 0
+        """Publishes refused at once: no client was connected."""
+        self.unconfirmed = 0
+        """Publishes handed to a client that then failed (no PUBACK, link lost, queue full)."""
+        self.unrouted = 0
+        """Messages that matched no route (a session left subscribed by an older version)."""
+        self._client: aiomqtt.Client | None = None
+        self._exact: dict[str, Route] = {}
+        self._wildcards: list[tuple[aiomqtt.Wildcard, Route]] = []
+        self._running = False
+        self._failure_logged = False
+        self._publishes: set[asyncio.Task[None]] = set()
+        self._wildcard_route = functools.lru_cache(maxsize=_MATCH_CACHE)(self._scan)
+
+    # -- routes ----------------------------------------------------------------------------
+
+    def route(self, topic_filter: str, handler: Handler) -> Route:
+        """Send the messages of ``topic_filter`` (a topic, or a filter with ``+``/``#``)
+        to ``handler``. Routes are fixed before :meth:`run`: they are what it subscribes."""
+        if self._running:
+            raise RuntimeError("routes are fixed once the link runs; add them before run()")
+        wildcard = aiomqtt.Wildcard(topic_filter)  # raises on a malformed filter
+        if any(route.topic_filter == topic_filter for route in self.routes):
+            raise ValueError(f"{topic_filter!r} already has a route")
+        route = Route(topic_filter, handler)
+        if "+" in topic_filter or "#" in topic_filter:
+            self._wildcards.append((wildcard, route))
+            self._wildcard_route.cache_clear()
+        else:
+            self._exact[topic_filter] = route
+        return route
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return (*self._exact.values(), *(route for _, route in self._wildcards))
+
+    def deliver(self, topic: str, payload: bytes) -> None:
+        """Hand one message to its route's handler: what :meth:`run` does with each."""
+        route = self._exact.get(topic) or self._wildcard_route(topic)
+        if route is None:
+            self.unrouted += 1
+            self._on_unhandled("unexpected topic", topic)
+            return
+        route.handled += 1
+        try:
+            route.handler(topic, payload)
+        except Exception:  # one bad message must not stop the service
+            route.failed += 1
+            log.exception("%s: handler failed for %s", self._client_id, topic)
+            self._on_unhandled("handler error", topic)
+
+    def _scan(self, topic: str) -> Route | None:
+        parsed = aiomqtt.Topic(topic)
+        return next((route for w, route in self._wildcards if parsed.matches(w)), None)
+
+    # -- publishing ------------------------------------------------------------------------
+
+    def publish(self, topic: str, message: Message | bytes, *, retain: bool = False) -> bool:
+        """QoS 1 in the background: True if handed to a connected client, False if there
+        is none (nothing sent). Failures after the hand-over are counted and logged."""
+        client = self._client
+        if client is None:
+            self.unsent += 1
+            return False
+        payload = message if isinstance(message, bytes) else encode(message)
+        task = asyncio.get_running_loop().create_task(self._confirm(client, topic, payload, retain))
+        self._publishes.add(task)
+        task.add_done_callback(self._publishes.discard)
+        return True
+
+    async def _confirm(
+        self, client: aiomqtt.Client, topic: str, payload: bytes, retain: bool
+    ) -> None:
+        try:
+            await client.publish(topic, payload, qos=1, retain=retain)
+        except aiomqtt.MqttError as error:
+            self.unconfirmed += 1
+            # A lost link fails every publish in flight at once: say so once per connection.
+            if not self._failure_logged:
+                self._failure_logged = True
+                log.warning(
+                    "%s: publish to %s not confirmed (%s); further failures on this "
+                    "connection are only counted",
+                    self._client_id,
+                    topic,
+                    error,
+                )
+
+    # -- the connection --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Stay connected until cancelled."""
+        self._running = True
+        try:
+            while True:
+                try:
+                    async with persistent_client(
+                        self._endpoint,
+                        client_id=self._client_id,
+                        will=self._will(),
+                        screen=self._screen,
+                    ) as client:
+                        self._backoff.reset()
+                        await self._serve(client)
+                except aiomqtt.MqttError as error:
+                    log.warning(
+                        "%s: broker link %s: %s", self._client_id, self._endpoint.describe(), error
+                    )
+                finally:
+                    self._client = None
+                    self.connected.clear()
+                    self._on_disconnect()
+                await asyncio.sleep(self._backoff.next_delay())
+        finally:
+            for task in list(self._publishes):
+                task.cancel()
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        try:
+            if filters := [(route.topic_filter, 1) for route in self.routes]:
+                await client.subscribe(filters)
+            self._client = client
+            self._failure_logged = False
+            self.connected.set()
+            self._on_connect()
+            async for message in client.messages:
+                self.deliver(message.topic.value, payload_bytes(message))
+        except asyncio.CancelledError:
+            if self._farewell is not None:
+                await _say_goodbye(client, self._farewell())
+            raise
+
+
+async def _say_goodbye(client: aiomqtt.Client, goodbye: aiomqtt.Will) -> None:
+    try:
+        async with asyncio.timeout(2):
+            await client.publish(goodbye.topic, goodbye.payload, qos=1, retain=True)
+    except (TimeoutError, aiomqtt.MqttError) as error:
+        log.warning("could not say goodbye before stopping (%s); the last will will", error)
