@@ -32,8 +32,6 @@ class DeviceConfig:
     state_dir: Path
     cancel_window_s: float = 60.0
     """How long after a panic press the cancel button can still withdraw it."""
-    heartbeat_misses: float = 2.0
-    """LINK LOST once this many hub heartbeat intervals pass without one."""
     hardware: Mapping[str, Any] = field(default_factory=dict)
     panic_chirp: bool = False
     """Beep to confirm a panic press (never during a Lockdown). Off by default: Alyssa's

@@ -40,6 +40,7 @@ from device.store import DeviceStore
 from device.view import LinkView, screen_view
 from hardware.interfaces import Display, Indicator, Inputs, Outputs, Sounder
 from protocol.codec import DecodeError, decode, encode
+from protocol.intervals import HEARTBEAT_MISSES
 from protocol.messages import (
     Ack,
     Directive,
@@ -341,7 +342,7 @@ class DeviceService:
             return LinkView(LinkState.LINK_LOST, age)
         if not self._hub.online:
             return LinkView(LinkState.HUB_OFFLINE, age)
-        if age > self._hub.heartbeat_s * self.config.heartbeat_misses:
+        if age > self._hub.heartbeat_s * HEARTBEAT_MISSES:
             return LinkView(LinkState.LINK_LOST, age)
         return LinkView(LinkState.OK, age)
 

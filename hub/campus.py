@@ -22,6 +22,7 @@ from hub.device_input import DeviceInput, DeviceRecord
 from hub.guard import LogThrottle
 from hub.stats import summary
 from hub.store import HubStore
+from protocol.intervals import OFFLINE_AFTER_S
 from protocol.inventory import Inventory, Room
 from protocol.messages import Directive, MessageError
 from protocol.rules import RANK, DirectiveBook, Offer, lockdown_blocks
@@ -32,8 +33,6 @@ from protocol.topics import InvalidName, ScopeKind
 log = logging.getLogger(__name__)
 
 
-OFFLINE_AFTER_S = 60.0
-"""No word from a device for this long and it is offline (the fire code allows 200 s)."""
 ACK_DUE_S = 10.0
 """NFPA 72 §10.11.1's 10 s: a display that has not confirmed the current directive after
 this long is flagged, on the board and in the trouble list."""
@@ -276,8 +275,8 @@ class Campus(DeviceInput):
     def sweep(self) -> list[str]:
         """Mark silent devices offline; returns the ids newly marked.
 
-        Devices repeat their status every 20 s, so silence means a dead node or link even
-        when its last will was lost (a broker restarted without persistence, say).
+        See :mod:`protocol.intervals`: silence means a dead node or link even when its
+        last will was lost.
         """
         now, silent = self._now(), []
         for device_id, record in self.devices.items():

@@ -16,14 +16,12 @@ from hub.console.render import clock, latency
 from hub.device_input import DeviceRecord
 from hub.store import HubStore
 from hub.views import open_alerts
+from protocol.intervals import LINK_TROUBLE_AFTER_S
 from protocol.inventory import Room
 from protocol.messages import Directive
 from protocol.srp import Action, Vocabulary
 from protocol.wording import IDLE_TERM, IDLE_TEXT, directive_lines
 
-LINK_TROUBLE_AFTER_S = 45.0
-"""Devices repeat their status every 20 s: two missed repeats is link trouble (the hub
-marks a device offline after 60 s)."""
 REPORT_KINDS = ("staff_assist", "all_accounted")
 REPORT_WORDS = {"staff_assist": "NEEDS HELP", "all_accounted": "All accounted"}
 
