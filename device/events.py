@@ -48,13 +48,13 @@ class EventDesk:
         self._last_panic = self._kept_panic()
         """The panic a cancel would withdraw: event id and ``time.monotonic()`` pressed."""
 
-    def activate(self, kind: str) -> Event | None:
+    def activate(self, kind: EventKind) -> Event | None:
         """A completed activation pattern: stored durably first, sent, then confirmed.
 
         Nothing about it reaches the screen: staff reports are silent, and a display
         seen from the hall must not show that anyone is in the room.
         """
-        event = self._cancel_last_panic() if kind == EventKind.CANCEL.value else self._press(kind)
+        event = self._cancel_last_panic() if kind is EventKind.CANCEL else self._press(kind)
         if event is not None:
             self._sent[event.event_id] = event.kind
             self._signals.accepted(event.kind, self._effective())
@@ -72,14 +72,9 @@ class EventDesk:
             self._signals.delivered(kind, self._effective())
         return True
 
-    def _press(self, kind: str) -> Event | None:
-        try:
-            event_kind = EventKind(kind.replace("-", "_"))
-        except ValueError:
-            log.error("%s: input bound to unknown event kind %r", self._config.device_id, kind)
-            return None
-        event = self._event(event_kind)
-        if event_kind is EventKind.PANIC:
+    def _press(self, kind: EventKind) -> Event:
+        event = self._event(kind)
+        if kind is EventKind.PANIC:
             self._last_panic = (event.event_id, time.monotonic())
         return event
 

@@ -28,7 +28,7 @@ import aiomqtt
 
 from device.announce import Announcer
 from device.commands import CommandCheck, CommandDesk, Refused
-from device.config import DeviceConfig
+from device.config import BUTTON_EVENTS, DeviceConfig
 from device.directives import DirectiveInbox, Rejected
 from device.events import EventDesk
 from device.faults import FaultRelay, for_status
@@ -45,6 +45,7 @@ from protocol.messages import (
     Ack,
     Directive,
     Event,
+    EventKind,
     HubState,
     Receipt,
 )
@@ -175,7 +176,7 @@ class DeviceService:
 
         def on_activation(kind: str) -> None:  # on a gpiozero thread
             with suppress(RuntimeError):  # the loop closed while a button was held
-                loop.call_soon_threadsafe(self.activate, kind)
+                loop.call_soon_threadsafe(self.activate, BUTTON_EVENTS[kind])
 
         def on_fault(part: str, reason: str) -> None:  # on a gpiozero or serial thread
             with suppress(RuntimeError):
@@ -313,7 +314,7 @@ class DeviceService:
 
     # -- activations and faults ------------------------------------------------------------
 
-    def activate(self, kind: str) -> Event | None:
+    def activate(self, kind: EventKind) -> Event | None:
         """A completed activation pattern (a press): stored, sent, confirmed on the LED."""
         return self._events.activate(kind)
 

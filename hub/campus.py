@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.bus import Bus
+from hub.bus import Bus, Change
 from hub.clocks import SkewWatch
 from hub.device_input import DeviceInput, DeviceRecord
 from hub.guard import LogThrottle
@@ -215,7 +215,7 @@ class Campus(DeviceInput):
         self._remember(directive)
         self._publish(directive)
         log.warning("DIRECTIVE %s", self._describe(directive))
-        self.bus.publish("directive", directive=self._describe(directive))
+        self.bus.publish(Change.DIRECTIVE, directive=self._describe(directive))
         return directive
 
     def _describe(self, directive: Directive) -> dict[str, Any]:
@@ -241,7 +241,7 @@ class Campus(DeviceInput):
             )
         if self._book.offer(directive) is Offer.APPLIED:
             self._store.add_directive(directive)
-            self.bus.publish("directive", directive=self._describe(directive))
+            self.bus.publish(Change.DIRECTIVE, directive=self._describe(directive))
 
     def replace_inventory(self, inventory: Inventory) -> None:
         """New rooms and devices join; removed (revoked) devices are dropped."""
@@ -254,7 +254,9 @@ class Campus(DeviceInput):
         for device_id, room in inventory.devices.items():
             self.devices[device_id].room = room
         self.inventory = inventory
-        self.bus.publish("inventory", rooms=len(inventory.rooms), devices=len(inventory.devices))
+        self.bus.publish(
+            Change.INVENTORY, rooms=len(inventory.rooms), devices=len(inventory.devices)
+        )
         log.warning(
             "inventory reloaded: %d rooms, %d devices (+%d, -%d)",
             len(inventory.rooms),
@@ -289,7 +291,7 @@ class Campus(DeviceInput):
                     record.room,
                     OFFLINE_AFTER_S,
                 )
-                self.bus.publish("device", device_id=device_id, room=record.room, online=False)
+                self.bus.publish(Change.DEVICE, device_id=device_id, room=record.room, online=False)
         return silent
 
     def trouble(self) -> dict[str, list[str]]:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hub.bus import Bus
+from hub.bus import Bus, Change
 from hub.clocks import SkewWatch
 from hub.guard import LogThrottle
 from hub.store import HubStore
@@ -52,7 +52,7 @@ class DeviceInput:
         self.rejected[reason] += 1
         if self._reject_log.should_log(reason, self._now()):
             log.warning("rejected: %s: %s (%d so far)", reason, detail, self.rejected[reason])
-        self.bus.publish("rejected", reason=reason)
+        self.bus.publish(Change.REJECTED, reason=reason)
 
     def known_device(self, device_id: str) -> DeviceRecord | None:
         record = self.devices.get(device_id)
@@ -75,7 +75,7 @@ class DeviceInput:
             self._now(),
         )
         self._store.save_device(status, room=record.room, seen_at=record.last_seen)
-        self.bus.publish("device", device_id=device_id, room=record.room, online=status.online)
+        self.bus.publish(Change.DEVICE, device_id=device_id, room=record.room, online=status.online)
 
     def on_ack(self, device_id: str, ack: Ack) -> None:
         """An ack counts only for a directive this hub issued to the device's own room; an
@@ -95,7 +95,7 @@ class DeviceInput:
         record.last_seen = now
         if self._store.add_ack(ack, room=record.room, received_at=now):
             self.acks(ack.seq)[device_id] = now  # loads acks stored before a restart first
-            self.bus.publish("ack", device_id=device_id, room=record.room, seq=ack.seq)
+            self.bus.publish(Change.ACK, device_id=device_id, room=record.room, seq=ack.seq)
 
     def on_event(self, device_id: str, event: Event) -> bool | None:
         """Record an event once: True when new, False for a duplicate (still receipted),
@@ -114,7 +114,7 @@ class DeviceInput:
         if event.kind is EventKind.PANIC:
             log.critical("PANIC ALERT in room %s (device %s)", record.room, device_id)
         self.bus.publish(
-            "event",
+            Change.EVENT,
             room=record.room,
             event_id=event.event_id,
             event=event.kind.value,

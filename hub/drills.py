@@ -27,7 +27,7 @@ from hub.campus import Campus
 from hub.stats import summary
 from hub.store import HubStore
 from protocol.inventory import Inventory, Room
-from protocol.messages import Directive
+from protocol.messages import ALERT_KINDS, STAFF_REPORT_KINDS, Directive
 from protocol.rules import DirectiveBook
 from protocol.srp import Action, is_idle
 
@@ -153,11 +153,9 @@ def drill_report(drill: Drill, campus: Campus, store: HubStore) -> dict[str, Any
         "acks": len(measured),
         "never_acked": missed,
         "offline_rooms": offline,
-        "alerts": store.events_between(
-            kinds=("panic", "cancel"), since=drill.started_at, until=until
-        ),
+        "alerts": store.events_between(kinds=ALERT_KINDS, since=drill.started_at, until=until),
         "reports": store.events_between(
-            kinds=("staff_assist", "all_accounted"), since=drill.started_at, until=until
+            kinds=STAFF_REPORT_KINDS, since=drill.started_at, until=until
         ),
     }
 

@@ -18,7 +18,7 @@ import aiomqtt
 import uvicorn
 
 from hub.api import create_app
-from hub.bus import Bus
+from hub.bus import Bus, Change
 from hub.campus import Campus, HubError
 from hub.config import ConfigError, HubConfig, reload_inventory
 from hub.guard import DeviceGuard, Flood
@@ -328,7 +328,7 @@ class HubService:
 
     def _flood_changed(self, flood: Flood, started: bool) -> None:
         """A flood is an alarm: the board and the status list it while it lasts."""
-        self.bus.publish("flood", device_id=flood.device_id, room=flood.room, active=started)
+        self.bus.publish(Change.FLOOD, device_id=flood.device_id, room=flood.room, active=started)
         if started:
             self._store.audit(
                 at=flood.started,

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hardware.config import BUTTON_KINDS
+from protocol.messages import CommandKind
 from roomcast.handle import ClientError, DemoError, DemoHandle, default_state_dir
 
 if TYPE_CHECKING:
@@ -102,9 +104,7 @@ def _add_office(commands: Any) -> None:
 
     press = commands.add_parser("press", help="a simulated button activation in a room")
     press.add_argument("room")
-    press.add_argument(
-        "--kind", default="panic", choices=["panic", "cancel", "staff-assist", "all-accounted"]
-    )
+    press.add_argument("--kind", default="panic", choices=BUTTON_KINDS)
     press.add_argument("--state-dir", type=Path, default=default_state_dir())
     press.set_defaults(run=_press)
 
@@ -122,7 +122,7 @@ def _add_it(commands: Any) -> None:
     """What IT does: sessions, device commands, provisioning."""
     command = commands.add_parser("command", help="send a signed command to one device (IT)")
     command.add_argument("device", help="the device id, e.g. rc-101-3f2a")
-    command.add_argument("kind", choices=["identify", "republish"])
+    command.add_argument("kind", choices=[kind.value for kind in CommandKind])
     _hub_options(command)
     command.set_defaults(run=_command)
 

@@ -18,12 +18,11 @@ from hub.store import HubStore
 from hub.views import open_alerts
 from protocol.intervals import LINK_TROUBLE_AFTER_S
 from protocol.inventory import Room
-from protocol.messages import Directive
+from protocol.messages import STAFF_REPORT_KINDS, Directive, EventKind
 from protocol.srp import Action, Vocabulary
 from protocol.wording import IDLE_TERM, IDLE_TEXT, directive_lines
 
-REPORT_KINDS = ("staff_assist", "all_accounted")
-REPORT_WORDS = {"staff_assist": "NEEDS HELP", "all_accounted": "All accounted"}
+REPORT_WORDS = {EventKind.STAFF_ASSIST: "NEEDS HELP", EventKind.ALL_ACCOUNTED: "All accounted"}
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ class BoardBuilder:
         self._alerts: dict[str, dict[str, Any]] = {}
         for alert in open_alerts(store):
             self._alerts.setdefault(alert["room"], alert)  # newest first
-        self._reports = store.latest_per_room(kinds=REPORT_KINDS)
+        self._reports = store.latest_per_room(kinds=STAFF_REPORT_KINDS)
 
     def tiles(self) -> list[Tile]:
         rooms = sorted(
@@ -178,7 +177,9 @@ def board_summary(tiles: list[Tile]) -> dict[str, int]:
         "overdue": sum(t.ack == "overdue" for t in tiles),
         "offline": sum(t.presence in ("offline", "trouble") for t in tiles),
         "alerts": sum(t.alert is not None for t in tiles),
-        "help": sum(t.report is not None and t.report["kind"] == "staff_assist" for t in tiles),
+        "help": sum(
+            t.report is not None and t.report["kind"] == EventKind.STAFF_ASSIST for t in tiles
+        ),
         "lockdown": sum(t.in_lockdown for t in tiles),
         "faults": sum(bool(t.faults) for t in tiles),
     }

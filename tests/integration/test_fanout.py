@@ -7,6 +7,7 @@ import pytest
 from hub.campus import DirectiveRequest
 from hub.service import HubService
 from hub.views import alerts, campus_status
+from protocol.messages import EventKind
 from protocol.srp import Action
 from protocol.topics import ScopeKind
 from tests.conftest import Node, eventually
@@ -65,7 +66,7 @@ async def test_panic_reaches_hub_once_and_leaves_the_outbox(
     hub: HubService, nodes: list[Node]
 ) -> None:
     node = nodes[2]
-    event = node.service.activate("panic")
+    event = node.service.activate(EventKind.PANIC)
     assert event is not None
 
     await eventually(lambda: not node.service.pending_events(), node, what="receipt")
