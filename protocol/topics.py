@@ -109,3 +109,8 @@ class Topics:
             return DeviceTopic(parts[0], DeviceChannel(parts[1]))
         except ValueError:
             return None
+
+
+def site_wildcard(topics: Topics) -> str:
+    """Everything under one site: the hub's grant in the broker ACL."""
+    return f"{topics.base}/#"

@@ -21,18 +21,13 @@ from datetime import datetime
 from pathlib import Path
 
 from protocol.inventory import Inventory
-from protocol.topics import DEVICE_READS, DEVICE_WRITES, Topics, check_level
+from protocol.topics import DEVICE_READS, DEVICE_WRITES, Topics, check_level, site_wildcard
 from provisioning.errors import BrokerReloadError, DeviceError
 from provisioning.fsutil import write_json, write_public
 from provisioning.pki import Authority, build_crl, crl_pem
 from provisioning.site import SiteLayout, SiteRecord, broker_owner, hub_owner
 
 HUB_USERNAME = "hub"
-
-
-def _site_wildcard(topics: Topics) -> str:
-    """Everything under the site's base; ``protocol.topics`` has no name for it yet."""
-    return f"{topics.base}/#"
 
 
 def device_permissions(topics: Topics, device_id: str) -> list[tuple[str, str]]:
@@ -53,7 +48,7 @@ def render_acl(topics: Topics, device_ids: Iterable[str]) -> str:
         "# that is how a revoked or unknown device is shut out.",
         "",
         f"user {HUB_USERNAME}",
-        f"topic readwrite {_site_wildcard(topics)}",
+        f"topic readwrite {site_wildcard(topics)}",
     ]
     for device_id in sorted(device_ids):
         lines += ["", f"user {device_id}"]
