@@ -69,7 +69,7 @@ def run_device(args: argparse.Namespace) -> int:
     from device.testpins import test_pin_factory
     from hardware.config_parse import parse_hardware_config
     from hardware.errors import HardwareError
-    from roomcast.running import configure_logging, run_until_signalled
+    from transport.running import configure_logging, run_until_signalled
     from transport.systemd import Notifier
 
     if args.config is None:

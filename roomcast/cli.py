@@ -216,7 +216,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _hub(args: argparse.Namespace) -> int:
     from hub.config import load_hub_config
     from hub.service import HubService
-    from roomcast.running import configure_logging, run_until_signalled
+    from transport.running import configure_logging, run_until_signalled
     from transport.systemd import Notifier
 
     configure_logging(args.verbose)
@@ -225,8 +225,8 @@ def _hub(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from roomcast.running import configure_logging, run_until_signalled
     from roomcast.simulate import Simulator
+    from transport.running import configure_logging, run_until_signalled
 
     configure_logging()
     return run_until_signalled(Simulator(args.configs, args.screens).run(args.control))
