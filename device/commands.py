@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from device.hubclock import HubClock
+from device.refused import Refused
 from device.store import DeviceStore
 from protocol.codec import DecodeError, decode
 from protocol.messages import Command, CommandKind
@@ -30,14 +31,6 @@ corrections: a command is refused as expired once the hub's clock (as estimated)
 far past its ``expires_at`` (the hub gives a command 60 s), and as issued in the future
 once its ``issued_at`` is this far (plus the estimate's possible lag, one heartbeat)
 ahead of the hub's clock, which only a hub whose clock was wrong when it signed does."""
-
-
-class Refused(Exception):
-    """Why a command was not obeyed: ``reason`` is the counter's name."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason, self.detail = reason, detail
 
 
 @dataclass

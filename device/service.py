@@ -27,13 +27,14 @@ from types import MappingProxyType
 import aiomqtt
 
 from device.announce import Announcer
-from device.commands import CommandCheck, CommandDesk, Refused
+from device.commands import CommandCheck, CommandDesk
 from device.config import BUTTON_EVENTS, DeviceConfig
-from device.directives import DirectiveInbox, Rejected
+from device.directives import DirectiveInbox
 from device.events import EventDesk
 from device.faults import FaultRelay, for_status
 from device.hubclock import HubClock
 from device.panel import Panel
+from device.refused import Refused
 from device.screen import LinkState
 from device.signals import RoomSignals
 from device.store import DeviceStore
@@ -283,7 +284,7 @@ class DeviceService:
             return  # a cleared retained topic: no directive at this scope
         try:
             applied = self._inbox.offer(topic, payload)
-        except Rejected as error:
+        except Refused as error:
             self._reject(error.reason, topic, error.detail)
             return
         if applied:
