@@ -6,7 +6,7 @@ a reboot is refused too), and it is fresh *by the hub's clock* (:mod:`device.hub
 the node's own clock may be hours or days off, so comparing ``expires_at`` with it would
 refuse every command on a node that runs ahead and accept one the broker queued hours ago
 on a node that runs behind. The ``seq`` stays the replay guard; the time check only
-refuses what waited too long. Then :class:`CommandDesk` does what it says: blink the LED
+refuses what waited too long. Then :class:`CommandRunner` does what it says: blink the LED
 for a technician (never in a Lockdown), or republish.
 """
 
@@ -74,8 +74,8 @@ class CommandCheck:
 
 
 @dataclass
-class CommandDesk:
-    """Checks each command and obeys it: ``identify`` blinks the LED (the signals refuse
+class CommandRunner:
+    """Checks each command and obeys it: ``identify`` blinks the LED (the room's cues refuse
     it during a Lockdown, when a light would show the room is occupied), ``republish``
     sends the status, ack and pending events again."""
 

@@ -3,7 +3,7 @@
 One asyncio loop. Hardware callbacks arrive on library threads and are handed over with
 ``call_soon_threadsafe``; frames are rendered and written (blocking SPI/I2C or PNG) in a
 worker thread (:mod:`device.panel`). The LED, buzzer, relays and signs follow
-:mod:`device.signals`; the status, will and outbox resends are :mod:`device.announce`.
+:mod:`device.cues`; the status, will and outbox resends are :mod:`device.announce`.
 A part that fails is a fault (in the retained status and as a ``fault`` event), never a
 crash: the panic button must keep working when the screen or the strobe does not.
 
@@ -27,16 +27,16 @@ from types import MappingProxyType
 import aiomqtt
 
 from device.announce import Announcer
-from device.commands import CommandCheck, CommandDesk
+from device.commands import CommandCheck, CommandRunner
 from device.config import BUTTON_EVENTS, DeviceConfig
+from device.cues import RoomCues
 from device.directives import DirectiveInbox
-from device.events import EventDesk
+from device.events import EventOutbox
 from device.faults import FaultRelay, for_status
 from device.hubclock import HubClock
 from device.panel import Panel
 from device.refused import Refused
 from device.screen import LinkState
-from device.signals import RoomSignals
 from device.store import DeviceStore
 from device.view import LinkView, screen_view
 from hardware.interfaces import Display, Indicator, Inputs, Outputs, Sounder
@@ -105,10 +105,10 @@ class DeviceService:
         self._faults: dict[str, str] = {}
         self._fault_relay = faults or FaultRelay()
         self._panel = Panel(display, on_fault=self._on_fault, worker=frame_worker)
-        self._signals = RoomSignals(
+        self._signals = RoomCues(
             indicator, sounder, outputs, self._vocabulary, panic_chirp=config.panic_chirp
         )
-        self._events = self._event_desk()
+        self._events = self._event_outbox()
         self._announce = Announcer(
             config,
             self._topics,
@@ -118,7 +118,7 @@ class DeviceService:
             hub_epoch=lambda: self._hub.epoch if self._hub else 0,
             faults=lambda: self._faults,
         )
-        self._commands = CommandDesk(
+        self._commands = CommandRunner(
             CommandCheck(config.device_id, config.hub_public_key, self._store, self._hub_clock),
             identify=self._signals.identify,
             republish=self._republish,
@@ -126,12 +126,12 @@ class DeviceService:
         self._redraw = asyncio.Event()
         self._handlers = self._routes()
 
-    def _event_desk(self) -> EventDesk:
-        return EventDesk(
+    def _event_outbox(self) -> EventOutbox:
+        return EventOutbox(
             self.config,
             self._store,
             send=lambda payload: self._send(DeviceChannel.EVENT, payload),
-            signals=self._signals,
+            cues=self._signals,
             wall_clock=self._now,
             effective=lambda: self.effective,
         )

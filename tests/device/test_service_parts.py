@@ -20,10 +20,10 @@ from PIL import Image
 
 from device.build import DisplayChoice, MissingDisplay, build_hardware
 from device.config import DeviceConfig
+from device.cues import ACCEPTED, DELIVERED
 from device.faults import FaultRelay
 from device.screen import ScreenView, render_pages
 from device.service import TICK_SECONDS, DeviceService
-from device.signals import ACCEPTED, DELIVERED
 from device.view import indicator
 from hardware.errors import PartUnavailable
 from hardware.serial_frames import relay_state_frames
