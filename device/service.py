@@ -42,14 +42,7 @@ from device.view import LinkView, screen_view
 from hardware.interfaces import Display, Indicator, Inputs, Outputs, Sounder
 from protocol.codec import DecodeError, decode, encode
 from protocol.intervals import HEARTBEAT_MISSES
-from protocol.messages import (
-    Ack,
-    Directive,
-    Event,
-    EventKind,
-    HubState,
-    Receipt,
-)
+from protocol.messages import Ack, Directive, Event, EventKind, HubState, Receipt
 from protocol.srp import Vocabulary
 from protocol.topics import DeviceChannel, ScopeKind, Topics
 from transport.outbound import Outbound
