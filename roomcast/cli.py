@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from hardware.config import BUTTON_KINDS
 from protocol.messages import CommandKind
+from protocol.srp import Action, parse_action
+from protocol.topics import ScopeKind
 from roomcast.handle import ClientError, DemoError, DemoHandle, default_state_dir
 
 if TYPE_CHECKING:
@@ -234,24 +236,25 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _issue(args: argparse.Namespace) -> int:
     client = _client(args)
-    if args.action == "release":
+    action = parse_action(args.action)
+    if action is Action.RELEASE:
         if not args.room:
             raise ClientError("release needs --room ROOM (Lockdown is released room by room)")
         return _print_issued(client.post(f"/api/rooms/{args.room}/release"))
-    if args.action == "evacuate" and not args.location:
+    if action is Action.EVACUATE and not args.location:
         raise ClientError('evacuate needs --location WHERE (for example --location "Flag pole")')
-    if args.action == "shelter" and not args.hazard:
+    if action is Action.SHELTER and not args.hazard:
         raise ClientError(
             "shelter needs --hazard (tornado, hazmat, earthquake, tsunami or your district's) "
             "and, for a hazard the site does not know, --strategy"
         )
-    body: dict[str, Any] = {"action": args.action.replace("-", "_")}
+    body: dict[str, Any] = {"action": action.value}
     if args.drill:
         body["drill"] = True  # without it the hub decides: real, or an All clear's own kind
     if args.building:
-        body |= {"scope": "building", "target": args.building}
+        body |= {"scope": ScopeKind.BUILDING.value, "target": args.building}
     elif args.room:
-        body |= {"scope": "room", "target": args.room}
+        body |= {"scope": ScopeKind.ROOM.value, "target": args.room}
     for key in ("location", "hazard", "strategy", "note"):
         if getattr(args, key):
             body[key] = getattr(args, key)
