@@ -10,7 +10,7 @@ resolved against the importing module. Each failure names the module and the lin
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
@@ -98,31 +98,34 @@ def _ours(dotted: str) -> str | None:
     return None
 
 
-def _targets(source: str, node: ast.Import | ast.ImportFrom) -> Iterator[str]:
-    if isinstance(node, ast.Import):
-        yield from (alias.name for alias in node.names)
-        return
-    base = node.module or ""
-    if node.level:
-        is_package = modules()[source].name == "__init__.py"
-        base = _resolve_relative(source, is_package, node.level, node.module)
-    for alias in node.names:  # `from pkg import mod` names a module; else pkg itself
-        yield f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules() else base
+def imported_names(
+    tree: ast.Module, source: str, *, is_package: bool, known: Container[str]
+) -> Iterator[tuple[str, int]]:
+    """(dotted name, line) of every import in ``tree``, wherever it is written, relative
+    ones resolved; ``from pkg import mod`` names the module when ``known`` has it."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = _resolve_relative(source, is_package, node.level, node.module)
+            for alias in node.names:
+                name = f"{base}.{alias.name}"
+                yield (name if name in known else base), node.lineno
 
 
 @cache
 def imports() -> tuple[Import, ...]:
-    """Every import of one of our modules by one of our modules, wherever it is written."""
+    """Every import of one of our modules by one of our modules."""
     found: dict[Import, None] = {}  # ordered, and `from m import a, b` counts once
     for source, path in modules().items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Import | ast.ImportFrom):
-                continue
-            for dotted in _targets(source, node):
-                target = _ours(dotted)
-                if target is not None and target != source:
-                    found[Import(source, target, node.lineno)] = None
+        is_package = path.name == "__init__.py"
+        for dotted, line in imported_names(tree, source, is_package=is_package, known=modules()):
+            target = _ours(dotted)
+            if target is not None and target != source:
+                found[Import(source, target, line)] = None
     return tuple(found)
 
 
@@ -152,15 +155,29 @@ def _forbidden(edge: Import) -> str | None:
 
 
 def test_the_walk_sees_every_kind_of_import() -> None:
-    """The checks below are only as good as the walk: it finds imports inside functions
-    and under TYPE_CHECKING (both occur in the tree today), and resolves relative ones
-    (none do today; the resolver is checked on its own)."""
-    edges = {(e.source, e.target) for e in imports()}
-    assert ("device.cli", "device.build") in edges  # inside a function
-    assert ("roomcast.cli", "roomcast.client") in edges  # under TYPE_CHECKING
-    assert _resolve_relative("hub.console.board", False, 2, "store") == "hub.store"
+    """The checks below are only as good as the walk: imports inside functions, under
+    TYPE_CHECKING and relative ones all count."""
+    source = """
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from hub.store import HubStore
+def later():
+    import device.build
+from . import board
+from ..store import HubStore
+"""
+    tree = ast.parse(source)
+    known = {"hub.console.board"}
+    found = set(imported_names(tree, "hub.console.routes", is_package=False, known=known))
+    assert found == {
+        ("typing", 2),
+        ("hub.store", 4),
+        ("device.build", 6),
+        ("hub.console.board", 7),
+        ("hub.store", 8),
+    }
     assert _resolve_relative("hub.console", True, 1, "board") == "hub.console.board"
-    assert len(modules()) > 100
+    assert len(modules()) > 100 and len(imports()) > 300
 
 
 def test_imports_point_one_way() -> None:
