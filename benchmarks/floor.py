@@ -35,12 +35,18 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from benchmarks.procs import BenchError, Child, Children
+from protocol.topics import DeviceChannel, ScopeKind, Topics
 
 NO_DELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 """The floor is the best a bare client can do: small packets are sent at once."""
 
 PAYLOAD_BYTES = 300
 """About the size of an encoded, signed site-wide directive."""
+
+FLOOR_ID = "bench-floor"
+"""The floor publishes on a room's directive topic and answers on a device's ack topic,
+as Roomcast does; no such room or device exists, and the floor runs before the hub starts
+and clears its retained message when it is done."""
 
 
 @dataclass(frozen=True)
@@ -206,8 +212,9 @@ class FloorFleet:
 
     def __init__(self, children: Children, identity: Identity, site: str) -> None:
         self.children, self.identity = children, identity
-        self.topic = f"roomcast/v1/{site}/bench/floor"
-        self.ack_topic = f"roomcast/v1/{site}/bench/floor-ack"
+        topics = Topics(site)
+        self.topic = topics.directive(ScopeKind.ROOM, FLOOR_ID)
+        self.ack_topic = topics.device(FLOOR_ID, DeviceChannel.ACK)
         self.lines: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
         self._procs: list[Child] = []
         self._acks: list[float] = []

@@ -11,6 +11,8 @@ from benchmarks.procs import BenchError, Usage, cpu_percent, pss_mb, sample
 from benchmarks.stack import Stack
 from benchmarks.stats import median, summary
 from benchmarks.stream import Arrival, Stream, is_ack
+from hub.bus import Change
+from protocol.messages import EventKind
 from provisioning.install import InstalledDevice
 
 ACTIONS: tuple[dict[str, Any], ...] = (
@@ -173,7 +175,7 @@ def device_ready(
         new = stream.wait(cursor, quiet_s=0.005)[:]
         cursor += len(new)
         for at, update in new:
-            if update.get("kind") == "device" and update.get("device_id") == device.device_id:
+            if update.get("kind") == Change.DEVICE and update.get("device_id") == device.device_id:
                 if update.get("online"):
                     found.setdefault("online", at)
             elif is_ack(update, seq, device.device_id):
@@ -292,7 +294,9 @@ def panic(stack: Stack, stream: Stream, presses: int, interval_s: float) -> dict
         return {
             str(u["event_id"]): (at, u)
             for at, u in arrivals
-            if u.get("kind") == "event" and u.get("event") == "panic" and u["event_id"] in wanted
+            if u.get("kind") == Change.EVENT
+            and u.get("event") == EventKind.PANIC
+            and u["event_id"] in wanted
         }
 
     arrived = panics(stream.wait_until(mark, lambda a: len(panics(a)) == len(wanted), within_s=15))

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Sequence
 
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
+from hub.stats import percentile
 
 
 def summary(values: Sequence[float]) -> dict[str, float | int | None]:

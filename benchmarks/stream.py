@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from hub.bus import Change
+
 Update = dict[str, Any]
 Arrival = tuple[float, Update]
 
@@ -101,7 +103,7 @@ class Stream:
 
 def is_ack(update: Update, seq: int, device_id: str | None = None) -> bool:
     return (
-        update.get("kind") == "ack"
+        update.get("kind") == Change.ACK
         and update.get("seq") == seq
         and (device_id is None or update.get("device_id") == device_id)
     )

@@ -18,12 +18,11 @@ import aiomqtt
 from device.config import DeviceConfig
 from device.store import DeviceStore
 from protocol.codec import encode
+from protocol.intervals import STATUS_EVERY_S
 from protocol.messages import DeviceStatus
 from protocol.topics import DeviceChannel, Topics
 
 RESEND_EVERY_S = 5.0
-STATUS_EVERY_S = 20.0
-"""The hub marks a node offline after 60 s without a word: three missed repeats."""
 
 Send = Callable[[DeviceChannel, bytes, bool], None]
 """Publish on one of this device's channels (``retain`` last); a no-op while offline."""

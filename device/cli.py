@@ -65,11 +65,11 @@ def run_device(args: argparse.Namespace) -> int:
     """Run the classroom service until SIGINT/SIGTERM."""
     from device.build import DisplayChoice, build_hardware
     from device.config import load_device_config
-    from device.service import DeviceService
+    from device.node import node_service
     from device.testpins import test_pin_factory
     from hardware.config_parse import parse_hardware_config
     from hardware.errors import HardwareError
-    from roomcast.running import configure_logging, run_until_signalled
+    from transport.running import configure_logging, run_until_signalled
     from transport.systemd import Notifier
 
     if args.config is None:
@@ -93,16 +93,7 @@ def run_device(args: argparse.Namespace) -> int:
         parts = build_hardware(config.hardware, choice=choice, pin_factory=pins)
     except HardwareError as error:
         return _fail(f"{args.config}: {error}")
-    service = DeviceService(
-        config,
-        display=parts.display,
-        inputs=parts.inputs,
-        indicator=parts.indicator,
-        sounder=parts.buzzer,
-        outputs=parts.outputs,
-        faults=parts.faults,
-        notifier=Notifier(),
-    )
+    service = node_service(config, parts, notifier=Notifier())
     try:
         return run_until_signalled(service.run())
     finally:

@@ -6,7 +6,7 @@ a reboot is refused too), and it is fresh *by the hub's clock* (:mod:`device.hub
 the node's own clock may be hours or days off, so comparing ``expires_at`` with it would
 refuse every command on a node that runs ahead and accept one the broker queued hours ago
 on a node that runs behind. The ``seq`` stays the replay guard; the time check only
-refuses what waited too long. Then :class:`CommandDesk` does what it says: blink the LED
+refuses what waited too long. Then :class:`CommandRunner` does what it says: blink the LED
 for a technician (never in a Lockdown), or republish.
 """
 
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from device.hubclock import HubClock
+from device.refused import Refused
 from device.store import DeviceStore
 from protocol.codec import DecodeError, decode
 from protocol.messages import Command, CommandKind
@@ -30,14 +31,6 @@ corrections: a command is refused as expired once the hub's clock (as estimated)
 far past its ``expires_at`` (the hub gives a command 60 s), and as issued in the future
 once its ``issued_at`` is this far (plus the estimate's possible lag, one heartbeat)
 ahead of the hub's clock, which only a hub whose clock was wrong when it signed does."""
-
-
-class Refused(Exception):
-    """Why a command was not obeyed: ``reason`` is the counter's name."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason, self.detail = reason, detail
 
 
 @dataclass
@@ -81,8 +74,8 @@ class CommandCheck:
 
 
 @dataclass
-class CommandDesk:
-    """Checks each command and obeys it: ``identify`` blinks the LED (the signals refuse
+class CommandRunner:
+    """Checks each command and obeys it: ``identify`` blinks the LED (the room's cues refuse
     it during a Lockdown, when a light would show the room is occupied), ``republish``
     sends the status, ack and pending events again."""
 

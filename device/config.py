@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from hardware.config import BUTTON_KINDS
+from protocol.messages import EventKind
 from protocol.signing import HubPublicKey, NotAPublicKey, NotEd25519, PublicKey
 from transport.endpoint import BrokerEndpoint
 from transport.settings import ConfigError, Settings
@@ -17,7 +20,13 @@ CANCEL_WINDOW_S = (5.0, 600.0)
 """Allowed range of ``cancel_window_s``: long enough to reach the cancel button and hold
 it, short enough that a cancel cannot withdraw an alert the responders are acting on."""
 
-__all__ = ["FIRMWARE", "ConfigError", "DeviceConfig", "load_device_config"]
+BUTTON_EVENTS: Mapping[str, EventKind] = MappingProxyType(
+    {kind: EventKind(kind.replace("-", "_")) for kind in BUTTON_KINDS}
+)
+"""The event each button kind of the config raises, mapped once: a press only looks it up.
+Built at import, so a button kind the protocol has no event for stops the node at once."""
+
+__all__ = ["BUTTON_EVENTS", "FIRMWARE", "ConfigError", "DeviceConfig", "load_device_config"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,8 +41,6 @@ class DeviceConfig:
     state_dir: Path
     cancel_window_s: float = 60.0
     """How long after a panic press the cancel button can still withdraw it."""
-    heartbeat_misses: float = 2.0
-    """LINK LOST once this many hub heartbeat intervals pass without one."""
     hardware: Mapping[str, Any] = field(default_factory=dict)
     panic_chirp: bool = False
     """Beep to confirm a panic press (never during a Lockdown). Off by default: Alyssa's

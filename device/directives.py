@@ -10,21 +10,13 @@ directives are kept in the device's store, so a restarted node shows the last on
 from __future__ import annotations
 
 from device.config import DeviceConfig
+from device.refused import Refused
 from device.store import DeviceStore
 from protocol.codec import DecodeError, decode
 from protocol.messages import Directive
 from protocol.rules import DirectiveBook, Offer
 from protocol.signing import BadSignature, verify_directive
 from protocol.topics import Topics
-
-
-class Rejected(Exception):
-    """A directive refused, with the reason counted and logged by the service."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 class DirectiveInbox:
@@ -46,20 +38,20 @@ class DirectiveInbox:
         """True if the directive on ``topic`` was applied (and stored).
 
         Raises:
-            Rejected: malformed, bad signature, wrong scope, or replayed/stale.
+            Refused: malformed, bad signature, wrong scope, or replayed/stale.
         """
         try:
             directive = decode(payload, Directive)
             verify_directive(directive, self._hub_key)
         except DecodeError as error:
-            raise Rejected("malformed", error.reason) from None
+            raise Refused("malformed", error.reason) from None
         except BadSignature as error:
-            raise Rejected("bad signature", str(error)) from None
+            raise Refused("bad signature", str(error)) from None
         if self._topics.directive(directive.scope, directive.target) != topic:
-            raise Rejected("wrong scope", f"seq {directive.seq} is for {directive.scope}")
+            raise Refused("wrong scope", f"seq {directive.seq} is for {directive.scope}")
         outcome = self._book.offer(directive)
         if outcome is Offer.STALE:
-            raise Rejected("replayed or stale", f"seq {directive.seq}")
+            raise Refused("replayed or stale", f"seq {directive.seq}")
         if outcome is Offer.APPLIED:
             self._store.save_directive(directive, payload)
             return True

@@ -5,7 +5,7 @@ press loses nothing; it leaves the outbox only when the hub's receipt arrives. T
 panic is kept in the store with it, so a cancel pressed after a restart (a power cut, a
 crash) still withdraws it while the cancel window lasts. The LED confirms a press twice,
 when it is stored and when it is receipted (never in a Lockdown: see
-:mod:`device.signals`); nothing about it is ever drawn on the screen.
+:mod:`device.cues`); nothing about it is ever drawn on the screen.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Callable
 
 from device.config import DeviceConfig
+from device.cues import RoomCues
 from device.faults import for_status
-from device.signals import RoomSignals
 from device.store import DeviceStore
 from protocol.codec import encode
 from protocol.messages import Directive, Event, EventKind
@@ -25,7 +25,7 @@ from protocol.messages import Directive, Event, EventKind
 log = logging.getLogger(__name__)
 
 
-class EventDesk:
+class EventOutbox:
     """The node's events: made, stored, sent through ``send``, and receipted."""
 
     def __init__(
@@ -34,30 +34,30 @@ class EventDesk:
         store: DeviceStore,
         *,
         send: Callable[[bytes], None],
-        signals: RoomSignals,
+        cues: RoomCues,
         wall_clock: Callable[[], float],
         effective: Callable[[], Directive | None],
     ) -> None:
         self._config = config
         self._store = store
         self._send = send
-        self._signals = signals
+        self._cues = cues
         self._now = wall_clock
         self._effective = effective
         self._sent: dict[str, EventKind] = {}
         self._last_panic = self._kept_panic()
         """The panic a cancel would withdraw: event id and ``time.monotonic()`` pressed."""
 
-    def activate(self, kind: str) -> Event | None:
+    def activate(self, kind: EventKind) -> Event | None:
         """A completed activation pattern: stored durably first, sent, then confirmed.
 
         Nothing about it reaches the screen: staff reports are silent, and a display
         seen from the hall must not show that anyone is in the room.
         """
-        event = self._cancel_last_panic() if kind == EventKind.CANCEL.value else self._press(kind)
+        event = self._cancel_last_panic() if kind is EventKind.CANCEL else self._press(kind)
         if event is not None:
             self._sent[event.event_id] = event.kind
-            self._signals.accepted(event.kind, self._effective())
+            self._cues.accepted(event.kind, self._effective())
         return event
 
     def fault(self, part: str, reason: str) -> Event:
@@ -69,17 +69,12 @@ class EventDesk:
             return False
         kind = self._sent.pop(event_id, None)
         if kind is not None:
-            self._signals.delivered(kind, self._effective())
+            self._cues.delivered(kind, self._effective())
         return True
 
-    def _press(self, kind: str) -> Event | None:
-        try:
-            event_kind = EventKind(kind.replace("-", "_"))
-        except ValueError:
-            log.error("%s: input bound to unknown event kind %r", self._config.device_id, kind)
-            return None
-        event = self._event(event_kind)
-        if event_kind is EventKind.PANIC:
+    def _press(self, kind: EventKind) -> Event:
+        event = self._event(kind)
+        if kind is EventKind.PANIC:
             self._last_panic = (event.event_id, time.monotonic())
         return event
 

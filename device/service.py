@@ -3,7 +3,7 @@
 One asyncio loop. Hardware callbacks arrive on library threads and are handed over with
 ``call_soon_threadsafe``; frames are rendered and written (blocking SPI/I2C or PNG) in a
 worker thread (:mod:`device.panel`). The LED, buzzer, relays and signs follow
-:mod:`device.signals`; the status, will and outbox resends are :mod:`device.announce`.
+:mod:`device.cues`; the status, will and outbox resends are :mod:`device.announce`.
 A part that fails is a fault (in the retained status and as a ``fault`` event), never a
 crash: the panic button must keep working when the screen or the strobe does not.
 
@@ -25,20 +25,22 @@ from contextlib import suppress
 from types import MappingProxyType
 
 from device.announce import Announcer
-from device.commands import CommandCheck, CommandDesk, Refused
-from device.config import DeviceConfig
-from device.directives import DirectiveInbox, Rejected
-from device.events import EventDesk
+from device.commands import CommandCheck, CommandRunner
+from device.config import BUTTON_EVENTS, DeviceConfig
+from device.cues import RoomCues
+from device.directives import DirectiveInbox
+from device.events import EventOutbox
 from device.faults import FaultRelay, for_status
 from device.hubclock import HubClock
 from device.panel import Panel
+from device.refused import Refused
 from device.screen import LinkState
-from device.signals import RoomSignals
 from device.store import DeviceStore
 from device.view import LinkView, screen_view
 from hardware.interfaces import Display, Indicator, Inputs, Outputs, Sounder
 from protocol.codec import DecodeError, decode, encode
-from protocol.messages import Ack, Directive, Event, HubState, Receipt
+from protocol.intervals import HEARTBEAT_MISSES
+from protocol.messages import Ack, Directive, Event, EventKind, HubState, Receipt
 from protocol.srp import Vocabulary
 from protocol.topics import DeviceChannel, Topics
 from transport.link import Link
@@ -91,10 +93,10 @@ class DeviceService:
         self._faults: dict[str, str] = {}
         self._fault_relay = faults or FaultRelay()
         self._panel = Panel(display, on_fault=self._on_fault, worker=frame_worker)
-        self._signals = RoomSignals(
+        self._signals = RoomCues(
             indicator, sounder, outputs, self._vocabulary, panic_chirp=config.panic_chirp
         )
-        self._events = self._event_desk()
+        self._events = self._event_outbox()
         self._announce = Announcer(
             config,
             self._topics,
@@ -104,7 +106,7 @@ class DeviceService:
             hub_epoch=lambda: self._hub.epoch if self._hub else 0,
             faults=lambda: self._faults,
         )
-        self._commands = CommandDesk(
+        self._commands = CommandRunner(
             CommandCheck(config.device_id, config.hub_public_key, self._store, self._hub_clock),
             identify=self._signals.identify,
             republish=self._republish,
@@ -112,12 +114,12 @@ class DeviceService:
         self._redraw = asyncio.Event()
         self.link = self._link()
 
-    def _event_desk(self) -> EventDesk:
-        return EventDesk(
+    def _event_outbox(self) -> EventOutbox:
+        return EventOutbox(
             self.config,
             self._store,
             send=lambda payload: self._send(DeviceChannel.EVENT, payload),
-            signals=self._signals,
+            cues=self._signals,
             wall_clock=self._now,
             effective=lambda: self.effective,
         )
@@ -148,7 +150,7 @@ class DeviceService:
 
         def on_activation(kind: str) -> None:  # on a gpiozero thread
             with suppress(RuntimeError):  # the loop closed while a button was held
-                loop.call_soon_threadsafe(self.activate, kind)
+                loop.call_soon_threadsafe(self.activate, BUTTON_EVENTS[kind])
 
         def on_fault(part: str, reason: str) -> None:  # on a gpiozero or serial thread
             with suppress(RuntimeError):
@@ -252,7 +254,7 @@ class DeviceService:
             return  # a cleared retained topic: no directive at this scope
         try:
             applied = self._inbox.offer(topic, payload)
-        except Rejected as error:
+        except Refused as error:
             self._reject(error.reason, topic, error.detail)
             return
         if applied:
@@ -283,7 +285,7 @@ class DeviceService:
 
     # -- activations and faults ------------------------------------------------------------
 
-    def activate(self, kind: str) -> Event | None:
+    def activate(self, kind: EventKind) -> Event | None:
         """A completed activation pattern (a press): stored, sent, confirmed on the LED."""
         return self._events.activate(kind)
 
@@ -312,7 +314,7 @@ class DeviceService:
             return LinkView(LinkState.LINK_LOST, age)
         if not self._hub.online:
             return LinkView(LinkState.HUB_OFFLINE, age)
-        if age > self._hub.heartbeat_s * self.config.heartbeat_misses:
+        if age > self._hub.heartbeat_s * HEARTBEAT_MISSES:
             return LinkView(LinkState.LINK_LOST, age)
         return LinkView(LinkState.OK, age)
 

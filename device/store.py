@@ -13,11 +13,11 @@ event loop.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from protocol.codec import DecodeError, decode, encode
 from protocol.messages import Directive, Event, EventKind
+from transport.sqlite import durable, open_store
 
 OUTBOX_LIMIT = 1000
 """Beyond this, the oldest routine events go; panic and cancel events are never evicted."""
@@ -48,11 +48,7 @@ CREATE TABLE IF NOT EXISTS last_panic (
 
 class DeviceStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_store(path, _SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -88,14 +84,7 @@ class DeviceStore:
     def add_event(self, event: Event) -> None:
         """Commit ``event`` (fsynced); a panic also becomes the one a cancel withdraws,
         and a cancel clears it, in the same transaction."""
-        self._db.execute("PRAGMA synchronous=FULL")  # this commit is fsynced
-        try:
-            self._insert_event(event)
-        finally:
-            self._db.execute("PRAGMA synchronous=NORMAL")
-
-    def _insert_event(self, event: Event) -> None:
-        with self._db:
+        with durable(self._db):
             if event.kind is EventKind.PANIC:
                 self._db.execute(
                     "INSERT OR REPLACE INTO last_panic VALUES (1, ?, ?)",

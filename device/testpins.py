@@ -14,8 +14,10 @@ import signal
 import threading
 from typing import Any
 
+from device.config import BUTTON_EVENTS
 from hardware.config import HardwareConfig
 from hardware.pins import make_pin_factory
+from protocol.messages import EventKind
 
 SWITCH = "ROOMCAST_TEST_PIN_FACTORY"
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ def test_pin_factory(config: HardwareConfig) -> Any:
         return None
     log.warning("%s=mock: TEST ONLY, the node's buttons are mock pins", SWITCH)
     factory = make_pin_factory("mock")
-    panic = next((b for b in config.buttons if b.kind == "panic"), None)
+    panic = next((b for b in config.buttons if BUTTON_EVENTS[b.kind] is EventKind.PANIC), None)
     if panic is not None:
         hold_s = panic.pattern.duration_s + 0.5
 

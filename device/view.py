@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from device.screen import LinkState, ScreenView
 from protocol.messages import Directive
-from protocol.srp import Action, Vocabulary
+from protocol.srp import Vocabulary, is_idle
 from protocol.wording import IDLE_TERM, IDLE_TEXT, directive_lines
 
 
@@ -53,7 +53,7 @@ def screen_view(
             shift=idle_shift(now),
         )
     wording = vocabulary[directive.action]
-    idle = directive.action in (Action.ALL_CLEAR, Action.RELEASE)
+    idle = is_idle(directive.action)
     return ScreenView(
         term=wording.term,
         lines=directive_lines(directive, vocabulary),
@@ -84,7 +84,7 @@ def idle_shift(now: float) -> tuple[int, int]:
 
 def brightness(directive: Directive | None) -> float:
     """An active directive at full brightness; the idle screen dimmed."""
-    if directive is None or directive.action in (Action.ALL_CLEAR, Action.RELEASE):
+    if directive is None or is_idle(directive.action):
         return 0.3
     return 1.0
 
@@ -93,7 +93,7 @@ def indicator(
     directive: Directive | None, link: LinkState, vocabulary: Vocabulary
 ) -> tuple[tuple[float, float, float], str]:
     """The status LED: directive colour; blink for a drill, pulse while the link is down."""
-    if directive is None or directive.action in (Action.ALL_CLEAR, Action.RELEASE):
+    if directive is None or is_idle(directive.action):
         colour: tuple[float, float, float] = (0.0, 0.05, 0.0)
     else:
         r, g, b = vocabulary[directive.action].colour

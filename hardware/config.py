@@ -15,6 +15,8 @@ from types import MappingProxyType
 from hardware.patterns import HoldPattern, Pattern
 
 BUTTON_KINDS = ("panic", "staff-assist", "all-accounted", "cancel")
+"""Spelled as people write them in config files and hardware profiles. This package imports
+nothing of ours, so ``device.config.BUTTON_EVENTS`` maps each to the event kind it raises."""
 
 DEFAULT_PATTERNS: Mapping[str, Pattern] = MappingProxyType(
     {

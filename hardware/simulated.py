@@ -145,15 +145,12 @@ class SimulatedIndicator:
 class SimulatedOutputs:
     """Relays and signs that remember every directive they were told, in order.
 
-    ``applied`` is the history a test reads (did All clear switch the strobe off?);
-    ``fault``/``recover`` play an unplugged and replugged USB cable.
+    ``applied`` is the history a test reads (did All clear switch the strobe off?).
     """
 
-    def __init__(self, part: str = "relay:/dev/serial/by-id/simulated") -> None:
-        self.part = part
+    def __init__(self) -> None:
         self.applied: list[tuple[str, bool, str]] = []
         self.closed = False
-        self._on_fault: FaultHandler | None = None
 
     @property
     def current(self) -> tuple[str, bool, str] | None:
@@ -162,18 +159,6 @@ class SimulatedOutputs:
 
     def apply(self, action: str, drill: bool, text: str) -> None:
         self.applied.append((action, drill, text))
-
-    def attach_fault_handler(self, on_fault: FaultHandler) -> None:
-        """What a real output gets in its constructor (``open_outputs(on_fault=...)``)."""
-        self._on_fault = on_fault
-
-    def fault(self, reason: str) -> None:
-        if self._on_fault is None:
-            raise RuntimeError("no fault handler attached")
-        self._on_fault(self.part, reason)
-
-    def recover(self) -> None:
-        self.fault("")
 
     def close(self) -> None:
         self.closed = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hub.bus import Bus
+from hub.bus import Bus, Change
 from hub.directives import Directives
 from hub.errors import NotFound
 from hub.presence import Presence
@@ -62,7 +62,7 @@ class Acknowledgements:
         record.last_seen = now
         if self._store.add_ack(ack, room=record.room, received_at=now):
             self.of(ack.seq)[device_id] = now  # loads acks stored before a restart first
-            self._bus.publish("ack", device_id=device_id, room=record.room, seq=ack.seq)
+            self._bus.publish(Change.ACK, device_id=device_id, room=record.room, seq=ack.seq)
 
     def of(self, seq: int) -> dict[str, float]:
         """Device id -> when its ack of directive ``seq`` arrived (hub clock)."""

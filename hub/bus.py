@@ -9,9 +9,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from enum import StrEnum
 from typing import Any
 
 Update = dict[str, Any]
+
+
+class Change(StrEnum):
+    """What changed: the ``kind`` of every update, so a page knows what to re-read."""
+
+    DIRECTIVE = "directive"
+    EVENT = "event"
+    ACK = "ack"
+    DEVICE = "device"
+    INVENTORY = "inventory"
+    CONTROL = "control"
+    REJECTED = "rejected"
+    FLOOD = "flood"
 
 
 class Bus:
@@ -19,7 +33,7 @@ class Bus:
         self._depth = depth
         self._queues: set[asyncio.Queue[Update]] = set()
 
-    def publish(self, kind: str, **data: Any) -> None:
+    def publish(self, kind: Change, **data: Any) -> None:
         update = {"kind": kind, **data}
         for queue in self._queues:
             if queue.full():

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.auth import Principal
-from hub.bus import Bus
+from hub.bus import Bus, Change
 from hub.errors import Conflict, Invalid
 from hub.store import HubStore
 
@@ -191,4 +191,4 @@ class ConsoleControl:
 
     def _record(self, user: str, action: str, detail: dict[str, Any]) -> None:
         self._store.audit(at=self._now(), user=user, action=action, detail=detail)
-        self._bus.publish("control", action=action, user=user)
+        self._bus.publish(Change.CONTROL, action=action, user=user)

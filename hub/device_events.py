@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from hub.bus import Bus
+from hub.bus import Bus, Change
 from hub.presence import Presence
 from hub.rejections import Rejections
 from hub.store import HubStore
@@ -49,7 +49,7 @@ class DeviceEvents:
         if event.kind is EventKind.PANIC:
             log.critical("PANIC ALERT in room %s (device %s)", record.room, device_id)
         self._bus.publish(
-            "event",
+            Change.EVENT,
             room=record.room,
             event_id=event.event_id,
             event=event.kind.value,

@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.bus import Bus
+from hub.bus import Bus, Change
 from hub.errors import Conflict, Invalid, NotFound
 from hub.presence import Presence
 from hub.store import HubStore
@@ -183,7 +183,7 @@ class Directives:
         self._remember(directive)
         self._publish(directive)
         log.warning("DIRECTIVE %s", self.describe(directive))
-        self._bus.publish("directive", directive=self.describe(directive))
+        self._bus.publish(Change.DIRECTIVE, directive=self.describe(directive))
         # After the publish, so the fan-out never waits on it.
         self._store.save_presence(directive.seq, self._presence.roll_call())
         return directive
@@ -210,7 +210,7 @@ class Directives:
             )
         if self._book.offer(directive) is Offer.APPLIED:
             self._store.add_directive(directive)
-            self._bus.publish("directive", directive=self.describe(directive))
+            self._bus.publish(Change.DIRECTIVE, directive=self.describe(directive))
 
     def issued(self, seq: int) -> Directive | None:
         """The directive numbered ``seq``, if this hub issued (or adopted) it."""

@@ -27,11 +27,10 @@ from hub.engine import Engine
 from hub.stats import summary
 from hub.store import HubStore
 from protocol.inventory import Inventory, Room
-from protocol.messages import Directive
+from protocol.messages import ALERT_KINDS, STAFF_REPORT_KINDS, Directive
 from protocol.rules import DirectiveBook
-from protocol.srp import Action
+from protocol.srp import Action, is_idle
 
-IDLE = (Action.ALL_CLEAR, Action.RELEASE)
 NO_ACK = "no ack"
 SUPERSEDED = "superseded"
 """The room never showed this directive because a newer one reached it first: not a miss."""
@@ -65,9 +64,9 @@ def find_drills(directives: Iterable[Directive], inventory: Inventory) -> list[D
     for directive in sorted(directives, key=lambda d: d.seq):
         book.offer(directive)
         if current is None:
-            if directive.drill and directive.action not in IDLE:
+            if directive.drill and not is_idle(directive.action):
                 current = [directive]
-        elif not directive.drill and directive.action not in IDLE:
+        elif not directive.drill and not is_idle(directive.action):
             drills.append(Drill(tuple(current), "real directive", directive.issued_at))
             current = None
         else:
@@ -83,7 +82,7 @@ def find_drills(directives: Iterable[Directive], inventory: Inventory) -> list[D
 def _drill_running(book: DirectiveBook, inventory: Inventory) -> bool:
     for room in inventory.rooms.values():
         effective = book.effective(room=room.id, building=room.building)
-        if effective is not None and effective.drill and effective.action not in IDLE:
+        if effective is not None and effective.drill and not is_idle(effective.action):
             return True
     return False
 
@@ -152,11 +151,9 @@ def drill_report(drill: Drill, engine: Engine, store: HubStore) -> dict[str, Any
         "acks": len(measured),
         "never_acked": missed,
         "offline_rooms": offline,
-        "alerts": store.events_between(
-            kinds=("panic", "cancel"), since=drill.started_at, until=until
-        ),
+        "alerts": store.events_between(kinds=ALERT_KINDS, since=drill.started_at, until=until),
         "reports": store.events_between(
-            kinds=("staff_assist", "all_accounted"), since=drill.started_at, until=until
+            kinds=STAFF_REPORT_KINDS, since=drill.started_at, until=until
         ),
     }
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from hub.bus import Bus
+from hub.bus import Bus, Change
 from hub.engine import Engine
 from hub.guard import DeviceGuard, Flood
 from hub.store import HubStore
@@ -149,7 +149,7 @@ class DeviceIntake:
 def report_flood(bus: Bus, store: HubStore, flood: Flood, started: bool) -> None:
     """A flood is an alarm: the board and the status list it while it lasts, and its
     start is in the audit record (the guard's ``on_change``)."""
-    bus.publish("flood", device_id=flood.device_id, room=flood.room, active=started)
+    bus.publish(Change.FLOOD, device_id=flood.device_id, room=flood.room, active=started)
     if started:
         store.audit(
             at=flood.started,

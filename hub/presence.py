@@ -13,18 +13,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hub.bus import Bus
+from hub.bus import Bus, Change
 from hub.clocks import SkewWatch
 from hub.errors import NotFound
 from hub.rejections import Rejections
 from hub.store import HubStore
+from protocol.intervals import OFFLINE_AFTER_S
 from protocol.inventory import Inventory, Room
 from protocol.messages import DeviceStatus
 
 log = logging.getLogger(__name__)
-
-OFFLINE_AFTER_S = 60.0
-"""No word from a device for this long and it is offline (the fire code allows 200 s)."""
 
 
 @dataclass
@@ -82,13 +80,15 @@ class Presence:
             self._now(),
         )
         self._store.save_device(status, room=record.room, seen_at=record.last_seen)
-        self._bus.publish("device", device_id=device_id, room=record.room, online=status.online)
+        self._bus.publish(
+            Change.DEVICE, device_id=device_id, room=record.room, online=status.online
+        )
 
     def sweep(self) -> list[str]:
         """Mark silent devices offline; returns the ids newly marked.
 
-        Devices repeat their status every 20 s, so silence means a dead node or link even
-        when its last will was lost (a broker restarted without persistence, say).
+        See :mod:`protocol.intervals`: silence means a dead node or link even when its
+        last will was lost.
         """
         now, silent = self._now(), []
         for device_id, record in self.devices.items():
@@ -101,7 +101,9 @@ class Presence:
                     record.room,
                     OFFLINE_AFTER_S,
                 )
-                self._bus.publish("device", device_id=device_id, room=record.room, online=False)
+                self._bus.publish(
+                    Change.DEVICE, device_id=device_id, room=record.room, online=False
+                )
         return silent
 
     def roll_call(self) -> list[tuple[str, str, bool]]:
@@ -120,7 +122,9 @@ class Presence:
         for device_id, room in inventory.devices.items():
             self.devices[device_id].room = room
         self.inventory = inventory
-        self._bus.publish("inventory", rooms=len(inventory.rooms), devices=len(inventory.devices))
+        self._bus.publish(
+            Change.INVENTORY, rooms=len(inventory.rooms), devices=len(inventory.devices)
+        )
         log.warning(
             "inventory reloaded: %d rooms, %d devices (+%d, -%d)",
             len(inventory.rooms),

@@ -11,9 +11,9 @@ from hub.engine import Engine
 from hub.guard import Flood
 from hub.store import HubStore
 from protocol.inventory import Room
+from protocol.messages import STAFF_REPORT_KINDS, EventKind
 
-ALERT_KINDS = ("panic", "cancel")
-STATUS_REPORT_KINDS = ("staff_assist", "all_accounted", "fault")
+STATUS_REPORT_KINDS = (*STAFF_REPORT_KINDS, EventKind.FAULT)
 """What the status API lists under reports (the board shows only the staff reports)."""
 
 

@@ -10,7 +10,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 
-from hub.bus import Bus
+from hub.bus import Bus, Change
 from hub.guard import LogThrottle
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ class Rejections:
         self.counts[reason] += 1
         if self._log.should_log(reason, self._now()):
             log.warning("rejected: %s: %s (%d so far)", reason, detail, self.counts[reason])
-        self._bus.publish("rejected", reason=reason)
+        self._bus.publish(Change.REJECTED, reason=reason)
 
     def count(self, reason: str) -> None:
         """Count without a log line or an update: harmless repeats, or a flood (hub.guard

@@ -12,7 +12,6 @@ that keeps an fsync per ack off the fan-out path.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sqlite3
@@ -23,6 +22,7 @@ from typing import Any
 from hub.store_people import PeopleRecords
 from protocol.codec import decode, encode
 from protocol.messages import Ack, DeviceStatus, Directive, Event
+from transport.sqlite import durable, open_store
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,7 @@ def _rows(cursor: sqlite3.Cursor) -> Iterator[dict[str, Any]]:
 
 class HubStore(PeopleRecords):
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_store(path, _SCHEMA)
         self._repair_seq()
 
     def _repair_seq(self) -> None:
@@ -115,23 +111,14 @@ class HubStore(PeopleRecords):
                 newest,
                 newest + 1,
             )
-            with self._durable(), self._db:
+            with durable(self._db):
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (newest,))
 
     def close(self) -> None:
         self._db.close()
 
-    @contextlib.contextmanager
-    def _durable(self) -> Iterator[None]:
-        """Commit the enclosed transaction with an fsync."""
-        self._db.execute("PRAGMA synchronous=FULL")
-        try:
-            yield
-        finally:
-            self._db.execute("PRAGMA synchronous=NORMAL")
-
     def _bump(self, key: str) -> int:
-        with self._durable(), self._db:
+        with durable(self._db):
             self._db.execute(
                 "INSERT INTO meta VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1",
                 (key,),
@@ -153,7 +140,7 @@ class HubStore(PeopleRecords):
     def raise_seq(self, at_least: int) -> bool:
         """Never number below a seq already out in the world (a restored database);
         True if the counter had to move."""
-        with self._durable(), self._db:
+        with durable(self._db):
             before = self._db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
             self._db.execute(
                 "INSERT INTO meta VALUES ('seq', ?) "
@@ -163,7 +150,7 @@ class HubStore(PeopleRecords):
         return before is None or int(before[0]) < at_least
 
     def add_directive(self, directive: Directive) -> None:
-        with self._durable(), self._db:
+        with durable(self._db):
             self._db.execute(
                 "INSERT INTO directives VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -208,7 +195,7 @@ class HubStore(PeopleRecords):
 
     def add_event(self, event: Event, *, room: str, received_at: float) -> bool:
         """Store an event once; False for a duplicate (the device resent it)."""
-        with self._durable(), self._db:
+        with durable(self._db):
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
                 (

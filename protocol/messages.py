@@ -148,11 +148,20 @@ class DeviceStatus:
 
 
 class EventKind(StrEnum):
+    """What happened in a room, from the button that raised it to the office console."""
+
     PANIC = "panic"
     CANCEL = "cancel"
     STAFF_ASSIST = "staff_assist"
     ALL_ACCOUNTED = "all_accounted"
     FAULT = "fault"
+
+
+ALERT_KINDS = (EventKind.PANIC, EventKind.CANCEL)
+"""An alert and its cancellation: the office acts on these, and both stay in the record."""
+
+STAFF_REPORT_KINDS = (EventKind.STAFF_ASSIST, EventKind.ALL_ACCOUNTED)
+"""Silent staff status reports: shown on the office board, never on the room's display."""
 
 
 @dataclass(frozen=True, kw_only=True)

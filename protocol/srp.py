@@ -43,6 +43,18 @@ PRECEDENCE: tuple[Action, ...] = (
 """District precedence when more than one applies, highest first."""
 
 
+_IDLE = frozenset({Action.ALL_CLEAR, Action.RELEASE})
+
+
+def is_idle(action: Action) -> bool:
+    """Whether ``action`` asks nothing of the room: an All clear, or a room's release.
+
+    An idle room's screen dims and drifts against burn-in, its LED goes green, and a drill
+    neither starts nor stays running on it.
+    """
+    return action in _IDLE
+
+
 def parse_action(text: str) -> Action:
     """Accept an action name as a person types it ("Lockout", "all-clear", "LOCKDOWN")."""
     key = text.strip().lower().replace(" ", "_")

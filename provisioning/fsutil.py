@@ -64,8 +64,3 @@ def make_private_dir(path: Path, owner: Owner = None, mode: int = PRIVATE_DIR) -
     if owner is not None:
         os.chown(path, *owner)
     return path
-
-
-def is_private(path: Path) -> bool:
-    """True if neither group nor others have any access to ``path``."""
-    return path.stat().st_mode & 0o077 == 0

@@ -33,7 +33,6 @@ from provisioning.devices import (
     DEVICE_CERT,
     DEVICE_CONFIG,
     DEVICE_KEY,
-    HUB_SIGNING_PUB,
 )
 from provisioning.errors import BundleError
 from provisioning.fsutil import make_private_dir, write_file
@@ -72,10 +71,6 @@ class InstalledDevice:
     @property
     def key(self) -> Path:
         return self.target_dir / DEVICE_KEY
-
-    @property
-    def hub_signing_key(self) -> Path:
-        return self.target_dir / HUB_SIGNING_PUB
 
 
 def _member_data(bundle: Path, archive: tarfile.TarFile) -> dict[str, bytes]:

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from hardware.config_parse import parse_hardware_config
-from hardware.errors import HardwareError
 from protocol.topics import InvalidName, check_level
 from provisioning.errors import ProfileError
 from provisioning.fsutil import make_private_dir, write_json
@@ -111,7 +110,7 @@ def _load(path: Path) -> dict[str, Any]:
         raise ProfileError(f"{path}: must be a JSON object holding a hardware section")
     try:
         parse_hardware_config(section)
-    except HardwareError as exc:
+    except ValueError as exc:  # the parser's HardwareConfigError, naming the key and the fix
         raise ProfileError(f"{path}: {exc}") from None
     return section
 

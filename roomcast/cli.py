@@ -11,6 +11,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hardware.config import BUTTON_KINDS
+from protocol.messages import CommandKind
+from protocol.srp import Action, parse_action
+from protocol.topics import ScopeKind
 from roomcast.handle import ClientError, DemoError, DemoHandle, default_state_dir
 
 if TYPE_CHECKING:
@@ -102,9 +106,7 @@ def _add_office(commands: Any) -> None:
 
     press = commands.add_parser("press", help="a simulated button activation in a room")
     press.add_argument("room")
-    press.add_argument(
-        "--kind", default="panic", choices=["panic", "cancel", "staff-assist", "all-accounted"]
-    )
+    press.add_argument("--kind", default="panic", choices=BUTTON_KINDS)
     press.add_argument("--state-dir", type=Path, default=default_state_dir())
     press.set_defaults(run=_press)
 
@@ -122,7 +124,7 @@ def _add_it(commands: Any) -> None:
     """What IT does: sessions, device commands, provisioning."""
     command = commands.add_parser("command", help="send a signed command to one device (IT)")
     command.add_argument("device", help="the device id, e.g. rc-101-3f2a")
-    command.add_argument("kind", choices=["identify", "republish"])
+    command.add_argument("kind", choices=[kind.value for kind in CommandKind])
     _hub_options(command)
     command.set_defaults(run=_command)
 
@@ -216,7 +218,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _hub(args: argparse.Namespace) -> int:
     from hub.config import load_hub_config
     from hub.service import HubService
-    from roomcast.running import configure_logging, run_until_signalled
+    from transport.running import configure_logging, run_until_signalled
     from transport.systemd import Notifier
 
     configure_logging(args.verbose)
@@ -225,8 +227,8 @@ def _hub(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from roomcast.running import configure_logging, run_until_signalled
     from roomcast.simulate import Simulator
+    from transport.running import configure_logging, run_until_signalled
 
     configure_logging()
     return run_until_signalled(Simulator(args.configs, args.screens).run(args.control))
@@ -234,24 +236,25 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _issue(args: argparse.Namespace) -> int:
     client = _client(args)
-    if args.action == "release":
+    action = parse_action(args.action)
+    if action is Action.RELEASE:
         if not args.room:
             raise ClientError("release needs --room ROOM (Lockdown is released room by room)")
         return _print_issued(client.post(f"/api/rooms/{args.room}/release"))
-    if args.action == "evacuate" and not args.location:
+    if action is Action.EVACUATE and not args.location:
         raise ClientError('evacuate needs --location WHERE (for example --location "Flag pole")')
-    if args.action == "shelter" and not args.hazard:
+    if action is Action.SHELTER and not args.hazard:
         raise ClientError(
             "shelter needs --hazard (tornado, hazmat, earthquake, tsunami or your district's) "
             "and, for a hazard the site does not know, --strategy"
         )
-    body: dict[str, Any] = {"action": args.action.replace("-", "_")}
+    body: dict[str, Any] = {"action": action.value}
     if args.drill:
         body["drill"] = True  # without it the hub decides: real, or an All clear's own kind
     if args.building:
-        body |= {"scope": "building", "target": args.building}
+        body |= {"scope": ScopeKind.BUILDING.value, "target": args.building}
     elif args.room:
-        body |= {"scope": "room", "target": args.room}
+        body |= {"scope": ScopeKind.ROOM.value, "target": args.room}
     for key in ("location", "hazard", "strategy", "note"):
         if getattr(args, key):
             body[key] = getattr(args, key)

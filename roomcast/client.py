@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from provisioning.fsutil import write_private
 from roomcast.handle import ClientError
 
 __all__ = [
@@ -84,9 +84,6 @@ def login(url: str, user: str, password: str, otp: str | None = None) -> str:
 
 
 def write_secret(path: Path, text: str) -> None:
-    """Create (or replace) a private file with mode 0600 from the first byte."""
+    """Replace ``path`` atomically with one line of ``text``, mode 0600 from the first byte."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(text + "\n")
+    write_private(path, (text + "\n").encode())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from device.config import load_device_config
+from device.config import BUTTON_EVENTS, load_device_config
 from device.service import DeviceService
 from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs
 from roomcast import control
@@ -72,7 +72,9 @@ class Simulator:
         if room is None:
             known = ", ".join(sorted(self.rooms))
             return {"ok": False, "error": f"unknown room {room_id!r}; rooms here: {known}"}
-        event = room.service.activate(kind)
+        if kind not in BUTTON_EVENTS:
+            return {"ok": False, "error": f"unknown kind {kind!r}; use {', '.join(BUTTON_EVENTS)}"}
+        event = room.service.activate(BUTTON_EVENTS[kind])
         if event is None:
             return {"ok": False, "error": f"{kind} in room {room_id} did nothing (see the log)"}
         return {"ok": True, "event_id": event.event_id, "device_id": event.device_id}

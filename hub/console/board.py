@@ -17,16 +17,13 @@ from hub.engine import Engine
 from hub.presence import DeviceRecord
 from hub.queries import open_alerts
 from hub.store import HubStore
+from protocol.intervals import LINK_TROUBLE_AFTER_S
 from protocol.inventory import Room
-from protocol.messages import Directive
+from protocol.messages import STAFF_REPORT_KINDS, Directive, EventKind
 from protocol.srp import Action, Vocabulary
 from protocol.wording import IDLE_TERM, IDLE_TEXT, directive_lines
 
-LINK_TROUBLE_AFTER_S = 45.0
-"""Devices repeat their status every 20 s: two missed repeats is link trouble (the hub
-marks a device offline after 60 s)."""
-REPORT_KINDS = ("staff_assist", "all_accounted")
-REPORT_WORDS = {"staff_assist": "NEEDS HELP", "all_accounted": "All accounted"}
+REPORT_WORDS = {EventKind.STAFF_ASSIST: "NEEDS HELP", EventKind.ALL_ACCOUNTED: "All accounted"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +84,7 @@ class BoardBuilder:
         self._alerts: dict[str, dict[str, Any]] = {}
         for alert in open_alerts(store):
             self._alerts.setdefault(alert["room"], alert)  # newest first
-        self._reports = store.latest_per_room(kinds=REPORT_KINDS)
+        self._reports = store.latest_per_room(kinds=STAFF_REPORT_KINDS)
 
     def tiles(self) -> list[Tile]:
         rooms = sorted(self.inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id))
@@ -179,7 +176,9 @@ def board_summary(tiles: list[Tile]) -> dict[str, int]:
         "overdue": sum(t.ack == "overdue" for t in tiles),
         "offline": sum(t.presence in ("offline", "trouble") for t in tiles),
         "alerts": sum(t.alert is not None for t in tiles),
-        "help": sum(t.report is not None and t.report["kind"] == "staff_assist" for t in tiles),
+        "help": sum(
+            t.report is not None and t.report["kind"] == EventKind.STAFF_ASSIST for t in tiles
+        ),
         "lockdown": sum(t.in_lockdown for t in tiles),
         "faults": sum(bool(t.faults) for t in tiles),
     }

@@ -58,14 +58,6 @@ class Chart:
     def cell_w(self) -> int:
         return CELL_W
 
-    @property
-    def label_w(self) -> int:
-        return LABEL_W
-
-    @property
-    def head_h(self) -> int:
-        return HEAD_H
-
 
 def _text(value: float) -> str:
     return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.1f} s"

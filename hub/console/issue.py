@@ -26,7 +26,7 @@ from hub.engine import Engine
 from hub.errors import Invalid, Refused
 from hub.store import HubStore
 from protocol.inventory import Room
-from protocol.srp import Action
+from protocol.srp import Action, is_idle
 from protocol.topics import ScopeKind
 
 ISSUABLE = (
@@ -61,7 +61,7 @@ class Preview:
 
     @property
     def ends_drill(self) -> bool:
-        idle = self.request.action in (Action.ALL_CLEAR, Action.RELEASE)
+        idle = is_idle(self.request.action)
         return self.drill_running_since is not None and not self.request.drill and not idle
 
 

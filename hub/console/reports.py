@@ -13,13 +13,13 @@ from starlette.responses import JSONResponse, Response
 
 from hub.auth import Principal
 from hub.console.base import Console
-from hub.console.board import LINK_TROUBLE_AFTER_S
 from hub.console.chart import drill_chart
 from hub.drills import Drill, drill_report, find_drill, find_drills, report_csv
 from hub.engine import Engine
 from hub.errors import Invalid, NotFound
 from hub.stats import summary
 from hub.store import HubStore
+from protocol.intervals import LINK_TROUBLE_AFTER_S
 
 AUDIT_PAGE = 200
 """Audit entries per page; "Older entries" continues from the last one shown."""

@@ -13,6 +13,7 @@ from playwright.async_api import Page, Route, expect
 from hub.directives import DirectiveRequest
 from hub.queries import alerts
 from hub.service import HubService
+from protocol.messages import EventKind
 from protocol.srp import Action
 from provisioning import add_user
 from provisioning.throwaway import ThrowawaySite
@@ -42,7 +43,7 @@ async def a_campus_in_trouble(hub: HubService, nodes: list[Node]) -> str:
     """A drill Lockdown acknowledged everywhere, one room released, one open panic alert."""
     hub.engine.directives.issue(DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="office")
     hub.engine.directives.release("101", user="office")
-    nodes[1].service.activate("panic")
+    nodes[1].service.activate(EventKind.PANIC)
     await eventually(
         lambda: any(a["open"] for a in alerts(hub.store)), hub, what="the alert at the hub"
     )

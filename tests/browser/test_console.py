@@ -13,6 +13,7 @@ from playwright.async_api import Page, expect
 
 from hub.directives import DirectiveRequest
 from hub.service import HubService
+from protocol.messages import EventKind
 from protocol.srp import Action
 from provisioning import add_user
 from provisioning.throwaway import ThrowawaySite
@@ -82,7 +83,7 @@ async def release_room(page: Page, room: str) -> None:
 
 
 async def panic_appears(page: Page, node: Node, room: str) -> None:
-    node.service.activate("panic")
+    node.service.activate(EventKind.PANIC)
     alarm = page.locator(f'.alarm-group .tile[data-room="{room}"]')
     await expect(alarm).to_be_visible()
     await expect(alarm.locator(".alert-line")).to_contain_text("PANIC ALERT")
@@ -181,5 +182,5 @@ async def test_phone_keyboard_and_kiosk(
         DirectiveRequest(action=Action.SHELTER, hazard="tornado", drill=True), user="office"
     )
     await expect(wall.page.locator(".ktile.act-shelter.ack-acked")).to_have_count(ROOMS)
-    nodes[2].service.activate("panic")
+    nodes[2].service.activate(EventKind.PANIC)
     await expect(wall.page.locator("#strip .strip-alert")).to_contain_text("room 103")

@@ -16,6 +16,7 @@ from playwright.async_api import Page, expect
 
 from hub.directives import DirectiveRequest
 from hub.service import HubService
+from protocol.messages import EventKind
 from protocol.srp import Action
 from provisioning import add_user
 from provisioning.throwaway import ThrowawaySite
@@ -63,7 +64,7 @@ async def test_a_panic_alert_reaches_every_page(
         await console.goto(path)
         await expect(page.locator("#strip .strip-alert")).to_have_count(0)
         room = nodes[index].service.config.room
-        nodes[index].service.activate("panic")
+        nodes[index].service.activate(EventKind.PANIC)
         await strip_shows(page, room)
         await page.locator('#strip [data-action="ack-alert"]').click()
         await expect(page.locator("#strip .strip-alert")).to_have_count(0)
@@ -93,7 +94,7 @@ async def test_sound_the_first_click_turns_on_and_survives_a_reload(
     await expect(sound.locator(".sound-state")).to_have_text(re.compile("^(on|blocked)"))
 
     # A fresh page has had no gesture: the browser blocks audio; an alert says so, loudly.
-    nodes[0].service.activate("panic")
+    nodes[0].service.activate(EventKind.PANIC)
     blocked = page.locator("#sound-blocked")
     await expect(blocked).to_be_visible()
     before = await beeps(page)
@@ -118,7 +119,7 @@ async def test_the_kiosk_asks_for_its_gesture_and_keeps_sound(
         DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="office"
     )  # live refreshes, no page load
     await expect(wall.page.locator(".ktile.act-lockdown.ack-acked")).to_have_count(ROOMS)
-    nodes[4].service.activate("panic")
+    nodes[4].service.activate(EventKind.PANIC)
     await expect(wall.page.locator("#strip .strip-alert")).to_contain_text("room 105")
     await wall.page.wait_for_function("window.roomcastBeeps > 1")  # the alarm, after refreshes
 
@@ -193,7 +194,7 @@ async def test_from_an_open_panic_alert_to_a_real_site_lockdown(
     page = console.page
     await console.login_as_admin(site)
     await console.goto("/issue")
-    nodes[1].service.activate("panic")
+    nodes[1].service.activate(EventKind.PANIC)
     await strip_shows(page, "102")
     await page.screenshot(path=screenshots / "alert-strip-issue.png")
 

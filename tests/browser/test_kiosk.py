@@ -14,6 +14,7 @@ from playwright.async_api import Page, expect
 
 from hub.directives import DirectiveRequest
 from hub.service import HubService
+from protocol.messages import EventKind
 from protocol.srp import Action
 from provisioning.throwaway import ThrowawaySite, create_throwaway_site
 from roomcast.broker import free_port
@@ -71,7 +72,7 @@ async def test_the_kiosk_reads_from_five_metres(
         DirectiveRequest(action=Action.LOCKDOWN, drill=False), user="office"
     )
     await expect(page.locator(".ktile.act-lockdown.ack-acked")).to_have_count(24)
-    nodes[7].service.activate("panic")
+    nodes[7].service.activate(EventKind.PANIC)
     await expect(page.locator(".ktile.alarm")).to_have_count(1)
     await expect(page.locator(".ktile .kmark.real-tag")).to_have_count(24)
     await expect(page.locator(".kiosk-now .real-tag")).to_have_text("REAL")

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory
 
 from device.build import DisplayChoice, build_hardware
+from device.node import node_service
 from device.service import DeviceService
 from protocol.messages import EventKind
 from tests.device.helpers import node_config, running, until
@@ -54,13 +55,7 @@ def node(tmp_path: Path, hub_key: Ed25519PrivateKey, pins: MockFactory) -> Devic
     parts = build_hardware(
         BUTTONS, choice=DisplayChoice(png=tmp_path / "screen.png"), pin_factory=pins
     )
-    return DeviceService(
-        node_config(tmp_path, hub_key),
-        display=parts.display,
-        inputs=parts.inputs,
-        indicator=parts.indicator,
-        faults=parts.faults,
-    )
+    return node_service(node_config(tmp_path, hub_key), parts)
 
 
 async def test_a_held_panic_button_is_exactly_one_panic_event(

@@ -15,6 +15,7 @@ from gpiozero.pins.mock import MockFactory
 
 from device.build import DisplayChoice, NodeHardware, build_hardware
 from device.config import load_device_config
+from device.node import node_service
 from device.service import DeviceService
 from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs, SimulatedOutputs
 from hub.config import load_hub_config
@@ -42,15 +43,7 @@ async def node(
     """The site's first device, running on the parts ``raw`` describes."""
     config = load_device_config(site.devices[0].config)
     parts = build_hardware(raw, choice=DisplayChoice(png=tmp_path / "screen.png"), pin_factory=pins)
-    service = DeviceService(
-        config,
-        display=parts.display,
-        inputs=parts.inputs,
-        indicator=parts.indicator,
-        sounder=parts.buzzer,
-        outputs=parts.outputs,
-        faults=parts.faults,
-    )
+    service = node_service(config, parts)
     task = asyncio.create_task(service.run())
     try:
         yield service, parts

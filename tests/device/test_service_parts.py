@@ -20,10 +20,10 @@ from PIL import Image
 
 from device.build import DisplayChoice, MissingDisplay, build_hardware
 from device.config import DeviceConfig
+from device.cues import ACCEPTED, DELIVERED
 from device.faults import FaultRelay
 from device.screen import ScreenView, render_pages
 from device.service import TICK_SECONDS, DeviceService
-from device.signals import ACCEPTED, DELIVERED
 from device.view import indicator
 from hardware.errors import PartUnavailable
 from hardware.serial_frames import relay_state_frames
@@ -147,7 +147,7 @@ async def test_all_clear_switches_the_strobe_off_on_a_real_relay_board(
 
 async def test_a_press_is_confirmed_on_the_led_then_delivered_distinctly(room: Room) -> None:
     async with running(room.service):
-        event = room.service.activate("staff-assist")
+        event = room.service.activate(EventKind.STAFF_ASSIST)
         assert event is not None
         assert (room.indicator.colour, room.indicator.pattern) == (
             ACCEPTED.colour,
@@ -169,7 +169,12 @@ async def test_no_confirmation_at_all_during_a_lockdown_drill_or_real(room: Room
     async with running(room.service):
         for drill in (False, True):
             room.feed.directive(Action.LOCKDOWN, drill=drill)
-            for kind in ("staff-assist", "all-accounted", "panic", "cancel"):
+            for kind in (
+                EventKind.STAFF_ASSIST,
+                EventKind.ALL_ACCOUNTED,
+                EventKind.PANIC,
+                EventKind.CANCEL,
+            ):
                 event = room.service.activate(kind)
                 assert event is not None
                 room.feed.receipt(event.event_id)
@@ -183,7 +188,7 @@ async def test_a_lockdown_ends_a_confirmation_at_once(room: Room) -> None:
     """A press just before the Lockdown must not keep blinking into it."""
     async with running(room.service):
         await until(lambda: room.display.frames_shown > 0, what="the standby screen")
-        assert room.service.activate("staff-assist") is not None
+        assert room.service.activate(EventKind.STAFF_ASSIST) is not None
         assert (room.indicator.colour, room.indicator.pattern) == (ACCEPTED.colour, "blink")
         lockdown = room.feed.directive(Action.LOCKDOWN)
         # At once: not at the next screen tick, nor when the 10 s confirmation runs out.
@@ -201,7 +206,7 @@ async def test_a_panic_press_is_silent_unless_the_site_allows_a_chirp(
     for room in (silent, chirping):
         async with running(room.service):
             room.feed.directive(Action.HOLD)
-            assert room.service.activate("panic") is not None
+            assert room.service.activate(EventKind.PANIC) is not None
     assert silent.sounder.chirps == []
     assert chirping.sounder.chirps == [ACCEPTED.chirps]
 
@@ -215,7 +220,7 @@ async def test_staff_reports_never_change_the_lockdown_screen(
         await until(lambda: room.service.shown_seq == 1, what="the Lockdown screen")
         before = room.display.last_frame
         drawn = room.display.frames_shown
-        for kind in ("staff-assist", "all-accounted", "panic"):
+        for kind in (EventKind.STAFF_ASSIST, EventKind.ALL_ACCOUNTED, EventKind.PANIC):
             event = room.service.activate(kind)
             assert event is not None
             room.feed.receipt(event.event_id)
@@ -241,7 +246,7 @@ async def test_a_display_that_failed_to_open_is_in_the_status_and_sent_as_a_faul
         await until(lambda: "display" in room.service.faults, what="the display fault")
         room.feed.directive(Action.LOCKDOWN)
         await until(lambda: len(missing.frames) >= 2, what="a Lockdown frame")
-        panic = room.service.activate("panic")  # the panic button still works
+        panic = room.service.activate(EventKind.PANIC)  # the panic button still works
         pending = room.service.pending_events()
         assert room.service.shown_seq == 0  # nothing claims the Lockdown was seen
     faults = [e for e in pending if e.kind is EventKind.FAULT]
@@ -469,7 +474,7 @@ async def test_a_panic_can_be_cancelled_after_a_restart_inside_the_window(
     """A power cut or crash right after a false alarm must not make it uncancellable."""
     first = Room(node_config(tmp_path, hub_key), hub_key)
     async with running(first.service):
-        panic = first.service.activate("panic")
+        panic = first.service.activate(EventKind.PANIC)
     assert panic is not None
     again = Room(
         node_config(tmp_path, hub_key),
@@ -477,12 +482,12 @@ async def test_a_panic_can_be_cancelled_after_a_restart_inside_the_window(
         wall_clock=lambda: panic.created_at + 30,  # inside the default 60 s window
     )
     async with running(again.service):
-        cancel = again.service.activate("cancel")
+        cancel = again.service.activate(EventKind.CANCEL)
         assert cancel is not None and cancel.cancels == panic.event_id
-        assert again.service.activate("cancel") is None  # nothing left to cancel
+        assert again.service.activate(EventKind.CANCEL) is None  # nothing left to cancel
     third = Room(node_config(tmp_path, hub_key), hub_key)
     async with running(third.service):
-        assert third.service.activate("cancel") is None  # the cancel was kept too
+        assert third.service.activate(EventKind.CANCEL) is None  # the cancel was kept too
 
 
 async def test_after_the_window_a_restarted_node_cannot_cancel(
@@ -490,7 +495,7 @@ async def test_after_the_window_a_restarted_node_cannot_cancel(
 ) -> None:
     first = Room(node_config(tmp_path, hub_key, cancel_window_s=20.0), hub_key)
     async with running(first.service):
-        panic = first.service.activate("panic")
+        panic = first.service.activate(EventKind.PANIC)
     assert panic is not None
     late = Room(
         node_config(tmp_path, hub_key, cancel_window_s=20.0),
@@ -498,4 +503,4 @@ async def test_after_the_window_a_restarted_node_cannot_cancel(
         wall_clock=lambda: panic.created_at + 21,
     )
     async with running(late.service):
-        assert late.service.activate("cancel") is None  # the alert stands
+        assert late.service.activate(EventKind.CANCEL) is None  # the alert stands

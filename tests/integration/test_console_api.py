@@ -243,7 +243,7 @@ async def test_a_drill_from_first_directive_to_all_clear_and_its_report(
     )
     await _acked(hub, lockdown.json()["seq"])
     assert (await client.post("/api/rooms/101/release", headers=send)).status_code == 201
-    nodes[1].service.activate("panic")
+    nodes[1].service.activate(EventKind.PANIC)
     await eventually(lambda: _has_panic(hub), hub, what="the panic at the hub")
     running = (await client.get("/api/drills")).json()
     assert [d["ended_by"] for d in running] == [None]
@@ -374,7 +374,7 @@ async def test_devices_alerts_and_audit_filter(
     assert {d["state"] for d in devices} == {"online"}
     assert all(len(d["ack_ms"]) == 1 and d["firmware"] for d in devices)
 
-    event = nodes[0].service.activate("panic")
+    event = nodes[0].service.activate(EventKind.PANIC)
     assert event is not None
     await eventually(lambda: _has_panic(hub), hub, what="the panic at the hub")
     acked = await client.post(f"/api/alerts/{event.event_id}/ack", headers={"X-CSRF-Token": csrf})
@@ -382,7 +382,7 @@ async def test_devices_alerts_and_audit_filter(
     alerts = (await client.get("/alerts")).text
     assert "by office-user at" in alerts
 
-    nodes[2].service.activate("staff_assist")
+    nodes[2].service.activate(EventKind.STAFF_ASSIST)
     await eventually(
         lambda: any(True for _ in hub.store.events(kinds=("staff_assist",))), hub, what="report"
     )

@@ -7,6 +7,7 @@ import pytest
 from hub.directives import DirectiveRequest
 from hub.queries import alerts, campus_status
 from hub.service import HubService
+from protocol.messages import EventKind
 from protocol.srp import Action
 from protocol.topics import ScopeKind
 from tests.conftest import Node, eventually
@@ -69,7 +70,7 @@ async def test_panic_reaches_hub_once_and_leaves_the_outbox(
     hub: HubService, nodes: list[Node]
 ) -> None:
     node = nodes[2]
-    event = node.service.activate("panic")
+    event = node.service.activate(EventKind.PANIC)
     assert event is not None
 
     await eventually(lambda: not node.service.pending_events(), node, what="receipt")

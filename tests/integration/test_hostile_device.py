@@ -96,7 +96,7 @@ async def test_deep_nesting_on_every_device_topic_never_stops_the_hub(
     )
     assert _room_state(hub, victim.room) == before
     # Still working: a bystander's press reaches the office.
-    pressed = nodes[1].service.activate("panic")
+    pressed = nodes[1].service.activate(EventKind.PANIC)
     assert pressed is not None
     await eventually(
         lambda: any(a["event_id"] == pressed.event_id for a in open_alerts(hub.store)),
@@ -165,7 +165,7 @@ async def test_a_flood_never_hides_another_rooms_alert_and_is_itself_an_alarm(
 ) -> None:
     rogue = nodes[0].service.config
     topics = Topics(hub.config.site)
-    real = nodes[1].service.activate("panic")
+    real = nodes[1].service.activate(EventKind.PANIC)
     assert real is not None
     await eventually(
         lambda: [a["event_id"] for a in open_alerts(hub.store)] == [real.event_id],
@@ -190,7 +190,7 @@ async def test_a_flood_never_hides_another_rooms_alert_and_is_itself_an_alarm(
     for n, payload in enumerate(flood):
         await attacker.publish(topic, payload, qos=0)
         if n == 2500:  # another room presses while the flood is on
-            during = nodes[2].service.activate("panic")
+            during = nodes[2].service.activate(EventKind.PANIC)
     assert during is not None
     await _wait_for_flood_alarm(hub, rogue.device_id)
     await eventually(

@@ -12,6 +12,7 @@ from hub.directives import DirectiveRequest
 from hub.queries import alerts
 from hub.service import HubService
 from protocol.inventory import Room
+from protocol.messages import EventKind
 from protocol.srp import Action
 from provisioning.devices import issue_device
 from provisioning.install import install
@@ -90,7 +91,7 @@ async def test_a_device_provisioned_while_the_hub_runs_is_heard_without_a_restar
         what="the hub to reload the inventory",
     )
     late = await start_node(installed.device_id, installed.config)
-    event = late.service.activate("panic")
+    event = late.service.activate(EventKind.PANIC)
     assert event is not None
     await eventually(
         lambda: any(a["event_id"] == event.event_id for a in alerts(hub.store)),

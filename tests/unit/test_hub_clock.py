@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from device.commands import COMMAND_CLOCK_TOLERANCE_S, CommandCheck, Refused
+from device.commands import COMMAND_CLOCK_TOLERANCE_S, CommandCheck
 from device.hubclock import HubClock
+from device.refused import Refused
 from device.store import DeviceStore
 from protocol.codec import encode
 from protocol.messages import Command

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from protocol.codec import DecodeError, decode, decode_any, encode
 from protocol.messages import MESSAGE_TYPES, Ack, Directive, Event, EventKind, Receipt
 from protocol.rules import DirectiveBook, combine
-from protocol.srp import Action
+from protocol.srp import Action, is_idle
 from protocol.topics import ScopeKind
 
 LEVEL = st.from_regex(r"[a-z0-9_-]{1,12}", fullmatch=True)
@@ -137,6 +137,6 @@ def test_effective_directive_follows_the_rule_in_any_order_and_never_unlocks(
             book.offer(directive)
         assert book.effective(room=room, building=building) == expected
     lockdowns = [d for d in covering if d.action is Action.LOCKDOWN]
-    enders = [d for d in covering if d.action in (Action.ALL_CLEAR, Action.RELEASE)]
+    enders = [d for d in covering if is_idle(d.action)]
     if lockdowns and all(e.seq < max(d.seq for d in lockdowns) for e in enders):
         assert expected is not None and expected.action is Action.LOCKDOWN

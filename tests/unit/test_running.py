@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 
-from roomcast.running import run_until_signalled
+from transport.running import run_until_signalled
 
 
 async def _stubborn(cancels: list[str]) -> None:

@@ -1,4 +1,8 @@
-"""Running a service until SIGINT or SIGTERM, then shutting it down cleanly."""
+"""Running a service until SIGINT or SIGTERM, then shutting it down cleanly.
+
+The hub and the classroom node both run this way; it lives here, below both, so that the
+node's command needs nothing from the ``roomcast`` command package.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What the room perceives besides the screen: the status LED, the buzzer, relays and signs.
+"""What the room perceives besides the screen (its cues): the status LED, the buzzer, relays
+and signs.
 
 Kept apart from the service so the rules sit in one place:
 
@@ -81,7 +82,7 @@ def may_chirp(kind: EventKind, directive: Directive | None, *, panic_chirp: bool
     return kind is not EventKind.PANIC or panic_chirp
 
 
-class RoomSignals:
+class RoomCues:
     """The LED, buzzer and directive-following outputs of one classroom node."""
 
     def __init__(

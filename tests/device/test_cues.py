@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from device.cues import ACCEPTED, IDENTIFY, RoomCues
 from device.screen import LinkState
-from device.signals import ACCEPTED, IDENTIFY, RoomSignals
 from device.view import indicator
 from hardware.simulated import SimulatedIndicator, SimulatedOutputs, SimulatedSounder
 from protocol.messages import Directive, EventKind
@@ -23,7 +23,7 @@ class Parts:
         self.led = SimulatedIndicator()
         self.sounder = SimulatedSounder()
         self.outputs = SimulatedOutputs()
-        self.signals = RoomSignals(self.led, self.sounder, self.outputs, VOCABULARY)
+        self.signals = RoomCues(self.led, self.sounder, self.outputs, VOCABULARY)
 
     @property
     def showing(self) -> tuple[tuple[float, float, float], str]:
