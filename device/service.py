@@ -93,7 +93,7 @@ class DeviceService:
         self._faults: dict[str, str] = {}
         self._fault_relay = faults or FaultRelay()
         self._panel = Panel(display, on_fault=self._on_fault, worker=frame_worker)
-        self._signals = RoomCues(
+        self._cues = RoomCues(
             indicator, sounder, outputs, self._vocabulary, panic_chirp=config.panic_chirp
         )
         self._events = self._event_outbox()
@@ -108,7 +108,7 @@ class DeviceService:
         )
         self._commands = CommandRunner(
             CommandCheck(config.device_id, config.hub_public_key, self._store, self._hub_clock),
-            identify=self._signals.identify,
+            identify=self._cues.identify,
             republish=self._republish,
         )
         self._redraw = asyncio.Event()
@@ -119,7 +119,7 @@ class DeviceService:
             self.config,
             self._store,
             send=lambda payload: self._send(DeviceChannel.EVENT, payload),
-            cues=self._signals,
+            cues=self._cues,
             wall_clock=self._now,
             effective=lambda: self.effective,
         )
@@ -145,7 +145,7 @@ class DeviceService:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         self._inbox.restore()  # the last directive, shown as stale until the hub speaks
-        self._signals.follow(self.effective, self.link_view().state)
+        self._cues.follow(self.effective, self.link_view().state)
         self._redraw.set()  # the first frame at once, not after a tick
 
         def on_activation(kind: str) -> None:  # on a gpiozero thread
@@ -258,7 +258,7 @@ class DeviceService:
             self._reject(error.reason, topic, error.detail)
             return
         if applied:
-            self._signals.follow(self.effective, self.link_view().state)
+            self._cues.follow(self.effective, self.link_view().state)
             self._redraw.set()
 
     def _on_command(self, topic: str, payload: bytes) -> None:
@@ -341,10 +341,10 @@ class DeviceService:
                 vocabulary=self._vocabulary,
                 now=self.shown_time(),
             )
-            self._signals.follow(directive, link.state)  # a sign says LINK LOST too
+            self._cues.follow(directive, link.state)  # a sign says LINK LOST too
             if await self._panel.update(view, directive, time.monotonic()):
                 self._changed()
-            self._signals.show_state(directive, link.state)
+            self._cues.show_state(directive, link.state)
             self._ack(directive)
             if not self._ready:  # the first frame is drawn, or the display is a fault
                 self._ready = True

@@ -25,7 +25,7 @@ from protocol.topics import DeviceChannel, Topics
 
 log = logging.getLogger(__name__)
 
-_MAYBE_PANIC = b'"panic"'
+_MAYBE_PANIC = f'"{EventKind.PANIC.value}"'.encode()
 """In every encoded panic event (its kind); a payload without it cannot be one."""
 _DECODERS: dict[DeviceChannel, type[DeviceStatus | Event | Ack]] = {
     DeviceChannel.STATUS: DeviceStatus,

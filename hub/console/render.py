@@ -10,6 +10,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from protocol.messages import EventKind
+from protocol.srp import Action, is_idle
+
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
@@ -59,6 +62,12 @@ def details(detail: dict[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _asks_nothing(action: str) -> bool:
+    """No directive (a tile's action ``none``), an All clear or a release: nothing that a
+    page marks REAL."""
+    return action == "none" or is_idle(Action(action))
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -70,6 +79,9 @@ def _environment() -> Environment:
     env.filters.update(
         clock=clock, stamp=stamp, duration=duration, latency=latency, ago=ago, details=details
     )
+    # The vocabulary of protocol/, so a page says `t.action is idle`, not a tuple of names.
+    env.tests["idle"] = _asks_nothing
+    env.globals["EventKind"] = EventKind
     return env
 
 
