@@ -78,26 +78,52 @@ SCREENS: tuple[tuple[str, Action | None], ...] = (
 """(file-name part, action); ``None`` is the standby screen before any directive."""
 
 
+SIMULATED_SAMPLES = (("lockdown", Action.LOCKDOWN, "real"), ("lockdown", Action.LOCKDOWN, "drill"))
+"""(screen, action, variant) drawn again as a simulated node shows them, under
+``simulated-``: enough to show how a simulator's frames, a drill's included, say so."""
+
+
 def views(vocabulary: Vocabulary | None = None) -> Iterator[tuple[str, str, ScreenView]]:
-    """(screen, variant, view) for every screen a room can see, at the fixed time."""
+    """(screen, variant, view) for every screen a classroom can see, at the fixed time."""
     vocabulary = vocabulary or Vocabulary()
     for screen, action in SCREENS:
-        for variant, (_, link, drill) in VARIANTS.items():
+        for variant in VARIANTS:
             if action is None and variant == "drill":
                 continue  # no directive, so nothing is a drill
-            directive = None if action is None else sample_directive(action, drill=drill)
-            view = screen_view(
-                directive, room_label=ROOM, link=link, vocabulary=vocabulary, now=NOW
-            )
-            # Fixed clock text: the real one depends on the machine's time zone.
-            yield screen, variant, replace(view, clock=CLOCK)
+            yield screen, variant, _view(action, variant, vocabulary, simulated=False)
+
+
+def simulated_views(
+    vocabulary: Vocabulary | None = None,
+) -> Iterator[tuple[str, str, ScreenView]]:
+    """(screen, variant, view) of :data:`SIMULATED_SAMPLES`, as a simulated node shows them."""
+    vocabulary = vocabulary or Vocabulary()
+    for screen, action, variant in SIMULATED_SAMPLES:
+        yield f"simulated-{screen}", variant, _view(action, variant, vocabulary, simulated=True)
+
+
+def _view(
+    action: Action | None, variant: str, vocabulary: Vocabulary, *, simulated: bool
+) -> ScreenView:
+    _, link, drill = VARIANTS[variant]
+    directive = None if action is None else sample_directive(action, drill=drill)
+    view = screen_view(
+        directive,
+        room_label=ROOM,
+        simulated=simulated,
+        link=link,
+        vocabulary=vocabulary,
+        now=NOW,
+    )
+    # Fixed clock text: the real one depends on the machine's time zone.
+    return replace(view, clock=CLOCK)
 
 
 def render_catalogue(vocabulary: Vocabulary | None = None) -> dict[str, Image.Image]:
     """Relative PNG path (``128x64/lockdown-drill-p1.png``) -> frame, for every size."""
     frames: dict[str, Image.Image] = {}
     for panel in SIZES:
-        for screen, variant, view in views(vocabulary):
+        for screen, variant, view in (*views(vocabulary), *simulated_views(vocabulary)):
             for number, page in enumerate(render_pages(view, panel.size, panel.mode), 1):
                 frames[f"{panel.name}/{screen}-{variant}-p{number}.png"] = page
     return frames
@@ -123,41 +149,54 @@ def write_catalogue(out: Path, vocabulary: Vocabulary | None = None) -> list[Pat
 
 
 def catalogue_readme(frames: dict[str, Image.Image]) -> str:
-    """A table per size: one row per screen, one column per variant, every page shown."""
+    """A table per size: one row per screen, one column per variant, every page shown;
+    then one table of the simulated samples, a row per size."""
     parts = [_README_HEAD]
     for panel in SIZES:
-        width = max(256, panel.size[0])
         parts.append(f"\n## {panel.name} ({panel.panels})\n\n")
         parts.append("| Screen | " + " | ".join(h for h, _, _ in VARIANTS.values()) + " |\n")
         parts.append("|---" * (len(VARIANTS) + 1) + "|\n")
         for screen, _ in SCREENS:
             cells = [f"**{screen}**"]
             for variant in VARIANTS:
-                pages = sorted(
-                    name for name in frames if name.startswith(f"{panel.name}/{screen}-{variant}-p")
-                )
-                images = [
-                    f'<img src="{name}" width="{width}" alt="{screen}, {variant}, page {n}">'
-                    for n, name in enumerate(pages, 1)
-                ]
-                cells.append("<br>".join(images) if images else "no directive, so no drill")
+                cells.append(_cell(frames, panel, screen, variant) or "no directive, so no drill")
             parts.append("| " + " | ".join(cells) + " |\n")
+    parts.append(_README_SIMULATED)
+    samples = [(f"simulated-{screen}", variant) for screen, _, variant in SIMULATED_SAMPLES]
+    parts.append("| Size | " + " | ".join(VARIANTS[v][0] for _, v in samples) + " |\n")
+    parts.append("|---" * (len(samples) + 1) + "|\n")
+    for panel in SIZES:
+        cells = [f"**{panel.name}**", *(_cell(frames, panel, s, v) for s, v in samples)]
+        parts.append("| " + " | ".join(cells) + " |\n")
     return "".join(parts)
+
+
+def _cell(frames: dict[str, Image.Image], panel: PanelSize, screen: str, variant: str) -> str:
+    """Every page of one screen and variant, one under the other ("" if there is none)."""
+    width = max(256, panel.size[0])
+    prefix = f"{panel.name}/{screen}-{variant}-p"
+    pages = sorted(name for name in frames if name.startswith(prefix))
+    return "<br>".join(
+        f'<img src="{name}" width="{width}" alt="{screen}, {variant}, page {n}">'
+        for n, name in enumerate(pages, 1)
+    )
 
 
 _README_HEAD = """# Screens
 
 What a classroom display shows, for every directive at every supported display size.
 These PNGs are generated, not drawn: `roomcast screens --out docs/screens` renders them
-with `device/screen.py` at a fixed time (clock 10:42, room "Science Lab 2"), and the
-tests in `tests/device/test_golden.py` compare every frame the layout engine draws today
-with these files, pixel by pixel, through luma.core's `dummy` device. After a deliberate
-layout change, regenerate them with that command, look at them, and commit them.
+with `device/screen.py` and `device/bars.py` at a fixed time (clock 10:42, room "Science
+Lab 2"), and the tests in `tests/device/test_golden.py` compare every frame the layout
+engine draws today with these files, pixel by pixel, through luma.core's `dummy` device.
+After a deliberate layout change, regenerate them with that command, look at them, and
+commit them.
 
 Layout, top to bottom:
 
 * **Top bar**: the room and the time; in a drill, an inverted **DRILL DRILL DRILL**
-  banner instead, so a drill is unmistakable even on a one-colour panel.
+  banner instead, so a drill is unmistakable even on a one-colour panel (a simulated
+  node's says SIMULATED too: see the last table).
 * **The term** (LOCKDOWN, EVACUATE...), bold and as large as fits.
 * **The directive** (Evacuate's location, Shelter's hazard and strategy, a note), in the
   largest size that leaves the term at least 40 % of the space. Text that does not fit is
@@ -173,4 +212,15 @@ OLED burn-in; here they are drawn unshifted. The 128-pixel-wide frames are shown
 twice their size. A screen with more than one page shows them one under the other.
 Standby comes before any directive, so nothing about it is a drill: its last column is
 the hub going offline without one.
+"""
+
+_README_SIMULATED = """
+## A simulated node
+
+A node whose config says `"hardware": {"simulated": true}` (the demo's and `roomcast
+simulate`'s rooms) says SIMULATED on every frame, so that a simulator never passes for a
+classroom: before the room's name in the top bar, and in a drill, where the banner takes
+the room's place, as **SIMULATED DRILL** (repeated on a wide panel). A Lockdown, as such
+a node shows it:
+
 """

@@ -47,13 +47,13 @@ class DeviceConfig:
     Law asks for a silent alarm, and an intruder in the room must not hear the press."""
     simulated: bool = False
     """``"hardware": {"simulated": true}``: no real parts (the demo, tests). Such a node
-    says SIMULATED on its screen and in its status, so it never passes for a classroom."""
+    says SIMULATED on every frame of its screen (see ``ScreenView.simulated``) and in its
+    status, so it never passes for a classroom."""
 
     @property
     def room_label(self) -> str:
         """What the screen's top bar names the room by."""
-        label = self.room_name or self.room
-        return f"SIMULATED {label}" if self.simulated else label
+        return self.room_name or self.room
 
     @property
     def firmware(self) -> str:

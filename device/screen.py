@@ -6,35 +6,35 @@ least :data:`TERM_SHARE` of the space. Text that does not fit is wrapped, then p
 ("1/2" in the corner, the term repeated on every page): never cut off silently. When the
 link is lost the last directive stays visible under a bar that says so, with its age.
 A drill replaces the room name with an inverted DRILL banner, so no one mistakes it.
+Every frame of a simulated node says SIMULATED, in its drill banner too. The bars are
+drawn by :mod:`device.bars`; this module lays out the body between them.
 
 A frame is drawn in layers, each cached by what it shows: the body (term, text, page
 marker), the term within it, and the top bar. FreeType rasterising is most of a frame's
 cost, and a frame is often drawn again with the same parts: every room of a simulator
 process shows the same directive, a node goes back to a view it showed before (link lost
-and back, a page flip), a drill frame does not show the room at all, and the terms are
-a handful. The caches are small, since an 800x480 colour layer is a megabyte, and their
-images are never drawn on, only copied.
+and back, a page flip), a drill frame does not show the room at all (simulated rooms
+share their own drill bar), and the terms are a handful. The caches are small, since an
+800x480 colour layer is a megabyte, and their images are never drawn on, only copied.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from PIL import Image, ImageChops, ImageDraw
 
+from device.bars import Geometry, draw_link_bar, geometry, ink, place, top_bar
 from device.textfit import (
     SMALLEST,
     Font,
-    Measure,
     block_height,
-    fit_line,
     fit_term,
     font,
     line_top,
     pitch,
-    shorten,
     text_box,
     wrap,
 )
@@ -63,6 +63,9 @@ class ScreenView:
     lines: tuple[str, ...]
     drill: bool = False
     room: str = ""
+    simulated: bool = False
+    """A simulated node's screen: the top bar says SIMULATED, in a drill too, so that no
+    frame of a simulator passes for a classroom's."""
     clock: str = ""
     link: LinkState = LinkState.OK
     link_age_s: float = 0.0
@@ -80,26 +83,6 @@ def age_text(seconds: float) -> str:
 
 
 @dataclass(frozen=True)
-class _Geometry:
-    """Where the bars end and the body lies, for one size and link state."""
-
-    width: int
-    height: int
-    mode: str
-    bar: int
-    top: int
-    bottom: int
-
-    @property
-    def space(self) -> int:
-        return self.bottom - self.top
-
-    @property
-    def measure(self) -> Measure:
-        return Measure(self.mode)
-
-
-@dataclass(frozen=True)
 class _Page:
     """One page: how tall the term is (0: none), and the body lines under it."""
 
@@ -114,44 +97,30 @@ def render_pages(view: ScreenView, size: tuple[int, int], mode: str) -> list[Ima
     On a short display (128x32) the term gets a page of its own and the text follows on
     pages under the same top bar, rather than being squeezed out.
     """
-    geometry = _geometry(view, size, mode)
-    pages = _plan("\n".join(view.lines), geometry)
+    g = geometry(size, mode, link_bar=view.link is not LinkState.OK)
+    pages = _plan("\n".join(view.lines), g)
     total = len(pages)
-    return [_draw(view, geometry, page, (n + 1, total)) for n, page in enumerate(pages)]
+    return [_draw(view, g, page, (n + 1, total)) for n, page in enumerate(pages)]
 
 
 def clear_frame_cache() -> None:
     """Forget every cached layer (for tests that watch what is drawn)."""
-    for cached in (_plan, _body, _term_layer, _top_bar):
+    for cached in (_plan, _body, _term_layer, top_bar):
         cached.cache_clear()
 
 
-def _draw(view: ScreenView, g: _Geometry, page: _Page, number: tuple[int, int]) -> Image.Image:
+def _draw(view: ScreenView, g: Geometry, page: _Page, number: tuple[int, int]) -> Image.Image:
     image = _body(view.term, view.colour, view.shift, g, page, number).copy()
-    # A drill bar shows neither room nor time, so every room shares one. The bar is
-    # pasted whole: the body never draws above ``g.top``.
+    # A drill bar shows neither room nor time, so every real room shares one and every
+    # simulated room another. The bar is pasted whole: the body never draws above ``g.top``.
     room, clock = ("", "") if view.drill else (view.room, view.clock)
-    image.paste(_top_bar(view.drill, room, clock, g), (0, 0))
+    image.paste(top_bar(view.drill, view.simulated, room, clock, g), (0, 0))
     if view.link is not LinkState.OK:  # its age changes every few seconds: not cached
-        _draw_link_bar(ImageDraw.Draw(image), view, g)
+        draw_link_bar(ImageDraw.Draw(image), view.link.value, age_text(view.link_age_s), g)
     return image
 
 
-def _geometry(view: ScreenView, size: tuple[int, int], mode: str) -> _Geometry:
-    width, height = size
-    # Tall enough for "LINK LOST 2m ago" (a descender) at the smallest legible size.
-    bar = max(10, round(height / 6))
-    link_bar = bar if view.link is not LinkState.OK else 0
-    top = bar + 1 if _ruled(height) else bar  # a pixel between the rule and the term
-    return _Geometry(width, height, mode, bar, top, height - link_bar)
-
-
-def _ruled(height: int) -> bool:
-    """Whether the top bar has a rule under it: not on 32-pixel panels, short of rows."""
-    return height >= 48
-
-
-def _body_sizes(space: int, g: _Geometry) -> range:
+def _body_sizes(space: int, g: Geometry) -> range:
     """Body font sizes to try, largest first: a line at most ~30 % of the space.
 
     Never below the panel's legible floor, unless not even one line of it fits.
@@ -163,7 +132,7 @@ def _body_sizes(space: int, g: _Geometry) -> range:
 
 
 @lru_cache(maxsize=8)
-def _plan(text: str, g: _Geometry) -> tuple[_Page, ...]:
+def _plan(text: str, g: Geometry) -> tuple[_Page, ...]:
     """The fewest pages with the largest text: one page, else paged under the term."""
     columns = g.width - 2 * SIDE
     sizes = _body_sizes(g.space, g)
@@ -180,7 +149,7 @@ def _plan(text: str, g: _Geometry) -> tuple[_Page, ...]:
     return (_Page(g.space, (), font(sizes[-1])), *_paged(text, g, 0, g.space))
 
 
-def _paged(text: str, g: _Geometry, term_h: int, room: int) -> list[_Page]:
+def _paged(text: str, g: Geometry, term_h: int, room: int) -> list[_Page]:
     """Pages of ``room`` pixels of text each; a column stays free for the "2/3" marker."""
     extra = 1 if term_h == 0 else 0  # a term-only page comes first
     sizes = _body_sizes(room, g)
@@ -197,11 +166,11 @@ def _paged(text: str, g: _Geometry, term_h: int, room: int) -> list[_Page]:
         most = most * 10 + 9
 
 
-def _marker_font(g: _Geometry) -> Font:
+def _marker_font(g: Geometry) -> Font:
     return font(max(g.measure.floor, g.bar - 2))
 
 
-def _marker_width(most: int, g: _Geometry) -> int:
+def _marker_width(most: int, g: Geometry) -> int:
     """Width kept free for a page marker up to "most/most" (and a gap)."""
     return int(_marker_font(g).getlength(f"{most}/{most}", mode=g.measure.mode)) + 3
 
@@ -211,7 +180,7 @@ def _body(
     term: str,
     colour: tuple[int, int, int],
     shift: tuple[int, int],
-    g: _Geometry,
+    g: Geometry,
     page: _Page,
     number: tuple[int, int],
 ) -> Image.Image:
@@ -220,7 +189,7 @@ def _body(
     dx, dy = shift
     if page.term_h:
         width = g.width - 2 * SIDE - (marker_w if not page.lines else 0)
-        fill = _ink(g.mode, colour)
+        fill = ink(g.mode, colour)
         image = _term_layer(term, fill, shift, g, page.term_h, width).copy()
     else:
         image = Image.new(g.mode, (g.width, g.height))
@@ -232,13 +201,13 @@ def _body(
     top = line_top(page.body)
     for line in page.lines:
         x = SIDE + column // 2 + dx
-        draw.text((x, y - top + dy), line, font=page.body, fill=_ink(g.mode), anchor="ma")
+        draw.text((x, y - top + dy), line, font=page.body, fill=ink(g.mode), anchor="ma")
         y += pitch(page.body)
     if number[1] > 1:
         text = f"{number[0]}/{number[1]}"
         marker_font = _marker_font(g)
         corner = (g.width - marker_w, g.bottom - pitch(marker_font), g.width - 1, g.bottom)
-        _place(draw, text, marker_font, corner, "right", _ink(g.mode), g.measure)
+        place(draw, text, marker_font, corner, "right", ink(g.mode), g.measure)
     return image
 
 
@@ -247,7 +216,7 @@ def _term_layer(
     term: str,
     fill: int | tuple[int, int, int],
     shift: tuple[int, int],
-    g: _Geometry,
+    g: Geometry,
     term_h: int,
     width: int,
 ) -> Image.Image:
@@ -310,89 +279,3 @@ def _shifted(image: Image.Image, dx: int) -> Image.Image:
     moved = Image.new(image.mode, image.size)
     moved.paste(image, (dx, 0))
     return moved
-
-
-@lru_cache(maxsize=8)
-def _top_bar(drill: bool, room: str, clock: str, g: _Geometry) -> Image.Image:
-    """The bar across the top: the room and the time, or the DRILL banner."""
-    image = Image.new(g.mode, (g.width, g.bar))
-    draw = ImageDraw.Draw(image)
-    fg, bg = _ink(g.mode), _ink(g.mode, (0, 0, 0))
-    box = (1, 0, g.width - 1, g.bar)
-    if drill:
-        # Inverted, so DRILL reads as a banner even on a one-colour OLED.
-        draw.rectangle((0, 0, g.width - 1, g.bar - 1), fill=fg)
-        banner = _drill_banner(g)
-        _place(draw, banner, _bar_font(g, banner), box, "centre", bg, g.measure)
-        return image
-    text_h = g.bar - 2
-    if _ruled(g.height):
-        # A rule under the bar keeps the room and time apart from the term below them.
-        draw.line((0, g.bar - 1, g.width - 1, g.bar - 1), fill=fg)
-        text_h -= 1
-    box = (1, 0, g.width - 1, text_h + 1)
-    clock_font = fit_line(clock or "0", g.width, text_h, g.measure)
-    clock_w = g.measure.width(clock, clock_font) if clock else 0
-    _place(draw, clock, clock_font, box, "right", fg, g.measure)
-    room, room_font = shorten(room, g.width - 2 - clock_w - 6, text_h, g.measure)
-    _place(draw, room, room_font, box, "left", fg, g.measure)
-    return image
-
-
-def _drill_banner(g: _Geometry) -> str:
-    """As many DRILLs as fit in large type: three on a small panel, more on a wide one."""
-    for count in (5, 4, 3, 2):
-        text = "  ".join(["DRILL"] * count)
-        if _bar_font(g, text).size >= g.bar - 3:
-            return text
-    return "DRILL"
-
-
-def _bar_font(g: _Geometry, text: str) -> Font:
-    return fit_line(text, g.width - 4, g.bar - 2, g.measure)
-
-
-def _draw_link_bar(draw: ImageDraw.ImageDraw, view: ScreenView, g: _Geometry) -> None:
-    fg, bg = _ink(g.mode), _ink(g.mode, (0, 0, 0))
-    draw.rectangle((0, g.height - g.bar, g.width - 1, g.height - 1), fill=fg)
-    age = age_text(view.link_age_s)
-    wide = g.width >= 200
-    text = f"{view.link.value} - last contact {age}" if wide else f"{view.link.value} {age}"
-    link_font = fit_line(text, g.width - 4, g.bar - 2, g.measure)
-    box = (1, g.height - g.bar, g.width - 1, g.height)
-    _place(draw, text, link_font, box, "centre", bg, g.measure)
-
-
-def _place(
-    draw: ImageDraw.ImageDraw,
-    text: str,
-    label_font: Font,
-    box: tuple[int, int, int, int],
-    align: str,
-    fill: int | tuple[int, int, int],
-    measure: Measure,
-) -> None:
-    """Draw ``text`` vertically centred in ``box`` by its inked pixels, not its font line.
-
-    Anchors centre on the font's ascender and descender, which leaves capitals off centre
-    and, in a bar only a few pixels taller than the text, pushes them out of it.
-    """
-    if not text:
-        return
-    left, top, right, bottom = text_box(text, label_font, measure.mode)
-    y = box[1] + (box[3] - box[1] - (bottom - top)) // 2 - top
-    if align == "left":
-        x = box[0] - left
-    elif align == "right":
-        x = box[2] - right
-    else:
-        x = box[0] + (box[2] - box[0] - (right - left)) // 2 - left
-    draw.text((int(x), int(y)), text, font=label_font, fill=fill)
-
-
-@cache
-def _ink(mode: str, rgb: tuple[int, int, int] = (255, 255, 255)) -> int | tuple[int, int, int]:
-    """Colour on a colour panel; full white on grey and mono panels, where hue is lost."""
-    if mode == "RGB":
-        return rgb
-    return 255 if any(rgb) else 0

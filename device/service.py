@@ -337,6 +337,7 @@ class DeviceService:
             view = screen_view(
                 directive,
                 room_label=self.config.room_label,
+                simulated=self.config.simulated,
                 link=link,
                 vocabulary=self._vocabulary,
                 now=self.shown_time(),

@@ -31,6 +31,7 @@ def screen_view(
     directive: Directive | None,
     *,
     room_label: str,
+    simulated: bool,
     link: LinkView,
     vocabulary: Vocabulary,
     now: float,
@@ -39,6 +40,8 @@ def screen_view(
 
     The link's age is shown only while the link is down: with the link up it stays 0, so
     a heartbeat arriving a little late does not redraw (and rewrite) the same frame.
+    ``simulated`` has no default, so that every caller says whether its frames are a
+    simulator's (which each frame then says, see ``ScreenView.simulated``).
     """
     clock = time.strftime("%H:%M", time.localtime(now))
     age = _shown_age(link)
@@ -47,6 +50,7 @@ def screen_view(
             term=IDLE_TERM,
             lines=(IDLE_TEXT,),
             room=room_label,
+            simulated=simulated,
             clock=clock,
             link=link.state,
             link_age_s=age,
@@ -59,6 +63,7 @@ def screen_view(
         lines=directive_lines(directive, vocabulary),
         drill=directive.drill,
         room=room_label,
+        simulated=simulated,
         clock=clock,
         link=link.state,
         link_age_s=age - age % 5,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
+from device.bars import geometry
 from device.catalogue import SIZES, PanelSize, catalogue_readme, render_catalogue
 from hardware.config import DisplayConfig
 from hardware.displays import LumaDisplay, open_display
@@ -83,3 +84,19 @@ def test_every_size_has_every_directive_and_variant(panel: PanelSize) -> None:
         for variant in ("real", "drill", "link-lost", "hub-offline"):
             assert f"{screen}-{variant}" in names
     assert {"standby-real", "standby-link-lost", "standby-hub-offline"} <= names
+
+
+@pytest.mark.parametrize("panel", SIZES, ids=[p.name for p in SIZES])
+def test_a_simulated_frame_differs_from_a_real_one_in_its_top_bar_only(panel: PanelSize) -> None:
+    """SIMULATED marks the bar (the drill banner too); every page's body is a real room's."""
+    bar = geometry(panel.size, panel.mode, link_bar=False).bar
+    simulated = sorted(n for n in FRAMES if n.startswith(f"{panel.name}/simulated-"))
+    assert any("-drill-" in name for name in simulated)
+    for name in simulated:
+        shown, real = FRAMES[name], FRAMES[name.replace("/simulated-", "/")]
+        assert rows(shown, bar, panel.size[1]) == rows(real, bar, panel.size[1]), name
+        assert rows(shown, 0, bar) != rows(real, 0, bar), name
+
+
+def rows(image: Image.Image, top: int, bottom: int) -> bytes:
+    return image.crop((0, top, image.width, bottom)).tobytes()

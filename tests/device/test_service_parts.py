@@ -465,6 +465,28 @@ async def test_frames_are_rendered_off_the_event_loop(
     assert threading.main_thread().name not in threads
 
 
+@pytest.mark.parametrize("simulated", [False, True], ids=["real", "simulated"])
+async def test_the_screen_is_told_whether_the_node_is_simulated(
+    tmp_path: Path, hub_key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch, simulated: bool
+) -> None:
+    """From the config to every view drawn, the drill's included, whose banner takes the
+    room's place: the screen marks a simulator by this flag, not by the room's name."""
+    drawn: list[ScreenView] = []
+
+    def recording(view: ScreenView, size: tuple[int, int], mode: str) -> list[Image.Image]:
+        drawn.append(view)
+        return render_pages(view, size, mode)
+
+    monkeypatch.setattr("device.panel.render_pages", recording)
+    room = Room(node_config(tmp_path, hub_key, simulated=simulated), hub_key)
+    async with running(room.service):
+        room.feed.directive(Action.LOCKDOWN, drill=True)
+        await until(lambda: room.service.shown_seq == 1, what="the drill frame")
+    assert any(view.drill for view in drawn)
+    assert {view.simulated for view in drawn} == {simulated}
+    assert {view.room for view in drawn} == {"Science Lab"}
+
+
 # -- cancel --------------------------------------------------------------------------------
 
 

@@ -1,15 +1,18 @@
-"""The layout engine: every size, paging instead of cutting, DRILL and LINK LOST bars."""
+"""The layout engine: every size, paging instead of cutting, DRILL and LINK LOST bars, and
+SIMULATED on every frame of a simulated node."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from PIL import Image, ImageDraw
 from pytest_mock import MockerFixture
 
+from device.bars import geometry
 from device.screen import LinkState, ScreenView, age_text, clear_frame_cache, render_pages
+from device.textfit import Measure
 
 SIZES = [
     ((128, 64), "1"),
@@ -39,10 +42,11 @@ def view(**changes: object) -> ScreenView:
 
 @dataclass(frozen=True)
 class Drawn:
-    """One ``draw.text`` call: its text and the box it covers."""
+    """One ``draw.text`` call: its text, the box it covers and its font size."""
 
     text: str
     box: tuple[int, int, int, int]
+    size: float
 
 
 class TextSpy:
@@ -58,8 +62,12 @@ class TextSpy:
             font, anchor = call.kwargs.get("font"), call.kwargs.get("anchor")
             left, top, right, bottom = draw.textbbox(xy, text, font=font, anchor=anchor)
             box = (int(left), int(top), int(right), int(bottom))
-            grouped.setdefault(id(draw), []).append(Drawn(text, box))
+            grouped.setdefault(id(draw), []).append(Drawn(text, box, font.size))
         return list(grouped.values())
+
+    def forget(self) -> None:
+        """Start recording afresh."""
+        self._spy.reset_mock()
 
     def texts(self) -> list[str]:
         return [d.text for page in self.pages() for d in page]
@@ -194,6 +202,63 @@ def test_drill_banner_says_drill(spy: TextSpy) -> None:
     assert "Science Lab" not in texts  # the banner takes the room's place
 
 
+# -- a simulated node ------------------------------------------------------------------------
+
+
+def bar_height(size: tuple[int, int], mode: str) -> int:
+    return geometry(size, mode, link_bar=False).bar
+
+
+def top_bar_texts(spy: TextSpy, size: tuple[int, int], mode: str) -> list[Drawn]:
+    """What was drawn in the top bar (the body never draws above it)."""
+    return [d for page in spy.pages() for d in page if d.box[3] <= bar_height(size, mode)]
+
+
+@pytest.mark.parametrize(("size", "mode"), SIZES, ids=SIZE_IDS)
+@pytest.mark.parametrize("drill", [False, True], ids=["real", "drill"])
+def test_a_simulated_node_says_simulated_in_its_top_bar_and_a_real_one_does_not(
+    spy: TextSpy, size: tuple[int, int], mode: str, drill: bool
+) -> None:
+    render_pages(view(drill=drill, simulated=True), size, mode)
+    simulated = [d.text for d in top_bar_texts(spy, size, mode)]
+    spy.forget()
+    render_pages(view(drill=drill), size, mode)
+    real = [d.text for d in top_bar_texts(spy, size, mode)]
+    assert real and not any("SIMULATED" in text for text in real), real
+    if drill:  # a drill banner still, with the room nowhere
+        (text,) = simulated
+        assert text.startswith("SIMULATED DRILL") and "Science" not in text
+    else:  # before the room's name, which is shortened if need be, never SIMULATED
+        assert any(text.startswith("SIMULATED") for text in simulated), simulated
+
+
+@pytest.mark.parametrize(("size", "mode"), SIZES, ids=SIZE_IDS)
+def test_a_simulated_drill_banner_is_legible_and_stays_in_its_bar(
+    spy: TextSpy, size: tuple[int, int], mode: str
+) -> None:
+    render_pages(view(drill=True, simulated=True), size, mode)
+    (drawn,) = top_bar_texts(spy, size, mode)
+    assert drawn.size >= Measure(mode).floor, drawn  # not shrunk to fit the longer word
+    left, top, right, _ = drawn.box
+    assert left >= 0 and top >= 0 and right <= size[0], drawn
+
+
+@pytest.mark.parametrize("link", [LinkState.OK, LinkState.HUB_OFFLINE], ids=["ok", "offline"])
+def test_every_page_of_a_simulated_drill_has_the_simulated_banner(link: LinkState) -> None:
+    """The bar is drawn once and pasted on every page: a page flip never hides it."""
+    long = view(drill=True, simulated=True, link=link, lines=(FORTY_WORDS,))
+    pages = render_pages(long, (128, 64), "1")
+    (real, *_) = render_pages(replace(long, simulated=False), (128, 64), "1")
+    (short,) = render_pages(replace(long, lines=()), (128, 64), "1")
+
+    def bar(page: Image.Image) -> bytes:
+        return page.crop((0, 0, 128, bar_height((128, 64), "1"))).tobytes()
+
+    assert len(pages) > 1
+    assert {bar(page) for page in pages} == {bar(short)}
+    assert bar(short) != bar(real)
+
+
 @pytest.mark.parametrize(("size", "mode"), SIZES, ids=SIZE_IDS)
 @pytest.mark.parametrize("link", [LinkState.LINK_LOST, LinkState.HUB_OFFLINE])
 def test_link_bar_is_drawn_at_the_bottom_when_the_link_is_not_ok(
@@ -246,9 +311,19 @@ def test_a_cached_frame_is_the_frame_drawn_afresh() -> None:
 
 
 def test_rooms_share_a_drill_frame_but_not_a_real_one() -> None:
-    def frame(room: str, drill: bool) -> bytes:
-        (page,) = render_pages(view(room=room, clock="09:15", drill=drill), (128, 64), "1")
+    def frame(room: str, drill: bool, simulated: bool = False) -> bytes:
+        shown = view(room=room, clock="09:15", drill=drill, simulated=simulated)
+        (page,) = render_pages(shown, (128, 64), "1")
         return page.tobytes()
 
     assert frame("Room 101", True) == frame("Room 102", True)
     assert frame("Room 101", False) != frame("Room 102", False)
+    # Simulated rooms share a drill frame of their own, never a real room's.
+    assert frame("Room 101", True, True) == frame("Room 102", True, True)
+    assert frame("Room 101", True, True) != frame("Room 101", True)
+
+
+def test_simulated_rooms_draw_their_drill_bar_once(spy: TextSpy) -> None:
+    for room in ("Room 101", "Room 102", "Room 103"):
+        render_pages(view(room=room, drill=True, simulated=True), (128, 64), "1")
+    assert [t for t in spy.texts() if "SIMULATED" in t] == ["SIMULATED DRILL"]

@@ -18,8 +18,17 @@ VOCABULARY = Vocabulary()
 OK = LinkView(LinkState.OK, 0.0)
 
 
-def show(d: Directive | None, *, link: LinkView = OK, now: float = T0) -> ScreenView:
-    return screen_view(d, room_label="Science Lab", link=link, vocabulary=VOCABULARY, now=now)
+def show(
+    d: Directive | None, *, link: LinkView = OK, now: float = T0, simulated: bool = False
+) -> ScreenView:
+    return screen_view(
+        d,
+        room_label="Science Lab",
+        simulated=simulated,
+        link=link,
+        vocabulary=VOCABULARY,
+        now=now,
+    )
 
 
 def evacuate(**more: Any) -> Directive:
@@ -77,7 +86,12 @@ def test_a_note_is_shown_after_the_directive() -> None:
 def test_overridden_term_is_shown() -> None:
     vocabulary = VOCABULARY.with_overrides({"secure": {"term": "LOCKOUT"}})
     screen = screen_view(
-        directive(action=Action.SECURE), room_label="x", link=OK, vocabulary=vocabulary, now=T0
+        directive(action=Action.SECURE),
+        room_label="x",
+        simulated=False,
+        link=OK,
+        vocabulary=vocabulary,
+        now=T0,
     )
     assert screen.term == "LOCKOUT"
 
@@ -98,6 +112,15 @@ def test_lockdown_screen_reveals_nothing_about_occupancy(drill: bool) -> None:
 def test_drill_flag_reaches_the_screen() -> None:
     assert show(directive(drill=True)).drill is True
     assert show(directive(drill=False)).drill is False
+
+
+@pytest.mark.parametrize("drill", [False, True])
+def test_a_simulated_node_says_so_on_every_screen_and_a_real_one_does_not(drill: bool) -> None:
+    for d in (None, directive(drill=drill), release()):
+        simulated, real = show(d, simulated=True), show(d)
+        assert simulated.simulated and not real.simulated
+        # The flag says it; the room label stays the room's, for the screen to mark.
+        assert simulated.room == real.room == "Science Lab"
 
 
 def test_link_state_and_quantised_age_reach_the_screen() -> None:
