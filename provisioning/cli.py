@@ -21,7 +21,7 @@ from provisioning.health import WARN_DAYS, check, rotate
 from provisioning.install import DEFAULT_TARGET, install
 from provisioning.pki import fingerprint, load_cert
 from provisioning.rooms import declare_buildings, import_rooms
-from provisioning.sdcard import DEFAULT_MOUNT, sdcard
+from provisioning.sdcard import DEFAULT_MOUNT, check_card, sdcard
 from provisioning.site import SiteLayout, open_site
 from provisioning.wheelhouse import SOURCE, build_wheelhouse
 
@@ -204,6 +204,8 @@ def _cmd_sdcard(args: argparse.Namespace) -> int:
     if (args.bundle is None) == (args.room is None):
         print("error: `sdcard` needs a BUNDLE or --room ROOM (which issues one)", file=sys.stderr)
         return 2
+    if args.room is not None:  # a card that cannot work must not cost a new device
+        check_card(args.boot, wheelhouse=args.wheelhouse, mount_point=args.mount_point)
     bundle = args.bundle or issue_device(args.site_dir, args.room, reload_pid=_reload_target(args))
     result = sdcard(
         args.boot,

@@ -203,10 +203,26 @@ def issue_all(
         missing = [r for r in sorted(inventory.rooms) if r not in equipped]
         if not missing:
             return []
+        _check_hardware(layout, inventory, missing)  # all refused, or none issued
         ca = load_authority(layout.ca_cert, layout.ca_key)
         bundles = [_new_device(layout, inventory, ca, r, validity_days) for r in missing]
         _commit(layout, inventory, reload_pid)
     return bundles
+
+
+def _check_hardware(layout: SiteLayout, inventory: SiteRecord, rooms: list[str]) -> None:
+    """Every room's hardware profile, checked before the first key is written: a refusal
+    half-way would leave bundles (private keys) on disk that the site does not record."""
+    refused: dict[str, str] = {}
+    for room in rooms:
+        try:
+            room_hardware(layout, inventory, room)
+        except DeviceError as error:
+            refused[room] = str(error)
+    if refused:
+        first, *others = refused
+        also = f"; the same check refused {', '.join(others)}" if others else ""
+        raise DeviceError(f"nothing issued: {refused[first]}{also}")
 
 
 def reissue(

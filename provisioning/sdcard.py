@@ -89,14 +89,7 @@ def sdcard(
     CA either way.
     """
     boot = Path(boot_partition)
-    if not (boot / "cmdline.txt").is_file():
-        raise BundleError(
-            f"{boot} has no cmdline.txt: not a Raspberry Pi boot partition "
-            "(mount the card's first, FAT partition and pass its path)"
-        )
-    if not _SAFE_PATH.match(mount_point):
-        raise BundleError(f"mount point {mount_point!r} must be an absolute path")
-    wheels = _wheels(Path(wheelhouse))
+    wheels = check_card(boot, wheelhouse=wheelhouse, mount_point=mount_point)
     config, files = read_bundle(bundle, ca_fingerprint)  # refuse a bad bundle first
     ca = fingerprint(x509.load_pem_x509_certificate(files[CA_CERT]))
     card = make_private_dir(boot / BUNDLE_DIR)
@@ -117,6 +110,22 @@ def sdcard(
         buses=buses,
         wheels=len(wheels),
     )
+
+
+def check_card(
+    boot: Path, *, wheelhouse: Path | str, mount_point: str = DEFAULT_MOUNT
+) -> list[Path]:
+    """Refuse a card, a mount point or a wheelhouse that cannot work, before anything is
+    issued or written (``sdcard --room`` checks first, then issues the room's device);
+    the wheels to copy."""
+    if not (boot / "cmdline.txt").is_file():
+        raise BundleError(
+            f"{boot} has no cmdline.txt: not a Raspberry Pi boot partition "
+            "(mount the card's first, FAT partition and pass its path)"
+        )
+    if not _SAFE_PATH.match(mount_point):
+        raise BundleError(f"mount point {mount_point!r} must be an absolute path")
+    return _wheels(Path(wheelhouse))
 
 
 def _wheels(wheelhouse: Path) -> list[Path]:

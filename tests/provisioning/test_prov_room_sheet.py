@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from bundle_helpers import config_of, read_members
 
-from provisioning import import_rooms, install, issue_device, rotate
+from provisioning import import_rooms, install, issue_all, issue_device, rotate
 from provisioning.cli import main
 from provisioning.errors import DeviceError, ProfileError, RoomImportError
 from provisioning.profiles import EXAMPLES
@@ -123,3 +123,15 @@ def test_the_commands_print_counts_not_walls_of_ids(
     assert "nothing changed" in capsys.readouterr().out
     assert main(["provision", "buildings", "--site-dir", str(site.root)]) == 0
     assert "the site has 2 buildings: annex, main" in capsys.readouterr().out
+
+
+def test_issue_all_refuses_every_room_before_writing_any_key(
+    site: SiteLayout, tmp_path: Path
+) -> None:
+    """One room without a profile among several: nothing issued, not the rooms before it."""
+    text = "building,floor,room,name,hardware\nmain,1,101,Lab,oled-4button\nmain,1,102,Art,\n"
+    import_rooms(site.root, _write(tmp_path, text.encode()))
+    with pytest.raises(DeviceError, match=r"nothing issued: room '102' has no hardware profile"):
+        issue_all(site.root)
+    assert not list(site.bundles_dir.iterdir())
+    assert not list(site.devices_dir.iterdir())

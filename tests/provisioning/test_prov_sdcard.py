@@ -173,3 +173,13 @@ def test_sdcard_room_issues_the_bundle_itself(
     assert "lincoln-rc-102-" in out and "started by cmdline.txt; 2 wheels" in out
     assert "config.txt: dtparam=i2c_arm=on" in out and "reload the broker" in out
     assert (boot / "roomcast" / "bundle.tar.gz").exists()
+
+
+def test_sdcard_room_checks_the_card_before_issuing_a_device(
+    site: SiteLayout, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wrong path must not cost the site a device (and a private key on disk)."""
+    argv = ["provision", "sdcard", str(tmp_path), "--room", "102", "--site-dir", str(site.root)]
+    assert main([*argv, "--wheelhouse", str(fake_wheelhouse(tmp_path))]) != 0
+    assert "no cmdline.txt" in capsys.readouterr().err
+    assert not list(site.bundles_dir.iterdir()) and not list(site.devices_dir.iterdir())
