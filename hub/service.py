@@ -29,6 +29,7 @@ from hub.errors import NotFound
 from hub.guard import DeviceGuard
 from hub.intake import DEVICE_CHANNELS, DeviceIntake, report_flood
 from hub.parts import HubParts
+from hub.relay.relay import Relay
 from hub.store import HubStore
 from protocol.codec import encode
 from protocol.messages import Command, CommandKind, Directive, HubState, Message
@@ -83,6 +84,18 @@ class HubService:
             clock=clock,
         )
         self.link = self._link()
+        self.relay = (
+            None
+            if config.relay is None
+            else Relay(
+                config.relay,
+                database=config.database,
+                site_id=config.site,
+                engine=self.engine,
+                bus=self.bus,
+                clock=clock,
+            )
+        )
 
     @property
     def store(self) -> HubStore:
@@ -110,6 +123,8 @@ class HubService:
                 group.create_task(server.serve(sockets=[listener]))
                 group.create_task(self._mark_ready())
                 group.create_task(self._systemd.keep_watchdog())
+                if self.relay is not None:
+                    group.create_task(self.relay.run())
         finally:
             self._systemd.stopping()
             listener.close()
