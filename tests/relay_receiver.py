@@ -20,6 +20,48 @@ from pathlib import Path
 from typing import Any
 
 from provisioning.pki import cert_pem, create_authority, issue, key_pem
+from provisioning.throwaway import ThrowawaySite
+
+SECRET = "test-secret-0123456789abcdef"
+FAST = {"timeout_s": 0.5, "backoff_initial_s": 0.05, "backoff_max_s": 0.2}
+
+
+def _toml(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+
+
+def write_relay(site: ThrowawaySite, hooks: list[dict[str, Any]]) -> None:
+    """relay.toml beside hub.json, as IT would write it."""
+    lines = [
+        "poll_s = 0.2",
+        "[site]",
+        'name = "Lincoln Elementary"',
+        'console_url = "https://hub.lincoln.example.org"',
+        "latitude = 30.2672",
+        "longitude = -97.7431",
+        "[site.address]",
+        'street = "100 Main St"',
+        'city = "Austin"',
+        'region = "TX"',
+        'postal_code = "78701"',
+        'country = "US"',
+    ]
+    for hook in hooks:
+        lines.append("[[webhook]]")
+        lines += [f"{key} = {_toml(value)}" for key, value in ({"secret": SECRET} | hook).items()]
+    (site.hub.dir / "relay.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def hook(receiver: Receiver, authority: Authority, **settings: Any) -> dict[str, Any]:
+    return (
+        {
+            "name": "dispatch",
+            "url": receiver.url(),
+            "ca_file": str(authority.ca_file),
+        }
+        | FAST
+        | settings
+    )
 
 
 @dataclass(frozen=True)
@@ -108,6 +150,12 @@ class Receiver:
     def accepted_keys(self) -> list[str]:
         with self._changed:
             return list(self.accepted)
+
+    def wait_for(self, predicate: Callable[[], bool], *, within_s: float) -> None:
+        """Block until ``predicate()`` holds (checked on every request); fail after."""
+        with self._changed:
+            if not self._changed.wait_for(predicate, within_s):
+                raise AssertionError(f"receiver: timed out after {within_s} s")
 
     def keys(self, path: str | None = None) -> list[str]:
         with self._changed:

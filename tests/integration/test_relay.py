@@ -26,15 +26,23 @@ from protocol.srp import Action
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
 from tests.conftest import WAIT, Node, StartNode, eventually, hub_with
-from tests.relay_receiver import Authority, Received, Receiver, Reply, make_authority, running
+from tests.relay_receiver import (
+    SECRET,
+    Authority,
+    Received,
+    Receiver,
+    Reply,
+    hook,
+    make_authority,
+    running,
+    write_relay,
+)
 
 pytestmark = pytest.mark.integration
 
-SECRET = "test-secret-0123456789abcdef"
 SCHEMA = json.loads(
     (Path(__file__).parents[2] / "docs" / "webhook.schema.json").read_text(encoding="utf-8")
 )
-FAST = {"timeout_s": 0.5, "backoff_initial_s": 0.05, "backoff_max_s": 0.2}
 
 
 def verify(secret: bytes, headers: dict[str, str], body: bytes, *, max_age_s: float = 300) -> bool:
@@ -43,44 +51,6 @@ def verify(secret: bytes, headers: dict[str, str], body: bytes, *, max_age_s: fl
     expected = "sha256=" + hmac.new(secret, f"{timestamp}.".encode() + body, "sha256").hexdigest()
     fresh = abs(time.time() - int(timestamp)) <= max_age_s
     return fresh and hmac.compare_digest(expected, headers["x-roomcast-signature"])
-
-
-def _toml(value: Any) -> str:
-    return json.dumps(value) if not isinstance(value, bool) else str(value).lower()
-
-
-def write_relay(site: ThrowawaySite, hooks: list[dict[str, Any]]) -> None:
-    """relay.toml beside hub.json, as IT would write it."""
-    lines = [
-        "poll_s = 0.2",
-        "[site]",
-        'name = "Lincoln Elementary"',
-        'console_url = "https://hub.lincoln.example.org"',
-        "latitude = 30.2672",
-        "longitude = -97.7431",
-        "[site.address]",
-        'street = "100 Main St"',
-        'city = "Austin"',
-        'region = "TX"',
-        'postal_code = "78701"',
-        'country = "US"',
-    ]
-    for hook in hooks:
-        lines.append("[[webhook]]")
-        lines += [f"{key} = {_toml(value)}" for key, value in ({"secret": SECRET} | hook).items()]
-    (site.hub.dir / "relay.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def hook(receiver: Receiver, authority: Authority, **settings: Any) -> dict[str, Any]:
-    return (
-        {
-            "name": "dispatch",
-            "url": receiver.url(),
-            "ca_file": str(authority.ca_file),
-        }
-        | FAST
-        | settings
-    )
 
 
 @pytest.fixture
