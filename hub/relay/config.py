@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 import stat
 import tomllib
 from dataclasses import dataclass, field
@@ -159,7 +160,7 @@ def _webhook(table: _Table) -> WebhookDestination:
         name=name,
         url=url,
         secret=_secret(table),
-        ca_file=table.file("ca_file") if "ca_file" in table.data else None,
+        ca_file=_ca_file(table) if "ca_file" in table.data else None,
         drills=table.get("drills", bool, False),
         staff_assist=table.get("staff_assist", bool, False),
         timeout_s=table.number("timeout_s", 5.0, 0.05, 120),
@@ -190,6 +191,16 @@ def _check_url(table: _Table, url: str) -> None:
             "use https:// (http:// is allowed only for 127.0.0.1 and localhost)",
         )
     raise table.fail("url", "must be an https:// URL with a host name")
+
+
+def _ca_file(table: _Table) -> Path:
+    """A CA file that TLS can load now, rather than a hub that finds out at the first alert."""
+    path = table.file("ca_file")
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError as error:
+        raise table.fail("ca_file", f"{path} is not a PEM CA certificate ({error})") from None
+    return path
 
 
 def _secret(table: _Table) -> bytes:

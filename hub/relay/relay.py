@@ -73,15 +73,12 @@ class Relay:
         self._cursors = {hook.name: self.store.cursor(hook.name) for hook in config.webhooks}
 
     async def run(self) -> None:
-        senders = [WebhookSender(hook, clock=self._now) for hook in self.config.webhooks]
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._read())
-                for sender in senders:
-                    group.create_task(self._deliver(sender))
+                for hook in self.config.webhooks:
+                    group.create_task(self._deliver(hook))
         finally:
-            for sender in senders:
-                await sender.aclose()
             self.store.close()
 
     # -- reading the record --------------------------------------------------------------
@@ -120,21 +117,34 @@ class Relay:
 
     # -- delivering ------------------------------------------------------------------------
 
-    async def _deliver(self, sender: WebhookSender) -> None:
-        hook = sender.destination
+    async def _deliver(self, hook: WebhookDestination) -> None:
         backoff = Backoff(initial_s=hook.backoff_initial_s, maximum_s=hook.backoff_max_s)
+        sender = await self._sender(hook, backoff)
+        try:
+            while True:
+                try:
+                    pending = self.store.next_pending(hook.name)
+                    if pending is None:
+                        await self._idle(hook.name)
+                        continue
+                    delay = await self._attempt(sender, pending, backoff)
+                    for watcher in list(self.watchers):
+                        watcher()
+                    await asyncio.sleep(delay)
+                except Exception:  # never let one destination stop the hub or the others
+                    log.exception("relay: %s: unexpected failure; retrying", hook.name)
+                    await asyncio.sleep(backoff.next_delay())
+        finally:
+            await sender.aclose()
+
+    async def _sender(self, hook: WebhookDestination, backoff: Backoff) -> WebhookSender:
+        """The destination's client; a CA file broken since the hub started is retried
+        (and logged), never a reason for the hub to stop."""
         while True:
             try:
-                pending = self.store.next_pending(hook.name)
-                if pending is None:
-                    await self._idle(hook.name)
-                    continue
-                delay = await self._attempt(sender, pending, backoff)
-                for watcher in list(self.watchers):
-                    watcher()
-                await asyncio.sleep(delay)
-            except Exception:  # never let one destination stop the hub
-                log.exception("relay: %s: unexpected failure; retrying", hook.name)
+                return WebhookSender(hook, clock=self._now)
+            except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+                log.error("relay: %s: cannot set up TLS (%s); retrying", hook.name, error)
                 await asyncio.sleep(backoff.next_delay())
 
     async def _idle(self, name: str) -> None:
@@ -157,7 +167,7 @@ class Relay:
             return 0.0
         delay = backoff.next_delay()
         if attempt.retry_in_s is not None:  # the receiver said when: it knows its load
-            delay = min(attempt.retry_in_s, hook.backoff_max_s)
+            delay = max(delay, min(attempt.retry_in_s, hook.backoff_max_s))
         self.store.record(pending, dataclasses.replace(attempt, retry_in_s=delay), delivered=False)
         log.warning(
             "relay: %s: %s not delivered (%s); retrying in %.2f s",

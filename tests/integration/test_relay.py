@@ -257,3 +257,32 @@ async def test_a_certificate_from_another_ca_is_refused_and_reported(
             assert all(a["status"] is None for a in attempts)
             assert not impostor.received
             assert hub.connected.is_set()  # the MQTT side never noticed
+
+
+async def test_a_destination_that_is_down_never_delays_another(
+    site: ThrowawaySite,
+    mosquitto: MosquittoProcess,
+    start_node: StartNode,
+    receiver: Receiver,
+    authority: Authority,
+) -> None:
+    with running(Receiver(authority), start=False) as down:
+        broken = hook(down, authority, name="broken", staff_assist=True)
+        office = hook(receiver, authority, name="office", staff_assist=True)
+        dispatch = hook(receiver, authority, url=receiver.url("/dispatch"))
+        async with relaying(site, broken, office, dispatch) as hub:
+            node = await start_node(site.devices[0].device_id)
+            panic = await press(node, hub)
+            assist = await press(node, hub, EventKind.STAFF_ASSIST)
+            await receiver.until(lambda r: len(r) >= 3)
+            assert receiver.keys("/hook") == [f"event:{panic}", f"event:{assist}"]
+            assert receiver.keys("/dispatch") == [f"event:{panic}"]  # no staff-assist there
+            kinds = {r.key: check(r)["kind"] for r in receiver.received}
+            assert kinds[f"event:{assist}"] == "staff_assist"
+            refused = await attempted(hub, lambda a: len(a) >= 2, name="broken")
+            assert {a["key"] for a in refused} == {f"event:{panic}"}  # still on the first
+            assert node.service.connected.is_set() and hub.connected.is_set()
+
+
+async def test_without_relay_toml_the_hub_runs_without_a_relay(hub: HubService) -> None:
+    assert hub.relay is None

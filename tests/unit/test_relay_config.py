@@ -129,3 +129,10 @@ def test_retry_after_in_seconds_or_as_an_http_date() -> None:
     assert retry_after_s(date, now=now) == pytest.approx(30.0)
     assert retry_after_s("yesterday", now=now) is None
     assert retry_after_s(None, now=now) is None
+
+
+def test_a_ca_file_that_is_not_a_certificate_is_named(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("not a certificate\n", encoding="utf-8")
+    message = fails(tmp_path, SITE + HOOK + 'ca_file = "ca.pem"\n')
+    assert "webhook[0].ca_file:" in message and "is not a PEM CA certificate" in message
+    assert "webhook[0].ca_file: " in fails(tmp_path, SITE + HOOK + 'ca_file = "gone.pem"\n')
