@@ -1,7 +1,9 @@
 """The hub service: one loop running the MQTT link, the heartbeat and the HTTP API.
 
 This module puts the parts together (store, directive engine, device guard and intake,
-link, web app) and runs them; what arrives from devices is :mod:`hub.intake`'s.
+link, web app and, with a ``relay.toml``, the relay) and runs them; what arrives from
+devices is :mod:`hub.intake`'s. The relay reads only the store's record, so it is given
+the store's file, the engine and the bus, and nothing of the link.
 
 Directives are published retained, one topic per scope. On every (re)connect the hub
 republishes the current directive of every scope, so a broker that lost its retained

@@ -11,9 +11,10 @@ Two kinds of task run in the hub's TaskGroup, under :meth:`Relay.run`:
 - one *sender* per destination takes its oldest undelivered message, tries it, records the
   attempt, and only on a 2xx moves to the next: delivery in order, at least once, with the
   idempotency key (``event:<id>``, ``directive:<seq>``) for the receiver to drop a repeat.
-  A failure waits ``Retry-After`` (429/503, capped at ``backoff_max_s``) or an exponential
-  back-off with full jitter (:class:`transport.backoff.Backoff`), then tries the same
-  message again, for as long as it takes: an alert is never given up on.
+  A failure waits an exponential back-off with full jitter (:class:`transport.backoff.
+  Backoff`), or at least ``Retry-After`` on 429/503 (capped at ``backoff_max_s``: no
+  receiver may park an alert for a day), then tries the same message again, for as long
+  as it takes: an alert is never given up on.
 
 A destination's trouble stays its own: each sender has its own HTTP client and catches
 everything but cancellation, so a receiver that is down, slow or broken can neither stop
