@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from hub.auth import validate_users_file
 from hub.proxies import TrustedProxies
+from hub.relay.config import RELAY_FILE, RelayConfig, load_relay_config
 from protocol.accounts import Role
 from protocol.factors import required_roles
 from protocol.inventory import Inventory, InventoryError
@@ -45,6 +46,8 @@ class HubConfig:
     control_lapse_s: float = 45.0
     """Console control lapses when its holder has had no live stream this long (a closed
     browser must not keep control through an emergency); see :mod:`hub.console_control`."""
+    relay: RelayConfig | None = None
+    """Hand-offs beyond the building, from ``relay.toml`` beside the config; None: no relay."""
 
     @property
     def database(self) -> Path:
@@ -77,6 +80,7 @@ def load_hub_config(path: Path) -> HubConfig:
         trusted_proxies=_checked(settings, "trusted_proxies", TrustedProxies.parse, []),
         totp_required_for=_checked(settings, "totp_required_for", required_roles, ["admin"]),
         control_lapse_s=lapse,
+        relay=load_relay_config(path.parent / RELAY_FILE),
     )
 
 

@@ -1,7 +1,9 @@
 """The hub service: one loop running the MQTT link, the heartbeat and the HTTP API.
 
 This module puts the parts together (store, directive engine, device guard and intake,
-link, web app) and runs them; what arrives from devices is :mod:`hub.intake`'s.
+link, web app and, with a ``relay.toml``, the relay) and runs them; what arrives from
+devices is :mod:`hub.intake`'s. The relay reads only the store's record, so it is given
+the store's file, the engine and the bus, and nothing of the link.
 
 Directives are published retained, one topic per scope. On every (re)connect the hub
 republishes the current directive of every scope, so a broker that lost its retained
@@ -29,6 +31,7 @@ from hub.errors import NotFound
 from hub.guard import DeviceGuard
 from hub.intake import DEVICE_CHANNELS, DeviceIntake, report_flood
 from hub.parts import HubParts
+from hub.relay.relay import Relay
 from hub.store import HubStore
 from protocol.codec import encode
 from protocol.messages import Command, CommandKind, Directive, HubState, Message
@@ -83,6 +86,18 @@ class HubService:
             clock=clock,
         )
         self.link = self._link()
+        self.relay = (
+            None
+            if config.relay is None
+            else Relay(
+                config.relay,
+                database=config.database,
+                site_id=config.site,
+                engine=self.engine,
+                bus=self.bus,
+                clock=clock,
+            )
+        )
 
     @property
     def store(self) -> HubStore:
@@ -110,6 +125,8 @@ class HubService:
                 group.create_task(server.serve(sockets=[listener]))
                 group.create_task(self._mark_ready())
                 group.create_task(self._systemd.keep_watchdog())
+                if self.relay is not None:
+                    group.create_task(self.relay.run())
         finally:
             self._systemd.stopping()
             listener.close()

@@ -1,0 +1,136 @@
+"""What the relay says about each record: the webhook's JSON (docs/webhook.schema.json).
+
+A message is built once, when it is queued, from the record and the inventory as they are
+then; every retry sends the same bytes. Times are the hub's clock (a node's clock may be
+wrong), as RFC 3339 UTC strings and as Unix seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from hub.relay.config import SiteDetails
+from hub.relay.store import Recorded
+from protocol.inventory import Room
+from protocol.messages import Directive
+from protocol.topics import ScopeKind
+
+SCHEMA_ID = "https://roomcast.org/schemas/webhook/v1.json"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Message:
+    key: str
+    """The idempotency key: ``event:<event id>`` or ``directive:<seq>``."""
+    kind: str
+    drill: bool
+    body: bytes
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    """What the hub knows beside the record, as the relay is given it."""
+
+    site_id: str
+    site: SiteDetails
+    room: Callable[[str], Room | None]
+    drill_in_room: Callable[[str], bool]
+    """Whether a room's directive in force is a drill: a press during a drill is a drill's."""
+    describe: Callable[[Directive], dict[str, Any]]
+
+
+def message_for(recorded: Recorded, context: Context) -> Message:
+    if recorded.event is not None:
+        return _event_message(recorded.event, context)
+    assert recorded.directive is not None
+    return _directive_message(recorded.directive, context)
+
+
+def _stamp(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _site(context: Context) -> dict[str, Any]:
+    site = context.site
+    return {
+        "id": context.site_id,
+        "name": site.name,
+        "address": dict(site.address),
+        "latitude": site.latitude,
+        "longitude": site.longitude,
+    }
+
+
+def _place(room: Room | None, *, building: str | None = None) -> dict[str, Any]:
+    if room is None:
+        return {"building": building, "floor": None, "room": None, "room_name": None}
+    return {
+        "building": room.building,
+        "floor": room.floor or None,
+        "room": room.id,
+        "room_name": room.label,
+    }
+
+
+def _envelope(key: str, kind: str, drill: bool, at: float, context: Context) -> dict[str, Any]:
+    return {
+        "$schema": SCHEMA_ID,
+        "version": VERSION,
+        "id": key,
+        "kind": kind,
+        "drill": drill,
+        "at": _stamp(at),
+        "at_unix": at,
+        "site": _site(context),
+    }
+
+
+def _encode(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _event_message(event: dict[str, Any], context: Context) -> Message:
+    key = f"event:{event['event_id']}"
+    room = context.room(event["room"])
+    drill = context.drill_in_room(event["room"])
+    body = _envelope(key, event["kind"], drill, event["received_at"], context)
+    body |= _place(room) | {
+        "device": event["device_id"],
+        "event": {"event_id": event["event_id"], "cancels": event["cancels"]},
+        "directive": None,
+        "console_url": f"{context.site.console_url}/alerts#alert-{event['event_id']}",
+    }
+    if room is None:  # a room removed from the inventory since: still say which
+        body["room"] = event["room"]
+    return Message(key, event["kind"], drill, _encode(body))
+
+
+def _directive_message(directive: Directive, context: Context) -> Message:
+    key = f"directive:{directive.seq}"
+    described = context.describe(directive)
+    room = context.room(directive.target) if directive.scope is ScopeKind.ROOM else None
+    building = directive.target if directive.scope is ScopeKind.BUILDING else None
+    body = _envelope(key, "directive", directive.drill, directive.issued_at, context)
+    body |= _place(room, building=building) | {
+        "device": None,
+        "event": None,
+        "directive": {
+            "seq": directive.seq,
+            "action": directive.action.value,
+            "term": described["term"],
+            "scope": directive.scope.value,
+            "target": directive.target,
+            "issued_by": directive.issued_by,
+            "location": directive.location,
+            "hazard": directive.hazard,
+            "strategy": directive.strategy,
+            "note": directive.note,
+        },
+        "console_url": f"{context.site.console_url}/board",
+    }
+    return Message(key, "directive", directive.drill, _encode(body))

@@ -1,0 +1,198 @@
+"""The relay: what the hub recorded, handed to dispatch and other systems, nothing lost.
+
+Two kinds of task run in the hub's TaskGroup, under :meth:`Relay.run`:
+
+- the *reader* wakes on every change the bus reports (and every ``poll_s`` regardless, as
+  the bus may drop a wake-up under load), and for each destination moves what the store
+  recorded past that destination's cursor into its outbox (:mod:`hub.relay.store`): one
+  fsynced transaction, so a ``kill -9`` at any point loses nothing and queues nothing
+  twice. Nothing here is called by an HTTP handler or the MQTT intake; the record is the
+  only source.
+- one *sender* per destination takes its oldest undelivered message, tries it, records the
+  attempt, and only on a 2xx moves to the next: delivery in order, at least once, with the
+  idempotency key (``event:<id>``, ``directive:<seq>``) for the receiver to drop a repeat.
+  A failure waits an exponential back-off with full jitter (:class:`transport.backoff.
+  Backoff`), or at least ``Retry-After`` on 429/503 (capped at ``backoff_max_s``: no
+  receiver may park an alert for a day), then tries the same message again, for as long
+  as it takes: an alert is never given up on.
+
+A destination's trouble stays its own: each sender has its own HTTP client and catches
+everything but cancellation, so a receiver that is down, slow or broken can neither stop
+the hub's TaskGroup nor delay the MQTT side or another destination.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from hub.bus import Bus, Change, Update
+from hub.engine import Engine
+from hub.relay.config import RelayConfig, WebhookDestination
+from hub.relay.messages import Context, Message, message_for
+from hub.relay.store import Pending, RelayStore
+from hub.relay.webhook import WebhookSender
+from transport.backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+_RECORDS = frozenset({Change.EVENT, Change.DIRECTIVE})
+"""The changes that put something in the record the relay reads (acks do not)."""
+
+
+class Relay:
+    def __init__(
+        self,
+        config: RelayConfig,
+        *,
+        database: Path,
+        site_id: str,
+        engine: Engine,
+        bus: Bus,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.store = RelayStore(database)
+        self._bus, self._now = bus, clock
+        self._context = Context(
+            site_id=site_id,
+            site=config.site,
+            room=lambda room_id: engine.presence.inventory.rooms.get(room_id),
+            drill_in_room=drill_in_room_of(engine),
+            describe=engine.directives.describe,
+        )
+        self._work = {hook.name: asyncio.Event() for hook in config.webhooks}
+        self.watchers: set[Callable[[], None]] = set()
+        """Called after every recorded attempt (tests wait on them; so can a live view)."""
+        # Read (or started at the present) now: from here on nothing recorded is missed.
+        # The relay is the cursors' only writer, so they are kept in memory after this.
+        self._cursors = {hook.name: self.store.cursor(hook.name) for hook in config.webhooks}
+
+    async def run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._read())
+                for hook in self.config.webhooks:
+                    group.create_task(self._deliver(hook))
+        finally:
+            self.store.close()
+
+    # -- reading the record --------------------------------------------------------------
+
+    async def _read(self) -> None:
+        with self._bus.subscribe() as changes:
+            while True:
+                try:
+                    self.catch_up()
+                except Exception:  # a store hiccup: the next wake-up reads again
+                    log.exception("relay: reading the record failed; retrying")
+                await self._recorded(changes)
+
+    async def _recorded(self, changes: asyncio.Queue[Update]) -> None:
+        """Until the bus says something was recorded, or ``poll_s`` passes."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.config.poll_s):
+                while (await changes.get())["kind"] not in _RECORDS:
+                    pass
+        while not changes.empty():  # one read covers a burst of changes
+            changes.get_nowait()
+
+    def catch_up(self) -> None:
+        """Queue, for every destination, what was recorded past its cursor."""
+        for hook in self.config.webhooks:
+            cursor = self._cursors[hook.name]
+            while True:
+                found, moved = self.store.recorded_after(cursor)
+                if moved == cursor:
+                    break
+                messages = [message_for(r, self._context) for r in found]
+                wanted = [(m.key, m.body) for m in messages if _takes(hook, m)]
+                if self.store.enqueue(hook.name, wanted, moved, at=self._now()):
+                    self._work[hook.name].set()
+                cursor = self._cursors[hook.name] = moved
+
+    # -- delivering ------------------------------------------------------------------------
+
+    async def _deliver(self, hook: WebhookDestination) -> None:
+        backoff = Backoff(initial_s=hook.backoff_initial_s, maximum_s=hook.backoff_max_s)
+        sender = await self._sender(hook, backoff)
+        try:
+            while True:
+                try:
+                    pending = self.store.next_pending(hook.name)
+                    if pending is None:
+                        await self._idle(hook.name)
+                        continue
+                    delay = await self._attempt(sender, pending, backoff)
+                    for watcher in list(self.watchers):
+                        watcher()
+                    await asyncio.sleep(delay)
+                except Exception:  # never let one destination stop the hub or the others
+                    log.exception("relay: %s: unexpected failure; retrying", hook.name)
+                    await asyncio.sleep(backoff.next_delay())
+        finally:
+            await sender.aclose()
+
+    async def _sender(self, hook: WebhookDestination, backoff: Backoff) -> WebhookSender:
+        """The destination's client; a CA file broken since the hub started is retried
+        (and logged), never a reason for the hub to stop."""
+        while True:
+            try:
+                return WebhookSender(hook, clock=self._now)
+            except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+                log.error("relay: %s: cannot set up TLS (%s); retrying", hook.name, error)
+                await asyncio.sleep(backoff.next_delay())
+
+    async def _idle(self, name: str) -> None:
+        work = self._work[name]
+        work.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.config.poll_s):
+                await work.wait()
+
+    async def _attempt(self, sender: WebhookSender, pending: Pending, backoff: Backoff) -> float:
+        """Try ``pending`` once and record it; how long to wait before the next try."""
+        hook = sender.destination
+        attempt, delivered = await sender.send(pending)
+        if delivered:
+            backoff.reset()
+            self.store.record(pending, attempt, delivered=True)
+            log.info(
+                "relay: %s: %s delivered (%.0f ms)", hook.name, pending.key, attempt.duration_ms
+            )
+            return 0.0
+        delay = backoff.next_delay()
+        if attempt.retry_in_s is not None:  # the receiver said when: it knows its load
+            delay = max(delay, min(attempt.retry_in_s, hook.backoff_max_s))
+        self.store.record(pending, dataclasses.replace(attempt, retry_in_s=delay), delivered=False)
+        log.warning(
+            "relay: %s: %s not delivered (%s); retrying in %.2f s",
+            hook.name,
+            pending.key,
+            attempt.result,
+            delay,
+        )
+        return delay
+
+
+def _takes(hook: WebhookDestination, message: Message) -> bool:
+    """Drills only where the destination asked for them; staff-assist likewise."""
+    if message.drill and not hook.drills:
+        return False
+    return message.kind != "staff_assist" or hook.staff_assist
+
+
+def drill_in_room_of(engine: Engine) -> Callable[[str], bool]:
+    """Is the directive in force in a room a drill? (False for a room no longer known.)"""
+
+    def drill_in_room(room_id: str) -> bool:
+        room = engine.presence.inventory.rooms.get(room_id)
+        directive = None if room is None else engine.directives.effective(room)
+        return directive is not None and directive.drill
+
+    return drill_in_room
