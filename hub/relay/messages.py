@@ -40,7 +40,7 @@ class Context:
     site: SiteDetails
     room: Callable[[str], Room | None]
     drill_in_room: Callable[[str], bool]
-    """Whether a room's directive in force is a drill: a press during a drill is a drill's."""
+    """Whether a room's directive in force is a drill (a press then says ``during_drill``)."""
     describe: Callable[[Directive], dict[str, Any]]
 
 
@@ -97,8 +97,11 @@ def _encode(body: dict[str, Any]) -> bytes:
 def _event_message(event: dict[str, Any], context: Context) -> Message:
     key = f"event:{event['event_id']}"
     room = context.room(event["room"])
-    drill = context.drill_in_room(event["room"])
-    body = _envelope(key, event["kind"], drill, event["received_at"], context)
+    # A press is a teacher's own signal, never part of a drill's script: it goes to every
+    # destination as real, and says a drill was in force in its room. A false dispatch
+    # can be called back; a real alarm held back because a drill was running cannot.
+    body = _envelope(key, event["kind"], False, event["received_at"], context)
+    body |= {"during_drill": context.drill_in_room(event["room"])}
     body |= _place(room) | {
         "device": event["device_id"],
         "event": {"event_id": event["event_id"], "cancels": event["cancels"]},
@@ -107,7 +110,7 @@ def _event_message(event: dict[str, Any], context: Context) -> Message:
     }
     if room is None:  # a room removed from the inventory since: still say which
         body["room"] = event["room"]
-    return Message(key, event["kind"], drill, _encode(body))
+    return Message(key, event["kind"], False, _encode(body))
 
 
 def _directive_message(directive: Directive, context: Context) -> Message:
@@ -116,6 +119,7 @@ def _directive_message(directive: Directive, context: Context) -> Message:
     room = context.room(directive.target) if directive.scope is ScopeKind.ROOM else None
     building = directive.target if directive.scope is ScopeKind.BUILDING else None
     body = _envelope(key, "directive", directive.drill, directive.issued_at, context)
+    body |= {"during_drill": directive.drill}
     body |= _place(room, building=building) | {
         "device": None,
         "event": None,

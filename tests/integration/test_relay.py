@@ -164,6 +164,27 @@ async def test_drills_go_only_where_they_are_wanted_and_say_so(
         assert drills == [True, True, False]
 
 
+async def test_a_panic_during_a_drill_still_reaches_dispatch_as_real(
+    site: ThrowawaySite,
+    mosquitto: MosquittoProcess,
+    start_node: StartNode,
+    receiver: Receiver,
+    authority: Authority,
+) -> None:
+    """A press in a drill Lockdown may be a real emergency: the destination that takes no
+    drills hears it, marked as pressed during a drill, and not the drill's directive."""
+    async with relaying(site, hook(receiver, authority, url=receiver.url("/dispatch"))) as hub:
+        node = await start_node(site.devices[0].device_id)
+        drill = hub.engine.directives.issue(
+            DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="t"
+        )
+        panic = await press(node, hub)
+        (got,) = await receiver.until(lambda r: len(r) >= 1)
+        body = check(got)
+        assert body["id"] == f"event:{panic}" != f"directive:{drill.seq}"
+        assert body["drill"] is False and body["during_drill"] is True
+
+
 async def test_what_was_queued_when_the_hub_stopped_is_delivered_after_restart_once_per_key(
     site: ThrowawaySite,
     mosquitto: MosquittoProcess,
