@@ -8,6 +8,7 @@ here (inline or from a 0600 file) and are never part of a message, a log line or
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import re
 import ssl
@@ -23,6 +24,7 @@ from transport.settings import ConfigError
 RELAY_FILE = "relay.toml"
 T = TypeVar("T")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_ADDRESS = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+$")
 _ADDRESS_KEYS = ("street", "city", "region", "postal_code", "country")
 
 
@@ -40,10 +42,10 @@ class SiteDetails:
 
 
 @dataclass(frozen=True, kw_only=True)
-class WebhookDestination:
+class DestinationSettings:
+    """What every kind of destination has: a name, what it takes, and its pace."""
+
     name: str
-    url: str
-    secret: bytes = field(repr=False)
     ca_file: Path | None = None
     drills: bool = False
     """Drill messages go only where this says so: dispatch never hears a drill by default."""
@@ -52,14 +54,55 @@ class WebhookDestination:
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 60.0
 
+    def takes(self, kind: str, drill: bool) -> bool:
+        """Drills only where the destination asked for them; staff-assist likewise."""
+        if drill and not self.drills:
+            return False
+        return kind != "staff_assist" or self.staff_assist
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookDestination(DestinationSettings):
+    url: str
+    secret: bytes = field(repr=False)
+
+
+class Security(enum.Enum):
+    STARTTLS = "starttls"
+    TLS = "tls"
+    """Implicit TLS from the first byte (port 465, "SMTPS")."""
+    NONE = "none"
+    """Plain SMTP: loopback only (the demo's sink, the tests)."""
+
+
+_SMTP_PORTS = {Security.STARTTLS: 587, Security.TLS: 465, Security.NONE: 25}
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailDestination(DestinationSettings):
+    host: str
+    port: int
+    security: Security
+    sender: str
+    """The ``from`` key: the envelope sender and the From header."""
+    recipients: tuple[str, ...]
+    """The ``to`` key: the SRO, the principal, the district's safety office ..."""
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
 
 @dataclass(frozen=True, kw_only=True)
 class RelayConfig:
     source: Path
     site: SiteDetails
     webhooks: tuple[WebhookDestination, ...]
+    emails: tuple[EmailDestination, ...] = ()
     poll_s: float = 1.0
     """How often the store is looked at even without a change on the bus (a safety net)."""
+
+    @property
+    def destinations(self) -> tuple[DestinationSettings, ...]:
+        return (*self.webhooks, *self.emails)
 
 
 class _Table:
@@ -111,28 +154,50 @@ def load_relay_config(path: Path) -> RelayConfig | None:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
     top = _Table(data, path)
-    hooks = top.get("webhook", list, [])
-    if not hooks:
-        raise top.fail("webhook", "no destination; add a [[webhook]] table or remove the file")
-    webhooks = tuple(
-        _webhook(_Table(_as_table(top, hook, i), path, f"webhook[{i}]."))
-        for i, hook in enumerate(hooks)
-    )
-    names = [hook.name for hook in webhooks]
-    if len(set(names)) != len(names):
-        raise top.fail("webhook", "two destinations have the same name; names must differ")
+    webhooks = tuple(_webhook(table) for table in _tables(top, "webhook"))
+    emails = tuple(_email(table) for table in _tables(top, "email"))
+    if not webhooks and not emails:
+        raise top.fail("webhook", "no destination; add a [[webhook]] or [[email]] table")
+    names = [d.name for d in (*webhooks, *emails)]
+    if len(set(names)) != len(names):  # a name is the destination's outbox and cursor
+        raise top.fail("name", "two destinations have the same name; names must differ")
     return RelayConfig(
         source=path,
         site=_site(top.table("site")),
         webhooks=webhooks,
+        emails=emails,
         poll_s=top.number("poll_s", 1.0, 0.05, 60),
     )
 
 
-def _as_table(top: _Table, value: Any, index: int) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise top.fail(f"webhook[{index}]", "must be a table: write it as [[webhook]]")
-    return value
+def _tables(top: _Table, key: str) -> list[_Table]:
+    found = []
+    for index, value in enumerate(top.get(key, list, [])):
+        if not isinstance(value, dict):
+            raise top.fail(f"{key}[{index}]", f"must be a table: write it as [[{key}]]")
+        found.append(_Table(value, top.source, f"{key}[{index}]."))
+    return found
+
+
+def _name(table: _Table) -> str:
+    name = table.get("name", str)
+    if not _NAME.match(name):
+        raise table.fail("name", "use lower-case letters, digits, '-' and '_' (e.g. police)")
+    return name
+
+
+def _pace(table: _Table, timeout_s: float) -> dict[str, Any]:
+    """The settings every destination shares (DestinationSettings' fields)."""
+    initial = table.number("backoff_initial_s", 1.0, 0.01, 3600)
+    return {
+        "name": _name(table),
+        "ca_file": _ca_file(table) if "ca_file" in table.data else None,
+        "drills": table.get("drills", bool, False),
+        "staff_assist": table.get("staff_assist", bool, False),
+        "timeout_s": table.number("timeout_s", timeout_s, 0.05, 120),
+        "backoff_initial_s": initial,
+        "backoff_max_s": table.number("backoff_max_s", max(60.0, initial), initial, 3600),
+    }
 
 
 def _site(table: _Table) -> SiteDetails:
@@ -150,23 +215,53 @@ def _site(table: _Table) -> SiteDetails:
 
 
 def _webhook(table: _Table) -> WebhookDestination:
-    name = table.get("name", str)
-    if not _NAME.match(name):
-        raise table.fail("name", "use lower-case letters, digits, '-' and '_' (e.g. police)")
     url = table.get("url", str)
     _check_url(table, url)
-    initial = table.number("backoff_initial_s", 1.0, 0.01, 3600)
-    return WebhookDestination(
-        name=name,
-        url=url,
-        secret=_secret(table),
-        ca_file=_ca_file(table) if "ca_file" in table.data else None,
-        drills=table.get("drills", bool, False),
-        staff_assist=table.get("staff_assist", bool, False),
-        timeout_s=table.number("timeout_s", 5.0, 0.05, 120),
-        backoff_initial_s=initial,
-        backoff_max_s=table.number("backoff_max_s", max(60.0, initial), initial, 3600),
+    return WebhookDestination(url=url, secret=_secret(table), **_pace(table, 5.0))
+
+
+def _email(table: _Table) -> EmailDestination:
+    host = table.get("host", str)
+    security = _security(table, host)
+    port = table.get("port", int, _SMTP_PORTS[security])
+    if not 0 < port < 65536:
+        raise table.fail("port", "must be between 1 and 65535 (587 STARTTLS, 465 TLS)")
+    recipients = tuple(table.get("to", list))
+    if not recipients or not all(isinstance(r, str) and _ADDRESS.match(r) for r in recipients):
+        raise table.fail("to", 'must be a list of addresses, e.g. ["sro@district.example.org"]')
+    sender = table.get("from", str)
+    if not _ADDRESS.match(sender):
+        raise table.fail("from", "must be one address, e.g. roomcast@school.example.org")
+    username = table.get("username", str) if "username" in table.data else None
+    password = _password(table)
+    if (username is None) != (password is None):
+        raise table.fail("username", "give both username and password (or password_file)")
+    return EmailDestination(
+        host=host,
+        port=port,
+        security=security,
+        sender=sender,
+        recipients=recipients,
+        username=username,
+        password=password,
+        **_pace(table, 10.0),
     )
+
+
+def _security(table: _Table, host: str) -> Security:
+    value = table.get("security", str, Security.STARTTLS.value)
+    try:
+        security = Security(value)
+    except ValueError:
+        raise table.fail("security", 'must be "starttls", "tls" (port 465) or "none"') from None
+    if security is Security.NONE and not is_loopback(host):
+        raise table.fail(
+            "security",
+            f"plain SMTP to {host} would send alerts and the password unencrypted; use "
+            'security = "starttls" (or "tls" for port 465); "none" is allowed only for '
+            "127.0.0.1 and localhost",
+        )
+    return security
 
 
 def is_loopback(host: str) -> bool:
@@ -203,20 +298,31 @@ def _ca_file(table: _Table) -> Path:
     return path
 
 
+def _private(table: _Table, key: str) -> str:
+    """``key`` inline, or the first line of ``<key>_file``, which must be 0600."""
+    if key in table.data:
+        return table.get(key, str)
+    path = table.file(f"{key}_file")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise table.fail(
+            f"{key}_file", f"{path} is readable by others ({mode:o}); chmod 600 {path}"
+        )
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _password(table: _Table) -> str | None:
+    given = ("password" in table.data) + ("password_file" in table.data)
+    if given == 2:
+        raise table.fail("password", "give one of password or password_file, not both")
+    return _private(table, "password") if given else None
+
+
 def _secret(table: _Table) -> bytes:
     """The HMAC key: ``secret`` inline or ``secret_file`` (0600, its first line)."""
     if ("secret" in table.data) == ("secret_file" in table.data):
         raise table.fail("secret", "give exactly one of secret or secret_file")
-    if "secret" in table.data:
-        text = table.get("secret", str)
-    else:
-        path = table.file("secret_file")
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise table.fail(
-                "secret_file", f"{path} is readable by others ({mode:o}); chmod 600 {path}"
-            )
-        text = path.read_text(encoding="utf-8").strip()
+    text = _private(table, "secret")
     if len(text) < 16:
         raise table.fail("secret", "is shorter than 16 characters; use a long random secret")
     return text.encode("utf-8")

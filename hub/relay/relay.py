@@ -9,8 +9,9 @@ Two kinds of task run in the hub's TaskGroup, under :meth:`Relay.run`:
   twice. Nothing here is called by an HTTP handler or the MQTT intake; the record is the
   only source.
 - one *sender* per destination takes its oldest undelivered message, tries it, records the
-  attempt, and only on a 2xx moves to the next: delivery in order, at least once, with the
-  idempotency key (``event:<id>``, ``directive:<seq>``) for the receiver to drop a repeat.
+  attempt, and only on a success (a 2xx, an SMTP 250) moves to the next: delivery in
+  order, at least once, with the idempotency key (``event:<id>``, ``directive:<seq>``)
+  for the receiver to drop a repeat.
   A failure waits an exponential back-off with full jitter (:class:`transport.backoff.
   Backoff`), or at least ``Retry-After`` on 429/503 (capped at ``backoff_max_s``: no
   receiver may park an alert for a day), then tries the same message again, for as long
@@ -18,7 +19,9 @@ Two kinds of task run in the hub's TaskGroup, under :meth:`Relay.run`:
 
 A destination's trouble stays its own: each sender has its own HTTP client and catches
 everything but cancellation, so a receiver that is down, slow or broken can neither stop
-the hub's TaskGroup nor delay the MQTT side or another destination.
+the hub's TaskGroup nor delay the MQTT side or another destination. What a destination
+speaks (a signed POST, an SMTP submission) is behind :class:`~hub.relay.destination.
+Destination`; everything here is the same for every kind.
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ from pathlib import Path
 
 from hub.bus import Bus, Change, Update
 from hub.engine import Engine
-from hub.relay.config import RelayConfig, WebhookDestination
-from hub.relay.messages import Context, Message, message_for
+from hub.relay.config import DestinationSettings, RelayConfig
+from hub.relay.destination import Destination, open_destination
+from hub.relay.messages import Context, message_for
 from hub.relay.store import Pending, RelayStore
-from hub.relay.webhook import WebhookSender
 from transport.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -66,18 +69,18 @@ class Relay:
             drill_in_room=drill_in_room_of(engine),
             describe=engine.directives.describe,
         )
-        self._work = {hook.name: asyncio.Event() for hook in config.webhooks}
+        self._work = {hook.name: asyncio.Event() for hook in config.destinations}
         self.watchers: set[Callable[[], None]] = set()
         """Called after every recorded attempt (tests wait on them; so can a live view)."""
         # Read (or started at the present) now: from here on nothing recorded is missed.
         # The relay is the cursors' only writer, so they are kept in memory after this.
-        self._cursors = {hook.name: self.store.cursor(hook.name) for hook in config.webhooks}
+        self._cursors = {hook.name: self.store.cursor(hook.name) for hook in config.destinations}
 
     async def run(self) -> None:
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._read())
-                for hook in self.config.webhooks:
+                for hook in self.config.destinations:
                     group.create_task(self._deliver(hook))
         finally:
             self.store.close()
@@ -104,21 +107,21 @@ class Relay:
 
     def catch_up(self) -> None:
         """Queue, for every destination, what was recorded past its cursor."""
-        for hook in self.config.webhooks:
+        for hook in self.config.destinations:
             cursor = self._cursors[hook.name]
             while True:
                 found, moved = self.store.recorded_after(cursor)
                 if moved == cursor:
                     break
                 messages = [message_for(r, self._context) for r in found]
-                wanted = [(m.key, m.body) for m in messages if _takes(hook, m)]
+                wanted = [(m.key, m.body) for m in messages if hook.takes(m.kind, m.drill)]
                 if self.store.enqueue(hook.name, wanted, moved, at=self._now()):
                     self._work[hook.name].set()
                 cursor = self._cursors[hook.name] = moved
 
     # -- delivering ------------------------------------------------------------------------
 
-    async def _deliver(self, hook: WebhookDestination) -> None:
+    async def _deliver(self, hook: DestinationSettings) -> None:
         backoff = Backoff(initial_s=hook.backoff_initial_s, maximum_s=hook.backoff_max_s)
         sender = await self._sender(hook, backoff)
         try:
@@ -138,12 +141,12 @@ class Relay:
         finally:
             await sender.aclose()
 
-    async def _sender(self, hook: WebhookDestination, backoff: Backoff) -> WebhookSender:
+    async def _sender(self, hook: DestinationSettings, backoff: Backoff) -> Destination:
         """The destination's client; a CA file broken since the hub started is retried
         (and logged), never a reason for the hub to stop."""
         while True:
             try:
-                return WebhookSender(hook, clock=self._now)
+                return open_destination(hook, clock=self._now)
             except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
                 log.error("relay: %s: cannot set up TLS (%s); retrying", hook.name, error)
                 await asyncio.sleep(backoff.next_delay())
@@ -155,9 +158,9 @@ class Relay:
             async with asyncio.timeout(self.config.poll_s):
                 await work.wait()
 
-    async def _attempt(self, sender: WebhookSender, pending: Pending, backoff: Backoff) -> float:
+    async def _attempt(self, sender: Destination, pending: Pending, backoff: Backoff) -> float:
         """Try ``pending`` once and record it; how long to wait before the next try."""
-        hook = sender.destination
+        hook = sender.settings
         attempt, delivered = await sender.send(pending)
         if delivered:
             backoff.reset()
@@ -178,13 +181,6 @@ class Relay:
             delay,
         )
         return delay
-
-
-def _takes(hook: WebhookDestination, message: Message) -> bool:
-    """Drills only where the destination asked for them; staff-assist likewise."""
-    if message.drill and not hook.drills:
-        return False
-    return message.kind != "staff_assist" or hook.staff_assist
 
 
 def drill_in_room_of(engine: Engine) -> Callable[[str], bool]:

@@ -20,7 +20,10 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from hub.relay import connection
 from hub.relay.config import WebhookDestination
+from hub.relay.connection import tls_context
+from hub.relay.messages import Message
 from hub.relay.store import Attempt, Pending
 
 USER_AGENT = "roomcast-relay/1"
@@ -49,26 +52,11 @@ def retry_after_s(value: str | None, *, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-def tls_context(destination: WebhookDestination) -> ssl.SSLContext:
-    """Verified TLS: the destination's own CA file if it names one, else the system's."""
-    cafile = str(destination.ca_file) if destination.ca_file is not None else None
-    return ssl.create_default_context(cafile=cafile)
-
-
 def describe_error(error: BaseException) -> str:
-    """A person's words for a failed attempt: the innermost cause names the real problem."""
-    if isinstance(error, TimeoutError | httpx.TimeoutException):
-        return "timeout"  # whatever was waiting underneath (a TLS read, a connect)
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return f"tls: certificate refused ({seen.verify_message})"
-        if isinstance(seen, ssl.SSLError):
-            return f"tls: {seen.reason or seen}"
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        seen = seen.__cause__ or seen.__context__
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    """A person's words for a failed attempt (httpx's own timeouts are timeouts too)."""
+    if isinstance(error, httpx.TimeoutException):
+        return "timeout"
+    return connection.describe_error(error)
 
 
 class WebhookSender:
@@ -85,6 +73,17 @@ class WebhookSender:
             follow_redirects=False,  # a redirect could carry an alert somewhere unchecked
             trust_env=False,  # no proxy from the environment between the hub and dispatch
         )
+
+    @property
+    def settings(self) -> WebhookDestination:
+        return self.destination
+
+    @property
+    def name(self) -> str:
+        return self.destination.name
+
+    def takes(self, message: Message) -> bool:
+        return self.destination.takes(message.kind, message.drill)
 
     async def aclose(self) -> None:
         await self._client.aclose()
