@@ -22,7 +22,7 @@ from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
 from tests.conftest import WAIT, StartNode, hub_with
 from tests.integration.test_relay import press
-from tests.relay_receiver import Authority, make_authority
+from tests.relay_receiver import Authority, Receiver, hook, make_authority, running
 from tests.smtp_receiver import USER, SmtpServer, mailbox, serving, write_relay_with_email
 
 pytestmark = pytest.mark.integration
@@ -40,8 +40,10 @@ def smtp(authority: Authority) -> Iterator[SmtpServer]:
 
 
 @contextlib.asynccontextmanager
-async def relaying(site: ThrowawaySite, *emails: dict[str, Any]) -> AsyncIterator[HubService]:
-    write_relay_with_email(site, [], list(emails))
+async def relaying(
+    site: ThrowawaySite, *emails: dict[str, Any], hooks: tuple[dict[str, Any], ...] = ()
+) -> AsyncIterator[HubService]:
+    write_relay_with_email(site, list(hooks), list(emails))
     async with hub_with(site) as service:
         assert service.relay is not None
         yield service
@@ -176,3 +178,30 @@ async def test_a_certificate_from_another_ca_is_refused_and_recorded(
             assert all(a["status"] is None for a in attempts)
             assert not impostor.mail and impostor.tried == 0  # no password, no alert sent
             assert hub.connected.is_set()
+
+
+async def test_a_panic_during_a_drill_reaches_a_webhook_and_a_mailbox_that_take_no_drills(
+    site: ThrowawaySite,
+    mosquitto: MosquittoProcess,
+    start_node: StartNode,
+    smtp: SmtpServer,
+    authority: Authority,
+) -> None:
+    """Two kinds of destination side by side: neither hears the drill's directive, both
+    hear the press, and the email says it came during a drill."""
+    with running(Receiver(authority)) as receiver:
+        async with relaying(
+            site, mailbox(smtp, authority), hooks=(hook(receiver, authority),)
+        ) as hub:
+            node = await start_node(site.devices[0].device_id)
+            hub.engine.directives.issue(
+                DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="t"
+            )
+            panic = await press(node, hub)
+            (mail,) = await smtp.until(lambda m: len(m) >= 1)
+            (posted,) = await receiver.until(lambda r: len(r) >= 1)
+            assert mail.message["X-Roomcast-Id"] == posted.key == f"event:{panic}"
+            assert mail.subject.startswith("PANIC DURING A DRILL: ")
+            assert "treat it as REAL" in mail.text
+            await attempted(hub, delivered)
+            await attempted(hub, delivered, name="dispatch")
