@@ -1,5 +1,7 @@
 """The relay: alerts and directives handed off beyond the building (docs/integrations.md).
 
-``config`` (relay.toml), ``store`` (the durable queue), ``messages`` (the webhook's JSON),
-``webhook`` (signed HTTPS POST) and ``relay`` (the tasks that read and deliver).
+``config`` (relay.toml), ``store`` (the durable queue), ``messages`` (the queued JSON),
+``destination`` (what every kind of destination offers the relay), ``webhook`` (signed
+HTTPS POST), ``mail`` and ``mail_text`` (SMTP email and what it says), ``connection``
+(TLS and failures in words) and ``relay`` (the tasks that read and deliver).
 """

@@ -103,10 +103,8 @@ def text(body: dict[str, Any]) -> str:
     if body["device"]:
         lines.append(f"Device:   {body['device']}")
     lines += [f"Console:  {body['console_url']}", ""]
-    lines.append(
-        f"Reference {body['id']}. Sent by the Roomcast hub; the same alert may arrive twice "
-        "(same Message-ID) if the mail server was slow to answer."
-    )
+    lines.append(f"Reference {body['id']}, sent by the Roomcast hub. The same alert may")
+    lines.append("arrive twice (with the same Message-ID) if the mail server was slow to answer.")
     return "\n".join(lines) + "\n"
 
 
