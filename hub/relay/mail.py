@@ -103,17 +103,17 @@ class EmailSender:
 
     def _submit(self, email: EmailMessage) -> dict[str, tuple[int, bytes]]:
         """The SMTP conversation, in a worker thread: the recipients refused, if some were."""
-        hook, timeout = self.destination, self.destination.timeout_s
+        server, timeout = self.destination, self.destination.timeout_s
         smtp: smtplib.SMTP
-        if hook.security is Security.TLS:
-            smtp = smtplib.SMTP_SSL(hook.host, hook.port, timeout=timeout, context=self._tls)
+        if server.security is Security.TLS:
+            smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=timeout, context=self._tls)
         else:
-            smtp = smtplib.SMTP(hook.host, hook.port, timeout=timeout)
+            smtp = smtplib.SMTP(server.host, server.port, timeout=timeout)
         with smtp:
             smtp.ehlo()
-            if hook.security is Security.STARTTLS:
+            if server.security is Security.STARTTLS:
                 smtp.starttls(context=self._tls)  # raises if the server does not offer it
                 smtp.ehlo()
-            if hook.username is not None and hook.password is not None:
-                smtp.login(hook.username, hook.password)
-            return smtp.send_message(email, hook.sender, list(hook.recipients))
+            if server.username is not None and server.password is not None:
+                smtp.login(server.username, server.password)
+            return smtp.send_message(email, server.sender, list(server.recipients))
