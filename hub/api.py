@@ -103,7 +103,11 @@ class Api:
 
     async def status(self, request: Request) -> Response:
         status = campus_status(
-            self.engine, self.store, connected=self.parts.connected(), floods=self.parts.floods()
+            self.engine,
+            self.store,
+            connected=self.parts.connected(),
+            floods=self.parts.floods(),
+            handoffs=self.parts.handoffs,
         )
         return JSONResponse(status)
 
