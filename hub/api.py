@@ -63,6 +63,7 @@ def api_routes(parts: HubParts, access: Access, logins: Logins) -> list[BaseRout
             allow(Permission.MANAGE_DEVICES, api.command),
             methods=["POST"],
         ),
+        Route("/api/relay/test", allow(Permission.TEST_RELAY, api.relay_test), methods=["POST"]),
         Route("/api/audit", allow(Permission.AUDIT, api.audit)),
         Route("/api/stream", allow(Permission.READ, api.stream)),
         Route("/api/control", allow(Permission.READ, api.control_state)),
@@ -163,6 +164,21 @@ class Api:
         except ValueError as error:
             raise Invalid(f"{error}; use the 'next' value of the previous page") from None
         return JSONResponse(listing)
+
+    async def relay_test(self, request: Request) -> Response:
+        """``{"destination": name}`` (or none: every destination): queue a Test message to
+        each, wait (bounded) for its first attempt, and say what it met."""
+        handoffs = self.parts.handoffs
+        if handoffs is None:
+            raise NotFound("this hub has no relay: there is no relay.toml beside hub.json")
+        names = [d.name for d in handoffs.destinations]
+        wanted = (await json_body(request)).get("destination")
+        if wanted is not None:
+            if wanted not in names:
+                raise NotFound(f"no destination {wanted!r}; relay.toml has {', '.join(names)}")
+            names = [str(wanted)]
+        self._audit(request.state.user, "relay test", {"destinations": ", ".join(names)})
+        return JSONResponse({"results": await handoffs.test(names)})
 
     async def ack_alert(self, request: Request) -> Response:
         self.engine.acks.acknowledge_alert(request.path_params["event_id"], user=request.state.user)

@@ -31,8 +31,9 @@ from hub.relay.store import Attempt, Outbox, RelayStore
 
 FAILING_AFTER_S = 60.0
 FAILING_AFTER_ATTEMPTS = 3
-TEST_WAIT_S = 15.0
-"""How long ``relay test`` waits for the test message's first attempt."""
+TEST_WAIT_S = 8.0
+"""How long ``relay test`` waits for the test message's first attempt (under the command
+line's 10 s request timeout)."""
 
 
 def _clock(at: float | None, pattern: str = "%H:%M:%S") -> str:

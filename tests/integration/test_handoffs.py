@@ -10,22 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 
 from hub.service import HubService
 from protocol.messages import EventKind
+from provisioning import add_user
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
+from roomcast.cli import main
 from roomcast.status import format_status
 from tests.conftest import WAIT, StartNode, admin_login, eventually, hub_with
 from tests.relay_receiver import Authority, Receiver, hook, make_authority, running, write_relay
 
 pytestmark = pytest.mark.integration
+
+PASSWORD = "correct horse battery staple"
+SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "docs" / "webhook.schema.json").read_text(encoding="utf-8")
+)
 
 
 @pytest.fixture
@@ -146,3 +155,49 @@ async def test_the_confirmation_says_which_destinations_a_directive_reaches(
         assert "to: <strong>District office (webhook)</strong>." in drill.text
         assert "Police dispatch" not in drill.text
         assert hub.engine.directives.latest_seq == 0  # the confirmation issues nothing
+
+
+async def _roomcast(*argv: str) -> int:
+    return await asyncio.to_thread(main, list(argv))  # the hub runs on this loop
+
+
+async def test_relay_test_prints_a_delivery_and_a_failure_and_is_for_admins_only(
+    site: ThrowawaySite,
+    mosquitto: MosquittoProcess,
+    receiver: Receiver,
+    down: Receiver,
+    authority: Authority,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dispatch = hook(receiver, authority, name="police-dispatch")
+    sro = hook(down, authority, name="sro")
+    add_user(site.layout.root, "ana", "office", PASSWORD)
+    async with relaying(site, dispatch, sro) as hub:
+        async with httpx.AsyncClient(base_url=hub.api_url, timeout=10) as client:
+            token = (await client.post("/api/login", json=admin_login(site))).json()["token"]
+            office = await client.post("/api/login", json={"user": "ana", "password": PASSWORD})
+            refused = await client.post(
+                "/api/relay/test",
+                headers={"Authorization": f"Bearer {office.json()['token']}"},
+            )
+            assert refused.status_code == 403  # an office user may not page dispatch
+        token_file = tmp_path / "token"
+        token_file.write_text(token, encoding="utf-8")
+        cli = ("--hub", hub.api_url, "--token-file", str(token_file))
+        assert await _roomcast("relay", "test", "police-dispatch", *cli) == 0
+        printed = capsys.readouterr().out
+        assert "Police dispatch (webhook): delivered " in printed and " ms" in printed
+        (got,) = receiver.received
+        body = got.json
+        jsonschema.validate(body, SCHEMA, format_checker=jsonschema.FormatChecker())
+        assert (body["kind"], body["test"], body["drill"]) == ("test", True, False)
+        assert printed.startswith(f"{got.key}: ")
+
+        assert await _roomcast("relay", "test", "sro", *cli) == 1
+        failed = capsys.readouterr().out
+        assert "Sro (webhook): failed, retrying: connection refused" in failed
+        assert await _roomcast("relay", "test", "nowhere", *cli) == 2
+        assert "no destination 'nowhere'" in capsys.readouterr().err
+        audit = [e for e in hub.store.audit_log() if e["action"] == "relay test"]
+        assert [e["user"] for e in audit] == [site.admin_user] * 2
