@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
+import io
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -19,8 +21,10 @@ import httpx
 import jsonschema
 import pytest
 
+from hub.directives import DirectiveRequest
 from hub.service import HubService
 from protocol.messages import EventKind
+from protocol.srp import Action
 from provisioning import add_user
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
@@ -201,3 +205,46 @@ async def test_relay_test_prints_a_delivery_and_a_failure_and_is_for_admins_only
         assert "no destination 'nowhere'" in capsys.readouterr().err
         audit = [e for e in hub.store.audit_log() if e["action"] == "relay test"]
         assert [e["user"] for e in audit] == [site.admin_user] * 2
+
+
+async def test_the_drill_report_lists_the_hand_offs_of_the_drill(
+    site: ThrowawaySite,
+    mosquitto: MosquittoProcess,
+    start_node: StartNode,
+    receiver: Receiver,
+    authority: Authority,
+) -> None:
+    dispatch = hook(receiver, authority, name="police-dispatch", url=receiver.url("/dispatch"))
+    office = hook(receiver, authority, name="district-office", drills=True)
+    async with relaying(site, dispatch, office) as hub:
+        node = await start_node(site.devices[0].device_id)
+        drill = hub.engine.directives.issue(
+            DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="t"
+        )
+        event = node.service.activate(EventKind.PANIC)
+        assert event is not None
+        await eventually(lambda: hub.store.panic(event.event_id) is not None, hub, what="panic")
+        hub.engine.directives.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="t")
+        await receiver.until(lambda r: len(r) >= 4)  # 2 directives + the panic twice
+        await relayed(hub, lambda: not any(h["waiting"] for h in _health(hub)), "all delivered")
+        async with console(hub, site) as client:
+            report = (await client.get(f"/api/drills/{drill.seq}")).json()
+            page = (await client.get(f"/drills/{drill.seq}")).text
+            exported = (await client.get(f"/drills/{drill.seq}/report.csv")).text
+        seen = {(h["key"], h["destination"]): h["state"] for h in report["handoffs"]}
+        panic = f"event:{event.event_id}"
+        assert seen[(f"directive:{drill.seq}", "district-office")] == "delivered"
+        assert seen[(f"directive:{drill.seq}", "police-dispatch")] == "not_queued"
+        assert seen[(panic, "police-dispatch")] == seen[(panic, "district-office")] == "delivered"
+        assert "Hand-offs beyond the building" in page
+        assert "District office (webhook): delivered " in page
+        rows = [r for r in csv.DictReader(io.StringIO(exported)) if r["destination"]]
+        assert {(r["destination"], r["result"]) for r in rows} >= {
+            ("district-office", "delivered"),
+            ("police-dispatch", "not_queued"),
+        }
+
+
+def _health(hub: HubService) -> list[dict[str, Any]]:
+    assert hub.handoffs is not None
+    return hub.handoffs.health()
