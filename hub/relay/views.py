@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,8 @@ from hub.bus import Bus, Change
 from hub.relay.config import RelayConfig
 from hub.relay.messages import relay_test_message
 from hub.relay.store import Attempt, Outbox, RelayStore
+
+log = logging.getLogger(__name__)
 
 FAILING_AFTER_S = 60.0
 FAILING_AFTER_ATTEMPTS = 3
@@ -161,7 +164,11 @@ class HandOffs:
     def _attempted(self) -> None:
         """After every attempt: tell live views only when a destination's state changed
         (a receiver refusing every 50 ms must not re-render every console that often)."""
-        seen = tuple((h["destination"], f"{h['state']}:{h['waiting']}") for h in self.health())
+        try:
+            seen = tuple((h["destination"], f"{h['state']}:{h['waiting']}") for h in self.health())
+        except Exception:  # a view's trouble must never hold up a sender (it calls this)
+            log.exception("relay: reading the hand-offs' state failed")
+            return
         if seen != self._seen:
             self._seen = seen
             self._bus.publish(Change.HANDOFF)
