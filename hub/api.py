@@ -24,7 +24,7 @@ from hub.directive_json import directive_request, issued_response
 from hub.errors import Invalid, NotFound
 from hub.login import Logins
 from hub.parts import HubParts
-from hub.queries import ALERT_PAGE, alert_listing, campus_status
+from hub.queries import ALERT_PAGE, alert_listing, campus_status, with_handoffs
 from protocol.messages import CommandKind
 
 HISTORY = 100
@@ -163,6 +163,9 @@ class Api:
             )
         except ValueError as error:
             raise Invalid(f"{error}; use the 'next' value of the previous page") from None
+        handoffs = self.parts.handoffs
+        for part in ("open", "alerts"):  # each alert with its deliveries beyond the building
+            listing[part] = with_handoffs(handoffs, listing[part])
         return JSONResponse(listing)
 
     async def relay_test(self, request: Request) -> Response:

@@ -132,6 +132,9 @@ async def test_an_alert_lists_its_deliveries_and_a_failing_destination_is_troubl
             assert "Hand-off beyond the building failing" in board
             assert "Sro (webhook): connection refused since" in board
             status = (await client.get("/api/status")).json()
+            listing = (await client.get("/api/alerts")).json()
+        (listed,) = listing["open"]
+        assert _states(listed["handoffs"]) == {"police-dispatch": "delivered", "sro": "retrying"}
         (alert,) = status["alerts"]
         assert _states(alert["handoffs"]) == {"police-dispatch": "delivered", "sro": "retrying"}
         (delivered,) = [h for h in alert["handoffs"] if h["state"] == "delivered"]
