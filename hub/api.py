@@ -24,7 +24,7 @@ from hub.directive_json import directive_request, issued_response
 from hub.errors import Invalid, NotFound
 from hub.login import Logins
 from hub.parts import HubParts
-from hub.queries import ALERT_PAGE, alert_listing, campus_status
+from hub.queries import ALERT_PAGE, alert_listing, campus_status, with_handoffs
 from protocol.messages import CommandKind
 
 HISTORY = 100
@@ -63,6 +63,7 @@ def api_routes(parts: HubParts, access: Access, logins: Logins) -> list[BaseRout
             allow(Permission.MANAGE_DEVICES, api.command),
             methods=["POST"],
         ),
+        Route("/api/relay/test", allow(Permission.TEST_RELAY, api.relay_test), methods=["POST"]),
         Route("/api/audit", allow(Permission.AUDIT, api.audit)),
         Route("/api/stream", allow(Permission.READ, api.stream)),
         Route("/api/control", allow(Permission.READ, api.control_state)),
@@ -103,7 +104,11 @@ class Api:
 
     async def status(self, request: Request) -> Response:
         status = campus_status(
-            self.engine, self.store, connected=self.parts.connected(), floods=self.parts.floods()
+            self.engine,
+            self.store,
+            connected=self.parts.connected(),
+            floods=self.parts.floods(),
+            handoffs=self.parts.handoffs,
         )
         return JSONResponse(status)
 
@@ -158,7 +163,25 @@ class Api:
             )
         except ValueError as error:
             raise Invalid(f"{error}; use the 'next' value of the previous page") from None
+        handoffs = self.parts.handoffs
+        for part in ("open", "alerts"):  # each alert with its deliveries beyond the building
+            listing[part] = with_handoffs(handoffs, listing[part])
         return JSONResponse(listing)
+
+    async def relay_test(self, request: Request) -> Response:
+        """``{"destination": name}`` (or none: every destination): queue a Test message to
+        each, wait (bounded) for its first attempt, and say what it met."""
+        handoffs = self.parts.handoffs
+        if handoffs is None:
+            raise NotFound("this hub has no relay: there is no relay.toml beside hub.json")
+        names = [d.name for d in handoffs.destinations]
+        wanted = (await json_body(request)).get("destination")
+        if wanted is not None:
+            if wanted not in names:
+                raise NotFound(f"no destination {wanted!r}; relay.toml has {', '.join(names)}")
+            names = [str(wanted)]
+        self._audit(request.state.user, "relay test", {"destinations": ", ".join(names)})
+        return JSONResponse({"results": await handoffs.test(names)})
 
     async def ack_alert(self, request: Request) -> Response:
         self.engine.acks.acknowledge_alert(request.path_params["event_id"], user=request.state.user)

@@ -45,11 +45,12 @@ class Permission(StrEnum):
     AUDIT = "read the audit log"
     CONTROL = "take control of the console"
     MANAGE_DEVICES = "send commands to devices"
+    TEST_RELAY = "send test messages to the relay's destinations"
 
 
 GRANTS: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.OFFICE: frozenset(Permission) - {Permission.MANAGE_DEVICES},
+    Role.OFFICE: frozenset(Permission) - {Permission.MANAGE_DEVICES, Permission.TEST_RELAY},
     Role.RESPONDER: frozenset(
         {Permission.READ, Permission.RELEASE, Permission.ACK_ALERT, Permission.CONTROL}
     ),
@@ -57,7 +58,7 @@ GRANTS: Mapping[Role, frozenset[Permission]] = {
 }
 """Only office and admin issue directives; responders may also release rooms (SRP) and
 take console control to do it. Viewers (a wall screen, say) only read. Only admins (IT)
-send commands to devices."""
+send commands to devices and test messages to dispatch (a test is set up with the centre)."""
 
 SESSION_TTL_S = {"cli": 90 * 86400, "console": 12 * 3600, "enrol": 600}
 """A console session outlives a school day's Lockdown; each use extends it. An ``enrol``

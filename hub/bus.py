@@ -26,6 +26,8 @@ class Change(StrEnum):
     CONTROL = "control"
     REJECTED = "rejected"
     FLOOD = "flood"
+    HANDOFF = "handoff"
+    """A relay destination's state changed (delivered, failing, recovered)."""
 
 
 class Bus:

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.engine import Engine
+from hub.relay.store import RELAYED_EVENT_KINDS
+from hub.relay.views import HandOffs
 from hub.stats import summary
 from hub.store import HubStore
 from protocol.inventory import Inventory, Room
@@ -184,6 +186,41 @@ def _directive_row(
     }
 
 
+EVENT_WORDS = {"panic": "PANIC ALERT", "cancel": "Panic cancelled", "staff_assist": "Needs help"}
+
+
+def drill_handoffs(report: dict[str, Any], handoffs: HandOffs | None) -> list[dict[str, Any]]:
+    """The hand-offs of the drill's records (its directives, the presses during it), in time
+    order, one row per record and destination; none without a relay."""
+    if handoffs is None:
+        return []
+    records = [
+        (d["issued_at"], f"directive:{d['seq']}", f"#{d['seq']} {d['term']}", d["seq"])
+        for d in report["directives"]
+    ]
+    records += [
+        (
+            e["received_at"],
+            f"event:{e['event_id']}",
+            f"{EVENT_WORDS[e['kind']]}, room {e['room']}",
+            "",
+        )
+        for e in report["alerts"] + report["reports"]
+        if e["kind"] in RELAYED_EVENT_KINDS
+    ]
+    records.sort(key=lambda record: record[0])
+    found = handoffs.deliveries([key for _, key, _, _ in records])
+    return [
+        delivery | {"key": key, "at": at, "what": what, "seq": seq}
+        for at, key, what, seq in records
+        for delivery in found[key]
+    ]
+
+
+def _event_words(event: dict[str, Any]) -> str:
+    return f"{EVENT_WORDS[event['kind']]}, room {event['room']}"
+
+
 CSV_COLUMNS = (
     "drill",
     "seq",
@@ -197,6 +234,8 @@ CSV_COLUMNS = (
     "result",
     "ack_ms",
     "offline_at_issue",
+    "destination",
+    "handoff_ms",
 )
 
 
@@ -222,7 +261,12 @@ def report_csv(report: dict[str, Any]) -> str:
                 value if isinstance(value, float) else "",
                 "unknown" if offline is None else ("yes" if room in offline else "no"),
             ]
-            writer.writerow([_cell(cell) for cell in cells])
+            writer.writerow([_cell(cell) for cell in [*cells, "", ""]])
+    for handoff in report.get("handoffs", []):
+        cells = [report["id"], handoff["seq"], round(handoff["at"] - report["started_at"], 1)]
+        cells += [handoff["what"], "", "", "", "", "", handoff["state"], "", ""]
+        cells += [handoff["destination"], handoff["duration_ms"] or ""]
+        writer.writerow([_cell(cell) for cell in cells])
     return out.getvalue()
 
 

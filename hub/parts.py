@@ -15,6 +15,7 @@ from hub.bus import Bus
 from hub.config import HubConfig
 from hub.engine import Engine
 from hub.guard import Flood
+from hub.relay.views import HandOffs
 from hub.store import HubStore
 from protocol.messages import Command, CommandKind
 
@@ -38,3 +39,5 @@ class HubParts:
     floods: Callable[[], Sequence[Flood]]
     """The devices over their message budget now (hub.guard)."""
     send_command: SendCommand
+    handoffs: HandOffs | None = None
+    """The relay's deliveries and destinations (None: no relay.toml, no relay)."""

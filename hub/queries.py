@@ -9,6 +9,7 @@ from typing import Any
 from hub.clocks import CLOCK_SKEW_FAULT_S
 from hub.engine import Engine
 from hub.guard import Flood
+from hub.relay.views import HandOffs
 from hub.store import HubStore
 from protocol.inventory import Room
 from protocol.messages import STAFF_REPORT_KINDS, EventKind
@@ -125,22 +126,41 @@ def trouble(engine: Engine) -> dict[str, list[str]]:
     return {"offline": offline, "unacked": engine.acks.unconfirmed(), "faults": faults}
 
 
+def with_handoffs(handoffs: HandOffs | None, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each alert with ``handoffs``: its deliveries, one per destination (hub/relay/views)."""
+    if handoffs is None:
+        return [a | {"handoffs": []} for a in alerts]
+    found = handoffs.deliveries([f"event:{a['event_id']}" for a in alerts])
+    return [a | {"handoffs": found[f"event:{a['event_id']}"]} for a in alerts]
+
+
 def campus_status(
-    engine: Engine, store: HubStore, *, connected: bool, floods: Sequence[Flood] = ()
+    engine: Engine,
+    store: HubStore,
+    *,
+    connected: bool,
+    floods: Sequence[Flood] = (),
+    handoffs: HandOffs | None = None,
 ) -> dict[str, Any]:
     inventory = engine.presence.inventory
+    health = [] if handoffs is None else handoffs.health()
     rooms = sorted(inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id))
     return {
         "site": inventory.site,
         "broker_connected": connected,
         "latest_seq": engine.directives.latest_seq,
         "rooms": [room_status(engine, room) for room in rooms],
-        "alerts": open_alerts(store),
+        "alerts": with_handoffs(handoffs, open_alerts(store)),
         "reports": sorted(
             store.latest_per_room(kinds=STATUS_REPORT_KINDS).values(),
             key=lambda report: -report["received_at"],
         ),
         "rejected": dict(engine.rejected.counts),
-        "trouble": trouble(engine) | {"floods": [flood.describe() for flood in floods]},
+        "trouble": trouble(engine)
+        | {
+            "floods": [flood.describe() for flood in floods],
+            "handoffs": [h["words"] for h in health if h["state"] == "failing"],
+        },
         "floods": [flood.as_dict() for flood in floods],
+        "handoffs": health,
     }

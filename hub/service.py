@@ -32,6 +32,7 @@ from hub.guard import DeviceGuard
 from hub.intake import DEVICE_CHANNELS, DeviceIntake, report_flood
 from hub.parts import HubParts
 from hub.relay.relay import Relay
+from hub.relay.views import HandOffs
 from hub.store import HubStore
 from protocol.codec import encode
 from protocol.messages import Command, CommandKind, Directive, HubState, Message
@@ -98,6 +99,19 @@ class HubService:
                 clock=clock,
             )
         )
+        self.handoffs = (
+            None
+            if self.relay is None
+            else HandOffs(
+                self.relay.config,
+                self.relay.store,
+                site_id=config.site,
+                bus=self.bus,
+                wake=self.relay.wake,
+                watchers=self.relay.watchers,
+                clock=clock,
+            )
+        )
 
     @property
     def store(self) -> HubStore:
@@ -142,6 +156,7 @@ class HubService:
             published=self.directive_published,
             floods=self.guard.floods,
             send_command=self.send_command,
+            handoffs=self.handoffs,
         )
 
     @property

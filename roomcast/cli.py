@@ -137,6 +137,13 @@ def _add_it(commands: Any) -> None:
     )
     login.set_defaults(run=_login)
 
+    relay = commands.add_parser("relay", help="the hand-offs beyond the building (IT)")
+    relay_commands = relay.add_subparsers(required=True, metavar="ACTION")
+    test = relay_commands.add_parser("test", help="send a Test message and print the result")
+    test.add_argument("destination", nargs="?", help="one destination (default: every one)")
+    _hub_options(test)
+    test.set_defaults(run=_relay_test)
+
     # Listed here for --help; `main` hands the whole command line to provisioning.cli, so
     # the classroom node never loads the provisioning code (and its memory) to start.
     commands.add_parser(
@@ -278,6 +285,15 @@ def _command(args: argparse.Namespace) -> int:
     sent = _client(args).post(f"/api/devices/{args.device}/command", {"kind": args.kind})
     print(f"command #{sent['seq']} {sent['kind']} sent to {sent['device_id']}")
     return 0
+
+
+def _relay_test(args: argparse.Namespace) -> int:
+    """0 when every destination took its Test message, 1 when one did not."""
+    body = {} if args.destination is None else {"destination": args.destination}
+    results = _client(args).post("/api/relay/test", body)["results"]
+    for result in results:
+        print(f"{result['key']}: {result['words']}")
+    return 0 if all(r["state"] == "delivered" for r in results) else 1
 
 
 def _press(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ def format_status(status: dict[str, Any]) -> str:
     lines.append("")
     trouble = status.get("trouble", {})
     lines += [f"FLOODING DEVICE: {text}" for text in trouble.get("floods", [])]
+    lines += [f"HAND-OFF FAILING: {text}" for text in trouble.get("handoffs", [])]
     for label, key in (
         ("OFFLINE", "offline"),
         ("NOT CONFIRMED after 10 s", "unacked"),

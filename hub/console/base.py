@@ -13,7 +13,7 @@ from hub.auth import Permission, Principal
 from hub.console.render import Renderer
 from hub.errors import Refused
 from hub.parts import HubParts
-from hub.queries import alert, open_alerts
+from hub.queries import alert, open_alerts, with_handoffs
 
 PageHandler = Callable[[Request, Principal], Awaitable[Response]]
 
@@ -32,6 +32,7 @@ class Console:
     def __init__(self, parts: HubParts, access: Access) -> None:
         self.parts, self.engine, self.store = parts, parts.engine, parts.store
         self.access, self.control = access, access.control
+        self.handoffs = parts.handoffs
         self.render = Renderer()
 
     @property
@@ -71,13 +72,17 @@ class Console:
     def open_alerts(self) -> list[dict[str, Any]]:
         """Every open panic alert, however old, newest first, with its room: every page's
         alert strip."""
-        return self._with_rooms(open_alerts(self.store))
+        return self.with_handoffs(self._with_rooms(open_alerts(self.store)))
 
     def alert_with_room(self, event_id: str) -> dict[str, Any] | None:
         """One panic alert (open or not) with its room's building and label."""
         found = alert(self.store, event_id) if event_id else None
-        with_room = self._with_rooms([] if found is None else [found])
+        with_room = self.with_handoffs(self._with_rooms([] if found is None else [found]))
         return with_room[0] if with_room else None
+
+    def with_handoffs(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each alert with its hand-offs beyond the building (none without a relay)."""
+        return with_handoffs(self.handoffs, alerts)
 
     def _with_rooms(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rooms = self.engine.presence.inventory.rooms

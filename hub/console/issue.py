@@ -24,6 +24,7 @@ from hub.directives import DirectiveRequest
 from hub.drills import find_drills
 from hub.engine import Engine
 from hub.errors import Invalid, Refused
+from hub.relay.views import Destination
 from hub.store import HubStore
 from protocol.inventory import Room
 from protocol.srp import Action, is_idle
@@ -177,7 +178,16 @@ class IssuePages:
             preview=found,
             query=str(form),
             from_alert=self._alert(form.get("alert", "")),
+            reaching=self._reaching(found),
         )
+
+    def _reaching(self, found: Preview) -> list[Destination] | None:
+        """The destinations beyond the building this directive will be handed to (None: no
+        relay): a drill reaches only those that take drills."""
+        handoffs = self.console.handoffs
+        if handoffs is None:
+            return None
+        return handoffs.reaching(kind="directive", drill=bool(found.request.drill))
 
     def _alert(self, event_id: str) -> dict[str, Any] | None:
         """The panic alert the confirmation answers (from the alert strip), if any."""

@@ -40,10 +40,12 @@ class LivePages:
         tiles = BoardBuilder(self.engine, self.store).tiles()
         latest = self.store.directive(self.engine.directives.latest_seq)
         vocabulary = self.engine.directives.vocabulary
+        handoffs = self.console.handoffs
         return {
             "tiles": tiles,
             "alert_tiles": [t for t in tiles if t.alert is not None],
             "floods": self.console.parts.floods(),
+            "handoff_trouble": [] if handoffs is None else handoffs.failing(),
             "groups": group_tiles(tiles),
             "summary": board_summary(tiles),
             "states": campus_states(tiles),
@@ -71,7 +73,7 @@ class LivePages:
             request,
             principal,
             "alerts",
-            alerts=listing["open"] + history,
+            alerts=self.console.with_handoffs(listing["open"] + history),
             next_page=listing["next"],
             paged=request.query_params.get("before") is not None,
         )

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from hub.auth import Principal
 from hub.console.base import Console
 from hub.console.chart import drill_chart
-from hub.drills import Drill, drill_report, find_drill, find_drills, report_csv
+from hub.drills import Drill, drill_handoffs, drill_report, find_drill, find_drills, report_csv
 from hub.engine import Engine
 from hub.errors import Invalid, NotFound
 from hub.stats import summary
@@ -90,12 +90,17 @@ class ReportPages:
             raise NotFound(f"no drill starts with directive #{drill_id}")
         return drill
 
+    def _report(self, request: Request) -> dict[str, Any]:
+        """The drill's debrief with the hand-offs of its records."""
+        report = drill_report(self._drill(request), self.engine, self.store)
+        return report | {"handoffs": drill_handoffs(report, self.console.handoffs)}
+
     async def drills(self, request: Request, principal: Principal) -> Response:
         rows = drill_rows(self.engine, self.store)
         return self.console.show(request, principal, "drills", drills=rows)
 
     async def drill(self, request: Request, principal: Principal) -> Response:
-        report = drill_report(self._drill(request), self.engine, self.store)
+        report = self._report(request)
         rooms = sorted(
             self.engine.presence.inventory.rooms.values(),
             key=lambda r: (r.building, r.floor, r.id),
@@ -104,7 +109,7 @@ class ReportPages:
         return self.console.show(request, principal, "drill", report=report, chart=chart)
 
     async def drill_csv(self, request: Request, principal: Principal) -> Response:
-        report = drill_report(self._drill(request), self.engine, self.store)
+        report = self._report(request)
         name = f"roomcast-drill-{report['id']}.csv"
         return Response(
             report_csv(report),
@@ -149,7 +154,7 @@ class ReportPages:
         return JSONResponse(drill_rows(self.engine, self.store))
 
     async def drill_api(self, request: Request) -> Response:
-        return JSONResponse(drill_report(self._drill(request), self.engine, self.store))
+        return JSONResponse(self._report(request))
 
     async def devices_api(self, request: Request) -> Response:
         return JSONResponse(device_rows(self.engine, self.store, now=time.time()))

@@ -78,16 +78,36 @@ def _place(room: Room | None, *, building: str | None = None) -> dict[str, Any]:
 
 
 def _envelope(key: str, kind: str, drill: bool, at: float, context: Context) -> dict[str, Any]:
+    return _head(key, kind, drill, at, _site(context))
+
+
+def _head(key: str, kind: str, drill: bool, at: float, site: dict[str, Any]) -> dict[str, Any]:
     return {
         "$schema": SCHEMA_ID,
         "version": VERSION,
         "id": key,
         "kind": kind,
+        "test": kind == "test",
         "drill": drill,
         "at": _stamp(at),
         "at_unix": at,
-        "site": _site(context),
+        "site": site,
     }
+
+
+def relay_test_message(key: str, at: float, *, site_id: str, site: SiteDetails) -> bytes:
+    """``roomcast relay test``: kind ``test``, ``test`` true, never a drill and about no room,
+    so a receiver can answer it and act on nothing."""
+    where: dict[str, Any] = {"id": site_id, "name": site.name, "address": dict(site.address)}
+    where |= {"latitude": site.latitude, "longitude": site.longitude}
+    body = _head(key, "test", False, at, where) | {"during_drill": False}
+    body |= _place(None) | {
+        "device": None,
+        "event": None,
+        "directive": None,
+        "console_url": f"{site.console_url}/board",
+    }
+    return _encode(body)
 
 
 def _encode(body: dict[str, Any]) -> bytes:

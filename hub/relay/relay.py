@@ -119,6 +119,10 @@ class Relay:
                     self._work[hook.name].set()
                 cursor = self._cursors[hook.name] = moved
 
+    def wake(self, name: str) -> None:
+        """Something was queued for ``name`` outside the record (a test): try it now."""
+        self._work[name].set()
+
     # -- delivering ------------------------------------------------------------------------
 
     async def _deliver(self, hook: DestinationSettings) -> None:

@@ -15,7 +15,7 @@ wait on each other.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,10 @@ CREATE TABLE IF NOT EXISTS relay_attempts (
     destination TEXT NOT NULL, at REAL NOT NULL, duration_ms REAL NOT NULL,
     status INTEGER, result TEXT NOT NULL, retry_in_s REAL
 );
+CREATE INDEX IF NOT EXISTS relay_attempts_of ON relay_attempts (outbox_id, id);
 """
+
+_OUTBOX = "id, destination, key, queued_at, delivered_at, attempts"
 
 RELAYED_EVENT_KINDS = ("panic", "cancel", "staff_assist")
 """What the record holds that may leave the building (faults and roll calls stay in)."""
@@ -70,6 +73,18 @@ class Attempt:
     status: int | None
     result: str
     retry_in_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """One outbox row as the console reads it (no body)."""
+
+    id: int
+    destination: str
+    key: str
+    queued_at: float
+    delivered_at: float | None
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -203,6 +218,58 @@ class RelayStore:
         )
         names = ["outbox_id", "key", "at", "duration_ms", "status", "result", "retry_in_s"]
         return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    # -- what the console reads (hub/relay/views.py): indexed lookups, never a scan -------
+
+    def outbox_of(self, destination: str, keys: Sequence[str]) -> list[Outbox]:
+        """The outbox rows of ``keys`` at ``destination`` (the UNIQUE index answers)."""
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        sql = f"SELECT {_OUTBOX} FROM relay_outbox WHERE destination = ? AND key IN ({marks})"  # noqa: S608
+        rows = self._db.execute(sql, (destination, *keys))
+        return [Outbox(*row) for row in rows]
+
+    def head(self, destination: str) -> tuple[Outbox | None, int]:
+        """The oldest undelivered row of ``destination`` and how many wait (partial index)."""
+        row = self._db.execute(
+            "SELECT id, destination, key, queued_at, delivered_at, attempts FROM relay_outbox "
+            "WHERE destination = ? AND delivered_at IS NULL ORDER BY id LIMIT 1",
+            (destination,),
+        ).fetchone()
+        if row is None:
+            return None, 0
+        (waiting,) = self._db.execute(
+            "SELECT count(*) FROM relay_outbox WHERE destination = ? AND delivered_at IS NULL",
+            (destination,),
+        ).fetchone()
+        return Outbox(*row), int(waiting)
+
+    def last_attempts(self, outbox_ids: Sequence[int]) -> dict[int, Attempt]:
+        """The newest attempt of each outbox row (index ``relay_attempts_of``)."""
+        if not outbox_ids:
+            return {}
+        marks = ",".join("?" * len(outbox_ids))
+        newest = f"SELECT max(id) FROM relay_attempts WHERE outbox_id IN ({marks})"  # noqa: S608
+        sql = "SELECT outbox_id, at, duration_ms, status, result, retry_in_s FROM relay_attempts "
+        grouped = f"WHERE id IN ({newest} GROUP BY outbox_id)"
+        rows = self._db.execute(sql + grouped, tuple(outbox_ids))
+        return {row[0]: Attempt(*row[1:]) for row in rows}
+
+    def first_attempt_at(self, outbox_id: int) -> float | None:
+        row = self._db.execute(
+            "SELECT at FROM relay_attempts WHERE outbox_id = ? ORDER BY id LIMIT 1", (outbox_id,)
+        ).fetchone()
+        return None if row is None else float(row[0])
+
+    def enqueue_direct(self, destination: str, key: str, body: bytes, *, at: float) -> None:
+        """Queue one message that is not from the record (a test), cursor untouched."""
+        with durable(self._db):
+            self._db.execute(
+                "INSERT OR IGNORE INTO relay_outbox (destination, key, body, queued_at) "
+                "VALUES (?, ?, ?, ?)",
+                (destination, key, body, at),
+            )
 
 
 def body_json(body: bytes) -> dict[str, Any]:
