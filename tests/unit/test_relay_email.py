@@ -15,6 +15,7 @@ import pytest
 
 from hub.relay.config import Security, load_relay_config
 from hub.relay.mail_text import compose, local_time, subject, text
+from hub.relay.views import destinations_of
 from tests.unit.test_relay_config import HOOK, SITE, fails, write
 
 MAIL = """
@@ -168,3 +169,10 @@ def test_the_message_is_the_same_on_every_retry_and_names_its_key() -> None:
     assert first["Message-ID"] == "<event.3f2a9c0d7e@lincoln.roomcast.invalid>"
     assert first["X-Roomcast-Id"] == "event:3f2a9c0d7e"
     assert bytes(first).startswith(b"Subject: PANIC: Room 101")
+
+
+def test_the_office_sees_email_destinations_beside_webhooks(tmp_path: Path) -> None:
+    config = load_relay_config(write(tmp_path, SITE + HOOK + MAIL))
+    assert config is not None
+    labels = [d.label for d in destinations_of(config)]
+    assert labels == ["Police (webhook)", "Sro (email)"]
