@@ -39,6 +39,10 @@ class SiteDetails:
     longitude: float
     console_url: str
     """The console as people reach it (the hub binds loopback by default, so it is said here)."""
+    radius_km: float = 0.5
+    """CAP's ``circle``: the school and its grounds around (latitude, longitude)."""
+    cap_sender: str = ""
+    """CAP's ``sender``: ``roomcast@<console host>`` unless relay.toml says otherwise."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +69,37 @@ class DestinationSettings:
 class WebhookDestination(DestinationSettings):
     url: str
     secret: bytes = field(repr=False)
+
+
+class CapScope(enum.Enum):
+    RESTRICTED = "Restricted"
+    PRIVATE = "Private"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapAudience:
+    """CAP's ``scope``: Restricted to whom (``restriction``), or Private to ``addresses``."""
+
+    scope: CapScope = CapScope.RESTRICTED
+    restriction: str = "School safety staff, law enforcement and dispatch"
+    addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapDestination(WebhookDestination):
+    """A CAP 1.2 endpoint: the webhook's wire (verified HTTPS, back-off), a CAP XML body;
+    ``secret`` may be empty (then no signature header: many CAP receivers check none)."""
+
+    audience: CapAudience = field(default_factory=CapAudience)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapFeed:
+    """``[cap_feed]``: the Atom feed of alerts in force, behind HTTP Basic."""
+
+    username: str
+    password: str = field(repr=False)
+    audience: CapAudience = field(default_factory=CapAudience)
 
 
 class Security(enum.Enum):
@@ -97,12 +132,14 @@ class RelayConfig:
     site: SiteDetails
     webhooks: tuple[WebhookDestination, ...]
     emails: tuple[EmailDestination, ...] = ()
+    caps: tuple[CapDestination, ...] = ()
+    cap_feed: CapFeed | None = None
     poll_s: float = 1.0
     """How often the store is looked at even without a change on the bus (a safety net)."""
 
     @property
     def destinations(self) -> tuple[DestinationSettings, ...]:
-        return (*self.webhooks, *self.emails)
+        return (*self.webhooks, *self.emails, *self.caps)
 
 
 class _Table:
@@ -156,9 +193,10 @@ def load_relay_config(path: Path) -> RelayConfig | None:
     top = _Table(data, path)
     webhooks = tuple(_webhook(table) for table in _tables(top, "webhook"))
     emails = tuple(_email(table) for table in _tables(top, "email"))
-    if not webhooks and not emails:
-        raise top.fail("webhook", "no destination; add a [[webhook]] or [[email]] table")
-    names = [d.name for d in (*webhooks, *emails)]
+    caps = tuple(_cap(table) for table in _tables(top, "cap"))
+    if not webhooks and not emails and not caps:
+        raise top.fail("webhook", "no destination; add a [[webhook]], [[email]] or [[cap]] table")
+    names = [d.name for d in (*webhooks, *emails, *caps)]
     if len(set(names)) != len(names):  # a name is the destination's outbox and cursor
         raise top.fail("name", "two destinations have the same name; names must differ")
     return RelayConfig(
@@ -166,6 +204,8 @@ def load_relay_config(path: Path) -> RelayConfig | None:
         site=_site(top.table("site")),
         webhooks=webhooks,
         emails=emails,
+        caps=caps,
+        cap_feed=_cap_feed(top.table("cap_feed")) if "cap_feed" in data else None,
         poll_s=top.number("poll_s", 1.0, 0.05, 60),
     )
 
@@ -211,6 +251,8 @@ def _site(table: _Table) -> SiteDetails:
         latitude=table.number("latitude", None, -90, 90),
         longitude=table.number("longitude", None, -180, 180),
         console_url=console_url.rstrip("/"),
+        radius_km=table.number("radius_km", 0.5, 0.01, 100),
+        cap_sender=table.get("cap_sender", str, f"roomcast@{urlsplit(console_url).hostname}"),
     )
 
 
@@ -218,6 +260,40 @@ def _webhook(table: _Table) -> WebhookDestination:
     url = table.get("url", str)
     _check_url(table, url)
     return WebhookDestination(url=url, secret=_secret(table), **_pace(table, 5.0))
+
+
+def _cap(table: _Table) -> CapDestination:
+    url = table.get("url", str)
+    _check_url(table, url)
+    given = "secret" in table.data or "secret_file" in table.data
+    secret = _secret(table) if given else b""
+    return CapDestination(url=url, secret=secret, audience=_audience(table), **_pace(table, 5.0))
+
+
+def _cap_feed(table: _Table) -> CapFeed:
+    if ("password" in table.data) == ("password_file" in table.data):
+        raise table.fail("password", "give exactly one of password or password_file")
+    password = _private(table, "password")
+    if len(password) < 16:
+        raise table.fail("password", "is shorter than 16 characters; use a long random one")
+    return CapFeed(
+        username=table.get("username", str), password=password, audience=_audience(table)
+    )
+
+
+def _audience(table: _Table) -> CapAudience:
+    """CAP's scope: Restricted (default, with ``restriction``) or Private (``addresses``)."""
+    value = table.get("scope", str, CapScope.RESTRICTED.value)
+    try:
+        scope = CapScope(value)
+    except ValueError:
+        raise table.fail("scope", 'must be "Restricted" or "Private"') from None
+    if scope is CapScope.RESTRICTED:
+        return CapAudience(restriction=table.get("restriction", str, CapAudience.restriction))
+    addresses = tuple(table.get("addresses", list, []))
+    if not addresses or not all(isinstance(a, str) and a and " " not in a for a in addresses):
+        raise table.fail("addresses", 'Private needs addresses without spaces, e.g. ["dispatch"]')
+    return CapAudience(scope=scope, addresses=addresses)
 
 
 def _email(table: _Table) -> EmailDestination:
