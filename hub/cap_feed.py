@@ -28,7 +28,8 @@ from hub.auth import Permission
 from hub.parts import HubParts
 from hub.relay.cap import CapDraft
 from hub.relay.cap_records import CapWriter, writer_for
-from hub.relay.config import CapAudience, CapFeed, RelayConfig
+from hub.relay.cap_scope import CapAudience
+from hub.relay.config import CapFeed, RelayConfig
 from hub.relay.relay import drill_in_room_of
 from hub.relay.store import Recorded
 from protocol.srp import is_idle

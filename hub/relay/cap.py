@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.relay.config import CapAudience, CapScope, SiteDetails
+from hub.relay.cap_scope import CapAudience, CapScope
+from hub.relay.config import SiteDetails
 
 NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
 ET.register_namespace("cap", NAMESPACE)  # inside an Atom feed; alone it is the default

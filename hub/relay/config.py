@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from hub.relay.cap_scope import CapAudience, CapScope
 from transport.settings import ConfigError
 
 RELAY_FILE = "relay.toml"
@@ -69,20 +70,6 @@ class DestinationSettings:
 class WebhookDestination(DestinationSettings):
     url: str
     secret: bytes = field(repr=False)
-
-
-class CapScope(enum.Enum):
-    RESTRICTED = "Restricted"
-    PRIVATE = "Private"
-
-
-@dataclass(frozen=True, kw_only=True)
-class CapAudience:
-    """CAP's ``scope``: Restricted to whom (``restriction``), or Private to ``addresses``."""
-
-    scope: CapScope = CapScope.RESTRICTED
-    restriction: str = "School safety staff, law enforcement and dispatch"
-    addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -271,11 +258,7 @@ def _cap(table: _Table) -> CapDestination:
 
 
 def _cap_feed(table: _Table) -> CapFeed:
-    if ("password" in table.data) == ("password_file" in table.data):
-        raise table.fail("password", "give exactly one of password or password_file")
-    password = _private(table, "password")
-    if len(password) < 16:
-        raise table.fail("password", "is shorter than 16 characters; use a long random one")
+    password = _long_secret(table, "password")
     return CapFeed(
         username=table.get("username", str), password=password, audience=_audience(table)
     )
@@ -396,9 +379,14 @@ def _password(table: _Table) -> str | None:
 
 def _secret(table: _Table) -> bytes:
     """The HMAC key: ``secret`` inline or ``secret_file`` (0600, its first line)."""
-    if ("secret" in table.data) == ("secret_file" in table.data):
-        raise table.fail("secret", "give exactly one of secret or secret_file")
-    text = _private(table, "secret")
+    return _long_secret(table, "secret").encode("utf-8")
+
+
+def _long_secret(table: _Table, key: str) -> str:
+    """Exactly one of ``key`` or ``<key>_file``, at least 16 characters."""
+    if (key in table.data) == (f"{key}_file" in table.data):
+        raise table.fail(key, f"give exactly one of {key} or {key}_file")
+    text = _private(table, key)
     if len(text) < 16:
-        raise table.fail("secret", "is shorter than 16 characters; use a long random secret")
-    return text.encode("utf-8")
+        raise table.fail(key, "is shorter than 16 characters; use a long random secret")
+    return text
