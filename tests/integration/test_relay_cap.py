@@ -24,7 +24,7 @@ from protocol.messages import EventKind
 from protocol.srp import Action
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
-from tests.conftest import StartNode, hub_with
+from tests.conftest import StartNode, admin_login, hub_with
 from tests.integration.test_relay import press
 from tests.relay_receiver import (
     FAST,
@@ -151,7 +151,27 @@ async def test_a_drill_is_exercise_only_where_drills_are_taken_and_all_clear_ref
         assert field(secured, "references").split(",")[1] == field(held, "identifier")
 
 
-async def test_the_atom_feed_lists_what_is_in_force_and_needs_credentials(
+async def test_the_atom_feed_needs_the_feed_credential_or_a_session(
+    site: ThrowawaySite, mosquitto: MosquittoProcess, receiver: Receiver, authority: Authority
+) -> None:
+    async with capping(site, cap_table(receiver, authority)) as hub:
+        hold = hub.engine.directives.issue(DirectiveRequest(action=Action.HOLD), user="t")
+        async with httpx.AsyncClient(base_url=hub.api_url) as web:
+            assert (await web.get("/cap/alerts.atom")).status_code == 401
+            refused = await web.get("/cap/alerts.atom", auth=(FEED_USER, "wrong-password-000000"))
+            assert refused.status_code == 401
+            assert refused.headers["www-authenticate"].startswith("Basic")
+            one = f"/cap/alerts/roomcast.{site.site}.directive.{hold.seq}.xml"
+            assert (await web.get(one)).status_code == 401
+            assert (await web.get(one, auth=(FEED_USER, FEED_PASSWORD))).status_code == 200
+            login = await web.post("/api/login", json=admin_login(site))
+            token = {"Authorization": f"Bearer {login.json()['token']}"}
+            assert (await web.get("/cap/alerts.atom", headers=token)).status_code == 200
+            bogus = {"Authorization": "Bearer not-a-session"}
+            assert (await web.get("/cap/alerts.atom", headers=bogus)).status_code == 401
+
+
+async def test_the_atom_feed_lists_what_is_in_force_each_entry_a_valid_cap_alert(
     site: ThrowawaySite,
     mosquitto: MosquittoProcess,
     start_node: StartNode,
@@ -162,34 +182,34 @@ async def test_the_atom_feed_lists_what_is_in_force_and_needs_credentials(
         node = await start_node(site.devices[0].device_id)
         panic = await press(node, hub)
         lockdown = hub.engine.directives.issue(DirectiveRequest(action=Action.LOCKDOWN), user="t")
-        async with httpx.AsyncClient(base_url=hub.api_url) as web:
-            assert (await web.get("/cap/alerts.atom")).status_code == 401
-            refused = await web.get("/cap/alerts.atom", auth=(FEED_USER, "wrong-password-000000"))
-            assert refused.status_code == 401
-            assert refused.headers["www-authenticate"].startswith("Basic")
-            one = f"/cap/alerts/roomcast.{site.site}.event.{panic}.xml"
-            assert (await web.get(one)).status_code == 401
-            feed = await web.get("/cap/alerts.atom", auth=(FEED_USER, FEED_PASSWORD))
+        async with httpx.AsyncClient(base_url=hub.api_url, auth=(FEED_USER, FEED_PASSWORD)) as web:
+            feed = await web.get("/cap/alerts.atom")
             assert feed.status_code == 200
             assert feed.headers["content-type"].startswith("application/atom+xml")
-            entries = ET.fromstring(feed.content).findall(f"{ATOM}entry")
-            alerts = []
-            for entry in entries:
-                content = entry.find(f"{ATOM}content")
-                assert content is not None
-                (embedded,) = list(content)
-                xml = ET.tostring(embedded, encoding="utf-8", default_namespace=CAP[1:-1])
-                alerts.append(alert(xml))
-                link = entry.find(f"{ATOM}link")
-                assert link is not None
-                linked = await web.get(link.attrib["href"], auth=(FEED_USER, FEED_PASSWORD))
-                assert linked.status_code == 200
-                assert field(alert(linked.content), "identifier") == field(alerts[-1], "identifier")
+            alerts = [
+                await entry_alert(web, e) for e in ET.fromstring(feed.content).iter(f"{ATOM}entry")
+            ]
             assert [field(a, "identifier") for a in alerts] == [
                 f"roomcast.{site.site}.event.{panic}",
                 f"roomcast.{site.site}.directive.{lockdown.seq}",
             ]
             hub.engine.directives.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="t")
-            after = await web.get("/cap/alerts.atom", auth=(FEED_USER, FEED_PASSWORD))
+            after = await web.get("/cap/alerts.atom")
             left = ET.fromstring(after.content).findall(f"{ATOM}entry")
             assert len(left) == 1  # the panic is open until the office acknowledges it
+            gone = f"/cap/alerts/roomcast.{site.site}.directive.{lockdown.seq}.xml"
+            assert (await web.get(gone)).status_code == 404
+
+
+async def entry_alert(web: httpx.AsyncClient, entry: ET.Element) -> ET.Element:
+    """The entry's embedded CAP alert, valid, and the same as the one it links to."""
+    content = entry.find(f"{ATOM}content")
+    assert content is not None
+    (embedded,) = list(content)
+    embedded_alert = alert(ET.tostring(embedded, encoding="utf-8", default_namespace=CAP[1:-1]))
+    link = entry.find(f"{ATOM}link")
+    assert link is not None
+    linked = await web.get(link.attrib["href"])
+    assert linked.status_code == 200
+    assert field(alert(linked.content), "identifier") == field(embedded_alert, "identifier")
+    return embedded_alert
