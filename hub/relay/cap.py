@@ -82,6 +82,7 @@ class CapDraft:
     web: str
     area: str
     circle: str
+    geocode: tuple[tuple[str, str], ...] = ()
     note: str | None = None
     references: tuple[str, ...] = ()
 
@@ -130,6 +131,10 @@ class CapDraft:
         area = ET.SubElement(info, f"{{{NAMESPACE}}}area")
         _add(area, "areaDesc", self.area)
         _add(area, "circle", self.circle)
+        for name, value in self.geocode:  # the zone and county codes a district gives
+            code = ET.SubElement(area, f"{{{NAMESPACE}}}geocode")
+            _add(code, "valueName", name)
+            _add(code, "value", value)
 
 
 def _add(parent: ET.Element, name: str, text: str) -> None:

@@ -86,6 +86,7 @@ class CapWriter:
             web=f"{self.site.console_url}/alerts#alert-{event['event_id']}",
             area=where,
             circle=circle(self.site),
+            geocode=self.site.geocode,
             note=PRESS_IN_DRILL_NOTE if self.drill_in_room(event["room"]) else None,
             references=references,
         )
@@ -124,6 +125,7 @@ class CapWriter:
             web=f"{self.site.console_url}/board",
             area=where,
             circle=circle(self.site),
+            geocode=self.site.geocode,
             note=DRILL_NOTE if directive.drill else None,
             references=references,
         )

@@ -16,14 +16,14 @@ import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from hub.relay.cap_scope import CapAudience, CapScope
+from hub.relay.toml_table import Table as _Table
 from transport.settings import ConfigError
 
 RELAY_FILE = "relay.toml"
-T = TypeVar("T")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _ADDRESS = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+$")
 _ADDRESS_KEYS = ("street", "city", "region", "postal_code", "country")
@@ -44,6 +44,8 @@ class SiteDetails:
     """CAP's ``circle``: the school and its grounds around (latitude, longitude)."""
     cap_sender: str = ""
     """CAP's ``sender``: ``roomcast@<console host>`` unless relay.toml says otherwise."""
+    geocode: tuple[tuple[str, str], ...] = ()
+    """CAP's ``geocode`` pairs from ``[site.geocode]``, e.g. (UGC, TXZ192), (SAME, 048453)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,44 +131,6 @@ class RelayConfig:
         return (*self.webhooks, *self.emails, *self.caps)
 
 
-class _Table:
-    """One TOML table and where it sits, so every error names the file and the key."""
-
-    def __init__(self, data: dict[str, Any], source: Path, prefix: str = "") -> None:
-        self.data, self.source, self.prefix = data, source, prefix
-
-    def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.source}: {self.prefix}{key}: {problem}")
-
-    def get(self, key: str, kind: type[T], default: T | None = None) -> T:
-        if key not in self.data:
-            if default is None:
-                raise self.fail(key, "missing; see docs/integrations.md for the relay's keys")
-            return default
-        value = self.data[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise self.fail(key, f"must be {kind.__name__}, not {type(value).__name__}")
-        return value
-
-    def number(self, key: str, default: float | None, low: float, high: float) -> float:
-        """A number in [low, high]; ``default`` None makes it required."""
-        value = self.get(key, float, default)
-        if not low <= value <= high:
-            raise self.fail(key, f"must be between {low:g} and {high:g}")
-        return value
-
-    def table(self, key: str) -> _Table:
-        return _Table(self.get(key, dict), self.source, f"{self.prefix}{key}.")
-
-    def file(self, key: str) -> Path:
-        path = self.source.parent / self.get(key, str)
-        if not path.is_file():
-            raise self.fail(key, f"{path} does not exist; fix the path (relative to the file)")
-        return path
-
-
 def load_relay_config(path: Path) -> RelayConfig | None:
     """The relay's settings, or None when there is no relay file."""
     try:
@@ -240,7 +204,22 @@ def _site(table: _Table) -> SiteDetails:
         console_url=console_url.rstrip("/"),
         radius_km=table.number("radius_km", 0.5, 0.01, 100),
         cap_sender=table.get("cap_sender", str, f"roomcast@{urlsplit(console_url).hostname}"),
+        geocode=_geocode(table.table("geocode")) if "geocode" in table.data else (),
     )
+
+
+def _geocode(table: _Table) -> tuple[tuple[str, str], ...]:
+    """``name = "code"`` or ``name = ["code", ...]``: each pair one CAP geocode."""
+    pairs = [(k, v) for k in table.data for v in _strings(table, k)]
+    return tuple(pairs)
+
+
+def _strings(table: _Table, key: str) -> list[str]:
+    value = table.data[key]
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(v, str) and v for v in values):
+        raise table.fail(key, 'must be a code or a list of codes, e.g. UGC = ["TXZ192", "TXC453"]')
+    return values
 
 
 def _webhook(table: _Table) -> WebhookDestination:

@@ -37,6 +37,7 @@ PLACE = SiteDetails(
     longitude=-97.7431,
     console_url="https://hub.lincoln.example.org",
     cap_sender="roomcast@hub.lincoln.example.org",
+    geocode=(("UGC", "TXZ192"), ("SAME", "048453")),
 )
 AUDIENCES = (CapAudience(), CapAudience(scope=CapScope.PRIVATE, addresses=("signage",)))
 
@@ -112,6 +113,15 @@ def test_shelter_takes_its_category_from_the_hazard_and_says_the_strategy() -> N
     assert text(second, "info/category") == "CBRNE"
 
 
+def test_the_site_geocodes_follow_the_circle() -> None:
+    alert = valid(writer().draft(press("panic")).render(CapAudience()))
+    codes = alert.findall(f"{CAP}info/{CAP}area/{CAP}geocode")
+    assert [(c.findtext(f"{CAP}valueName"), c.findtext(f"{CAP}value")) for c in codes] == [
+        ("UGC", "TXZ192"),
+        ("SAME", "048453"),
+    ]
+
+
 def test_the_mapping_covers_every_action_and_press() -> None:
     assert set(MAPPING) == {a.value for a in Action} | {"panic", "cancel", "staff_assist"}
     assert MAPPING["lockdown"].severity == "Extreme" and MAPPING["panic"].certainty == "Likely"
@@ -153,7 +163,16 @@ def test_a_cap_destination_reads_with_its_defaults(tmp_path: Path) -> None:
     assert cap.secret == b"" and cap.audience.scope is CapScope.RESTRICTED
     assert config.site.radius_km == 0.5
     assert config.site.cap_sender == "roomcast@hub.lincoln.example.org"
-    assert config.cap_feed is None
+    assert config.cap_feed is None and config.site.geocode == ()
+    codes = SITE.replace(
+        "[site.address]",
+        '[site.geocode]\nUGC = ["TXZ192", "TXC453"]\nSAME = "048453"\n[site.address]',
+    )
+    config = load_relay_config(write(tmp_path, codes + CAP_TABLE))
+    assert config is not None
+    assert config.site.geocode == (("UGC", "TXZ192"), ("UGC", "TXC453"), ("SAME", "048453"))
+    bad = SITE.replace("[site.address]", "[site.geocode]\nUGC = 5\n[site.address]")
+    assert "site.geocode.UGC: must be a code" in fails(tmp_path, bad + CAP_TABLE)
 
 
 def test_cap_mistakes_are_named(tmp_path: Path) -> None:
