@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from hub.access import Access
 from hub.api import api_routes
 from hub.auth import LoginLimiter, Sessions, Users
+from hub.cap_feed import cap_routes
 from hub.console.routes import console_routes
 from hub.console.security import SecurityHeaders
 from hub.console_control import ConsoleControl
@@ -32,7 +33,11 @@ def create_app(parts: HubParts) -> Starlette:
         config=config, store=parts.store, users=users, sessions=sessions, limiter=LoginLimiter()
     )
     return Starlette(
-        routes=api_routes(parts, access, logins) + console_routes(parts, access, logins),
+        routes=[
+            *api_routes(parts, access, logins),
+            *console_routes(parts, access, logins),
+            *cap_routes(parts, access),  # /cap/...: only with a relay.toml
+        ],
         middleware=[
             Middleware(ForwardedFor, trusted=config.trusted_proxies),
             Middleware(SecurityHeaders),

@@ -16,13 +16,14 @@ import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
+from hub.relay.cap_scope import CapAudience, CapScope
+from hub.relay.toml_table import Table as _Table
 from transport.settings import ConfigError
 
 RELAY_FILE = "relay.toml"
-T = TypeVar("T")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _ADDRESS = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+$")
 _ADDRESS_KEYS = ("street", "city", "region", "postal_code", "country")
@@ -39,6 +40,12 @@ class SiteDetails:
     longitude: float
     console_url: str
     """The console as people reach it (the hub binds loopback by default, so it is said here)."""
+    radius_km: float = 0.5
+    """CAP's ``circle``: the school and its grounds around (latitude, longitude)."""
+    cap_sender: str = ""
+    """CAP's ``sender``: ``roomcast@<console host>`` unless relay.toml says otherwise."""
+    geocode: tuple[tuple[str, str], ...] = ()
+    """CAP's ``geocode`` pairs from ``[site.geocode]``, e.g. (UGC, TXZ192), (SAME, 048453)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +72,23 @@ class DestinationSettings:
 class WebhookDestination(DestinationSettings):
     url: str
     secret: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapDestination(WebhookDestination):
+    """A CAP 1.2 endpoint: the webhook's wire (verified HTTPS, back-off), a CAP XML body;
+    ``secret`` may be empty (then no signature header: many CAP receivers check none)."""
+
+    audience: CapAudience = field(default_factory=CapAudience)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapFeed:
+    """``[cap_feed]``: the Atom feed of alerts in force, behind HTTP Basic."""
+
+    username: str
+    password: str = field(repr=False)
+    audience: CapAudience = field(default_factory=CapAudience)
 
 
 class Security(enum.Enum):
@@ -97,50 +121,14 @@ class RelayConfig:
     site: SiteDetails
     webhooks: tuple[WebhookDestination, ...]
     emails: tuple[EmailDestination, ...] = ()
+    caps: tuple[CapDestination, ...] = ()
+    cap_feed: CapFeed | None = None
     poll_s: float = 1.0
     """How often the store is looked at even without a change on the bus (a safety net)."""
 
     @property
     def destinations(self) -> tuple[DestinationSettings, ...]:
-        return (*self.webhooks, *self.emails)
-
-
-class _Table:
-    """One TOML table and where it sits, so every error names the file and the key."""
-
-    def __init__(self, data: dict[str, Any], source: Path, prefix: str = "") -> None:
-        self.data, self.source, self.prefix = data, source, prefix
-
-    def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.source}: {self.prefix}{key}: {problem}")
-
-    def get(self, key: str, kind: type[T], default: T | None = None) -> T:
-        if key not in self.data:
-            if default is None:
-                raise self.fail(key, "missing; see docs/integrations.md for the relay's keys")
-            return default
-        value = self.data[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise self.fail(key, f"must be {kind.__name__}, not {type(value).__name__}")
-        return value
-
-    def number(self, key: str, default: float | None, low: float, high: float) -> float:
-        """A number in [low, high]; ``default`` None makes it required."""
-        value = self.get(key, float, default)
-        if not low <= value <= high:
-            raise self.fail(key, f"must be between {low:g} and {high:g}")
-        return value
-
-    def table(self, key: str) -> _Table:
-        return _Table(self.get(key, dict), self.source, f"{self.prefix}{key}.")
-
-    def file(self, key: str) -> Path:
-        path = self.source.parent / self.get(key, str)
-        if not path.is_file():
-            raise self.fail(key, f"{path} does not exist; fix the path (relative to the file)")
-        return path
+        return (*self.webhooks, *self.emails, *self.caps)
 
 
 def load_relay_config(path: Path) -> RelayConfig | None:
@@ -156,9 +144,10 @@ def load_relay_config(path: Path) -> RelayConfig | None:
     top = _Table(data, path)
     webhooks = tuple(_webhook(table) for table in _tables(top, "webhook"))
     emails = tuple(_email(table) for table in _tables(top, "email"))
-    if not webhooks and not emails:
-        raise top.fail("webhook", "no destination; add a [[webhook]] or [[email]] table")
-    names = [d.name for d in (*webhooks, *emails)]
+    caps = tuple(_cap(table) for table in _tables(top, "cap"))
+    if not webhooks and not emails and not caps:
+        raise top.fail("webhook", "no destination; add a [[webhook]], [[email]] or [[cap]] table")
+    names = [d.name for d in (*webhooks, *emails, *caps)]
     if len(set(names)) != len(names):  # a name is the destination's outbox and cursor
         raise top.fail("name", "two destinations have the same name; names must differ")
     return RelayConfig(
@@ -166,6 +155,8 @@ def load_relay_config(path: Path) -> RelayConfig | None:
         site=_site(top.table("site")),
         webhooks=webhooks,
         emails=emails,
+        caps=caps,
+        cap_feed=_cap_feed(top.table("cap_feed")) if "cap_feed" in data else None,
         poll_s=top.number("poll_s", 1.0, 0.05, 60),
     )
 
@@ -211,13 +202,60 @@ def _site(table: _Table) -> SiteDetails:
         latitude=table.number("latitude", None, -90, 90),
         longitude=table.number("longitude", None, -180, 180),
         console_url=console_url.rstrip("/"),
+        radius_km=table.number("radius_km", 0.5, 0.01, 100),
+        cap_sender=table.get("cap_sender", str, f"roomcast@{urlsplit(console_url).hostname}"),
+        geocode=_geocode(table.table("geocode")) if "geocode" in table.data else (),
     )
+
+
+def _geocode(table: _Table) -> tuple[tuple[str, str], ...]:
+    """``name = "code"`` or ``name = ["code", ...]``: each pair one CAP geocode."""
+    pairs = [(k, v) for k in table.data for v in _strings(table, k)]
+    return tuple(pairs)
+
+
+def _strings(table: _Table, key: str) -> list[str]:
+    value = table.data[key]
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(v, str) and v for v in values):
+        raise table.fail(key, 'must be a code or a list of codes, e.g. UGC = ["TXZ192", "TXC453"]')
+    return values
 
 
 def _webhook(table: _Table) -> WebhookDestination:
     url = table.get("url", str)
     _check_url(table, url)
     return WebhookDestination(url=url, secret=_secret(table), **_pace(table, 5.0))
+
+
+def _cap(table: _Table) -> CapDestination:
+    url = table.get("url", str)
+    _check_url(table, url)
+    given = "secret" in table.data or "secret_file" in table.data
+    secret = _secret(table) if given else b""
+    return CapDestination(url=url, secret=secret, audience=_audience(table), **_pace(table, 5.0))
+
+
+def _cap_feed(table: _Table) -> CapFeed:
+    password = _long_secret(table, "password")
+    return CapFeed(
+        username=table.get("username", str), password=password, audience=_audience(table)
+    )
+
+
+def _audience(table: _Table) -> CapAudience:
+    """CAP's scope: Restricted (default, with ``restriction``) or Private (``addresses``)."""
+    value = table.get("scope", str, CapScope.RESTRICTED.value)
+    try:
+        scope = CapScope(value)
+    except ValueError:
+        raise table.fail("scope", 'must be "Restricted" or "Private"') from None
+    if scope is CapScope.RESTRICTED:
+        return CapAudience(restriction=table.get("restriction", str, CapAudience.restriction))
+    addresses = tuple(table.get("addresses", list, []))
+    if not addresses or not all(isinstance(a, str) and a and " " not in a for a in addresses):
+        raise table.fail("addresses", 'Private needs addresses without spaces, e.g. ["dispatch"]')
+    return CapAudience(scope=scope, addresses=addresses)
 
 
 def _email(table: _Table) -> EmailDestination:
@@ -320,9 +358,14 @@ def _password(table: _Table) -> str | None:
 
 def _secret(table: _Table) -> bytes:
     """The HMAC key: ``secret`` inline or ``secret_file`` (0600, its first line)."""
-    if ("secret" in table.data) == ("secret_file" in table.data):
-        raise table.fail("secret", "give exactly one of secret or secret_file")
-    text = _private(table, "secret")
+    return _long_secret(table, "secret").encode("utf-8")
+
+
+def _long_secret(table: _Table, key: str) -> str:
+    """Exactly one of ``key`` or ``<key>_file``, at least 16 characters."""
+    if (key in table.data) == (f"{key}_file" in table.data):
+        raise table.fail(key, f"give exactly one of {key} or {key}_file")
+    text = _private(table, key)
     if len(text) < 16:
-        raise table.fail("secret", "is shorter than 16 characters; use a long random secret")
-    return text.encode("utf-8")
+        raise table.fail(key, "is shorter than 16 characters; use a long random secret")
+    return text

@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from hub.relay.config import DestinationSettings, EmailDestination, WebhookDestination
+from hub.relay.cap_post import CapSender
+from hub.relay.config import (
+    CapDestination,
+    DestinationSettings,
+    EmailDestination,
+    WebhookDestination,
+)
 from hub.relay.mail import EmailSender
 from hub.relay.messages import Message
 from hub.relay.store import Attempt, Pending
@@ -38,8 +44,17 @@ class Destination(Protocol):
 def open_destination(settings: DestinationSettings, *, clock: Callable[[], float]) -> Destination:
     """The sender for ``settings``' kind; raises OSError/ValueError if its TLS cannot be set
     up (a CA file broken since the hub started), which the relay retries."""
+    if isinstance(settings, CapDestination):  # before its base class, the webhook
+        return CapSender(settings, clock=clock)
     if isinstance(settings, WebhookDestination):
         return WebhookSender(settings, clock=clock)
     if isinstance(settings, EmailDestination):
         return EmailSender(settings, clock=clock)
     raise TypeError(f"no sender for {type(settings).__name__}")
+
+
+def queued_body(settings: DestinationSettings, message: Message) -> bytes:
+    """What is queued for ``settings``: the record's CAP alert in its scope, or the JSON."""
+    if isinstance(settings, CapDestination) and message.cap is not None:
+        return message.cap.render(settings.audience)
+    return message.body

@@ -7,17 +7,21 @@ wrong), as RFC 3339 UTC strings and as Unix seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.relay.config import SiteDetails
 from hub.relay.store import Recorded
 from protocol.inventory import Room
 from protocol.messages import Directive
 from protocol.topics import ScopeKind
+
+if TYPE_CHECKING:
+    from hub.relay.cap import CapDraft
 
 SCHEMA_ID = "https://roomcast.org/schemas/webhook/v1.json"
 VERSION = 1
@@ -30,6 +34,8 @@ class Message:
     kind: str
     drill: bool
     body: bytes
+    cap: CapDraft | None = None
+    """The same record in CAP 1.2, rendered per destination (its scope is theirs)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,13 +48,15 @@ class Context:
     drill_in_room: Callable[[str], bool]
     """Whether a room's directive in force is a drill (a press then says ``during_drill``)."""
     describe: Callable[[Directive], dict[str, Any]]
+    cap: Callable[[Recorded], CapDraft] | None = None
 
 
 def message_for(recorded: Recorded, context: Context) -> Message:
+    cap = None if context.cap is None else context.cap(recorded)
     if recorded.event is not None:
-        return _event_message(recorded.event, context)
+        return dataclasses.replace(_event_message(recorded.event, context), cap=cap)
     assert recorded.directive is not None
-    return _directive_message(recorded.directive, context)
+    return dataclasses.replace(_directive_message(recorded.directive, context), cap=cap)
 
 
 def _stamp(at: float) -> str:

@@ -36,8 +36,9 @@ from pathlib import Path
 
 from hub.bus import Bus, Change, Update
 from hub.engine import Engine
+from hub.relay.cap_records import CapWriter, writer_for
 from hub.relay.config import DestinationSettings, RelayConfig
-from hub.relay.destination import Destination, open_destination
+from hub.relay.destination import Destination, open_destination, queued_body
 from hub.relay.messages import Context, message_for
 from hub.relay.store import Pending, RelayStore
 from transport.backoff import Backoff
@@ -62,12 +63,21 @@ class Relay:
         self.config = config
         self.store = RelayStore(database)
         self._bus, self._now = bus, clock
+        self.cap: CapWriter = writer_for(
+            engine,
+            site_id=site_id,
+            site=config.site,
+            drill_in_room=drill_in_room_of(engine),
+            panic_at=self.store.received_at,
+        )
+        """CAP 1.2 of each record, for the [[cap]] destinations and the feed."""
         self._context = Context(
             site_id=site_id,
             site=config.site,
             room=lambda room_id: engine.presence.inventory.rooms.get(room_id),
             drill_in_room=drill_in_room_of(engine),
             describe=engine.directives.describe,
+            cap=self.cap.draft if config.caps else None,
         )
         self._work = {hook.name: asyncio.Event() for hook in config.destinations}
         self.watchers: set[Callable[[], None]] = set()
@@ -114,7 +124,9 @@ class Relay:
                 if moved == cursor:
                     break
                 messages = [message_for(r, self._context) for r in found]
-                wanted = [(m.key, m.body) for m in messages if hook.takes(m.kind, m.drill)]
+                wanted = [
+                    (m.key, queued_body(hook, m)) for m in messages if hook.takes(m.kind, m.drill)
+                ]
                 if self.store.enqueue(hook.name, wanted, moved, at=self._now()):
                     self._work[hook.name].set()
                 cursor = self._cursors[hook.name] = moved

@@ -168,6 +168,13 @@ class RelayStore:
             )
         return max(added, 0)
 
+    def received_at(self, event_id: str) -> float | None:
+        """When the hub recorded event ``event_id`` (a CAP cancel's reference names it)."""
+        row = self._db.execute(
+            "SELECT received_at FROM events WHERE event_id = ?", (event_id,)
+        ).fetchone()
+        return None if row is None else float(row[0])
+
     def next_pending(self, destination: str) -> Pending | None:
         """The oldest undelivered message: delivery is in order, one at a time."""
         row = self._db.execute(
