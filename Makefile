@@ -58,9 +58,10 @@ chaos: setup  ## random faults for a while; prints what was lost (must be 0)
 bench: setup  ## latency and scale: N=50..2000 rooms vs the bare broker (ARGS="--quick", "--rooms 50,200")
 	$(VENV)/bin/python -m benchmarks $(ARGS)
 
-# From a blank SD card to a classroom node, on an emulated arm64 Pi under a real systemd
-# (docs/deploy.md). The bookworm arm64 root and the node's wheelhouse are cached in
-# ~/.cache/roomcast/ (make pi-clean removes them); the first run builds them.
+# From a blank SD card to a classroom node, and the hub's install, on an emulated arm64 Pi
+# under a real systemd (docs/deploy.md). The bookworm arm64 root and the node's wheelhouse
+# are cached in ~/.cache/roomcast/ (make pi-clean removes them); the first run builds them,
+# and a new root is built when its package list (PACKAGES in tests/pi/rootfs.py) changes.
 PI_DEBS := debootstrap qemu-user-static binfmt-support systemd-container mosquitto
 pi-test: setup
 	@missing=""; for pkg in $(PI_DEBS); do \
@@ -73,5 +74,5 @@ pi-test: setup
 	$(SUDO) $(VENV)/bin/python -m tests.pi.pitest
 
 pi-clean:  ## forget the cached arm64 root and wheelhouse
-	rm -rf $${HOME}/.cache/roomcast/bookworm-arm64 $${HOME}/.cache/roomcast/bookworm-arm64.tmp \
-	  $${HOME}/.cache/roomcast/wheelhouse-* /var/tmp/roomcast-pi-test
+	rm -rf $${HOME}/.cache/roomcast/bookworm-arm64* $${HOME}/.cache/roomcast/wheelhouse-* \
+	  /var/tmp/roomcast-pi-test

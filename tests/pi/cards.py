@@ -7,6 +7,8 @@ Three shapes: bookworm customised by Raspberry Pi Imager (``firstrun.sh`` hooked
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 CMDLINE = "console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 rootwait"
@@ -53,6 +55,63 @@ users:
 runcmd:
   - [sh, -c, 'echo cloud-init ran > /var/lib/cloud-runcmd']
 """
+
+
+RPI_CLOUD_CFG = """# What Raspberry Pi OS's cloud-init images install (pi-gen stage2/04-cloud-init,
+# 99_raspberry-pi.cfg): the NoCloud datasource, seeded from the boot partition.
+datasource_list: [ NoCloud, None ]
+datasource:
+  NoCloud:
+    # The trailing slash: bookworm's cloud-init (22.4) appends "user-data" without one.
+    seedfrom: file:///boot/firmware/
+# (Its ssh_genkeytypes: [] is left out: bookworm's cloud-init schema refuses an empty list,
+# and this root has no ssh.)
+# make pi-test only: the container shares the host's network, which cloud-init must not
+# configure.
+network: {config: disabled}
+"""
+DROP_IN = """[Service]
+# make pi-test only: mock pins, and SIGUSR1 presses the panic button (device/testpins.py)
+Environment=ROOMCAST_TEST_PIN_FACTORY=mock
+"""
+
+
+@dataclass(frozen=True)
+class Card:
+    """A card shape, and how its first boot reaches Roomcast's hook."""
+
+    kind: str
+    """One of "imager", "plain", "cloud-init" (``lay_out``)."""
+    trigger: str
+    """What ``provision sdcard`` reports as starting the hook."""
+    reboots: bool
+    """The install ends in a reboot (``systemd.run_success_action=reboot``)."""
+    ran: str
+    """A file the image's own first-boot step leaves in the root ("" if it has none)."""
+    flashed_at: str
+    """Where the partition is in the root before the first boot."""
+
+
+IMAGER = Card("imager", "firstrun.sh (Imager)", True, "var/lib/imager-firstrun-ran", "boot")
+PLAIN = Card("plain", "cmdline.txt", True, "", "boot/firmware")
+CLOUD_INIT = Card("cloud-init", "user-data (cloud-init)", False, "var/lib/cloud-runcmd",
+                  "boot/firmware")  # fmt: skip
+
+
+def prepare_root(upper: Path, card: Card) -> None:
+    """What differs between the cached root and the image a card stands for, in the
+    overlay's upper directory: a node runs no broker (the root has one for the hub case),
+    cloud-init is on only on the cloud-init image; and the test's own drop-in."""
+    units = upper / "etc/systemd/system"
+    (units / "roomcast-device.service.d").mkdir(parents=True, exist_ok=True)
+    (units / "roomcast-device.service.d/pitest.conf").write_text(DROP_IN)
+    os.symlink("/dev/null", units / "mosquitto.service")
+    cloud = upper / "etc/cloud"
+    (cloud / "cloud.cfg.d").mkdir(parents=True, exist_ok=True)
+    if card.kind == "cloud-init":
+        (cloud / "cloud.cfg.d/99_raspberry-pi.cfg").write_text(RPI_CLOUD_CFG)
+    else:
+        (cloud / "cloud-init.disabled").touch()
 
 
 def lay_out(boot: Path, kind: str) -> Path:

@@ -3,7 +3,8 @@
 The container shares the host's network (no ``--private-network``), so the node reaches
 the broker on 127.0.0.1 as a Pi reaches its hub. ``--register=no --keep-unit`` because the
 host's PID 1 is not systemd. Every boot runs on an overlay of the cached root whose upper
-directory persists between boots of one test (the card, the installed node, its outbox).
+directory persists between boots of one Pi (the card, the installed node, its outbox);
+each Pi of the test has its own.
 """
 
 from __future__ import annotations
@@ -30,18 +31,23 @@ async def wait_until(check: Callable[[], object], within_s: float, what: str) ->
         await asyncio.sleep(0.5)
 
 
-class Pi:
-    """One boot of the emulated node; ``log`` collects the console."""
+PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+"""Commands run inside get a clean environment, not the test's (its venv, its PATH)."""
 
-    def __init__(self, root: Path, upper: Path, log: Path) -> None:
-        self.root, self.upper, self.log = root, upper, log
+
+class Pi:
+    """One boot of the emulated Pi; ``log`` collects the console; ``binds`` are extra
+    ``systemd-nspawn`` options (``--bind-ro=HOST:INSIDE``)."""
+
+    def __init__(self, root: Path, upper: Path, log: Path, binds: tuple[str, ...] = ()) -> None:
+        self.root, self.upper, self.log, self.binds = root, upper, log, binds
         self.process: asyncio.subprocess.Process | None = None
 
     async def boot(self, *kernel_arguments: str) -> None:
         command = [
             "systemd-nspawn", "--quiet", f"--directory={self.root}",
             f"--overlay={self.root}:{self.upper}:/", "--register=no", "--keep-unit",
-            "--boot", "--", *kernel_arguments,
+            *self.binds, "--boot", "--", *kernel_arguments,
         ]  # fmt: skip
         with self.log.open("ab") as out:
             self.process = await asyncio.create_subprocess_exec(
@@ -66,13 +72,28 @@ class Pi:
             return int(pids[0]) if pids else None
         return None
 
-    async def run(self, *command: str, within_s: float = 60) -> str:
-        """A command inside the running container (its namespaces); its stdout."""
+    def inside(self) -> int | None:
+        """The leader once the container's systemd runs in the container's root (its
+        private socket is there): before that, nsenter could land on the host's root."""
         leader = self.leader()
         if leader is None:
-            raise PiTestError("the container is not running")
+            return None
+        with contextlib.suppress(OSError):
+            root, host = os.stat(f"/proc/{leader}/root/"), os.stat("/")
+            if (root.st_dev, root.st_ino) != (host.st_dev, host.st_ino) and Path(
+                f"/proc/{leader}/root/run/systemd/private"
+            ).exists():
+                return leader
+        return None
+
+    async def run(self, *command: str, within_s: float = 60) -> str:
+        """A command inside the running container (its namespaces); its stdout."""
+        leader = self.inside()
+        if leader is None:
+            raise PiTestError("the container is not running (or its systemd not yet)")
         process = await asyncio.create_subprocess_exec(
-            "nsenter", f"--target={leader}", "--all", *command,
+            "nsenter", f"--target={leader}", "--all", "env", "-i", PATH, "LANG=C.UTF-8",
+            "HOME=/root", *command,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         try:
@@ -82,13 +103,25 @@ class Pi:
             process.kill()
             raise PiTestError(f"{' '.join(command)} took more than {within_s} s") from None
         if process.returncode != 0:
-            raise PiTestError(f"{' '.join(command)}: exit {process.returncode}: {err.decode()}")
+            raise PiTestError(
+                f"{' '.join(command)}: exit {process.returncode}:\n"
+                f"{out.decode(errors='replace')[-3000:]}{err.decode(errors='replace')[-3000:]}"
+            )
         return out.decode()
 
-    async def unit(self, *properties: str) -> dict[str, str]:
-        """``systemctl show roomcast-device`` inside the node."""
+    async def started(self, within_s: float) -> None:
+        """Wait for the container's systemd to finish booting (running or degraded)."""
+        await wait_until(self.inside, within_s, "the container's systemd to start")
+        state = await self.run(
+            "sh", "-c", "systemctl is-system-running --wait || true", within_s=within_s
+        )
+        if state.strip() not in ("running", "degraded"):
+            raise PiTestError(f"the container's systemd is {state.strip()!r} after booting")
+
+    async def unit(self, *properties: str, name: str = "roomcast-device.service") -> dict[str, str]:
+        """``systemctl show`` of a unit inside the container (the node's, by default)."""
         args = [f"--property={p}" for p in properties]
-        text = await self.run("systemctl", "show", "roomcast-device.service", *args)
+        text = await self.run("systemctl", "show", name, *args)
         return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
     async def kill(self) -> None:

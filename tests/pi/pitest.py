@@ -1,10 +1,13 @@
 """``make pi-test``: from a blank card to a classroom node, on arm64 under a real systemd.
 
-One full boot case: bookworm customised by Raspberry Pi Imager, with the first-boot fix-up
-(/boot -> /boot/firmware) replayed; the other two shapes (bookworm as flashed, a cloud-init
-image) are prepared by ``provision sdcard`` and checked on the card, not booted (each boot
-costs minutes under qemu-user; the hook they start is the same file). The broker and the
-hub run on the host. Everything is measured under emulation, not on a Pi.
+Three card shapes, each booted on its own overlay of one cached root, with the broker and
+hub on the host (tests/pi/nodes.py): bookworm customised by Raspberry Pi Imager, with the
+first-boot fix-up (/boot -> /boot/firmware) replayed, which then goes through the node's
+own checks (watchdog, a press, kill -9, a power cut); bookworm as flashed, the hook run by
+``systemd.run=``; a cloud-init image, the hook run by cloud-init's ``runcmd`` from the
+NoCloud seed on the boot partition. Then the hub's own install, ``systemd/install-hub.sh``,
+in the same root (tests/pi/hubinstall.py). Everything is measured under emulation, not on
+a Pi. ``ROOMCAST_PI_ONLY=plain,hub`` runs only those cases (while working on one).
 
 Run as root: ``python -m tests.pi.pitest`` (``make pi-test``). Fails naming what to
 install; never skips.
@@ -22,26 +25,27 @@ import subprocess
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from hub.config import load_hub_config
 from hub.queries import alerts
 from hub.service import HubService
 from protocol.inventory import Room
-from provisioning import init, issue_device, sdcard
+from provisioning import init
 from provisioning.create import broker_config
 from provisioning.fsutil import write_json
 from provisioning.rooms import apply_rooms
 from roomcast.broker import MosquittoProcess, free_port
-from tests.pi.cards import imager_fixup, kernel_arguments, lay_out
+from tests.pi.cards import CLOUD_INIT, IMAGER, PLAIN, Card
 from tests.pi.container import Pi, wait_until
+from tests.pi.hubinstall import install_hub
+from tests.pi.nodes import install_from_card, write_card
 from tests.pi.rootfs import PiTestError, bookworm_root, check_tools, wheelhouse
 
 WORK = Path(os.environ.get("ROOMCAST_PI_WORK", "/var/tmp/roomcast-pi-test"))
-DROP_IN = """[Service]
-# make pi-test only: mock pins, and SIGUSR1 presses the panic button (device/testpins.py)
-Environment=ROOMCAST_TEST_PIN_FACTORY=mock
-"""
+FIRST_BOOT_LOGS = ("roomcast-firstboot.log", "cloud-init-output.log", "cloud-init.log")
+ONLY = set(os.environ.get("ROOMCAST_PI_ONLY", "imager,plain,cloud-init,hub").split(","))
 
 
 class Results(dict[str, str]):
@@ -65,34 +69,6 @@ def make_site(work: Path) -> Path:
     return root
 
 
-def check_other_cards(work: Path, site: Path, wheels: Path) -> None:
-    """bookworm as flashed: our own systemd.run=; cloud-init: a runcmd entry."""
-    plain = lay_out(work / "plain-boot", "plain")
-    assert sdcard(plain, issue_device(site, "101"), wheelhouse=wheels).trigger == "cmdline.txt"
-    assert "systemd.run=/boot/firmware/roomcast-firstrun.sh" in (plain / "cmdline.txt").read_text()
-    cloud = lay_out(work / "cloud-boot", "cloud-init")
-    result = sdcard(cloud, issue_device(site, "101"), wheelhouse=wheels)
-    assert result.trigger == "user-data (cloud-init)"
-    assert 'roomcast-firstrun.sh" --chained' in (cloud / "user-data").read_text()
-    assert "systemd.run" not in (cloud / "cmdline.txt").read_text()
-    print("pi-test: plain bookworm and cloud-init cards prepared and checked (not booted)")
-
-
-def card_is_clean(boot: Path) -> None:
-    """Nothing secret on the FAT partition; no failure report."""
-    report = boot / "roomcast-install.log"
-    if report.exists():
-        raise PiTestError(f"the first-boot install failed:\n{report.read_text()}")
-    for path in boot.rglob("*"):
-        if path.is_file() and b"PRIVATE KEY" in path.read_bytes():
-            raise PiTestError(f"{path} holds a private key after first boot")
-    leftovers = {"roomcast", "roomcast-firstrun.sh", "firstrun.sh"} & {
-        p.name for p in boot.iterdir()
-    }
-    if leftovers:
-        raise PiTestError(f"left on the boot partition: {sorted(leftovers)}")
-
-
 def outbox(upper: Path) -> set[str]:
     """The panics waiting in the node's outbox for their receipt (its faults wait there
     too: a container has no display)."""
@@ -104,26 +80,6 @@ def outbox(upper: Path) -> set[str]:
         return {
             row[0] for row in connection.execute("SELECT event_id FROM outbox WHERE kind = 'panic'")
         }
-
-
-async def first_boot(pi: Pi, boot: Path) -> float:
-    started = time.monotonic()
-    await pi.boot(*kernel_arguments(boot))
-    code = await pi.exited(900)
-    if code not in (0, 133):  # 133: the container asked for a reboot
-        raise PiTestError(f"the first boot ended with {code}; see {pi.log}")
-    card_is_clean(boot)
-    if not (pi.upper / "var/lib/imager-firstrun-ran").exists():
-        raise PiTestError("Imager's own firstrun.sh did not run after Roomcast's hook")
-    return time.monotonic() - started
-
-
-async def online(hub: HubService, within_s: float) -> str:
-    found = await wait_until(
-        lambda: [d for d, r in hub.engine.presence.devices.items() if r.online], within_s,
-        "the node to come online at the hub",
-    )  # fmt: skip
-    return str(found[0])  # type: ignore[index]
 
 
 async def watchdog_fed(pi: Pi) -> dict[str, str]:
@@ -146,53 +102,78 @@ async def panics(hub: HubService, count: int, within_s: float) -> None:
                      f"{count} panic alert(s) at the hub")  # fmt: skip
 
 
-async def scenario(work: Path) -> dict[str, str]:
+@dataclass(frozen=True)
+class Rig:
+    """What every card boots against: the cached root and wheelhouse, the site, and the
+    broker and hub running on the host."""
+
+    work: Path
+    root: Path
+    wheels: Path
+    site: Path
+    broker: MosquittoProcess
+    hub: HubService
+
+
+async def scenario(work: Path) -> Results:
     check_tools()
     root, wheels = bookworm_root(), wheelhouse()
     site = make_site(work)
-    check_other_cards(work, site, wheels)
-    upper = work / "upper"
-    boot = lay_out(upper / "boot", "imager")
-    sdcard(boot, issue_device(site, "101"), wheelhouse=wheels)
-    card = sum(p.stat().st_size for p in boot.rglob("*") if p.is_file()) / 1e6
-    drop_in = upper / "etc/systemd/system/roomcast-device.service.d"
-    drop_in.mkdir(parents=True)
-    (drop_in / "pitest.conf").write_text(DROP_IN)
-    boot = imager_fixup(upper)
     results = Results()
-    results["written on the card (wheelhouse, bundle, hook)"] = f"{card:.0f} MB"
     broker = MosquittoProcess(broker_config(site), site / "broker")
     broker.start()
     hub = HubService(load_hub_config(site / "hub" / "hub.json"))
     hub_task = asyncio.create_task(hub.run())
-    pi = Pi(root, upper, work / "console.log")
+    rig = Rig(work=work, root=root, wheels=wheels, site=site, broker=broker, hub=hub)
     try:
-        await run_scenario(pi, hub, broker, boot, results)
-    except PiTestError as error:
-        raise PiTestError(f"{error}\n{diagnosis(pi, hub, broker)}") from None
+        for card in (IMAGER, PLAIN, CLOUD_INIT):
+            if card.kind in ONLY:
+                await boot_card(rig, card, results)
     finally:
-        await pi.kill()
         hub_task.cancel()
         await asyncio.gather(hub_task, return_exceptions=True)
         broker.stop()
+    if "hub" in ONLY:  # after the host's broker and hub stopped (and on ports of its own)
+        await install_hub(root, wheels, work, results)
     return results
+
+
+async def boot_card(rig: Rig, card: Card, results: Results) -> None:
+    """One card from blank to online on a fresh overlay; the Imager card then goes on
+    through the node's own checks (they do not depend on how it was installed)."""
+    upper = rig.work / f"upper-{card.kind}"
+    boot, written = write_card(card, upper, rig.site, rig.wheels, rig.broker.pid)
+    results[f"{card.kind} card: written by provision sdcard"] = f"{written:.0f} MB"
+    pi = Pi(rig.root, upper, rig.work / f"console-{card.kind}.log")
+    try:
+        device_id = await install_from_card(pi, rig.hub, card, boot, results)
+        if card is IMAGER:
+            await node_checks(pi, rig.hub, rig.broker, device_id, results)
+    except PiTestError as error:
+        raise PiTestError(
+            f"{card.kind} card: {error}\n{diagnosis(pi, rig.hub, rig.broker)}"
+        ) from None
+    finally:
+        await pi.kill()
 
 
 def diagnosis(pi: Pi, hub: HubService, broker: MosquittoProcess) -> str:
     """What a failure in CI needs to be read without the machine: the hub's view, the
-    ends of the broker's log and of the node's console."""
+    ends of the broker's log, of the node's console and of its first-boot logs."""
 
     def tail(path: Path, lines: int) -> str:
         text = path.read_text(errors="replace") if path.exists() else "(none)"
         return "\n".join(text.splitlines()[-lines:])
 
     devices = {d: (r.online, r.last_seen) for d, r in hub.engine.presence.devices.items()}
+    logs = [pi.upper / "var/log" / name for name in FIRST_BOOT_LOGS]
     return (
         f"hub: connected={hub.connected.is_set()} devices={devices} "
         f"rejected={dict(hub.engine.rejected.counts)} outbox on the node={outbox(pi.upper)}\n"
         f"--- broker log ({broker.log_path}), last 30 lines:\n{tail(broker.log_path, 30)}\n"
         f"--- node console ({pi.log}), last 40 lines:\n{tail(pi.log, 40)}\n"
-        f"--- the node's journal, roomcast-device:\n{node_journal(pi.upper)}"
+        + "".join(f"--- {log}, last 30 lines:\n{tail(log, 30)}\n" for log in logs if log.exists())
+        + f"--- the node's journal, roomcast-device:\n{node_journal(pi.upper)}"
     )
 
 
@@ -208,18 +189,14 @@ def node_journal(upper: Path) -> str:
     return shown.stdout[-8000:] + shown.stderr[-2000:]
 
 
-async def run_scenario(
-    pi: Pi, hub: HubService, broker: MosquittoProcess, boot: Path, results: Results
+async def node_checks(
+    pi: Pi, hub: HubService, broker: MosquittoProcess, device_id: str, results: Results
 ) -> None:
-    """Boot, install, come online, press; kill -9; a power cut with a press queued."""
-    started = time.monotonic()
-    results["first boot (install, reboot)"] = f"{await first_boot(pi, boot):.0f} s"
+    """The installed node: its size, watchdog and RSS; a press; kill -9; a power cut with
+    a press queued."""
     venv = pi.upper / "opt/roomcast/venv"
     size = sum(p.stat().st_size for p in venv.rglob("*") if p.is_file()) / 1e6
     results["installed venv"] = f"{size:.0f} MB"
-    await pi.boot()
-    device_id = await online(hub, 600)
-    results["blank card to online"] = f"{time.monotonic() - started:.0f} s"
     unit = await watchdog_fed(pi)
     status = await pi.run("cat", f"/proc/{unit['MainPID']}/status")
     rss = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
@@ -275,7 +252,7 @@ def main() -> int:
         results = asyncio.run(scenario(WORK))
     except (PiTestError, AssertionError) as error:
         traceback.print_exc()
-        print(f"pi-test FAILED: {error!r}\n(console: {WORK / 'console.log'})", file=sys.stderr)
+        print(f"pi-test FAILED: {error!r}\n(consoles: {WORK}/console-*.log)", file=sys.stderr)
         return 1
     print("pi-test results (EMULATED: arm64 under qemu-user on x86, not a Pi):")
     for what, value in results.items():

@@ -2,8 +2,10 @@
 qemu-user-static), the node's wheelhouse, and boot partitions shaped like Raspberry Pi OS's.
 
 Both the root and the wheelhouse are cached under ``~/.cache/roomcast/`` (``make pi-clean``
-removes them): the root takes minutes to build, the wheelhouse needs PyPI. Each boot runs on
-an overlay of the cached root, so the cache is never changed by a test.
+removes them): the root takes minutes to build, the wheelhouse needs PyPI. The root's
+directory is named by a hash of ``PACKAGES``, so a changed list builds a new root (and a
+branch with another list, on the same machine, keeps its own). Each boot runs on an overlay
+of the cached root, so the cache is never changed by a test.
 """
 
 from __future__ import annotations
@@ -16,11 +18,19 @@ import sys
 from pathlib import Path
 
 CACHE = Path(os.environ.get("ROOMCAST_PI_CACHE", Path.home() / ".cache" / "roomcast"))
-ROOT = CACHE / "bookworm-arm64"
 COMPLETE = ".roomcast-complete"
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = "systemd,systemd-sysv,dbus,python3,python3-venv,ca-certificates,iproute2,kmod,udev"
+PACKAGES = ",".join([
+    "systemd", "systemd-sysv", "dbus", "python3", "python3-venv", "ca-certificates",
+    "iproute2", "kmod", "udev",
+    "mosquitto",  # the hub case: install-hub.sh finds Debian's broker installed (no network)
+    "cloud-init",  # the cloud-init card: Raspberry Pi OS's newer images boot with it
+    "python3-cffi-backend",  # provides a virtual dependency of cloud-init; debootstrap misses it
+])  # fmt: skip
+"""What debootstrap installs besides minbase. A node's card masks mosquitto and disables
+cloud-init where the image it stands for has neither (cards.prepare_root)."""
 MIRROR = "http://deb.debian.org/debian"
+ROOT = CACHE / f"bookworm-arm64-{hashlib.sha256(PACKAGES.encode()).hexdigest()[:10]}"
 TOOLS = {
     "debootstrap": "debootstrap",
     "qemu-aarch64-static": "qemu-user-static",
@@ -29,6 +39,7 @@ TOOLS = {
     "mosquitto": "mosquitto",
 }
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
+BUILD_TIMEOUT_S = 1800
 
 
 class PiTestError(RuntimeError):
@@ -58,7 +69,8 @@ def _sbin(tool: str) -> bool:
 
 
 def bookworm_root() -> Path:
-    """The cached arm64 root, built with debootstrap when it is missing or incomplete."""
+    """The cached arm64 root for ``PACKAGES``, built with debootstrap when it is missing
+    or incomplete."""
     if (ROOT / COMPLETE).exists():
         return ROOT
     work = ROOT.with_name(ROOT.name + ".tmp")
@@ -66,12 +78,20 @@ def bookworm_root() -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
     print(f"pi-test: building the bookworm arm64 root in {ROOT} (minutes; cached)", flush=True)
     command = ["debootstrap", "--arch=arm64", "--variant=minbase", f"--include={PACKAGES}"]
-    result = subprocess.run(
-        [*command, "bookworm", str(work), MIRROR], capture_output=True, text=True, check=False
-    )
+    try:
+        result = subprocess.run(
+            [*command, "bookworm", str(work), MIRROR],
+            capture_output=True, text=True, check=False, timeout=BUILD_TIMEOUT_S,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        log = work / "debootstrap" / "debootstrap.log"
+        raise PiTestError(f"debootstrap took more than {BUILD_TIMEOUT_S} s; see {log}") from None
     if result.returncode != 0:
         raise PiTestError(f"debootstrap failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
-    (work / COMPLETE).touch()
+    (work / COMPLETE).write_text(PACKAGES)
+    others = sorted(p.name for p in CACHE.glob("bookworm-arm64*") if p not in (ROOT, work))
+    if others:
+        print(f"pi-test: other roots in {CACHE}: {others} (make pi-clean)", flush=True)
     shutil.rmtree(ROOT, ignore_errors=True)
     work.rename(ROOT)
     return ROOT
@@ -89,7 +109,12 @@ def wheelhouse() -> Path:
     for old in CACHE.glob("wheelhouse-*"):
         shutil.rmtree(old, ignore_errors=True)
     command = [sys.executable, "-m", "roomcast", "provision", "wheelhouse", str(target)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, check=False, cwd=REPO, timeout=BUILD_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        raise PiTestError(f"the wheelhouse took more than {BUILD_TIMEOUT_S} s to build") from None
     if result.returncode != 0:
         raise PiTestError(f"the wheelhouse could not be built:\n{result.stderr[-3000:]}")
     (target / COMPLETE).touch()
