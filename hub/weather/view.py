@@ -41,7 +41,7 @@ def _banner(banner: Banner) -> dict[str, Any]:
     }
     if proposal is None:
         return shown
-    query = {"action": proposal.action, "drill": "real", "scope": "site"}
+    query = {"action": proposal.action, "drill": "real", "scope": "site", "weather": alert.id}
     words = proposal.action.capitalize()
     if proposal.action == "shelter":
         query |= {"hazard": proposal.hazard, "strategy": proposal.strategy}
@@ -49,3 +49,9 @@ def _banner(banner: Banner) -> dict[str, Any]:
     # The confirmation page is a GET that changes nothing; the office confirms there.
     shown["propose"] = {"href": f"/issue/confirm?{urlencode(query)}", "label": words}
     return shown
+
+
+def banner_of(poller: WeatherPoller | None, alert_id: str) -> dict[str, Any] | None:
+    """The banner a confirmation page answers (``?weather=<id>``), if still in force."""
+    found = [] if poller is None or not alert_id else poller.banners()
+    return next((_banner(b) for b in found if b.alert.id == alert_id), None)
