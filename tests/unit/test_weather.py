@@ -4,6 +4,7 @@ and the NWS's two formats parsed into the alerts in force for the school's codes
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -156,3 +157,12 @@ def test_odd_fields_are_bounded_not_trusted() -> None:
     document = {"features": [{"properties": {"id": 5, "event": "x" * 5000, "geocode": []}}, 3]}
     (alert,) = parse_nws_json(json.dumps(document).encode())
     assert alert.id == "" and len(alert.event) == 1000 and alert.codes == frozenset()
+
+
+def test_the_documented_example_loads(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[2] / "docs" / "integrations.md").read_text(encoding="utf-8")
+    (example,) = [b for b in re.findall(r"```toml\n(.*?)```", text, re.DOTALL) if "[weather]" in b]
+    config = load_weather_config(weather(tmp_path, example))
+    assert config is not None and config.zones == CODES
+    assert config.events["Extreme Wind Warning"].hazard == "wind"
+    assert config.events["Tornado Warning"].strategy.startswith("To the interior")
