@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 SYSTEM_USER = "weather"
 """Who the audit log names for what the poller saw (no person did it)."""
+_REMEMBER_S = 7 * 86_400.0
+"""How far back the audit log is read at start: longer than any NWS warning lasts."""
 _ACCEPT = {
     FeedFormat.NWS_JSON: "application/geo+json, application/json",
     FeedFormat.CAP_ATOM: "application/atom+xml, application/cap+xml, application/xml",
@@ -71,7 +73,19 @@ class WeatherPoller:
         self._last_error = ""
         self._failures = 0
         self._poke = asyncio.Event()
+        self._remember()
         self._backoff = Backoff(initial_s=min(5.0, config.poll_s), maximum_s=10 * config.poll_s)
+
+    def _remember(self) -> None:
+        """What the audit log says was seen and dismissed lately: a restarted hub neither
+        records an alert as new again nor puts a dismissed banner back up."""
+        since = self._now() - _REMEMBER_S
+        for entry in self._store.audit_search(text="weather alert", since=since, limit=5_000):
+            alert_id = entry["detail"].get("id")
+            if entry["action"] == "weather alert seen" and isinstance(alert_id, str):
+                self._seen.add(alert_id)
+            elif entry["action"] == "weather alert dismissed" and isinstance(alert_id, str):
+                self._dismissed.add(alert_id)
 
     async def run(self) -> None:
         async with httpx.AsyncClient(

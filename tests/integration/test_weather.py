@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from hub.service import HubService
+from provisioning import add_user
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
 from tests.conftest import admin_login, eventually, hub_with
@@ -21,6 +22,7 @@ from tests.weather_feed import Alert, FeedServer, cap_atom, feed_server, nws_jso
 
 pytestmark = pytest.mark.integration
 
+PASSWORD = "correct horse battery staple"
 OURS = Alert(id="urn:oid:2.49.0.1.840.0.ours")
 
 
@@ -142,3 +144,30 @@ async def test_dismissing_a_banner_is_audited_with_who(
         assert shown(hub) == []
         (entry,) = audited(hub, "weather alert dismissed")
         assert entry["user"] == site.admin_user and entry["detail"]["id"] == OURS.id
+    async with polling(site, feed) as again:
+        await eventually(
+            lambda: again.weather is not None and again.weather.health().state == "ok",
+            again,
+            what="a poll",
+        )
+        assert shown(again) == [], "a dismissed banner stays dismissed across a restart"
+        assert len(audited(again, "weather alert seen")) == 1, "seen once, not again"
+
+
+async def test_dismissing_needs_a_session_and_the_issue_role(
+    site: ThrowawaySite, mosquitto: MosquittoProcess, feed: FeedServer
+) -> None:
+    feed.serve(nws_json([OURS]))
+    async with polling(site, feed) as hub:
+        await eventually(lambda: shown(hub) == [OURS.id], hub, what="the tornado warning")
+        async with httpx.AsyncClient(base_url=hub.api_url) as web:
+            refused = await web.post("/api/weather/dismiss", json={"id": OURS.id})
+            assert refused.status_code == 401
+            assert (await web.get("/api/weather")).status_code == 401
+            add_user(site.layout.root, "wall-screen", "viewer", PASSWORD)
+            login = await web.post("/api/login", json={"user": "wall-screen", "password": PASSWORD})
+            viewer = {"Authorization": f"Bearer {login.json()['token']}"}
+            assert (await web.get("/api/weather", headers=viewer)).status_code == 200
+            dismiss = await web.post("/api/weather/dismiss", json={"id": OURS.id}, headers=viewer)
+            assert dismiss.status_code == 403
+        assert shown(hub) == [OURS.id]
