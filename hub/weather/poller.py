@@ -52,6 +52,15 @@ class SourceHealth:
     last_error: str
     failures: int
 
+    @property
+    def trouble(self) -> str:
+        """Plain words for the office when the feed is failing or stale; "" when it is fine."""
+        if self.state not in ("failing", "stale"):
+            return ""
+        since = "no good poll yet" if self.last_ok_at is None else "no good poll lately"
+        error = f": {self.last_error}" if self.last_error else ""
+        return f"weather feed {self.state.upper()} ({since}{error})"
+
 
 class WeatherPoller:
     def __init__(

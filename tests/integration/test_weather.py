@@ -17,6 +17,7 @@ from hub.service import HubService
 from provisioning import add_user
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
+from roomcast.status import format_status
 from tests.conftest import admin_login, eventually, hub_with
 from tests.weather_feed import Alert, FeedServer, cap_atom, feed_server, nws_json
 
@@ -121,11 +122,17 @@ async def test_a_broken_or_oversized_feed_is_reported_and_retried_without_harm(
             login = await web.post("/api/login", json=admin_login(site))
             token = {"Authorization": f"Bearer {login.json()['token']}"}
             health = (await web.get("/api/weather", headers=token)).json()["health"]
+            status = (await web.get("/api/status", headers=token)).json()
+        (words,) = status["trouble"]["weather"]
+        assert words.startswith("weather feed FAILING (no good poll yet: FeedError")
         assert health["state"] == "failing" and health["failures"] >= 2
         feed.serve(cap_atom([OURS]), "application/atom+xml")
         poller.poll_now()
         await eventually(lambda: poller.health().state == "ok", hub, what="the recovery")
         assert shown(hub) == [OURS.id]
+        assert "WEATHER: weather feed FAILING" in format_status(status)  # roomcast status
+        async with httpx.AsyncClient(base_url=hub.api_url, headers=token) as web:
+            assert (await web.get("/api/status")).json()["trouble"]["weather"] == []
 
 
 async def test_dismissing_a_banner_is_audited_with_who(
