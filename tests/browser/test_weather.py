@@ -15,7 +15,7 @@ from playwright.async_api import expect
 from hub.service import HubService
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
-from tests.browser.conftest import OpenConsole
+from tests.browser.conftest import OpenConsole, axe_violations
 from tests.conftest import hub_with
 from tests.weather_feed import Alert, FeedServer, feed_server, nws_json
 
@@ -89,3 +89,16 @@ async def test_a_failing_feed_is_shown_to_the_office(
     source = console.page.locator("#weather [data-weather-source]")
     await expect(source).to_contain_text("Weather feed FAILING")
     await expect(source).to_contain_text("not JSON")
+
+
+async def test_the_banner_passes_axe(
+    hub: HubService, site: ThrowawaySite, feed: FeedServer, open_console: OpenConsole
+) -> None:
+    """WCAG 2.1 A/AA on a page with a banner and a failing-source line."""
+    assert hub.weather is not None
+    feed.serve(nws_json([TORNADO]))
+    hub.weather.poll_now()
+    console = await open_console(axe=True)
+    await console.login_as_admin(site)
+    await expect(console.page.locator("#weather .weather-alert")).to_have_count(1)
+    assert await axe_violations(console.page) == []
