@@ -109,6 +109,7 @@ class Api:
             connected=self.parts.connected(),
             floods=self.parts.floods(),
             handoffs=self.parts.handoffs,
+            weather=None if self.parts.weather is None else self.parts.weather.health(),
         )
         return JSONResponse(status)
 

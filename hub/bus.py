@@ -28,6 +28,8 @@ class Change(StrEnum):
     FLOOD = "flood"
     HANDOFF = "handoff"
     """A relay destination's state changed (delivered, failing, recovered)."""
+    WEATHER = "weather"
+    """The weather feed's alerts in force or its health changed (hub.weather)."""
 
 
 class Bus:

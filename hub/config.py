@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from hub.auth import validate_users_file
 from hub.proxies import TrustedProxies
 from hub.relay.config import RELAY_FILE, RelayConfig, load_relay_config
+from hub.weather.config import WeatherConfig, load_weather_config
 from protocol.accounts import Role
 from protocol.factors import required_roles
 from protocol.inventory import Inventory, InventoryError
@@ -48,6 +49,8 @@ class HubConfig:
     browser must not keep control through an emergency); see :mod:`hub.console_control`."""
     relay: RelayConfig | None = None
     """Hand-offs beyond the building, from ``relay.toml`` beside the config; None: no relay."""
+    weather: WeatherConfig | None = None
+    """The weather feed to poll, from relay.toml's ``[weather]``; None: no weather banners."""
 
     @property
     def database(self) -> Path:
@@ -81,6 +84,7 @@ def load_hub_config(path: Path) -> HubConfig:
         totp_required_for=_checked(settings, "totp_required_for", required_roles, ["admin"]),
         control_lapse_s=lapse,
         relay=load_relay_config(path.parent / RELAY_FILE),
+        weather=load_weather_config(path.parent / RELAY_FILE),
     )
 
 

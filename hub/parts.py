@@ -17,6 +17,7 @@ from hub.engine import Engine
 from hub.guard import Flood
 from hub.relay.views import HandOffs
 from hub.store import HubStore
+from hub.weather.poller import WeatherPoller
 from protocol.messages import Command, CommandKind
 
 
@@ -41,3 +42,5 @@ class HubParts:
     send_command: SendCommand
     handoffs: HandOffs | None = None
     """The relay's deliveries and destinations (None: no relay.toml, no relay)."""
+    weather: WeatherPoller | None = None
+    """The weather feed's alerts in force and its health (None: no [weather] table)."""

@@ -11,6 +11,7 @@ from hub.engine import Engine
 from hub.guard import Flood
 from hub.relay.views import HandOffs
 from hub.store import HubStore
+from hub.weather.poller import SourceHealth
 from protocol.inventory import Room
 from protocol.messages import STAFF_REPORT_KINDS, EventKind
 
@@ -141,6 +142,7 @@ def campus_status(
     connected: bool,
     floods: Sequence[Flood] = (),
     handoffs: HandOffs | None = None,
+    weather: SourceHealth | None = None,
 ) -> dict[str, Any]:
     inventory = engine.presence.inventory
     health = [] if handoffs is None else handoffs.health()
@@ -160,6 +162,7 @@ def campus_status(
         | {
             "floods": [flood.describe() for flood in floods],
             "handoffs": [h["words"] for h in health if h["state"] == "failing"],
+            "weather": [weather.trouble] if weather is not None and weather.trouble else [],
         },
         "floods": [flood.as_dict() for flood in floods],
         "handoffs": health,

@@ -1,9 +1,9 @@
 """The hub service: one loop running the MQTT link, the heartbeat and the HTTP API.
 
 This module puts the parts together (store, directive engine, device guard and intake,
-link, web app and, with a ``relay.toml``, the relay) and runs them; what arrives from
-devices is :mod:`hub.intake`'s. The relay reads only the store's record, so it is given
-the store's file, the engine and the bus, and nothing of the link.
+link, web app and, with a ``relay.toml``, the relay and the weather poller) and runs them;
+what arrives from devices is :mod:`hub.intake`'s. The relay reads only the store's record,
+so it is given the store's file, the engine and the bus, and nothing of the link.
 
 Directives are published retained, one topic per scope. On every (re)connect the hub
 republishes the current directive of every scope, so a broker that lost its retained
@@ -34,6 +34,7 @@ from hub.parts import HubParts
 from hub.relay.relay import Relay
 from hub.relay.views import HandOffs
 from hub.store import HubStore
+from hub.weather.poller import WeatherPoller
 from protocol.codec import encode
 from protocol.messages import Command, CommandKind, Directive, HubState, Message
 from protocol.signing import sign
@@ -113,6 +114,12 @@ class HubService:
             )
         )
 
+        self.weather = (
+            None
+            if config.weather is None
+            else WeatherPoller(config.weather, store=self._store, bus=self.bus, clock=clock)
+        )
+
     @property
     def store(self) -> HubStore:
         return self._store
@@ -141,6 +148,8 @@ class HubService:
                 group.create_task(self._systemd.keep_watchdog())
                 if self.relay is not None:
                     group.create_task(self.relay.run())
+                if self.weather is not None:
+                    group.create_task(self.weather.run())  # never raises: a feed is outside
         finally:
             self._systemd.stopping()
             listener.close()
@@ -157,6 +166,7 @@ class HubService:
             floods=self.guard.floods,
             send_command=self.send_command,
             handoffs=self.handoffs,
+            weather=self.weather,
         )
 
     @property

@@ -38,6 +38,7 @@ def format_status(status: dict[str, Any]) -> str:
     trouble = status.get("trouble", {})
     lines += [f"FLOODING DEVICE: {text}" for text in trouble.get("floods", [])]
     lines += [f"HAND-OFF FAILING: {text}" for text in trouble.get("handoffs", [])]
+    lines += [f"WEATHER: {text}" for text in trouble.get("weather", [])]
     for label, key in (
         ("OFFLINE", "offline"),
         ("NOT CONFIRMED after 10 s", "unacked"),

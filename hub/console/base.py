@@ -14,6 +14,7 @@ from hub.console.render import Renderer
 from hub.errors import Refused
 from hub.parts import HubParts
 from hub.queries import alert, open_alerts, with_handoffs
+from hub.weather.view import weather_view
 
 PageHandler = Callable[[Request, Principal], Awaitable[Response]]
 
@@ -65,6 +66,7 @@ class Console:
             "broker_connected": self.parts.connected(),
             "control": self.control.state(principal),
             "open_alerts": self.open_alerts(),
+            "weather": weather_view(self.parts.weather),
             "nav": [(href, label) for href, label, need in NAV if principal.may(need)],
             "can": {p.name.lower(): principal.may(p) for p in Permission},
         } | extra

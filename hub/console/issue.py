@@ -26,6 +26,7 @@ from hub.engine import Engine
 from hub.errors import Invalid, Refused
 from hub.relay.views import Destination
 from hub.store import HubStore
+from hub.weather.view import banner_of
 from protocol.inventory import Room
 from protocol.srp import Action, is_idle
 from protocol.topics import ScopeKind
@@ -178,6 +179,7 @@ class IssuePages:
             preview=found,
             query=str(form),
             from_alert=self._alert(form.get("alert", "")),
+            from_weather=banner_of(self.console.parts.weather, form.get("weather", "")),
             reaching=self._reaching(found),
         )
 

@@ -14,6 +14,7 @@ from hub.console.issue import IssuePages
 from hub.console.pages import LivePages
 from hub.console.render import STATIC
 from hub.console.reports import ReportPages
+from hub.console.weather import WeatherPages
 from hub.login import Logins
 from hub.parts import HubParts
 
@@ -21,6 +22,7 @@ from hub.parts import HubParts
 def console_routes(parts: HubParts, access: Access, logins: Logins) -> list[BaseRoute]:
     console = Console(parts, access)
     live, issue, record = LivePages(console), IssuePages(console), ReportPages(console)
+    weather = WeatherPages(console)
     page, allow = console.page, access.allow
     read = Permission.READ
     return [
@@ -32,6 +34,9 @@ def console_routes(parts: HubParts, access: Access, logins: Logins) -> list[Base
         Route("/alerts", page(read, live.alerts)),
         Route("/console/control", page(read, live.control_bar)),
         Route("/console/strip", page(read, live.strip)),
+        Route("/console/weather", page(read, weather.region)),
+        Route("/api/weather", allow(read, weather.api_list)),
+        Route("/api/weather/dismiss", allow(Permission.ISSUE, weather.dismiss), methods=["POST"]),
         Route("/issue", page(Permission.ISSUE, issue.form)),
         Route("/issue/confirm", page(Permission.ISSUE, issue.confirm)),
         Route("/devices", page(read, record.devices)),

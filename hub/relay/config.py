@@ -146,6 +146,8 @@ def load_relay_config(path: Path) -> RelayConfig | None:
     emails = tuple(_email(table) for table in _tables(top, "email"))
     caps = tuple(_cap(table) for table in _tables(top, "cap"))
     if not webhooks and not emails and not caps:
+        if "weather" in data and "cap_feed" not in data:
+            return None  # weather banners alone (hub.weather), no hand-offs yet
         raise top.fail("webhook", "no destination; add a [[webhook]], [[email]] or [[cap]] table")
     names = [d.name for d in (*webhooks, *emails, *caps)]
     if len(set(names)) != len(names):  # a name is the destination's outbox and cursor

@@ -412,6 +412,8 @@
     },
     "ack-alert": (button) =>
       act(button, () => api("POST", `/api/alerts/${encodeURIComponent(button.dataset.event)}/ack`), afterAck),
+    "dismiss-weather": (button) =>
+      act(button, () => api("POST", "/api/weather/dismiss", { id: button.dataset.weather }), afterAck),
     "take-control": (button) => act(button, () => api("POST", "/api/control/take", {}), controlBar),
     "release-control": (button) => act(button, () => api("POST", "/api/control/release"), controlBar),
     takeover: () => openTakeover(null),
