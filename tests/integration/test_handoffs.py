@@ -31,7 +31,7 @@ from roomcast.broker import MosquittoProcess
 from roomcast.cli import main
 from roomcast.status import format_status
 from tests.conftest import WAIT, StartNode, admin_login, eventually, hub_with
-from tests.relay_receiver import Authority, Receiver, hook, make_authority, running, write_relay
+from tests.relay_receiver import Authority, Receiver, hook, running, write_relay
 
 pytestmark = pytest.mark.integration
 
@@ -39,17 +39,6 @@ PASSWORD = "correct horse battery staple"
 SCHEMA = json.loads(
     (Path(__file__).parents[2] / "docs" / "webhook.schema.json").read_text(encoding="utf-8")
 )
-
-
-@pytest.fixture
-def authority(tmp_path: Path) -> Authority:
-    return make_authority(tmp_path / "receiver-ca", "receiver")
-
-
-@pytest.fixture
-def receiver(authority: Authority) -> Iterator[Receiver]:
-    with running(Receiver(authority)) as started:
-        yield started
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ come from real classroom services. Back-off and timeouts are short so each case 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from protocol.messages import EventKind
 from protocol.srp import Action
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
-from tests.conftest import WAIT, Node, StartNode, eventually, hub_with
+from tests.conftest import StartNode, hub_with
 from tests.relay_receiver import (
     SECRET,
     Authority,
@@ -37,6 +36,7 @@ from tests.relay_receiver import (
     running,
     write_relay,
 )
+from tests.relay_waits import attempted, press
 
 pytestmark = pytest.mark.integration
 
@@ -53,49 +53,12 @@ def verify(secret: bytes, headers: dict[str, str], body: bytes, *, max_age_s: fl
     return fresh and hmac.compare_digest(expected, headers["x-roomcast-signature"])
 
 
-@pytest.fixture
-def authority(tmp_path: Path) -> Authority:
-    return make_authority(tmp_path / "receiver-ca", "receiver")
-
-
-@pytest.fixture
-def receiver(authority: Authority) -> Iterator[Receiver]:
-    with running(Receiver(authority)) as started:
-        yield started
-
-
 @contextlib.asynccontextmanager
 async def relaying(site: ThrowawaySite, *hooks: dict[str, Any]) -> AsyncIterator[HubService]:
     write_relay(site, list(hooks))
     async with hub_with(site) as service:
         assert service.relay is not None
         yield service
-
-
-async def attempted(
-    hub: HubService, predicate: Callable[[list[dict[str, Any]]], bool], name: str = "dispatch"
-) -> list[dict[str, Any]]:
-    """Wait until the recorded attempts of ``name`` satisfy ``predicate``."""
-    assert hub.relay is not None
-    changed = asyncio.Event()
-    hub.relay.watchers.add(changed.set)
-    try:
-        async with asyncio.timeout(WAIT):
-            while not predicate(attempts := hub.relay.store.attempts(name)):
-                await changed.wait()
-                changed.clear()
-    finally:
-        hub.relay.watchers.discard(changed.set)
-    return attempts
-
-
-async def press(node: Node, hub: HubService, kind: EventKind = EventKind.PANIC) -> str:
-    event = node.service.activate(kind)
-    assert event is not None
-    await eventually(
-        lambda: hub.store.event_owner(event.event_id) is not None, hub, what="the hub's record"
-    )
-    return event.event_id
 
 
 def check(received: Received) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +25,15 @@ from protocol.srp import Action
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
 from tests.conftest import StartNode, admin_login, hub_with
-from tests.integration.test_relay import press
 from tests.relay_receiver import (
     FAST,
     Authority,
     Received,
     Receiver,
     _toml,
-    make_authority,
-    running,
     write_relay,
 )
+from tests.relay_waits import press
 
 pytestmark = pytest.mark.integration
 
@@ -43,17 +41,6 @@ CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 ATOM = "{http://www.w3.org/2005/Atom}"
 SCHEMA = xmlschema.XMLSchema(Path(__file__).parents[1] / "cap" / "CAP-v1.2.xsd")
 FEED_USER, FEED_PASSWORD = "signage", "feed-password-0123456789"
-
-
-@pytest.fixture
-def authority(tmp_path: Path) -> Authority:
-    return make_authority(tmp_path / "receiver-ca", "receiver")
-
-
-@pytest.fixture
-def receiver(authority: Authority) -> Iterator[Receiver]:
-    with running(Receiver(authority)) as started:
-        yield started
 
 
 def cap_table(receiver: Receiver, authority: Authority, **settings: Any) -> dict[str, Any]:

@@ -7,9 +7,9 @@ presses come from real classroom services (tests/smtp_receiver.py).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+import functools
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,17 @@ from hub.service import HubService
 from protocol.srp import Action
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
-from tests.conftest import WAIT, StartNode, hub_with
-from tests.integration.test_relay import press
+from tests import relay_waits
+from tests.conftest import StartNode, hub_with
 from tests.relay_receiver import Authority, Receiver, hook, make_authority, running
+from tests.relay_waits import press
 from tests.smtp_receiver import USER, SmtpServer, mailbox, serving, write_relay_with_email
 
 pytestmark = pytest.mark.integration
+
+
+attempted = functools.partial(relay_waits.attempted, name="sro")
+"""The mailbox's attempts, unless a test names another destination."""
 
 
 @pytest.fixture
@@ -47,23 +52,6 @@ async def relaying(
     async with hub_with(site) as service:
         assert service.relay is not None
         yield service
-
-
-async def attempted(
-    hub: HubService, predicate: Callable[[list[dict[str, Any]]], bool], name: str = "sro"
-) -> list[dict[str, Any]]:
-    """Wait until the recorded attempts of ``name`` satisfy ``predicate``."""
-    assert hub.relay is not None
-    changed = asyncio.Event()
-    hub.relay.watchers.add(changed.set)
-    try:
-        async with asyncio.timeout(WAIT):
-            while not predicate(attempts := hub.relay.store.attempts(name)):
-                await changed.wait()
-                changed.clear()
-    finally:
-        hub.relay.watchers.discard(changed.set)
-    return attempts
 
 
 def delivered(attempts: list[dict[str, Any]]) -> bool:
