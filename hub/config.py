@@ -51,6 +51,9 @@ class HubConfig:
     """Hand-offs beyond the building, from ``relay.toml`` beside the config; None: no relay."""
     weather: WeatherConfig | None = None
     """The weather feed to poll, from relay.toml's ``[weather]``; None: no weather banners."""
+    quarantine_command: tuple[str, ...] = ()
+    """Run after each change of the cut-off list (hub.quarantine) where the hub may reload
+    the broker itself; empty on a hub host, where a systemd path unit does it as root."""
 
     @property
     def database(self) -> Path:
@@ -85,7 +88,15 @@ def load_hub_config(path: Path) -> HubConfig:
         control_lapse_s=lapse,
         relay=load_relay_config(path.parent / RELAY_FILE),
         weather=load_weather_config(path.parent / RELAY_FILE),
+        quarantine_command=_command(settings, "quarantine.command"),
     )
+
+
+def _command(settings: Settings, key: str) -> tuple[str, ...]:
+    words: list[Any] = settings.get(key, list, [])
+    if not all(isinstance(word, str) and word for word in words):
+        raise settings.fail(key, "must be a list of words (a program and its arguments)")
+    return tuple(words)
 
 
 def _checked(settings: Settings, key: str, parse: Callable[[Any], T], default: Any) -> T:

@@ -12,6 +12,11 @@ Panics are the one thing not to lose even from a flooding device (the room may b
 and in trouble): events from an ignored device are still decoded, and a panic among them
 is read against a small bucket of its own. Anything else it sends is dropped without a
 receipt, so a real node keeps it in its outbox and sends it again when the flood is over.
+
+Ignoring still costs the hub a read of every message, on the one connection that carries
+every other room too. A device that goes on flooding past :attr:`Limits.cut_off_after`
+dropped messages is not a node catching up: the guard then asks for it to be cut off at
+the broker (``on_cut_off``; hub.quarantine), the one measure that frees that connection.
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ class Limits:
     panic_burst: int = 5
     panic_per_second: float = 0.1
     """Panics read from an ignored device: five at once, then one per 10 s."""
+    cut_off_after: int = 1000
+    """Messages dropped in one flood before the device is cut off at the broker: a node
+    resending its whole outbox stays far below (it fits in the burst), while a flood flat
+    out reaches it in well under a second and one at 1,000/s in about a second."""
 
 
 @dataclass
@@ -69,6 +78,9 @@ class Flood:
     """Messages that arrived since the flood began, read or not."""
     dropped: int = 0
     panics_read: int = 0
+    cut_off_until: float | None = None
+    """Set once the device has been cut off at the broker (hub.quarantine), and until when;
+    the office is then told of the cut-off, which outlasts the flood, rather than of it."""
 
     def describe(self) -> str:
         seconds = max(1.0, self.last_excess - self.started)
@@ -89,6 +101,7 @@ class Flood:
             "received": self.received,
             "dropped": self.dropped,
             "panics_read": self.panics_read,
+            "cut_off_until": self.cut_off_until,
         }
 
 
@@ -100,6 +113,9 @@ class DeviceGuard:
     clock: Callable[[], float] = time.time
     on_change: Callable[[Flood, bool], None] = lambda flood, started: None
     """Called when a flood starts (True) and when it ends (False)."""
+    on_cut_off: Callable[[Flood], float | None] = lambda flood: None
+    """Called once per flood when it passes ``Limits.cut_off_after`` dropped messages; returns
+    until when the device is cut off at the broker (None: it could not be)."""
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _panics: dict[str, _Bucket] = field(default_factory=dict)
     _floods: dict[str, Flood] = field(default_factory=dict)
@@ -146,8 +162,11 @@ class DeviceGuard:
 
     def dropped(self, device_id: str) -> None:
         flood = self._floods.get(device_id)
-        if flood is not None:
-            flood.dropped += 1
+        if flood is None:
+            return
+        flood.dropped += 1
+        if flood.dropped == self.limits.cut_off_after:
+            flood.cut_off_until = self.on_cut_off(flood)
 
     def floods(self) -> list[Flood]:
         """The floods in progress (ended ones are closed on the way)."""

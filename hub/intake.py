@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hub.bus import Bus, Change
 from hub.engine import Engine
 from hub.guard import DeviceGuard, Flood
+from hub.quarantine import CutOff
 from hub.store import HubStore
 from protocol.codec import DecodeError, decode
 from protocol.messages import Ack, DeviceStatus, Directive, Event, EventKind, Message, Receipt
@@ -144,6 +145,18 @@ class DeviceIntake:
 
     def _reject(self, reason: str, topic: str, detail: str = "") -> None:
         self._engine.rejected.record(reason, f"{topic} {detail}")
+
+
+def report_cut_off(bus: Bus, store: HubStore, entry: CutOff, started: bool) -> None:
+    """A device cut off at the broker (hub.quarantine): live views hear it, and both its
+    start and its end are in the audit record."""
+    bus.publish(Change.FLOOD, device_id=entry.device_id, room=entry.room, active=started)
+    store.audit(
+        at=entry.since if started else entry.until,
+        user="hub",
+        action="device cut off at the broker" if started else "device cut-off ended",
+        detail={"device_id": entry.device_id, "room": entry.room, "until": entry.until},
+    )
 
 
 def report_flood(bus: Bus, store: HubStore, flood: Flood, started: bool) -> None:

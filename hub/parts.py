@@ -14,7 +14,7 @@ from typing import Protocol
 from hub.bus import Bus
 from hub.config import HubConfig
 from hub.engine import Engine
-from hub.guard import Flood
+from hub.quarantine import DeviceAlarm
 from hub.relay.views import HandOffs
 from hub.store import HubStore
 from hub.weather.poller import WeatherPoller
@@ -37,8 +37,9 @@ class HubParts:
     """Whether the hub has its broker link now (a directive issued without it waits)."""
     published: Callable[[int], bool]
     """Whether directive ``seq`` was handed to a connected client when it was published."""
-    floods: Callable[[], Sequence[Flood]]
-    """The devices over their message budget now (hub.guard)."""
+    floods: Callable[[], Sequence[DeviceAlarm]]
+    """The devices over their message budget, and those cut off at the broker, now
+    (hub.guard, hub.quarantine)."""
     send_command: SendCommand
     handoffs: HandOffs | None = None
     """The relay's deliveries and destinations (None: no relay.toml, no relay)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from hub.clocks import CLOCK_SKEW_FAULT_S
 from hub.engine import Engine
-from hub.guard import Flood
+from hub.quarantine import DeviceAlarm
 from hub.relay.views import HandOffs
 from hub.store import HubStore
 from hub.weather.poller import SourceHealth
@@ -140,7 +140,7 @@ def campus_status(
     store: HubStore,
     *,
     connected: bool,
-    floods: Sequence[Flood] = (),
+    floods: Sequence[DeviceAlarm] = (),
     handoffs: HandOffs | None = None,
     weather: SourceHealth | None = None,
 ) -> dict[str, Any]:

@@ -24,13 +24,14 @@ import aiomqtt
 import uvicorn
 
 from hub.app import create_app
-from hub.bus import Bus
+from hub.bus import Bus, Change
 from hub.config import ConfigError, HubConfig, reload_inventory
 from hub.engine import Engine
 from hub.errors import NotFound
 from hub.guard import DeviceGuard
-from hub.intake import DEVICE_CHANNELS, DeviceIntake, report_flood
+from hub.intake import DEVICE_CHANNELS, DeviceIntake, report_cut_off, report_flood
 from hub.parts import HubParts
+from hub.quarantine import QUARANTINE_FILE, BrokerQuarantine, DeviceAlarm
 from hub.relay.relay import Relay
 from hub.relay.views import HandOffs
 from hub.store import HubStore
@@ -76,8 +77,17 @@ class HubService:
         )
         self.http_port = config.http_port
         self._inventory_stamp = config.inventory_file.stat().st_mtime
+        self.quarantine = BrokerQuarantine(
+            config.state_dir / QUARANTINE_FILE,
+            command=config.quarantine_command,
+            clock=clock,
+            on_change=functools.partial(report_cut_off, self.bus, self._store),
+            on_applied=lambda applied: self.bus.publish(Change.FLOOD, applied=applied),
+        )
         self.guard = DeviceGuard(
-            clock=clock, on_change=functools.partial(report_flood, self.bus, self._store)
+            clock=clock,
+            on_change=functools.partial(report_flood, self.bus, self._store),
+            on_cut_off=self.quarantine.cut_off,
         )
         self.intake = DeviceIntake(
             engine=self.engine,
@@ -146,6 +156,7 @@ class HubService:
                 group.create_task(server.serve(sockets=[listener]))
                 group.create_task(self._mark_ready())
                 group.create_task(self._systemd.keep_watchdog())
+                group.create_task(self.quarantine.run())
                 if self.relay is not None:
                     group.create_task(self.relay.run())
                 if self.weather is not None:
@@ -163,11 +174,18 @@ class HubService:
             engine=self.engine,
             connected=self.connected.is_set,
             published=self.directive_published,
-            floods=self.guard.floods,
+            floods=self.device_alarms,
             send_command=self.send_command,
             handoffs=self.handoffs,
             weather=self.weather,
         )
+
+    def device_alarms(self) -> list[DeviceAlarm]:
+        """Floods the hub is riding out, then the devices cut off at the broker (a cut-off
+        outlasts its flood, and says what the office must do, so it replaces it)."""
+        floods = [f for f in self.guard.floods() if f.cut_off_until is None]
+        cut_off = self.quarantine.entries()
+        return [f for f in floods if f.device_id not in {c.device_id for c in cut_off}] + cut_off
 
     @property
     def api_url(self) -> str:
@@ -236,6 +254,7 @@ class HubService:
             if self.connected.is_set():  # with no broker link, silence proves nothing
                 self.engine.presence.sweep()
             self.guard.floods()  # closes the floods that are over, which live views hear
+            self.quarantine.expire()
             self._reload_inventory()
 
     def _reload_inventory(self) -> None:
@@ -255,6 +274,7 @@ class HubService:
         if inventory != self.engine.presence.inventory:
             for device_id in set(self.engine.presence.devices) - set(inventory.devices):
                 self.guard.forget(device_id)
+                self.quarantine.forget(device_id)
             self.engine.presence.replace_inventory(inventory)
 
     def _publish_directive(self, directive: Directive) -> None:

@@ -20,6 +20,7 @@ from provisioning.errors import ProvisioningError
 from provisioning.health import WARN_DAYS, check, rotate
 from provisioning.install import DEFAULT_TARGET, install
 from provisioning.pki import fingerprint, load_cert
+from provisioning.quarantine import add_quarantine_parser
 from provisioning.rooms import declare_buildings, import_rooms
 from provisioning.sdcard import DEFAULT_MOUNT, check_card, sdcard
 from provisioning.site import SiteLayout, open_site
@@ -333,6 +334,7 @@ def _add_node(sub: Any) -> None:
 
 def _add_user(sub: Any) -> None:
     add_user_parser(sub, _site_args)
+    add_quarantine_parser(sub, _site_args)
 
 
 def _add_upkeep(sub: Any) -> None:

@@ -13,8 +13,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from protocol.topics import Topics
-from provisioning.access import HUB_USERNAME, reload_broker, render_acl, write_derived
+from provisioning.access import HUB_USERNAME, acl_text, reload_broker, write_derived
 from provisioning.create import write_broker_identity
 from provisioning.devices import ReloadTarget, reissue
 from provisioning.fsutil import write_private, write_public
@@ -194,8 +193,7 @@ def check(
     found = _certificates(layout, inventory, now, timedelta(days=warn_days))
     found += _rooms(layout, inventory)
     found += _permissions(layout)
-    acl = render_acl(Topics(inventory.site), inventory.active_devices())
-    if layout.broker.acl.read_text(encoding="utf-8") != acl:
+    if layout.broker.acl.read_text(encoding="utf-8") != acl_text(layout, inventory):
         found.append(
             Finding(
                 Level.WARNING,

@@ -5,7 +5,8 @@ Layout (every directory 0700, every key 0600)::
     <site>/site.json             inventory: site id, hub hosts, broker port, rooms, devices
     <site>/ca/ca.crt, ca.key      the site CA (the key can be kept offline between uses)
     <site>/broker/                everything Mosquitto reads, and nothing more:
-        mosquitto.conf, acl, ca.crt, crl.pem, broker.crt, broker.key, data/
+        mosquitto.conf, acl, ca.crt, crl.pem, broker.crt, broker.key, data/,
+        quarantine.json (devices cut off for flooding, while they are)
     <site>/hub/                   everything the hub service reads:
         hub.json, inventory.json, ca.crt, hub.crt, hub.key, signing.key, signing.pub,
         users.json
@@ -83,6 +84,11 @@ class BrokerFiles:
     @property
     def data(self) -> Path:
         return self.dir / "data"
+
+    @property
+    def quarantine(self) -> Path:
+        """The devices cut off at the broker as last applied (provisioning.quarantine)."""
+        return self.dir / "quarantine.json"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,7 @@ def create_throwaway_site(
     )
     layout = created.layout
     admin = enrol(layout.root, created.admin_user)
-    _set_hub_options(layout.hub.config, http_port=http_port, heartbeat_s=heartbeat_s)
+    _set_hub_options(layout, http_port=http_port, heartbeat_s=heartbeat_s)
     generated = demo_rooms(rooms)
     apply_rooms(
         layout.root,
@@ -121,9 +122,20 @@ def create_throwaway_site(
     )
 
 
-def _set_hub_options(path: Path, *, http_port: int, heartbeat_s: float) -> None:
-    """Loopback API on the given port (0: any free one) and the demo's heartbeat."""
+def _set_hub_options(layout: SiteLayout, *, http_port: int, heartbeat_s: float) -> None:
+    """Loopback API on the given port (0: any free one) and the demo's heartbeat. The hub
+    runs as the broker's user here, so it applies its own cut-offs (hub.quarantine) and
+    reloads the broker through the pid file roomcast.broker.MosquittoProcess writes."""
+    path = layout.hub.config
     config = json.loads(path.read_text(encoding="utf-8"))
     config["http"] = {"host": "127.0.0.1", "port": http_port}
     config["heartbeat_s"] = heartbeat_s
+    # "{request}" is the hub's own quarantine.json (hub.quarantine puts its path there).
+    config["quarantine"] = {
+        "command": [
+            sys.executable, "-m", "roomcast", "provision", "quarantine",
+            "--site-dir", str(layout.root.resolve()), "--request", "{request}",
+            "--pid-file", str((layout.broker.dir / "mosquitto.pid").resolve()),
+        ]
+    }  # fmt: skip
     write_json(path, config)

@@ -40,6 +40,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
+PID_FILE = "mosquitto.pid"
+
+
 class MosquittoProcess:
     """``with MosquittoProcess(config, workdir) as broker:`` a running, listening broker."""
 
@@ -48,6 +51,9 @@ class MosquittoProcess:
         self.workdir = workdir
         self.conf_path = workdir / "mosquitto.conf"
         self.log_path = workdir / "mosquitto.log"
+        self.pid_path = workdir / PID_FILE
+        """Written once it runs: how ``provision revoke`` and the hub's cut-offs
+        (``provision quarantine --pid-file``) reach it to reload the ACL."""
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -71,6 +77,7 @@ class MosquittoProcess:
                 stderr=log,
                 stdin=subprocess.DEVNULL,
             )
+        self.pid_path.write_text(f"{self._process.pid}\n", encoding="ascii")
         self._wait_listening(timeout)
 
     def _wait_listening(self, timeout: float) -> None:
@@ -97,6 +104,7 @@ class MosquittoProcess:
             self._process.kill()
             self._process.wait()
             self._process = None
+            self.pid_path.unlink(missing_ok=True)  # never signal a stranger with its pid
 
     def stop(self) -> None:
         if self._process is None:
@@ -108,6 +116,7 @@ class MosquittoProcess:
             self._process.kill()
             self._process.wait()
         self._process = None
+        self.pid_path.unlink(missing_ok=True)
 
     def __enter__(self) -> MosquittoProcess:
         self.start()

@@ -1,0 +1,231 @@
+"""Cutting a flooding device off at the broker: the one measure that frees the hub's link.
+
+The hub's budget (:mod:`hub.guard`) ignores a flooding device, but it still reads each of
+its messages, on the one connection that carries every other room too. A device flooding
+flat out fills the broker's queue to the hub, and Mosquitto then drops *other rooms'*
+messages for the hub (its log: "Outgoing messages are being dropped for client ...";
+docs/BENCHMARKS.md). Mosquitto has no per-client rate limit; its ACL, re-read on SIGHUP and
+applied to connections already open, is the lever. So a device that goes on flooding is
+listed in ``quarantine.json`` in the hub's state directory, and a privileged step outside
+the hub, ``roomcast provision quarantine``, rewrites the ACL without that device's write
+grants and reloads the broker. On a hub host that step is a systemd path unit watching the
+file (systemd/roomcast-quarantine.path), as root; where the hub runs as the broker's own
+user (the demo, the tests, the benchmarks) the hub runs it itself (``quarantine.command`` in
+hub.json). Either way the hub can only ask for grants to be taken away, never given.
+
+The device keeps its read grants, so its display still shows the directives. Its panic
+button reaches nobody while it is cut off, and the office is told so in those words; a
+real node keeps an unreceipted press in its outbox and sends it once the cut-off ends.
+A cut-off lasts 2 minutes, doubled each time the same device floods again within the hour,
+up to 32 minutes; revoking the device (provisioning) is what ends it for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from hub.guard import Flood
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_FILE = "quarantine.json"
+FORMAT = 1
+FIRST_CUT_OFF_S = 120.0
+LONGEST_CUT_OFF_S = 32 * 60.0
+REPEAT_WITHIN_S = 3600.0
+"""A device that floods again this soon after its last cut-off ended gets twice as long."""
+APPLY_TIMEOUT_S = 30.0
+REQUEST_PLACEHOLDER = "{request}"
+"""In ``quarantine.command``, replaced by the path of the file the hub writes."""
+
+
+@dataclass(frozen=True)
+class CutOff:
+    """A device the broker has been asked to silence: what the office is told of it."""
+
+    device_id: str
+    room: str
+    since: float
+    until: float
+    messages: int
+    """What it had sent in its flood when it was cut off."""
+    not_applied: str | None = None
+    """Why the broker could not be told (the command failed), or None."""
+
+    def describe(self) -> str:
+        until = time.strftime("%H:%M:%S", time.localtime(self.until))
+        text = (
+            f"{self.device_id} (room {self.room}) flooded the hub ({self.messages:,} messages); "
+            f"it is cut off at the broker until {until}. A panic from room {self.room} cannot "
+            "reach the office until then: check on the room another way."
+        )
+        if self.not_applied is not None:
+            text += f" The broker could not be told: {self.not_applied}."
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {"text": self.describe(), "cut_off_until": self.until} | asdict(self)
+
+
+DeviceAlarm = Flood | CutOff
+"""What the office is told of a device misbehaving: a flood ridden out, or a cut-off."""
+
+
+class BrokerQuarantine:
+    """The devices cut off at the broker, kept in a file the privileged step reads."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        command: Sequence[str] = (),
+        clock: Callable[[], float] = time.time,
+        on_change: Callable[[CutOff, bool], None] = lambda entry, started: None,
+        on_applied: Callable[[bool], None] = lambda applied: None,
+    ) -> None:
+        self.path = path
+        self._command = tuple(str(path) if w == REQUEST_PLACEHOLDER else w for w in command)
+        self._now = clock
+        self._on_change = on_change
+        self._on_applied = on_applied
+        """Told after each run of the command, whether it worked (live views re-read)."""
+        self._entries = _load(path)
+        self._last: dict[str, tuple[float, float]] = {}
+        """device id -> (when its last cut-off ends, how long it was), for repeats."""
+        self._dirty = asyncio.Event()
+        self._not_applied: str | None = None
+
+    def cut_off(self, flood: Flood) -> float:
+        """Ask for ``flood``'s device to be cut off (the guard's ``on_cut_off``): until when."""
+        now = self._now()
+        ended, length = self._last.get(flood.device_id, (0.0, 0.0))
+        repeat = now - ended < REPEAT_WITHIN_S
+        length = min(2 * length, LONGEST_CUT_OFF_S) if repeat else FIRST_CUT_OFF_S
+        entry = CutOff(flood.device_id, flood.room, now, now + length, flood.received)
+        self._entries[flood.device_id] = entry
+        self._last[flood.device_id] = (entry.until, length)
+        log.critical(
+            "CUT OFF: device %s (room %s) sent %d messages; asking the broker to drop what it "
+            "sends for %.0f s (%s)",
+            flood.device_id,
+            flood.room,
+            flood.received,
+            length,
+            self.path,
+        )
+        self._changed(entry, started=True)
+        return entry.until
+
+    def expire(self) -> None:
+        """End the cut-offs whose time is up (the heartbeat calls this)."""
+        now = self._now()
+        for entry in [e for e in self._entries.values() if e.until <= now]:
+            del self._entries[entry.device_id]
+            log.warning("cut-off over: device %s (room %s)", entry.device_id, entry.room)
+            self._changed(entry, started=False)
+
+    def forget(self, device_id: str) -> None:
+        """A revoked device: the ACL no longer names it, so there is nothing to cut off."""
+        entry = self._entries.pop(device_id, None)
+        self._last.pop(device_id, None)
+        if entry is not None:
+            self._changed(entry, started=False)
+
+    def entries(self) -> list[CutOff]:
+        return [
+            replace(entry, not_applied=self._not_applied)
+            for entry in sorted(self._entries.values(), key=lambda e: e.since)
+        ]
+
+    def cut_off_ids(self) -> frozenset[str]:
+        return frozenset(self._entries)
+
+    async def run(self) -> None:
+        """Have the broker agree with the file: at start if there is one (a hub that never
+        cut a device off never runs the command), and after every change."""
+        if self.path.exists():
+            self._dirty.set()
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            if self._command:
+                await self._apply()
+
+    def _changed(self, entry: CutOff, *, started: bool) -> None:
+        self._write()
+        self._dirty.set()
+        self._on_change(entry, started)
+
+    def _write(self) -> None:
+        """Atomically, so the path unit never reads half a file. Not fsynced: a file lost
+        to a power cut only ends a cut-off early, and the flood would start a new one."""
+        devices = {
+            e.device_id: {k: v for k, v in asdict(e).items() if k != "not_applied"}
+            for e in self._entries.values()
+        }
+        text = json.dumps({"format": FORMAT, "devices": devices}, indent=2, sort_keys=True)
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        temporary.write_text(text + "\n", encoding="utf-8")
+        temporary.replace(self.path)
+
+    async def _apply(self) -> None:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self._command,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        except OSError as error:
+            self._failed(f"cannot run {self._command[0]}: {error}")
+            return
+        try:
+            output, _ = await asyncio.wait_for(process.communicate(), APPLY_TIMEOUT_S)
+        except TimeoutError:
+            self._failed(f"{self._command[0]} took longer than {APPLY_TIMEOUT_S:.0f} s")
+            return
+        finally:
+            if process.returncode is None:  # timed out, or the hub is stopping: reap it
+                process.kill()
+                await process.wait()
+        lines = output.decode(errors="replace").strip().splitlines()
+        if process.returncode != 0:
+            self._failed(f"{self._command[0]} exited {process.returncode}: {lines[-1:]}")
+            return
+        self._not_applied = None
+        log.info("broker quarantine applied: %s", lines[-1] if lines else "ok")
+        self._on_applied(True)
+
+    def _failed(self, why: str) -> None:
+        self._not_applied = why
+        log.error("the broker quarantine could not be applied: %s", why)
+        self._on_applied(False)
+
+
+def _load(path: Path) -> dict[str, CutOff]:
+    """The cut-offs a previous run left; a broken file is logged and read as none (the
+    flood, if it goes on, cuts the device off again within a second)."""
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        entries = {
+            device_id: CutOff(
+                device_id=device_id,
+                room=str(fields["room"]),
+                since=float(fields["since"]),
+                until=float(fields["until"]),
+                messages=int(fields["messages"]),
+            )
+            for device_id, fields in data["devices"].items()
+        }
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        log.error("ignoring %s (%s): no device is cut off at the start", path, error)
+        return {}
+    return entries
