@@ -6,7 +6,8 @@
 #
 # It installs Debian's mosquitto and python3-venv (apt-get, only if either is missing),
 # creates the hub's service user (roomcast), installs Roomcast into /opt/roomcast/venv,
-# installs roomcast-hub.service and Mosquitto's drop-in, and, once the site exists
+# installs roomcast-hub.service, roomcast-quarantine.path (the broker's half of cutting a
+# flooding device off) and Mosquitto's drop-in, and, once the site exists
 # (roomcast provision init), enables and starts both. Running it again upgrades Roomcast in
 # place and restarts the hub on the new code; it changes nothing else.
 #
@@ -68,20 +69,23 @@ else
     $pip install --upgrade "$SRC"
 fi
 
-echo "== units: roomcast-hub.service, mosquitto.service.d/roomcast.conf"
+echo "== units: roomcast-hub.service, roomcast-quarantine.path, mosquitto.service.d/roomcast.conf"
 DROP_IN="$UNITS/mosquitto.service.d/roomcast.conf"
 # A running broker re-reads its config on reload, but not a changed command line.
 cmp -s "$SRC/systemd/mosquitto.service.d/roomcast.conf" "$DROP_IN" && broker=reload-or-restart ||
     broker=restart
-install -m 0644 "$SRC/systemd/roomcast-hub.service" "$UNITS/roomcast-hub.service"
+for unit in roomcast-hub.service roomcast-quarantine.path roomcast-quarantine.service; do
+    install -m 0644 "$SRC/systemd/$unit" "$UNITS/$unit"
+done
 install -d -m 0755 "$UNITS/mosquitto.service.d"
 install -m 0644 "$SRC/systemd/mosquitto.service.d/roomcast.conf" "$DROP_IN"
 ln -sf "$VENV/bin/roomcast" /usr/local/bin/roomcast
 systemctl daemon-reload
 
 if [ -f "$SITE/hub/hub.json" ]; then
-    systemctl enable --quiet mosquitto roomcast-hub
+    systemctl enable --quiet mosquitto roomcast-hub roomcast-quarantine.path
     systemctl "$broker" mosquitto
+    systemctl start roomcast-quarantine.path
     # Restarted, not just started: after an upgrade the running hub is the old code.
     systemctl restart roomcast-hub
     echo "hub running: systemctl status roomcast-hub"

@@ -31,6 +31,12 @@ SET_HTTP = (
 )
 """Where the console listens (docs/operations.md: ``http.host``, ``http.port``), edited in
 place so ``hub.json`` keeps its owner (the hub's user) and mode."""
+CUT_OFF_REQUEST = json.dumps(
+    {
+        "format": 1,
+        "devices": {"rc-999-none": {"room": "999", "since": 0, "until": 4e9, "messages": 1}},
+    }
+)
 STOCK_BROKER = """# make pi-test only: Debian's stock broker (before Roomcast's drop-in) listens
 # on 1883, which is the host's too: this container shares the host's network.
 listener {port} 127.0.0.1
@@ -85,10 +91,32 @@ async def install_hub(root: Path, wheels: Path, work: Path, results: dict[str, s
         )
         await hub_units(pi)
         results["hub: roomcast-hub.service, mosquitto.service"] = "active (Type=notify)"
+        clock = time.monotonic()
+        await cut_off_request(pi)
+        results["hub: a cut-off request, applied by roomcast-quarantine.path as root"] = (
+            f"{time.monotonic() - clock:.0f} s"
+        )
     except PiTestError as error:
         raise PiTestError(f"hub (install-hub.sh): {error}\n{await hub_diagnosis(pi)}") from None
     finally:
         await pi.kill()
+
+
+async def cut_off_request(pi: Pi) -> None:
+    """The hub's user asks for a cut-off as the hub does (hub/quarantine.py): the path unit
+    must run ``provision quarantine`` as root, which records what it applied in broker/
+    (here nothing: the name is no device of this site) and reloads the broker."""
+    state = "/var/lib/roomcast-hub"
+    ask = (
+        f"printf '%s\\n' '{CUT_OFF_REQUEST}' > {state}/quarantine.json.tmp && "
+        f"mv {state}/quarantine.json.tmp {state}/quarantine.json"
+    )
+    await pi.run("runuser", "-u", "roomcast", "--", "sh", "-c", ask)
+    applied = pi.upper / SITE.lstrip("/") / "broker/quarantine.json"
+    await wait_until(applied.exists, 120, f"{applied} from roomcast-quarantine.service")
+    unit = await pi.unit("Result", "ExecMainStatus", name="roomcast-quarantine.service")
+    if unit["Result"] != "success" or json.loads(applied.read_text()) != {}:
+        raise PiTestError(f"roomcast-quarantine.service: {unit}, applied {applied.read_text()}")
 
 
 async def hub_units(pi: Pi) -> None:

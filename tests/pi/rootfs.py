@@ -40,6 +40,7 @@ TOOLS = {
 }
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
 BUILD_TIMEOUT_S = 1800
+ATTEMPTS = 2
 
 
 class PiTestError(RuntimeError):
@@ -74,9 +75,33 @@ def bookworm_root() -> Path:
     if (ROOT / COMPLETE).exists():
         return ROOT
     work = ROOT.with_name(ROOT.name + ".tmp")
-    shutil.rmtree(work, ignore_errors=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     print(f"pi-test: building the bookworm arm64 root in {ROOT} (minutes; cached)", flush=True)
+    failure = ""
+    for _ in range(ATTEMPTS):
+        failure = _debootstrap(work)
+        if not failure:
+            break
+        print(f"pi-test: debootstrap failed, trying again from scratch:\n{failure}", flush=True)
+    else:
+        raise PiTestError(f"debootstrap failed {ATTEMPTS} times; the last:\n{failure}")
+    (work / COMPLETE).write_text(PACKAGES)
+    others = sorted(p.name for p in CACHE.glob("bookworm-arm64*") if p not in (ROOT, work))
+    if others:
+        print(f"pi-test: other roots in {CACHE}: {others} (make pi-clean)", flush=True)
+    shutil.rmtree(ROOT, ignore_errors=True)
+    work.rename(ROOT)
+    return ROOT
+
+
+def _debootstrap(work: Path) -> str:
+    """One debootstrap into an empty ``work``: what went wrong, or "" when it worked.
+
+    A failed second stage can leave the root's /proc mounted (debootstrap mounts it to run
+    the arm64 maintainer scripts), and debootstrap's own retries then try to delete the
+    host's /proc through it; so each attempt starts from a new directory, unmounted first."""
+    _unmount_under(work)
+    shutil.rmtree(work, ignore_errors=True)
     command = ["debootstrap", "--arch=arm64", "--variant=minbase", f"--include={PACKAGES}"]
     try:
         result = subprocess.run(
@@ -86,15 +111,20 @@ def bookworm_root() -> Path:
     except subprocess.TimeoutExpired:
         log = work / "debootstrap" / "debootstrap.log"
         raise PiTestError(f"debootstrap took more than {BUILD_TIMEOUT_S} s; see {log}") from None
-    if result.returncode != 0:
-        raise PiTestError(f"debootstrap failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
-    (work / COMPLETE).write_text(PACKAGES)
-    others = sorted(p.name for p in CACHE.glob("bookworm-arm64*") if p not in (ROOT, work))
-    if others:
-        print(f"pi-test: other roots in {CACHE}: {others} (make pi-clean)", flush=True)
-    shutil.rmtree(ROOT, ignore_errors=True)
-    work.rename(ROOT)
-    return ROOT
+    finally:
+        _unmount_under(work)
+    if result.returncode == 0:
+        return ""
+    return f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+
+
+def _unmount_under(path: Path) -> None:
+    """Lazily unmount every mount point inside ``path``, deepest first."""
+    inside = str(path.resolve()) + "/"
+    with Path("/proc/self/mounts").open(encoding="utf-8") as mounts:
+        points = [line.split()[1] for line in mounts if line.split()[1].startswith(inside)]
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "--lazy", point], check=False, capture_output=True)
 
 
 def wheelhouse() -> Path:

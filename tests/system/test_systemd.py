@@ -28,10 +28,13 @@ def test_unit_files_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     if analyze is None:
         pytest.fail("systemd-analyze is missing: install the Debian package systemd")
     roomcast = Path(sys.executable).with_name("roomcast")
-    for unit in sorted(UNITS.glob("*.service")):
+    units = sorted([*UNITS.glob("*.service"), *UNITS.glob("*.path")])
+    assert "roomcast-quarantine.path" in {unit.name for unit in units}
+    for unit in units:  # all first: a .path unit is verified with the service it starts
         # The units name the production path; point them at this checkout's command.
         text = unit.read_text().replace("/opt/roomcast/venv/bin/roomcast", str(roomcast))
         (tmp_path / unit.name).write_text(text)
+    for unit in units:
         result = subprocess.run(
             [analyze, "verify", str(tmp_path / unit.name)],
             capture_output=True,
