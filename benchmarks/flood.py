@@ -6,6 +6,10 @@ own ``event`` topic (QoS 0, the cheapest for it and the broker) for as long as t
 lasts; meanwhile :func:`benchmarks.measure.panic` presses panic in the simulated rooms,
 and the hub's CPU is sampled. The figure that matters: panic-to-console p99 during the
 flood against the same presses without it (target: within 2x).
+
+A device that goes on flooding is cut off at the broker (hub.quarantine) within about a
+second, for minutes: so each rate floods from a device of its own, and each phase reports
+``cut_off_after_s``, how long the flood had the hub's link before the broker dropped it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from benchmarks.stream import Stream
 from protocol.codec import encode
 from protocol.messages import Event, EventKind
 from protocol.topics import DeviceChannel, Topics
+from provisioning.install import InstalledDevice
 
 
 def flood_payloads(device_id: str, room: str, count: int) -> list[bytes]:
@@ -106,9 +111,12 @@ def flood_phase(
     """Panic presses without a flood, then during a flood from the stack's real device at
     each of :data:`FLOOD_RATES`; the hub's and the broker's CPU during each."""
     result: dict[str, Any] = {"without": panic(stack, stream, presses, interval_s)}
-    for rate in FLOOD_RATES:
+    for index, rate in enumerate(FLOOD_RATES):
         name = "with" if not rate else f"with_{rate:.0f}_per_s"
-        result[name] = _flooded(stack, stream, children, presses, interval_s, rate, broker_pid)
+        device = stack.site.devices[-1 - index]  # the first is still cut off
+        result[name] = _flooded(
+            stack, stream, children, presses, interval_s, rate, broker_pid, device
+        )
         result[name]["ratio_p99"] = _ratio(result[name], result["without"])
     # The headline figures: the flat-out flood.
     result["ratio_p99"] = result["with"]["ratio_p99"]
@@ -124,19 +132,21 @@ def _flooded(
     interval_s: float,
     rate: float,
     broker_pid: int,
+    device: InstalledDevice,
 ) -> dict[str, Any]:
-    device = stack.site.devices[-1]
     identity = Identity("127.0.0.1", stack.site.broker.port, device.ca, device.cert, device.key)
     report = stack.state_dir / f"flood-{rate:.0f}.json"
     args = ["-m", "benchmarks.flood", *identity.args(), "--site", stack.site.site]
     args += ["--device", device.device_id, "--room", device.room, "--report", str(report)]
     args += ["--rate", str(rate)]
     cwd = Path(__file__).resolve().parent.parent
+    started = time.time()
     flooder = children.spawn(f"flooder-{rate:.0f}", args, cwd=cwd)
     time.sleep(1.0)  # the flood is on, and over budget, before the first press
     hub_pid = stack.pids()["hub"]
     before = {"hub": sample(hub_pid), "broker": sample(broker_pid), "flooder": sample(flooder.pid)}
-    pressed = panic(stack, stream, presses, interval_s)
+    # Not from the flooder's own room: the broker drops what that room sends meanwhile.
+    pressed = panic(stack, stream, presses, interval_s, skip=frozenset({device.room}))
     after = {"hub": sample(hub_pid), "broker": sample(broker_pid), "flooder": sample(flooder.pid)}
     children.stop(flooder)
     pressed["recorded"] = presses - len(_unrecorded(stack, pressed["not_seen"]))
@@ -144,7 +154,22 @@ def _flooded(
     cpu = {
         f"{name}_cpu_percent": round(cpu_percent(before[name], after[name]), 1) for name in before
     }
-    return pressed | {"flood": sent, "rate_per_s": rate or None} | cpu
+    cut_off = _cut_off_since(stack, device.device_id)
+    return (
+        pressed
+        | cpu
+        | {
+            "flood": sent,
+            "rate_per_s": rate or None,
+            "cut_off_after_s": None if cut_off is None else round(cut_off - started, 2),
+        }
+    )
+
+
+def _cut_off_since(stack: Stack, device_id: str) -> float | None:
+    """When the hub asked for the flooder to be cut off at the broker, if it did."""
+    alarms = stack.client.get("/api/status")["floods"]
+    return next((a["since"] for a in alarms if a["device_id"] == device_id and "since" in a), None)
 
 
 def _unrecorded(stack: Stack, event_ids: list[str], within_s: float = 30.0) -> set[str]:

@@ -278,10 +278,18 @@ def device_cpu(
     }
 
 
-def panic(stack: Stack, stream: Stream, presses: int, interval_s: float) -> dict[str, Any]:
-    """``presses`` panic activations spread over the simulated rooms, ``interval_s`` apart;
-    each from the device's ``created_at`` to its arrival on the console's stream."""
-    rooms = stack.simulated_rooms
+def panic(
+    stack: Stack,
+    stream: Stream,
+    presses: int,
+    interval_s: float,
+    *,
+    skip: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """``presses`` panic activations spread over the simulated rooms but ``skip``,
+    ``interval_s`` apart; each from the device's ``created_at`` to its arrival on the
+    console's stream."""
+    rooms = [room for room in stack.simulated_rooms if room not in skip]
     chosen = [rooms[(i * len(rooms)) // presses % len(rooms)] for i in range(presses)]
     mark = stream.mark()
     pressed = []

@@ -127,6 +127,7 @@ LATENCY_COLUMNS = (
     ("panic p99 ms", ("panic", "console_ms", "p99"), 1),
     ("panic p99 in a flood ms", ("flood", "with", "console_ms", "p99"), 1),
     ("hub CPU % in a flood", ("flood", "hub_cpu_percent"), 1),
+    ("flood cut off after s", ("flood", "with", "cut_off_after_s"), 2),
     ("panic p99 in a 1,000/s flood ms", ("flood", "with_1000_per_s", "console_ms", "p99"), 1),
 )
 RESOURCE_COLUMNS = (

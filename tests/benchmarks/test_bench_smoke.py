@@ -70,6 +70,9 @@ def test_quick_run_writes_results_in_the_expected_shape(tmp_path: Path) -> None:
     # is what the phase measures), but none may be lost: the hub has every one after it.
     assert flood["with"]["recorded"] == flood["with_1000_per_s"]["recorded"] == 10
     assert flood["with"]["flood"]["sent"] > 0 and flood["ratio_p99"] is not None
+    # A flood flat out is cut off at the broker (hub.quarantine) well within the phase
+    # (one at 1,000/s takes about 1.5 s to reach the cut-off, longer than a quick phase).
+    assert flood["with"]["cut_off_after_s"] is not None
 
     device = run["device"]
     assert device["ready_s"] is not None and device["memory_after"]["rss_mb"] > 0
