@@ -7,9 +7,9 @@ PYTHON ?= python3
 ARGS ?=
 # Debian packages the project needs (command:package): the demo needs the broker; the
 # tests also drive the console in a real headless Chromium and run nodes with a wrong
-# clock under libfaketime.
+# clock under libfaketime, and run a district broker of three nats-server nodes.
 DEB_NEEDS := mosquitto:mosquitto
-test: DEB_NEEDS += chromium:chromium faketime:faketime
+test: DEB_NEEDS += chromium:chromium faketime:faketime nats-server:nats-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench chaos setup system-packages clean pi-test pi-clean

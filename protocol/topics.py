@@ -49,6 +49,16 @@ class ScopeKind(StrEnum):
     ROOM = "room"
 
 
+class DistrictChannel(StrEnum):
+    """What a school hub publishes for its district, under ``district/`` (protocol.md)."""
+
+    SUMMARY = "summary"
+    """The school's state in one retained message: directives in force, confirmed/total."""
+    BRIDGE = "bridge"
+    """The school broker's bridge, "1" up and "0" down (Mosquitto's own notification, with
+    "0" as its last will on the district broker)."""
+
+
 @dataclass(frozen=True)
 class DeviceTopic:
     """A parsed ``device/<id>/<channel>`` topic."""
@@ -98,6 +108,21 @@ class Topics:
     def site_wildcard(self) -> str:
         """Everything under the site's base: what the hub's identity may read and write."""
         return f"{self.base}/#"
+
+    def district(self, channel: DistrictChannel) -> str:
+        return f"{self.base}/district/{channel.value}"
+
+    @property
+    def bridged_out(self) -> tuple[str, ...]:
+        """What crosses a school's bridge to the district broker, and nothing else: the hub's
+        state, the directives in force (retained, signed by the school hub) and what the hub
+        publishes for the district. Never a device's own topics (heartbeats stay local)."""
+        return (self.hub_state, self.directive_wildcard, f"{self.base}/district/#")
+
+    @property
+    def district_requests(self) -> str:
+        """Where signed district requests come in, the one topic bridged *in* to a school."""
+        return f"{self.base}/district-request/#"
 
     def device(self, device_id: str, channel: DeviceChannel) -> str:
         return f"{self.base}/device/{check_level('device', device_id)}/{channel.value}"

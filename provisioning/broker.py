@@ -37,6 +37,9 @@ class BrokerConfig:
     persistence: bool = True
     log_dest: str = "stderr"
     user: str | None = None
+    include_dir: Path | None = None
+    """Read the ``*.conf`` files in it too: where a school's district bridge is installed
+    (provisioning.district)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -79,6 +82,8 @@ class BrokerConfig:
             "protocol mqtt",
         ]
         lines += self._security_lines()
+        if self.include_dir is not None:
+            lines += ["", f"include_dir {self.include_dir}"]
         return "\n".join(lines) + "\n"
 
     def _security_lines(self) -> list[str]:

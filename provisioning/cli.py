@@ -16,6 +16,7 @@ from typing import Any
 from provisioning.cli_users import add_user_parser
 from provisioning.create import DEFAULT_PORT, init
 from provisioning.devices import issue_all, issue_device, revoke
+from provisioning.district_cli import add_district_parser
 from provisioning.errors import ProvisioningError
 from provisioning.health import WARN_DAYS, check, rotate
 from provisioning.install import DEFAULT_TARGET, install
@@ -335,6 +336,7 @@ def _add_node(sub: Any) -> None:
 def _add_user(sub: Any) -> None:
     add_user_parser(sub, _site_args)
     add_quarantine_parser(sub, _site_args)
+    add_district_parser(sub)
 
 
 def _add_upkeep(sub: Any) -> None:

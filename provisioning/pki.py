@@ -163,11 +163,16 @@ def issue(
     server_hosts: Sequence[str] = (),
     days: int = CLIENT_DAYS,
     now: datetime | None = None,
+    client_too: bool = False,
 ) -> Issued:
-    """Sign a leaf certificate: a server one when ``server_hosts`` is given, else a client one."""
+    """Sign a leaf certificate: a server one when ``server_hosts`` is given, else a client
+    one; ``client_too`` makes a server's certificate good for its outgoing connections as
+    well (a NATS node dials its cluster peers with the same certificate it serves with)."""
     now = now or datetime.now(UTC)
     key = new_tls_key()
-    usage = ExtendedKeyUsageOID.SERVER_AUTH if server_hosts else ExtendedKeyUsageOID.CLIENT_AUTH
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH] if server_hosts else []
+    if client_too or not server_hosts:
+        usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name, site))
@@ -178,7 +183,7 @@ def issue(
         .not_valid_after(min(now + timedelta(days=days), ca.cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(cert_sign=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .add_extension(_authority_key_id(ca), critical=False)
     )
     if server_hosts:

@@ -1,0 +1,78 @@
+"""``roomcast provision district init | add-school | remove-school`` (provisioning.district)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from provisioning.district import DistrictError, add_school, init_district, remove_school
+from provisioning.district_config import NatsNode
+
+DEFAULT_DIR = Path("/etc/roomcast/district")
+SCHOOL_BRIDGE_DIR = Path("/etc/roomcast/site/broker/district")
+"""Where a school's broker finds its bridge files once IT has copied them there."""
+
+
+def parse_node(text: str) -> NatsNode:
+    """``NAME=HOST`` (ports 4222, 6222, 8883) or ``NAME=HOST:CLIENT:CLUSTER:MQTT``."""
+    name, _, where = text.partition("=")
+    host, *ports = where.split(":")
+    if not name or not host or len(ports) not in (0, 3):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give NAME=HOST or NAME=HOST:CLIENT_PORT:CLUSTER_PORT:MQTT_PORT"
+        )
+    try:
+        client, cluster, mqtt = (int(p) for p in ports) if ports else (4222, 6222, 8883)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: ports are numbers") from None
+    return NatsNode(name=name, host=host, client_port=client, cluster_port=cluster, mqtt_port=mqtt)
+
+
+def add_district_parser(sub: Any) -> None:
+    p = sub.add_parser("district", help="a district: its CA, NATS cluster and school bridges")
+    actions = p.add_subparsers(dest="district_action", required=True, metavar="ACTION")
+    init = actions.add_parser("init", help="district CA, signing key, NATS node configs")
+    init.add_argument("--district", required=True, help="the district id, e.g. metro")
+    init.add_argument(
+        "--node",
+        type=parse_node,
+        action="append",
+        required=True,
+        help="a NATS node, NAME=HOST[:CLIENT:CLUSTER:MQTT]; give 3 (or 1 for a small district)",
+    )
+    add = actions.add_parser("add-school", help="a school's bridge certificate and config")
+    add.add_argument("site", help="the school's site id")
+    add.add_argument(
+        "--installed-dir",
+        type=Path,
+        default=SCHOOL_BRIDGE_DIR,
+        help="where the school's broker will read the files (default %(default)s)",
+    )
+    remove = actions.add_parser("remove-school", help="take a school out of the district")
+    remove.add_argument("site")
+    for parser in (init, add, remove):
+        parser.add_argument("--district-dir", type=Path, default=DEFAULT_DIR)
+    p.set_defaults(provision_handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.district_action == "init":
+        layout = init_district(args.district_dir, args.district, args.node)
+        print(f"district {args.district!r} created in {layout.root}")
+        for node in args.node:
+            print(f"  {node.name}: nats-server -c {layout.node(node.name).conf}")
+        print("Copy each node's directory to its machine, then add the schools.")
+    elif args.district_action == "add-school":
+        files = add_school(args.district_dir, args.site, installed_dir=args.installed_dir)
+        print(f"school {args.site!r} added; its bridge files are in {files.dir}")
+        print(f"Copy them to {args.installed_dir} on the school's hub (key 0600, for the")
+        print("broker's user), add `include_dir` for it, reload mosquitto; then reload the")
+        print("NATS nodes (systemctl reload nats-server) so they let the bridge in.")
+    else:
+        remove_school(args.district_dir, args.site)
+        print(f"school {args.site!r} removed: reload every NATS node to refuse its bridge")
+    return 0
+
+
+__all__ = ["DistrictError", "add_district_parser"]
