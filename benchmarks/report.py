@@ -68,6 +68,12 @@ TARGETS = (
     Target("device CPU per directive", 2, "ms", ("device", "cpu", "cpu_ms_per_directive")),
     Target("hub CPU, all devices idle", 10, "% of a core", ("hub", "cpu_percent")),
     Target("panic p99 during a device's flood / without", 2, "x", ("flood", "ratio_p99")),
+    Target(
+        "press to webhook received p99",
+        250,
+        "ms",
+        ("handoff", "webhook", "press_to_received_ms", "p99"),
+    ),
 )
 
 
@@ -128,6 +134,10 @@ LATENCY_COLUMNS = (
     ("panic p99 in a flood ms", ("flood", "with", "console_ms", "p99"), 1),
     ("hub CPU % in a flood", ("flood", "hub_cpu_percent"), 1),
     ("panic p99 in a 1,000/s flood ms", ("flood", "with_1000_per_s", "console_ms", "p99"), 1),
+    ("press to webhook p50 ms", ("handoff", "webhook", "press_to_received_ms", "p50"), 1),
+    ("p99", ("handoff", "webhook", "press_to_received_ms", "p99"), 1),
+    ("press to email p50 ms", ("handoff", "email", "press_to_accepted_ms", "p50"), 1),
+    ("p99", ("handoff", "email", "press_to_accepted_ms", "p99"), 1),
 )
 RESOURCE_COLUMNS = (
     ("N", ("rooms",), 0),

@@ -12,7 +12,6 @@ them when each record arrived, so its report says how long each hand-off took.
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -91,9 +90,6 @@ class DemoReceivers:
         self.smtp = SmtpServer(
             self.authority, login=(MAIL_USER, password), keep_in=folder / "email"
         )
-        # aiosmtpd logs a deprecation of its own on every login (its Session.login_data):
-        # noise in the demo's terminal, not something a person can act on.
-        logging.getLogger("mail.log").setLevel(logging.ERROR)
 
     def start(self) -> None:
         self.webhook.start()

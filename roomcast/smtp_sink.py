@@ -17,6 +17,7 @@ import contextlib
 import email
 import email.policy
 import json
+import logging
 import socket
 import ssl
 import threading
@@ -89,6 +90,9 @@ class SmtpServer:
         self._controller: Controller | None = None
 
     def start(self) -> None:
+        # aiosmtpd warns of a deprecation of its own on every login (Session.login_data):
+        # noise in the demo's terminal and the benchmark's, nothing a person can act on.
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
         self._holder.close()
         tls: dict[str, Any] = (
             # aiosmtpd counts only STARTTLS as TLS for AUTH; this socket is TLS from its
