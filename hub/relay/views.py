@@ -116,6 +116,11 @@ class HandOffs:
         self._seen: tuple[tuple[str, str], ...] = ()
         watchers.add(self._attempted)
 
+    def reload(self, config: RelayConfig) -> None:
+        """relay.toml was re-read (SIGHUP): list, and test, what it now names."""
+        self.config, self.destinations = config, destinations_of(config)
+        self._attempted()  # a destination removed or added changes the board
+
     def reaching(self, *, kind: str, drill: bool) -> list[Destination]:
         """Which destinations a message of ``kind`` (drill or not) will be handed to."""
         return [d for d in self.destinations if d.takes(kind=kind, drill=drill)]
