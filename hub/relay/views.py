@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.bus import Bus, Change
+from hub.relay.cap import relay_test_alert
 from hub.relay.config import DestinationSettings, RelayConfig
 from hub.relay.messages import relay_test_message
 from hub.relay.store import Attempt, Outbox, RelayStore
@@ -185,19 +186,23 @@ class HandOffs:
         known = {d.name: d for d in self.destinations}
         wanted = [known[name] for name in names]
         keys = {}
-        untestable = [where for where in wanted if where.kind == "CAP"]
         for where in wanted:
-            if where in untestable:  # its Test is a CAP alert of status Test: not built yet
-                continue
             key = f"test:{secrets.token_hex(6)}"
             at = self._now()
-            body = relay_test_message(key, at, site_id=self._site_id, site=self.config.site)
-            self.store.enqueue_direct(where.name, key, body, at=at)
+            self.store.enqueue_direct(where.name, key, self._test_body(where, key, at), at=at)
             keys[where.name] = key
             self._wake(where.name)
         await self._until_tried(list(keys.items()), within_s)
-        tested = {name: self._test_result(known[name], key) for name, key in keys.items()}
-        return [tested.get(where.name) or untested_result(where) for where in wanted]
+        return [self._test_result(where, keys[where.name]) for where in wanted]
+
+    def _test_body(self, where: Destination, key: str, at: float) -> bytes:
+        """The webhook's JSON of kind ``test``; for CAP, an alert of status Test in the
+        destination's own scope."""
+        site = self.config.site
+        if where.kind != "CAP":
+            return relay_test_message(key, at, site_id=self._site_id, site=site)
+        (cap,) = [c for c in self.config.caps if c.name == where.name]
+        return relay_test_alert(key, at, site_id=self._site_id, site=site).render(cap.audience)
 
     def _tried(self, pairs: list[tuple[str, str]]) -> bool:
         return all(
@@ -225,9 +230,3 @@ class HandOffs:
             why = "" if head is None or head.key == key else f", behind {ahead} undelivered"
             result["words"] = f"{where.label}: not tried yet{why}"
         return result
-
-
-def untested_result(where: Destination) -> dict[str, Any]:
-    """What ``relay test`` says of a destination it cannot test yet (nothing was sent)."""
-    words = f"{where.label}: not tested (a CAP Test message is not built yet; nothing sent)"
-    return {"destination": where.name, "label": where.label, "state": "untested", "words": words}
