@@ -45,6 +45,11 @@ MAPPING: dict[str, Mapping] = {
     "shelter": Mapping("Safety", "Shelter", "Shelter", "Immediate", "Severe", "Observed"),
     "all_clear": Mapping("Safety", "All clear", "AllClear", "Past", "Minor", "Observed"),
     "release": Mapping("Security", "Lockdown released", "AllClear", "Past", "Minor", "Observed"),
+    # A room's display went dark while the room is locked down: the hub saw it, so Observed;
+    # what it means (a power cut, a cable, a person) is for dispatch to assess.
+    "offline_during_lockdown": Mapping(
+        "Security", "Display offline during lockdown", "Assess", "Immediate", "Severe", "Observed"
+    ),
     # `roomcast relay test`: status Test, about nothing, asking nothing.
     "test": Mapping("Other", "Test", "None", "Unknown", "Unknown", "Unknown"),
 }

@@ -48,6 +48,7 @@ from hub.relay.cap_records import CapWriter, writer_for
 from hub.relay.config import DestinationSettings, RelayConfig
 from hub.relay.destination import Destination, open_destination, queued_body
 from hub.relay.messages import Context, message_for
+from hub.relay.offline import OfflineWatch, offline_message
 from hub.relay.store import Pending, RelayStore
 from transport.backoff import Backoff
 
@@ -72,6 +73,7 @@ class Relay:
         self._bus, self._now = bus, clock
         self._engine, self._site_id = engine, site_id
         self._use(config)
+        self._offline = OfflineWatch(engine, clock=clock)
         self._work = {hook.name: asyncio.Event() for hook in config.destinations}
         self.watchers: set[Callable[[], None]] = set()
         """Called after every recorded attempt (tests wait on them; so can a live view)."""
@@ -158,10 +160,37 @@ class Relay:
         """Until the bus says something was recorded, or ``poll_s`` passes."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.config.poll_s):
-                while (await changes.get())["kind"] not in _RECORDS:
+                while not self._saw(await changes.get()):
                     pass
         while not changes.empty():  # one read covers a burst of changes
-            changes.get_nowait()
+            self._saw(changes.get_nowait())
+
+    def _saw(self, update: Update) -> bool:
+        """Whether ``update`` says something was recorded; a display going offline in a
+        room under Lockdown is queued here (hub/relay/offline.py: it is not in the record)."""
+        if update["kind"] == Change.DEVICE:
+            try:
+                self._queue_offline(update)
+            except Exception:  # a store hiccup must not stop the reader
+                log.exception("relay: queueing a display offline during a Lockdown failed")
+        return update["kind"] in _RECORDS
+
+    def _queue_offline(self, update: Update) -> None:
+        offline = self._offline.seen(update)
+        if offline is None:
+            return
+        message = offline_message(offline, self._context)
+        for hook in self.config.destinations:
+            if hook.takes(message.kind, message.drill):
+                body = queued_body(hook, message)
+                self.store.enqueue_direct(hook.name, message.key, body, at=self._now())
+                self._work[hook.name].set()
+        log.warning(
+            "relay: display %s of room %s offline during a Lockdown: queued %s",
+            offline.device_id,
+            offline.room.id,
+            message.key,
+        )
 
     def catch_up(self) -> None:
         """Queue, for every destination, what was recorded past its cursor."""

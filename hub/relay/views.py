@@ -27,7 +27,7 @@ from typing import Any
 
 from hub.bus import Bus, Change
 from hub.relay.cap import relay_test_alert
-from hub.relay.config import DestinationSettings, RelayConfig
+from hub.relay.config import OFFLINE_KIND, DestinationSettings, RelayConfig
 from hub.relay.messages import relay_test_message
 from hub.relay.store import Attempt, Outbox, RelayStore
 
@@ -51,6 +51,7 @@ class Destination:
     """webhook, email or CAP."""
     drills: bool
     staff_assist: bool
+    offline_during_lockdown: bool = False
 
     @property
     def label(self) -> str:
@@ -62,6 +63,8 @@ class Destination:
         """The relay's own filter (hub/relay/relay.py ``_takes``), for the confirmation."""
         if drill and not self.drills:
             return False
+        if kind == OFFLINE_KIND:
+            return self.offline_during_lockdown
         return kind != "staff_assist" or self.staff_assist
 
 
@@ -70,7 +73,10 @@ def destinations_of(config: RelayConfig) -> list[Destination]:
     kinds: list[tuple[DestinationSettings, str]] = [(hook, "webhook") for hook in config.webhooks]
     kinds += [(mail, "email") for mail in config.emails]
     kinds += [(cap, "CAP") for cap in config.caps]
-    return [Destination(d.name, kind, d.drills, d.staff_assist) for d, kind in kinds]
+    return [
+        Destination(d.name, kind, d.drills, d.staff_assist, d.offline_during_lockdown)
+        for d, kind in kinds
+    ]
 
 
 def _delivery(where: Destination, row: Outbox | None, last: Attempt | None) -> dict[str, Any]:

@@ -125,7 +125,7 @@ def test_the_site_geocodes_follow_the_circle() -> None:
 
 def test_the_mapping_covers_every_action_and_press() -> None:
     presses = {"panic", "cancel", "staff_assist"}
-    assert set(MAPPING) == {a.value for a in Action} | presses | {"test"}
+    assert set(MAPPING) == {a.value for a in Action} | presses | {"test", "offline_during_lockdown"}
     assert MAPPING["lockdown"].severity == "Extreme" and MAPPING["panic"].certainty == "Likely"
 
 
