@@ -133,6 +133,9 @@ def test_sighup_reloads_destinations_keeps_the_queue_and_refuses_a_broken_file(
         reloaded = log.wait_for("SIGHUP: reloaded", after=mark)
         assert "added signage" in reloaded and "removed police" in reloaded
         assert "changed dispatch" in reloaded
+        # The office's view follows: the board, /api/status and relay test name what is now.
+        listed = [h["destination"] for h in school.api.get("/api/status")["handoffs"]]
+        assert listed == ["dispatch", "signage"]
         third = f"event:{rooms.press('103')}"
         _arrived(signage, third)
         assert signage.accepted_keys() == [third]  # a new destination starts at the present
