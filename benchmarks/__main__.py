@@ -2,7 +2,8 @@
 
 For each room count N it provisions a throw-away site, starts a real TLS Mosquitto, measures
 the bare-broker floor, then the hub, N classrooms (N-1 simulated in P processes, one real
-device service) and measures directive fan-out, panic to console, and the resources used.
+device service) and measures directive fan-out, panic to console, and the resources used;
+last, with the hub restarted with a relay, press to webhook received and to email accepted.
 Prints two tables and writes ``latest.json`` and ``latency.png`` to ``--out``.
 """
 
@@ -42,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--presses", type=int, default=100, help="panic presses per N")
     parser.add_argument("--press-interval-ms", type=float, default=50.0)
     parser.add_argument("--device-directives", type=int, default=100)
+    parser.add_argument(
+        "--handoff-presses", type=int, help="presses handed to a webhook and email (0: none)"
+    )
+    parser.add_argument("--handoff-interval-ms", type=float, default=200.0)
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON and PNG go")
     parser.add_argument("--state-dir", type=Path, help="keep sites and logs here")
     parser.add_argument("--keep", action="store_true", help="keep the state directory")
@@ -71,6 +76,8 @@ def options_from(args: argparse.Namespace) -> Options:
             presses=10,
             press_interval_s=0.05,
             device_directives=10,
+            handoff_presses=10 if args.handoff_presses is None else args.handoff_presses,
+            handoff_interval_s=args.handoff_interval_ms / 1000,
             state_dir=args.state_dir,
             keep=args.keep,
             screens_on_disk=args.screens_on_disk,
@@ -85,6 +92,8 @@ def options_from(args: argparse.Namespace) -> Options:
         presses=args.presses,
         press_interval_s=args.press_interval_ms / 1000,
         device_directives=args.device_directives,
+        handoff_presses=50 if args.handoff_presses is None else args.handoff_presses,
+        handoff_interval_s=args.handoff_interval_ms / 1000,
         state_dir=args.state_dir,
         keep=args.keep or args.state_dir is not None,
         screens_on_disk=args.screens_on_disk,

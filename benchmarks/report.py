@@ -68,6 +68,12 @@ TARGETS = (
     Target("device CPU per directive", 2, "ms", ("device", "cpu", "cpu_ms_per_directive")),
     Target("hub CPU, all devices idle", 10, "% of a core", ("hub", "cpu_percent")),
     Target("panic p99 during a device's flood / without", 2, "x", ("flood", "ratio_p99")),
+    Target(
+        "press to webhook received p99",
+        250,
+        "ms",
+        ("handoff", "webhook", "press_to_received_ms", "p99"),
+    ),
 )
 
 
@@ -129,6 +135,10 @@ LATENCY_COLUMNS = (
     ("hub CPU % in a flood", ("flood", "hub_cpu_percent"), 1),
     ("flood cut off after s", ("flood", "with", "cut_off_after_s"), 2),
     ("panic p99 in a 1,000/s flood ms", ("flood", "with_1000_per_s", "console_ms", "p99"), 1),
+    ("press to webhook p50 ms", ("handoff", "webhook", "press_to_received_ms", "p50"), 1),
+    ("p99", ("handoff", "webhook", "press_to_received_ms", "p99"), 1),
+    ("press to email p50 ms", ("handoff", "email", "press_to_accepted_ms", "p50"), 1),
+    ("p99", ("handoff", "email", "press_to_accepted_ms", "p99"), 1),
 )
 RESOURCE_COLUMNS = (
     ("N", ("rooms",), 0),

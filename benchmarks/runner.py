@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from benchmarks.flood import flood_phase
 from benchmarks.floor import FloorFleet, FloorRep, Identity
+from benchmarks.handoff import handoff_phase, receivers, restart_hub_with_relay
 from benchmarks.measure import (
     ACTIONS,
     device_cpu,
@@ -44,6 +45,8 @@ class Options:
     presses: int = 100
     press_interval_s: float = 0.05
     device_directives: int = 100
+    handoff_presses: int = 50
+    handoff_interval_s: float = 0.2
     state_dir: Path | None = None
     keep: bool = False
     screens_on_disk: bool = False
@@ -60,6 +63,8 @@ class Options:
             "presses": self.presses,
             "press_interval_s": self.press_interval_s,
             "device_directives": self.device_directives,
+            "handoff_presses": self.handoff_presses,
+            "handoff_interval_s": self.handoff_interval_s,
             "screens_on_disk": self.screens_on_disk,
             "profiled": self.profile is not None,
         }
@@ -181,6 +186,13 @@ def run_one(
                 options.press_interval_s,
                 broker_pid=broker.pid,
             )
+        if options.handoff_presses:
+            _say(out, rooms, f"hand-offs: {options.handoff_presses} presses to a webhook, email")
+            with receivers(state / "receivers") as found:
+                restart_hub_with_relay(stack, found)
+                result["handoff"] = handoff_phase(
+                    stack, found, options.handoff_presses, options.handoff_interval_s
+                )
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ from hub.intake import DEVICE_CHANNELS, DeviceIntake, report_cut_off, report_flo
 from hub.parts import HubParts
 from hub.quarantine import QUARANTINE_FILE, BrokerQuarantine, DeviceAlarm
 from hub.relay.relay import Relay
+from hub.relay.reload import reload_relay
 from hub.relay.views import HandOffs
 from hub.store import HubStore
 from hub.weather.poller import WeatherPoller
@@ -149,6 +151,9 @@ class HubService:
                 proxy_headers=False,  # hub.proxies decides, from the site's trusted_proxies
             )
         )
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(ValueError):  # not the main thread (a test's hub): no SIGHUP
+            loop.add_signal_handler(signal.SIGHUP, self.reload)
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.link.run())
@@ -162,9 +167,14 @@ class HubService:
                 if self.weather is not None:
                     group.create_task(self.weather.run())  # never raises: a feed is outside
         finally:
+            loop.remove_signal_handler(signal.SIGHUP)
             self._systemd.stopping()
             listener.close()
             self._store.close()
+
+    def reload(self) -> None:
+        """SIGHUP: re-read relay.toml (:mod:`hub.relay.reload`); a broken file changes nothing."""
+        reload_relay(self.relay, self.handoffs)
 
     def _web_parts(self) -> HubParts:
         return HubParts(

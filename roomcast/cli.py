@@ -65,6 +65,11 @@ def _add_services(commands: Any) -> None:
     demo.add_argument("--rooms", type=int, default=12, help="simulated classrooms (default 12)")
     demo.add_argument("--scenario", choices=["lockdown-drill"], help="run a scripted scenario")
     demo.add_argument("--json", action="store_true", help="scenario result as one JSON line")
+    demo.add_argument(
+        "--relay",
+        action="store_true",
+        help="also a webhook receiver, SMTP sink and CAP receiver on loopback, wired to the hub",
+    )
     demo.add_argument("--state-dir", type=Path, default=default_state_dir())
     demo.set_defaults(run=_demo)
 
@@ -219,7 +224,9 @@ def _demo(args: argparse.Namespace) -> int:
         raise DemoError("--rooms must be between 1 and 2000")
     if args.scenario is None and args.json:
         raise DemoError("--json goes with --scenario")
-    return run_demo(args.state_dir, args.rooms, args.scenario, args.json, sys.stdout)
+    return run_demo(
+        args.state_dir, args.rooms, args.scenario, args.json, sys.stdout, relay=args.relay
+    )
 
 
 def _hub(args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 
 Everything lives in one state directory (default ``~/.local/state/roomcast/demo``): the
 broker's config and data, the throw-away site, the hub's store, every room's screen PNG
-and the logs. The hub and the simulator run as child processes, exactly as they would
+and the logs; with ``--relay``, also what the hand-off receivers got (``relay/``, see
+:mod:`roomcast.demo_relay`). The hub and the simulator run as child processes, exactly as they would
 under systemd; Ctrl-C stops all of them, the broker last.
 """
 
@@ -23,6 +24,7 @@ from provisioning.throwaway import ThrowawaySite, create_throwaway_site
 from roomcast import control
 from roomcast.broker import MosquittoProcess, free_port
 from roomcast.client import ClientError, HubClient, login, write_secret
+from roomcast.demo_relay import DemoReceivers
 from roomcast.handle import HANDLE, DemoError, DemoHandle
 from roomcast.scenario import run_scenario
 
@@ -59,8 +61,9 @@ def _alive(pid: int) -> bool:
 class Demo:
     """The running parts of one demo; ``stop()`` is safe to call at any point."""
 
-    def __init__(self, state_dir: Path, rooms: int, *, out: IO[str]) -> None:
-        self.state_dir, self.rooms, self.out = state_dir, rooms, out
+    def __init__(self, state_dir: Path, rooms: int, *, out: IO[str], relay: bool = False) -> None:
+        self.state_dir, self.rooms, self.out, self.relay = state_dir, rooms, out, relay
+        self.receivers: DemoReceivers | None = None
         self.broker: MosquittoProcess | None = None
         self.site: ThrowawaySite | None = None
         self.children: list[subprocess.Popen[bytes]] = []
@@ -78,6 +81,12 @@ class Demo:
         )
         self.broker = MosquittoProcess(self.site.broker, self.site.layout.broker.dir)
         self.broker.start()
+        hub_config = json.loads(self.site.hub.config.read_text())
+        hub_url = f"http://127.0.0.1:{hub_config['http']['port']}"
+        if self.relay:
+            self.receivers = DemoReceivers(self.state_dir / "relay")
+            self.receivers.start()
+            self.receivers.write_relay_toml(self.site.hub.dir / "relay.toml", console_url=hub_url)
         screens = self.state_dir / "screens"
         control_socket = self.state_dir / "control.sock"
         self._spawn("hub", ["hub", "--config", str(self.site.hub.config)])
@@ -93,9 +102,8 @@ class Demo:
                 *device_configs,
             ],
         )
-        hub_config = json.loads(self.site.hub.config.read_text())
         self.handle = DemoHandle(
-            hub_url=f"http://127.0.0.1:{hub_config['http']['port']}",
+            hub_url=hub_url,
             token_file=self.state_dir / "cli-token",
             control_socket=control_socket,
             screens=screens,
@@ -176,6 +184,8 @@ class Demo:
                 child.wait()
         if self.broker is not None:
             self.broker.stop()
+        if self.receivers is not None:
+            self.receivers.close()
         (self.state_dir / HANDLE).unlink(missing_ok=True)
         (self.state_dir / "control.sock").unlink(missing_ok=True)
 
@@ -200,18 +210,41 @@ def describe(handle: DemoHandle, demo: Demo) -> str:
         f"  screens     {handle.screens}/<room>.png  (e.g. {handle.screens / '101.png'})",
         f"  logs        {demo.state_dir}/hub.log, simulate.log, site/broker/mosquitto.log",
         "",
+        *_handoff_lines(demo),
         "From another terminal (the command line is already logged in as the admin):",
         "  roomcast issue lockdown --drill      roomcast press 101",
         "  roomcast release --room 101          roomcast issue all-clear",
-        "  roomcast status",
+        "  roomcast status                      roomcast relay test"
+        if demo.receivers
+        else "  roomcast status",
         "",
         "Ctrl-C stops everything.",
     ]
     return "\n".join(lines) + "\n"
 
 
-def run_demo(state_dir: Path, rooms: int, scenario: str | None, as_json: bool, out: IO[str]) -> int:
-    demo = Demo(state_dir, rooms, out=out)
+def _handoff_lines(demo: Demo) -> list[str]:
+    if demo.receivers is None:
+        return []
+    assert demo.site is not None
+    relay_toml = demo.site.hub.dir / "relay.toml"
+    return [
+        f"Hand-offs beyond the building ({relay_toml}), received on this machine:",
+        *demo.receivers.describe(),
+        "",
+    ]
+
+
+def run_demo(
+    state_dir: Path,
+    rooms: int,
+    scenario: str | None,
+    as_json: bool,
+    out: IO[str],
+    *,
+    relay: bool = False,
+) -> int:
+    demo = Demo(state_dir, rooms, out=out, relay=relay)
     try:
         handle = demo.start()
         if scenario is None:
@@ -219,7 +252,7 @@ def run_demo(state_dir: Path, rooms: int, scenario: str | None, as_json: bool, o
             out.flush()
             demo.wait()
             return 0
-        result: dict[str, Any] = run_scenario(scenario, handle)
+        result: dict[str, Any] = run_scenario(scenario, handle, demo.receivers)
         out.write(json.dumps(result, indent=None if as_json else 2) + "\n")
         return 0 if result["ok"] else 1
     finally:

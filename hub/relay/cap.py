@@ -45,7 +45,16 @@ MAPPING: dict[str, Mapping] = {
     "shelter": Mapping("Safety", "Shelter", "Shelter", "Immediate", "Severe", "Observed"),
     "all_clear": Mapping("Safety", "All clear", "AllClear", "Past", "Minor", "Observed"),
     "release": Mapping("Security", "Lockdown released", "AllClear", "Past", "Minor", "Observed"),
+    # A room's display went dark while the room is locked down: the hub saw it, so Observed;
+    # what it means (a power cut, a cable, a person) is for dispatch to assess.
+    "offline_during_lockdown": Mapping(
+        "Security", "Display offline during lockdown", "Assess", "Immediate", "Severe", "Observed"
+    ),
+    # `roomcast relay test`: status Test, about nothing, asking nothing.
+    "test": Mapping("Other", "Test", "None", "Unknown", "Unknown", "Unknown"),
 }
+
+TEST_NOTE = "A test of the hand-off from the Roomcast hub (roomcast relay test): act on nothing."
 
 SHELTER_CATEGORY = {"tornado": "Met", "earthquake": "Geo", "tsunami": "Geo", "hazmat": "CBRNE"}
 """Shelter's category by hazard (a district's own hazard stays Safety)."""
@@ -139,6 +148,28 @@ class CapDraft:
 
 def _add(parent: ET.Element, name: str, text: str) -> None:
     ET.SubElement(parent, f"{{{NAMESPACE}}}{name}").text = text
+
+
+def relay_test_alert(key: str, at: float, *, site_id: str, site: SiteDetails) -> CapDraft:
+    """``roomcast relay test`` in CAP: ``status`` Test (which CAP reserves for "technical
+    testing only, all recipients disregard"), about the site as a whole, no room."""
+    mapping = MAPPING["test"]
+    return CapDraft(
+        identifier=identifier(site_id, key),
+        sender=site.cap_sender,
+        sent=sent(at),
+        status="Test",
+        msg_type="Alert",
+        mapping=mapping,
+        headline=f"TEST: {site.name} (roomcast relay test)",
+        description=f"A test message from the Roomcast hub of {site.name}. {TEST_NOTE}",
+        instruction="None: this is a test. Disregard it.",
+        web=f"{site.console_url}/board",
+        area=site.name,
+        circle=circle(site),
+        geocode=site.geocode,
+        note=TEST_NOTE,
+    )
 
 
 def circle(site: SiteDetails) -> str:

@@ -27,6 +27,8 @@ RELAY_FILE = "relay.toml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _ADDRESS = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+$")
 _ADDRESS_KEYS = ("street", "city", "region", "postal_code", "country")
+OFFLINE_KIND = "offline_during_lockdown"
+"""A room's display went offline while the room was under a Lockdown (hub/relay/offline.py)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +59,8 @@ class DestinationSettings:
     drills: bool = False
     """Drill messages go only where this says so: dispatch never hears a drill by default."""
     staff_assist: bool = False
+    offline_during_lockdown: bool = False
+    """A display going offline in a room under Lockdown is sent only where this says so."""
     timeout_s: float = 5.0
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 60.0
@@ -65,6 +69,8 @@ class DestinationSettings:
         """Drills only where the destination asked for them; staff-assist likewise."""
         if drill and not self.drills:
             return False
+        if kind == OFFLINE_KIND:
+            return self.offline_during_lockdown
         return kind != "staff_assist" or self.staff_assist
 
 
@@ -187,6 +193,7 @@ def _pace(table: _Table, timeout_s: float) -> dict[str, Any]:
         "ca_file": _ca_file(table) if "ca_file" in table.data else None,
         "drills": table.get("drills", bool, False),
         "staff_assist": table.get("staff_assist", bool, False),
+        "offline_during_lockdown": table.get("offline_during_lockdown", bool, False),
         "timeout_s": table.number("timeout_s", timeout_s, 0.05, 120),
         "backoff_initial_s": initial,
         "backoff_max_s": table.number("backoff_max_s", max(60.0, initial), initial, 3600),

@@ -35,6 +35,9 @@ def local_time(at: float) -> str:
 def headline(body: dict[str, Any]) -> str:
     """PANIC, LOCKDOWN, ALL CLEAR ... with DRILL or DURING A DRILL as the case is."""
     directive = body["directive"]
+    if body["kind"] == "offline_during_lockdown":
+        term = f"OFFLINE DURING {str(directive['term']).upper()}"
+        return f"DRILL: {term}" if body["drill"] else term
     if directive is not None:
         term = str(directive["term"]).upper()
         return f"DRILL: {term}" if body["drill"] else term
@@ -70,6 +73,13 @@ def _what(body: dict[str, Any]) -> list[str]:
         if body["during_drill"]:
             lines.append("          while a drill was in force in the room: treat it as REAL")
         return lines
+    if body["kind"] == "offline_during_lockdown":
+        return [
+            "What:     The room's display went offline while the room is under "
+            f"{directive['term']}",
+            f"          (directive {directive['seq']}, issued by {directive['issued_by']}):"
+            " the office can no longer see its screen",
+        ]
     lines = [f"What:     {directive['term']} issued by {directive['issued_by']}"]
     for field in ("location", "hazard", "strategy", "note"):
         if directive[field]:

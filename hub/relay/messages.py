@@ -143,7 +143,6 @@ def _event_message(event: dict[str, Any], context: Context) -> Message:
 
 def _directive_message(directive: Directive, context: Context) -> Message:
     key = f"directive:{directive.seq}"
-    described = context.describe(directive)
     room = context.room(directive.target) if directive.scope is ScopeKind.ROOM else None
     building = directive.target if directive.scope is ScopeKind.BUILDING else None
     body = _envelope(key, "directive", directive.drill, directive.issued_at, context)
@@ -151,18 +150,23 @@ def _directive_message(directive: Directive, context: Context) -> Message:
     body |= _place(room, building=building) | {
         "device": None,
         "event": None,
-        "directive": {
-            "seq": directive.seq,
-            "action": directive.action.value,
-            "term": described["term"],
-            "scope": directive.scope.value,
-            "target": directive.target,
-            "issued_by": directive.issued_by,
-            "location": directive.location,
-            "hazard": directive.hazard,
-            "strategy": directive.strategy,
-            "note": directive.note,
-        },
+        "directive": directive_fields(directive, context),
         "console_url": f"{context.site.console_url}/board",
     }
     return Message(key, "directive", directive.drill, _encode(body))
+
+
+def directive_fields(directive: Directive, context: Context) -> dict[str, Any]:
+    """The ``directive`` object of a message (docs/webhook.schema.json)."""
+    return {
+        "seq": directive.seq,
+        "action": directive.action.value,
+        "term": context.describe(directive)["term"],
+        "scope": directive.scope.value,
+        "target": directive.target,
+        "issued_by": directive.issued_by,
+        "location": directive.location,
+        "hazard": directive.hazard,
+        "strategy": directive.strategy,
+        "note": directive.note,
+    }

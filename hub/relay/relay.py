@@ -22,6 +22,14 @@ everything but cancellation, so a receiver that is down, slow or broken can neit
 the hub's TaskGroup nor delay the MQTT side or another destination. What a destination
 speaks (a signed POST, an SMTP submission) is behind :class:`~hub.relay.destination.
 Destination`; everything here is the same for every kind.
+
+**Reload** (:meth:`Relay.reload`, on the hub's SIGHUP): a destination that is new gets a
+cursor at the present and a sender; one removed has its sender stopped; one whose settings
+changed has its sender restarted with them. The outbox is keyed by the destination's name,
+so whatever a remaining destination had queued stays queued, in order, and is delivered
+with its new settings (a message interrupted mid-attempt is sent again: at least once).
+A removed destination's undelivered messages and cursor stay in the store, untouched: put
+it back under the same name and it resumes where it stopped, nothing lost.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from hub.relay.cap_records import CapWriter, writer_for
 from hub.relay.config import DestinationSettings, RelayConfig
 from hub.relay.destination import Destination, open_destination, queued_body
 from hub.relay.messages import Context, message_for
+from hub.relay.offline import OfflineWatch, offline_message
 from hub.relay.store import Pending, RelayStore
 from transport.backoff import Backoff
 
@@ -60,40 +69,81 @@ class Relay:
         bus: Bus,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.config = config
         self.store = RelayStore(database)
         self._bus, self._now = bus, clock
-        self.cap: CapWriter = writer_for(
-            engine,
-            site_id=site_id,
-            site=config.site,
-            drill_in_room=drill_in_room_of(engine),
-            panic_at=self.store.received_at,
-        )
-        """CAP 1.2 of each record, for the [[cap]] destinations and the feed."""
-        self._context = Context(
-            site_id=site_id,
-            site=config.site,
-            room=lambda room_id: engine.presence.inventory.rooms.get(room_id),
-            drill_in_room=drill_in_room_of(engine),
-            describe=engine.directives.describe,
-            cap=self.cap.draft if config.caps else None,
-        )
+        self._engine, self._site_id = engine, site_id
+        self._use(config)
+        self._offline = OfflineWatch(engine, clock=clock)
         self._work = {hook.name: asyncio.Event() for hook in config.destinations}
         self.watchers: set[Callable[[], None]] = set()
         """Called after every recorded attempt (tests wait on them; so can a live view)."""
         # Read (or started at the present) now: from here on nothing recorded is missed.
         # The relay is the cursors' only writer, so they are kept in memory after this.
         self._cursors = {hook.name: self.store.cursor(hook.name) for hook in config.destinations}
+        self._group: asyncio.TaskGroup | None = None
+        self._senders: dict[str, asyncio.Task[None]] = {}
+
+    def _use(self, config: RelayConfig) -> None:
+        """What the reader builds messages with: the site's details, the CAP writer."""
+        engine = self._engine
+        self.config = config
+        self.cap: CapWriter = writer_for(
+            engine,
+            site_id=self._site_id,
+            site=config.site,
+            drill_in_room=drill_in_room_of(engine),
+            panic_at=self.store.received_at,
+        )
+        """CAP 1.2 of each record, for the [[cap]] destinations and the feed."""
+        self._context = Context(
+            site_id=self._site_id,
+            site=config.site,
+            room=lambda room_id: engine.presence.inventory.rooms.get(room_id),
+            drill_in_room=drill_in_room_of(engine),
+            describe=engine.directives.describe,
+            cap=self.cap.draft if config.caps else None,
+        )
 
     async def run(self) -> None:
         try:
             async with asyncio.TaskGroup() as group:
+                self._group = group
                 group.create_task(self._read())
                 for hook in self.config.destinations:
-                    group.create_task(self._deliver(hook))
+                    self._start_sender(hook)
         finally:
+            self._group = None
             self.store.close()
+
+    def _start_sender(self, hook: DestinationSettings) -> None:
+        assert self._group is not None
+        self._senders[hook.name] = self._group.create_task(self._deliver(hook))
+
+    def reload(self, config: RelayConfig) -> dict[str, list[str]]:
+        """Use ``config`` from now on (see the module's docstring); the names added,
+        removed and changed."""
+        old = {hook.name: hook for hook in self.config.destinations}
+        new = {hook.name: hook for hook in config.destinations}
+        changes = {
+            "added": [name for name in new if name not in old],
+            "removed": [name for name in old if name not in new],
+            "changed": [name for name in new if name in old and new[name] != old[name]],
+        }
+        for name in changes["removed"] + changes["changed"]:
+            task = self._senders.pop(name, None)
+            if task is not None:
+                task.cancel()
+        for name in changes["added"]:
+            self._work[name] = asyncio.Event()
+            self._cursors[name] = self.store.cursor(name)  # a new one starts at the present
+        self._use(config)
+        if self._group is not None:
+            for name in changes["added"] + changes["changed"]:
+                self._start_sender(new[name])
+        for name in changes["removed"]:
+            self._work.pop(name, None)
+            self._cursors.pop(name, None)
+        return changes
 
     # -- reading the record --------------------------------------------------------------
 
@@ -110,10 +160,37 @@ class Relay:
         """Until the bus says something was recorded, or ``poll_s`` passes."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.config.poll_s):
-                while (await changes.get())["kind"] not in _RECORDS:
+                while not self._saw(await changes.get()):
                     pass
         while not changes.empty():  # one read covers a burst of changes
-            changes.get_nowait()
+            self._saw(changes.get_nowait())
+
+    def _saw(self, update: Update) -> bool:
+        """Whether ``update`` says something was recorded; a display going offline in a
+        room under Lockdown is queued here (hub/relay/offline.py: it is not in the record)."""
+        if update["kind"] == Change.DEVICE:
+            try:
+                self._queue_offline(update)
+            except Exception:  # a store hiccup must not stop the reader
+                log.exception("relay: queueing a display offline during a Lockdown failed")
+        return update["kind"] in _RECORDS
+
+    def _queue_offline(self, update: Update) -> None:
+        offline = self._offline.seen(update)
+        if offline is None:
+            return
+        message = offline_message(offline, self._context)
+        for hook in self.config.destinations:
+            if hook.takes(message.kind, message.drill):
+                body = queued_body(hook, message)
+                self.store.enqueue_direct(hook.name, message.key, body, at=self._now())
+                self._work[hook.name].set()
+        log.warning(
+            "relay: display %s of room %s offline during a Lockdown: queued %s",
+            offline.device_id,
+            offline.room.id,
+            message.key,
+        )
 
     def catch_up(self) -> None:
         """Queue, for every destination, what was recorded past its cursor."""
@@ -133,7 +210,8 @@ class Relay:
 
     def wake(self, name: str) -> None:
         """Something was queued for ``name`` outside the record (a test): try it now."""
-        self._work[name].set()
+        if name in self._work:
+            self._work[name].set()
 
     # -- delivering ------------------------------------------------------------------------
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.bus import Bus, Change
-from hub.relay.config import DestinationSettings, RelayConfig
+from hub.relay.cap import relay_test_alert
+from hub.relay.config import OFFLINE_KIND, DestinationSettings, RelayConfig
 from hub.relay.messages import relay_test_message
 from hub.relay.store import Attempt, Outbox, RelayStore
 
@@ -50,6 +51,7 @@ class Destination:
     """webhook, email or CAP."""
     drills: bool
     staff_assist: bool
+    offline_during_lockdown: bool = False
 
     @property
     def label(self) -> str:
@@ -61,6 +63,8 @@ class Destination:
         """The relay's own filter (hub/relay/relay.py ``_takes``), for the confirmation."""
         if drill and not self.drills:
             return False
+        if kind == OFFLINE_KIND:
+            return self.offline_during_lockdown
         return kind != "staff_assist" or self.staff_assist
 
 
@@ -69,7 +73,10 @@ def destinations_of(config: RelayConfig) -> list[Destination]:
     kinds: list[tuple[DestinationSettings, str]] = [(hook, "webhook") for hook in config.webhooks]
     kinds += [(mail, "email") for mail in config.emails]
     kinds += [(cap, "CAP") for cap in config.caps]
-    return [Destination(d.name, kind, d.drills, d.staff_assist) for d, kind in kinds]
+    return [
+        Destination(d.name, kind, d.drills, d.staff_assist, d.offline_during_lockdown)
+        for d, kind in kinds
+    ]
 
 
 def _delivery(where: Destination, row: Outbox | None, last: Attempt | None) -> dict[str, Any]:
@@ -115,6 +122,11 @@ class HandOffs:
         self.destinations = destinations_of(config)
         self._seen: tuple[tuple[str, str], ...] = ()
         watchers.add(self._attempted)
+
+    def reload(self, config: RelayConfig) -> None:
+        """relay.toml was re-read (SIGHUP): list, and test, what it now names."""
+        self.config, self.destinations = config, destinations_of(config)
+        self._attempted()  # a destination removed or added changes the board
 
     def reaching(self, *, kind: str, drill: bool) -> list[Destination]:
         """Which destinations a message of ``kind`` (drill or not) will be handed to."""
@@ -180,19 +192,23 @@ class HandOffs:
         known = {d.name: d for d in self.destinations}
         wanted = [known[name] for name in names]
         keys = {}
-        untestable = [where for where in wanted if where.kind == "CAP"]
         for where in wanted:
-            if where in untestable:  # its Test is a CAP alert of status Test: not built yet
-                continue
             key = f"test:{secrets.token_hex(6)}"
             at = self._now()
-            body = relay_test_message(key, at, site_id=self._site_id, site=self.config.site)
-            self.store.enqueue_direct(where.name, key, body, at=at)
+            self.store.enqueue_direct(where.name, key, self._test_body(where, key, at), at=at)
             keys[where.name] = key
             self._wake(where.name)
         await self._until_tried(list(keys.items()), within_s)
-        tested = {name: self._test_result(known[name], key) for name, key in keys.items()}
-        return [tested.get(where.name) or untested_result(where) for where in wanted]
+        return [self._test_result(where, keys[where.name]) for where in wanted]
+
+    def _test_body(self, where: Destination, key: str, at: float) -> bytes:
+        """The webhook's JSON of kind ``test``; for CAP, an alert of status Test in the
+        destination's own scope."""
+        site = self.config.site
+        if where.kind != "CAP":
+            return relay_test_message(key, at, site_id=self._site_id, site=site)
+        (cap,) = [c for c in self.config.caps if c.name == where.name]
+        return relay_test_alert(key, at, site_id=self._site_id, site=site).render(cap.audience)
 
     def _tried(self, pairs: list[tuple[str, str]]) -> bool:
         return all(
@@ -220,9 +236,3 @@ class HandOffs:
             why = "" if head is None or head.key == key else f", behind {ahead} undelivered"
             result["words"] = f"{where.label}: not tried yet{why}"
         return result
-
-
-def untested_result(where: Destination) -> dict[str, Any]:
-    """What ``relay test`` says of a destination it cannot test yet (nothing was sent)."""
-    words = f"{where.label}: not tested (a CAP Test message is not built yet; nothing sent)"
-    return {"destination": where.name, "label": where.label, "state": "untested", "words": words}

@@ -74,6 +74,16 @@ def test_quick_run_writes_results_in_the_expected_shape(tmp_path: Path) -> None:
     # (one at 1,000/s takes about 1.5 s to reach the cut-off, longer than a quick phase).
     assert flood["with"]["cut_off_after_s"] is not None
 
+    # Hand-offs: every press reached the webhook (signed) and the mail server, once each.
+    handoff = run["handoff"]
+    assert handoff["presses"] == 10
+    webhook, mail = handoff["webhook"], handoff["email"]
+    assert webhook["received"] == mail["accepted"] == 10
+    assert webhook["lost"] == mail["lost"] == [] and webhook["repeats"] == mail["repeats"] == 0
+    assert webhook["signatures_valid"] is True
+    assert webhook["press_to_received_ms"]["count"] == mail["press_to_accepted_ms"]["count"] == 10
+    assert "Session.login_data" not in result.stderr + result.stdout
+
     device = run["device"]
     assert device["ready_s"] is not None and device["memory_after"]["rss_mb"] > 0
     assert device["cpu"]["acked"] == device["cpu"]["directives"] == 10

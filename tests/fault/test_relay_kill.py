@@ -55,7 +55,7 @@ def test_hub_killed_with_a_full_relay_queue_delivers_everything_after_restart(
             school.kill_hub()
             receiver.reply = lambda _: Reply(200)
             school.start_hub()
-            receiver.wait_for(lambda: set(receiver.accepted) >= expected, within_s=20)
+            assert receiver.wait_for(lambda: set(receiver.accepted) >= expected, within_s=20)
         finally:
             rooms.stop()
             school.stop_hub()

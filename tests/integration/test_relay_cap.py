@@ -8,6 +8,7 @@ OASIS CAP 1.2 schema (tests/cap/CAP-v1.2.xsd).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from protocol.messages import EventKind
 from protocol.srp import Action
 from provisioning.throwaway import ThrowawaySite
 from roomcast.broker import MosquittoProcess
+from roomcast.cli import main
 from tests.conftest import StartNode, admin_login, hub_with
 from tests.relay_receiver import (
     FAST,
@@ -200,3 +202,33 @@ async def entry_alert(web: httpx.AsyncClient, entry: ET.Element) -> ET.Element:
     assert linked.status_code == 200
     assert field(alert(linked.content), "identifier") == field(embedded_alert, "identifier")
     return embedded_alert
+
+
+async def test_relay_test_sends_a_cap_alert_of_status_test_and_reports_it(
+    site: ThrowawaySite,
+    mosquitto: MosquittoProcess,
+    receiver: Receiver,
+    authority: Authority,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    private = {"scope": "Private", "addresses": ["signage"]}
+    async with capping(site, cap_table(receiver, authority, **private)) as hub:
+        async with httpx.AsyncClient(base_url=hub.api_url, timeout=10) as client:
+            token = (await client.post("/api/login", json=admin_login(site))).json()["token"]
+        token_file = tmp_path / "token"
+        token_file.write_text(token, encoding="utf-8")
+        cli = ("--hub", hub.api_url, "--token-file", str(token_file))
+        assert await asyncio.to_thread(main, ["relay", "test", "signage", *cli]) == 0
+        printed = capsys.readouterr().out
+        (got,) = receiver.received
+        assert printed.startswith(f"{got.key}: Signage (CAP): delivered ")
+        test = posted(got)
+        assert (field(test, "status"), field(test, "msgType")) == ("Test", "Alert")
+        assert field(test, "scope") == "Private" and field(test, "addresses") == "signage"
+        assert field(test, "identifier") == f"roomcast.{site.site}.{got.key.replace(':', '.')}"
+        assert field(test, "info/responseType") == "None"
+        async with httpx.AsyncClient(base_url=hub.api_url, timeout=10) as client:
+            feed = await client.get("/cap/alerts.atom", auth=(FEED_USER, FEED_PASSWORD))
+        assert feed.status_code == 200
+        assert ET.fromstring(feed.content).findall(f"{ATOM}entry") == []  # a test is in no feed

@@ -175,3 +175,48 @@ def test_demo_refuses_to_wipe_a_directory_it_did_not_make(tmp_path: Path) -> Non
     assert "was not made by roomcast demo" in result.stderr
     assert (tmp_path / "precious.txt").read_text() == "keep me"
     assert os.listdir(tmp_path) == ["precious.txt"]
+
+
+def test_lockdown_drill_with_relay_hands_every_record_to_every_receiver(tmp_path: Path) -> None:
+    state = tmp_path / "demo"
+    result = roomcast(
+        "demo", "--rooms", "4", "--relay", "--scenario", "lockdown-drill", "--json",
+        state_dir=state,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "deprecated" not in result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    handoffs = report["handoffs"]
+    press = handoffs[0]["key"]
+    assert press.startswith("event:") and handoffs[0]["what"] == "panic"
+    keys = [press] + [f"directive:{d['seq']}" for d in report["directives"]]
+    assert [(h["key"], h["destination"], h["kind"]) for h in handoffs] == [
+        (key, name, kind)
+        for key in keys
+        for name, kind in (("dispatch", "webhook"), ("office-email", "email"), ("signage", "CAP"))
+    ]
+    assert all(h["delivered"] and h["delivery_ms"] > 0 for h in handoffs)
+    assert all(h["signature_valid"] is True for h in handoffs if h["kind"] == "webhook")
+    subjects = [h["subject"] for h in handoffs if h["kind"] == "email"]
+    assert subjects[0].startswith("PANIC: Room 101") and subjects[1].startswith("DRILL: LOCKDOWN")
+    # What a person is told to look at: one file per message, in each receiver's folder.
+    for folder, suffix in (("webhook", ".json"), ("email", ".eml"), ("cap", ".xml")):
+        files = sorted((state / "relay" / folder).glob(f"*{suffix}"))
+        assert len(files) == len(keys), folder
+        logged = (state / "relay" / folder / "received.log").read_text().splitlines()
+        assert [json.loads(line)["key"] for line in logged] == keys
+    (lockdown,) = (state / "relay" / "cap").glob("*-directive_1.xml")
+    assert "<status>Exercise</status>" in lockdown.read_text()
+    assert _processes_mentioning(str(state)) == []
+
+
+def test_lockdown_drill_without_relay_has_no_handoffs(tmp_path: Path) -> None:
+    result = roomcast(
+        "demo", "--rooms", "3", "--scenario", "lockdown-drill", "--json",
+        state_dir=tmp_path / "demo",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["handoffs"] == []
+    assert not (tmp_path / "demo" / "relay").exists()

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import xmlschema
 
-from hub.relay.cap import MAPPING
+from hub.relay.cap import MAPPING, relay_test_alert
 from hub.relay.cap_records import CapWriter, ended_by
 from hub.relay.cap_scope import CapAudience, CapScope
 from hub.relay.config import SiteDetails, load_relay_config
 from hub.relay.store import Recorded
-from hub.relay.views import destinations_of, untested_result
+from hub.relay.views import destinations_of
 from protocol.inventory import Room
 from protocol.messages import Directive
 from protocol.rules import DirectiveBook
@@ -124,7 +124,8 @@ def test_the_site_geocodes_follow_the_circle() -> None:
 
 
 def test_the_mapping_covers_every_action_and_press() -> None:
-    assert set(MAPPING) == {a.value for a in Action} | {"panic", "cancel", "staff_assist"}
+    presses = {"panic", "cancel", "staff_assist"}
+    assert set(MAPPING) == {a.value for a in Action} | presses | {"test", "offline_during_lockdown"}
     assert MAPPING["lockdown"].severity == "Extreme" and MAPPING["panic"].certainty == "Likely"
 
 
@@ -188,12 +189,24 @@ def test_cap_mistakes_are_named(tmp_path: Path) -> None:
     assert "cap_feed.password: is shorter than 16 characters" in fails(tmp_path, feed)
 
 
-def test_the_office_sees_cap_destinations_and_relay_test_says_it_cannot_test_them(
-    tmp_path: Path,
-) -> None:
+def test_the_office_sees_cap_destinations(tmp_path: Path) -> None:
     config = load_relay_config(write(tmp_path, SITE + CAP_TABLE))
     assert config is not None
     (where,) = destinations_of(config)
     assert where.kind == "CAP" and where.label.endswith("(CAP)")
-    result = untested_result(where)
-    assert result["state"] == "untested" and "nothing sent" in result["words"]
+
+
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_relay_test_in_cap_is_a_valid_alert_of_status_test(audience: CapAudience) -> None:
+    xml = relay_test_alert("test:0a1b2c", T0, site_id="lincoln", site=PLACE).render(audience)
+    SCHEMA.validate(xml.decode("utf-8"))
+    root = ET.fromstring(xml)
+    assert root.findtext(f"{CAP}identifier") == "roomcast.lincoln.test.0a1b2c"
+    assert (root.findtext(f"{CAP}status"), root.findtext(f"{CAP}msgType")) == ("Test", "Alert")
+    assert root.findtext(f"{CAP}scope") == audience.scope.value
+    assert "act on nothing" in (root.findtext(f"{CAP}note") or "")
+    info = root.find(f"{CAP}info")
+    assert info is not None
+    assert info.findtext(f"{CAP}responseType") == "None"
+    assert info.findtext(f"{CAP}headline") == "TEST: Lincoln Elementary (roomcast relay test)"
+    assert info.findtext(f"{CAP}area/{CAP}geocode/{CAP}value") == "TXZ192"

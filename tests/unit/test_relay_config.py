@@ -136,3 +136,21 @@ def test_a_ca_file_that_is_not_a_certificate_is_named(tmp_path: Path) -> None:
     message = fails(tmp_path, SITE + HOOK + 'ca_file = "ca.pem"\n')
     assert "webhook[0].ca_file:" in message and "is not a PEM CA certificate" in message
     assert "webhook[0].ca_file: " in fails(tmp_path, SITE + HOOK + 'ca_file = "gone.pem"\n')
+
+
+def test_a_display_offline_during_a_lockdown_goes_only_where_asked(tmp_path: Path) -> None:
+    asks = HOOK.replace('name = "police"', 'name = "asks"') + "offline_during_lockdown = true\n"
+    drills = asks.replace('name = "asks"', 'name = "drills"') + "drills = true\n"
+    config = load_relay_config(write(tmp_path, SITE + HOOK + asks + drills))
+    assert config is not None
+    takes = {
+        hook.name: (
+            hook.takes("offline_during_lockdown", False),
+            hook.takes("offline_during_lockdown", True),
+        )
+        for hook in config.webhooks
+    }
+    assert takes == {"police": (False, False), "asks": (True, False), "drills": (True, True)}
+    assert all(hook.takes("panic", False) for hook in config.webhooks)
+    wrong = fails(tmp_path, SITE + HOOK + 'offline_during_lockdown = "yes"\n')
+    assert "webhook[0].offline_during_lockdown" in wrong

@@ -176,3 +176,12 @@ def test_the_office_sees_email_destinations_beside_webhooks(tmp_path: Path) -> N
     assert config is not None
     labels = [d.label for d in destinations_of(config)]
     assert labels == ["Police (webhook)", "Sro (email)"]
+
+
+def test_a_display_offline_during_a_lockdown_says_so_with_drill_when_it_is_one() -> None:
+    lockdown = {"seq": 5, "term": "LOCKDOWN", "issued_by": "office", "action": "lockdown"}
+    offline = press(id="offline:node-101:3", kind="offline_during_lockdown", directive=lockdown)
+    assert subject(offline).startswith("OFFLINE DURING LOCKDOWN: Room 101 (room 101) at ")
+    assert "directive 5, issued by office" in text(offline)
+    drill = offline | {"drill": True, "during_drill": True}
+    assert subject(drill).startswith("DRILL: OFFLINE DURING LOCKDOWN: Room 101")
