@@ -135,3 +135,17 @@ async def test_a_button_report_reaches_the_office_and_a_report_for_another_room_
     assert rooms[rogue.room]["roll"]["words"] == "2 missing, 1 extra, 1 injured"
     assert (after["roll"]["reported"], after["roll"]["missing"], after["roll"]["help"]) == (3, 2, 1)
     assert after["rejected"]["roll for another room"] == 1
+
+    # The drill's debrief: every report with who sent it, and the time to the last room.
+    cleared = await office.post("/api/directives", json={"action": "all_clear"})
+    assert cleared.status_code == 201, cleared.text
+    report = (await office.get(f"/api/drills/{seq}")).json()
+    senders = [(e["room"], e["by"]) for e in report["roll"]]
+    assert set(senders[:2]) == {
+        (accounted.room, accounted.device_id),
+        (helpless.room, helpless.device_id),
+    }
+    assert senders[2:] == [(rogue.room, rogue.device_id)]
+    assert report["roll_last_s"] is not None and report["roll_unreported"] == []
+    page = await office.get(f"/drills/{seq}")
+    assert "data-roll-timeline" in page.text and "2 missing, 1 extra, 1 injured" in page.text
