@@ -83,4 +83,13 @@ async def test_the_board_shows_the_roll_under_the_directive_and_passes_axe(
     await page.set_viewport_size({"width": 390, "height": 844})
     await expect(totals).to_be_visible()
     problems += [f"390x844: {v}" for v in await axe_violations(page)]
+
+    # The drill's debrief: the roll's timeline, and the rooms that never reported.
+    hub.engine.directives.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="office")
+    await console.goto(f"/drills/{evacuate.seq}")
+    timeline = page.locator("[data-roll-timeline] tbody tr")
+    await expect(timeline).to_have_count(4)
+    await expect(timeline.nth(0)).to_contain_text("EVACUATE")
+    await expect(page.locator("[data-roll-last]")).to_contain_text(f"{ROOMS - 4} not reported")
+    problems += [f"drill report: {v}" for v in await axe_violations(page)]
     assert problems == []
