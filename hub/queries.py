@@ -57,7 +57,7 @@ def room_status(engine: Engine, room: Room, roll: CampusRoll | None = None) -> d
         "online": bool(devices) and all(d["online"] for d in devices),
         "devices": devices,
         "roll": None if entry is None else entry.as_dict(),
-        "roll_due": any(room.id == r for r, _ in roll.scope),
+        "roll_due": roll.due(room.id),
     }
 
 

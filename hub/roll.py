@@ -26,8 +26,7 @@ from hub.errors import Conflict, NotFound
 from hub.presence import Presence
 from hub.rejections import Rejections
 from hub.store import HubStore
-from protocol.inventory import Room
-from protocol.messages import Event, Roll
+from protocol.messages import Directive, Event, Roll
 from protocol.rules import covers
 from protocol.srp import Action, is_idle
 
@@ -195,18 +194,18 @@ class RollCall:
         """The roll of every room under a directive in force, read fresh from the record."""
         inventory = self._presence.inventory
         rooms = sorted(inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id))
-        in_scope: list[tuple[Room, int, Action]] = []
+        in_scope: dict[str, Directive] = {}
         for room in rooms:
             directive = self._directives.effective(room)
             if directive is not None and not is_idle(directive.action):
-                in_scope.append((room, directive.seq, directive.action))
-        newest = latest_per_room(self.reports({seq for _, seq, _ in in_scope}))
+                in_scope[room.id] = directive
+        newest = latest_per_room(self.reports({d.seq for d in in_scope.values()}))
         return CampusRoll(
-            scope=[(room.id, action) for room, _, action in in_scope],
+            scope={room: directive.action for room, directive in in_scope.items()},
             entries={
-                room.id: newest[(room.id, seq)]
-                for room, seq, _ in in_scope
-                if (room.id, seq) in newest
+                room: newest[(room, directive.seq)]
+                for room, directive in in_scope.items()
+                if (room, directive.seq) in newest
             },
         )
 
@@ -216,17 +215,22 @@ class CampusRoll:
     """The roll now: the rooms a directive in force asks to account (in board order) and
     each one's newest report for that directive."""
 
-    scope: list[tuple[str, Action]]
+    scope: dict[str, Action]
+    """Room id -> the action of its directive in force, in board order."""
     entries: dict[str, RollEntry]
 
     @property
     def unreported(self) -> list[str]:
         """Rooms in scope without a report; after an Evacuate, those rooms come first."""
-        missing = [(room, action) for room, action in self.scope if room not in self.entries]
-        return [room for room, _ in sorted(missing, key=lambda m: m[1] is not Action.EVACUATE)]
+        missing = [room for room in self.scope if room not in self.entries]
+        return sorted(missing, key=lambda room: not self.evacuating(room))
+
+    def due(self, room: str) -> bool:
+        """Whether a directive in force asks the room for its roll."""
+        return room in self.scope
 
     def evacuating(self, room: str) -> bool:
-        return any(r == room and a is Action.EVACUATE for r, a in self.scope)
+        return self.scope.get(room) is Action.EVACUATE
 
     def totals(self) -> dict[str, Any]:
         rolls = [entry.roll for entry in self.entries.values()]

@@ -129,7 +129,7 @@ class BoardBuilder:
             alert=self._alerts.get(room.id),
             report=self._report(room, directive),
             roll=self.roll.entries.get(room.id),
-            roll_due=any(r == room.id for r, _ in self.roll.scope),
+            roll_due=self.roll.due(room.id),
             evacuating=self.roll.evacuating(room.id),
         )
 

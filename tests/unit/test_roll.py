@@ -197,7 +197,7 @@ def test_a_report_must_answer_a_directive_issued_to_the_room_and_in_force(
 
 def test_a_press_with_nothing_on_the_screen_is_a_staff_report_only(engine: Engine) -> None:
     assert engine.events.on_event("dev-102", report("e1", EventKind.STAFF_ASSIST, None))
-    assert engine.roll.campus().scope == []
+    assert engine.roll.campus().scope == {}
     assert sum(engine.rejected.counts.values()) == 0
 
 
