@@ -84,6 +84,14 @@ async def test_the_board_shows_the_roll_under_the_directive_and_passes_axe(
     await expect(totals).to_be_visible()
     problems += [f"390x844: {v}" for v in await axe_violations(page)]
 
+    # The wall screen: the count, and the evacuated rooms not yet accounted for.
+    await console.goto("/kiosk")
+    await expect(page.locator("[data-roll-totals]")).to_have_text(f"Roll 4 / {ROOMS}")
+    needs = page.locator(".kiosk-needs")
+    await expect(needs.nth(0)).to_have_text(f"NEED HELP: {rooms[1]}")
+    await expect(needs.nth(1)).to_contain_text(f"NOT ACCOUNTED FOR: {rooms[4]}, ")
+    problems += [f"kiosk: {v}" for v in await axe_violations(page)]
+
     # The drill's debrief: the roll's timeline, and the rooms that never reported.
     hub.engine.directives.issue(DirectiveRequest(action=Action.ALL_CLEAR), user="office")
     await console.goto(f"/drills/{evacuate.seq}")
