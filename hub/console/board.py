@@ -53,7 +53,8 @@ class Tile:
     faults: list[str] = field(default_factory=list)
     alert: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
-    """The room's newest staff press since its directive, unless it is the roll's own."""
+    """The room's newest staff press since its directive, unless the roll says it (or
+    replaced it): a press the roll refused still shows."""
     roll: RollEntry | None = None
     """The room's roll report for its directive in force (hub.roll)."""
     roll_due: bool = False
@@ -174,8 +175,10 @@ class BoardBuilder:
         if event is None or event["received_at"] < since:
             return None
         roll = self.roll.entries.get(room.id)
-        if roll is not None and roll.event_id == event["event_id"]:
-            return None  # the press is the roll's report: the tile says it once
+        if roll is not None and (
+            roll.event_id == event["event_id"] or event["received_at"] <= roll.at
+        ):
+            return None  # the press is the roll's report, or a newer report replaced it
         return event | {"words": REPORT_WORDS[event["kind"]]}
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.console.board import BoardBuilder
 from hub.directives import DirectiveRequest
 from hub.engine import Engine
 from hub.errors import Conflict, NotFound
@@ -259,3 +260,25 @@ def test_the_status_carries_the_roll_per_room_and_in_totals(
     assert rooms["102"]["roll"]["words"] == "NEEDS HELP"
     assert rooms["102"]["roll"]["by"] == "dev-102"
     assert rooms["101"]["roll"] is None and rooms["101"]["roll_due"] is True
+
+
+def test_the_tile_says_a_report_once_and_a_later_one_replaces_a_call_for_help(
+    engine: Engine, reader: HubStore, clock: FakeClock
+) -> None:
+    seq = issue(engine, Action.EVACUATE, location="Flag pole").seq
+    engine.events.on_event("dev-102", report("e1", EventKind.STAFF_ASSIST, seq))
+    tile = BoardBuilder(engine, reader).tile(engine.presence.room("102"))
+    assert tile.roll is not None and tile.roll.words == "NEEDS HELP"
+    assert tile.report is None and tile.needs_help and not tile.unreported
+    clock.advance(60)  # help came: the teacher's page reports all accounted
+    engine.roll.report("102", seq, headcount(), user="ms-rivera")
+    tile = BoardBuilder(engine, reader).tile(engine.presence.room("102"))
+    assert tile.roll is not None and tile.roll.words == "All accounted"
+    assert tile.report is None and not tile.needs_help
+    # A press the roll refuses (for another room) still reaches the board as a staff report.
+    clock.advance(5)
+    engine.events.on_event("dev-102", report("e2", EventKind.STAFF_ASSIST, seq, room="gym"))
+    tile = BoardBuilder(engine, reader).tile(engine.presence.room("102"))
+    assert tile.report is not None and tile.report["event_id"] == "e2" and tile.needs_help
+    gym = BoardBuilder(engine, reader).tile(engine.presence.room("gym"))
+    assert gym.unreported and gym.roll is None
