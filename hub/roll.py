@@ -147,6 +147,7 @@ class RollCall:
     def report(self, room_id: str, seq: int, roll: Roll, *, user: str) -> RollEntry:
         """A person's report for a room (the teacher's page): the same checks, refused
         with a reason they can act on, and in the audit log."""
+        self._presence.room(room_id)  # NotFound for a room the inventory does not have
         refused = self._refusal(room_id, seq)
         if refused is not None:
             raise (NotFound if refused == "roll of no directive" else Conflict)(

@@ -236,6 +236,8 @@ def test_a_person_reports_with_their_user_id_and_the_audit_log_says_so(
     assert audited["user"] == "ms-rivera"
     with pytest.raises(NotFound):
         engine.roll.report("101", seq + 9, headcount(), user="ms-rivera")
+    with pytest.raises(NotFound):
+        engine.roll.report("999", seq, headcount(), user="ms-rivera")
     issue(engine, Action.ALL_CLEAR)
     with pytest.raises(Conflict):
         engine.roll.report("101", seq + 1, headcount(), user="ms-rivera")
