@@ -3,9 +3,10 @@
 An event is committed to the outbox before it is sent, so a power cut right after the
 press loses nothing; it leaves the outbox only when the hub's receipt arrives. The last
 panic is kept in the store with it, so a cancel pressed after a restart (a power cut, a
-crash) still withdraws it while the cancel window lasts. The LED confirms a press twice,
-when it is stored and when it is receipted (never in a Lockdown: see
-:mod:`device.cues`); nothing about it is ever drawn on the screen.
+crash) still withdraws it while the cancel window lasts. A staff report names the
+directive on the screen (``seq``): at the hub it is the room's roll for that directive.
+The LED confirms a press twice, when it is stored and when it is receipted (never in a
+Lockdown: see :mod:`device.cues`); nothing about it is ever drawn on the screen.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from device.cues import RoomCues
 from device.faults import for_status
 from device.store import DeviceStore
 from protocol.codec import encode
-from protocol.messages import Directive, Event, EventKind
+from protocol.messages import ROLL_KINDS, Directive, Event, EventKind
+from protocol.srp import is_idle
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +75,18 @@ class EventOutbox:
         return True
 
     def _press(self, kind: EventKind) -> Event:
-        event = self._event(kind)
+        event = self._event(kind, seq=self._roll_seq(kind))
         if kind is EventKind.PANIC:
             self._last_panic = (event.event_id, time.monotonic())
         return event
+
+    def _roll_seq(self, kind: EventKind) -> int | None:
+        """A staff report is the room's roll for the directive on its screen (the hub
+        records it against that one, however late it arrives); none when idle."""
+        shown = self._effective()
+        if kind not in ROLL_KINDS or shown is None or is_idle(shown.action):
+            return None
+        return shown.seq
 
     def _kept_panic(self) -> tuple[str, float] | None:
         """The store's last panic, if still inside the window by the wall clock (the
@@ -102,14 +112,23 @@ class EventOutbox:
         self._last_panic = None
         return self._event(EventKind.CANCEL, cancels=panic_id)
 
-    def _event(self, kind: EventKind, **fields: str) -> Event:
+    def _event(
+        self,
+        kind: EventKind,
+        *,
+        cancels: str | None = None,
+        detail: str | None = None,
+        seq: int | None = None,
+    ) -> Event:
         event = Event(
             event_id=uuid.uuid4().hex,
             device_id=self._config.device_id,
             room=self._config.room,
             kind=kind,
             created_at=self._now(),
-            **fields,
+            cancels=cancels,
+            detail=detail,
+            seq=seq,
         )
         self._store.add_event(event)
         self._send(encode(event))

@@ -30,6 +30,8 @@ class Change(StrEnum):
     """A relay destination's state changed (delivered, failing, recovered)."""
     WEATHER = "weather"
     """The weather feed's alerts in force or its health changed (hub.weather)."""
+    ROLL = "roll"
+    """A room's roll report was recorded (hub.roll)."""
 
 
 class Bus:

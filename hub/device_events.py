@@ -3,6 +3,8 @@
 A device's event reaches here after the hub's intake checked its topic, budget and
 encoding. What is left needs the record: a duplicate (a resend after a lost receipt) is
 receipted again but not recorded twice, and a cancel withdraws only the device's own panic.
+A new staff report or headcount then goes to the roll (:mod:`hub.roll`), which checks it
+on its own: a refused roll never loses the event (a NEEDS HELP still reaches the board).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from hub.bus import Bus, Change
 from hub.presence import Presence
 from hub.rejections import Rejections
+from hub.roll import RollCall
 from hub.store import HubStore
 from protocol.messages import Event, EventKind
 
@@ -28,9 +31,10 @@ class DeviceEvents:
         bus: Bus,
         rejected: Rejections,
         clock: Callable[[], float],
+        roll: RollCall,
     ) -> None:
         self._presence, self._store, self._bus = presence, store, bus
-        self._rejected, self._now = rejected, clock
+        self._rejected, self._now, self._roll = rejected, clock, roll
 
     def on_event(self, device_id: str, event: Event) -> bool | None:
         """Record an event once: True when new, False for a duplicate (still receipted),
@@ -56,6 +60,7 @@ class DeviceEvents:
             created_at=event.created_at,
             received_at=now,
         )
+        self._roll.on_event(device_id, record.room, event)
         return True
 
     def _own_panic(self, device_id: str, event_id: str) -> bool:

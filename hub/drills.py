@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from hub.drill_roll import roll_debrief
 from hub.engine import Engine
 from hub.relay.store import RELAYED_EVENT_KINDS
 from hub.relay.views import HandOffs
@@ -133,8 +134,12 @@ def _offline_at_issue(store: HubStore, engine: Engine, directive: Directive) -> 
 def drill_report(drill: Drill, engine: Engine, store: HubStore) -> dict[str, Any]:
     """Everything the debrief shows: per directive and room, latencies, misses, alerts."""
     results = _room_results(engine, drill)
+    roll = roll_debrief(
+        engine, drill.directives, results, started_at=drill.started_at, superseded=SUPERSEDED
+    )
     rows = [
         _directive_row(engine, store, drill, directive, result)
+        | {"roll": roll["directives"][directive.seq]}
         for directive, result in zip(drill.directives, results, strict=True)
     ]
     measured = [ms for result in results for ms in result.values() if isinstance(ms, float)]
@@ -157,6 +162,9 @@ def drill_report(drill: Drill, engine: Engine, store: HubStore) -> dict[str, Any
         "reports": store.events_between(
             kinds=STAFF_REPORT_KINDS, since=drill.started_at, until=until
         ),
+        "roll": roll["timeline"],
+        "roll_last_s": roll["last_report_s"],
+        "roll_unreported": roll["unreported"],
     }
 
 
@@ -236,7 +244,16 @@ CSV_COLUMNS = (
     "offline_at_issue",
     "destination",
     "handoff_ms",
+    "roll_missing",
+    "roll_extra",
+    "roll_injured",
+    "roll_help",
+    "roll_by",
+    "roll_s",
 )
+"""The ``roll_*`` columns are filled on the roll's rows (``result`` "roll": one per report,
+``roll_s`` from its directive's issue) and ``roll_s`` also on a directive and room's row
+(the room's first report for that directive)."""
 
 
 def report_csv(report: dict[str, Any]) -> str:
@@ -246,6 +263,7 @@ def report_csv(report: dict[str, Any]) -> str:
     writer.writerow(CSV_COLUMNS)
     for row in report["directives"]:
         offline = row["offline_at_issue"]
+        reported = (row.get("roll") or {}).get("rooms", {})
         for room, value in sorted(row["rooms"].items()):
             cells = [
                 report["id"],
@@ -261,13 +279,25 @@ def report_csv(report: dict[str, Any]) -> str:
                 value if isinstance(value, float) else "",
                 "unknown" if offline is None else ("yes" if room in offline else "no"),
             ]
-            writer.writerow([_cell(cell) for cell in [*cells, "", ""]])
+            roll_s = reported.get(room, "")
+            writer.writerow([_cell(cell) for cell in [*cells, "", "", "", "", "", "", "", roll_s]])
+    _roll_rows(writer, report)
     for handoff in report.get("handoffs", []):
         cells = [report["id"], handoff["seq"], round(handoff["at"] - report["started_at"], 1)]
         cells += [handoff["what"], "", "", "", "", "", handoff["state"], "", ""]
-        cells += [handoff["destination"], handoff["duration_ms"] or ""]
+        cells += [handoff["destination"], handoff["duration_ms"] or "", "", "", "", "", "", ""]
         writer.writerow([_cell(cell) for cell in cells])
     return out.getvalue()
+
+
+def _roll_rows(writer: Any, report: dict[str, Any]) -> None:
+    """One row per roll report of the drill, in time order (every one, replaced or not)."""
+    for entry in report.get("roll", []):
+        cells: list[object] = [report["id"], entry["seq"], entry["offset_s"], entry["term"]]
+        cells += ["", "", "", "", entry["room"], "roll", "", "", "", ""]
+        counts = [entry[k] if entry[k] is not None else "" for k in ("missing", "extra", "injured")]
+        cells += [*counts, "yes" if entry["help"] else "no", entry["by"], entry["after_issue_s"]]
+        writer.writerow([_cell(cell) for cell in cells])
 
 
 def _cell(value: object) -> object:

@@ -1,7 +1,8 @@
 """The hub's engine: its parts built in the order they read each other, under one handle.
 
 Presence (the inventory and which displays are up) comes first; directives read it; the
-acknowledgements read both; device events read presence only. No part reaches back to a
+acknowledgements read both; the roll reads both too; device events read presence and
+hand each new report to the roll. No part reaches back to a
 later one, and none knows MQTT or HTTP: the hub injects the function that publishes a
 directive, and the web side and the MQTT intake take the parts they need from here.
 """
@@ -19,6 +20,7 @@ from hub.device_events import DeviceEvents
 from hub.directives import Directives
 from hub.presence import Presence
 from hub.rejections import Rejections
+from hub.roll import RollCall
 from hub.store import HubStore
 from protocol.inventory import Inventory
 from protocol.messages import Directive
@@ -59,6 +61,19 @@ class Engine:
             rejected=self.rejected,
             clock=clock,
         )
+        self.roll = RollCall(
+            presence=self.presence,
+            directives=self.directives,
+            store=store,
+            bus=self.bus,
+            rejected=self.rejected,
+            clock=clock,
+        )
         self.events = DeviceEvents(
-            presence=self.presence, store=store, bus=self.bus, rejected=self.rejected, clock=clock
+            presence=self.presence,
+            store=store,
+            bus=self.bus,
+            rejected=self.rejected,
+            clock=clock,
+            roll=self.roll,
         )

@@ -10,6 +10,7 @@ from hub.clocks import CLOCK_SKEW_FAULT_S
 from hub.engine import Engine
 from hub.quarantine import DeviceAlarm
 from hub.relay.views import HandOffs
+from hub.roll import CampusRoll
 from hub.store import HubStore
 from hub.weather.poller import SourceHealth
 from protocol.inventory import Room
@@ -19,8 +20,12 @@ STATUS_REPORT_KINDS = (*STAFF_REPORT_KINDS, EventKind.FAULT)
 """What the status API lists under reports (the board shows only the staff reports)."""
 
 
-def room_status(engine: Engine, room: Room) -> dict[str, Any]:
+def room_status(engine: Engine, room: Room, roll: CampusRoll | None = None) -> dict[str, Any]:
+    """One room as the API and ``roomcast status`` show it; ``roll`` is the campus roll
+    (read once per status), and the room's entry in it is its ``roll``."""
     directive = engine.directives.effective(room)
+    roll = engine.roll.campus() if roll is None else roll
+    entry = roll.entries.get(room.id)
     records = engine.presence.devices
     devices = [
         {
@@ -51,6 +56,8 @@ def room_status(engine: Engine, room: Room) -> dict[str, Any]:
         "ack_ms": None if ack_ms is None else round(ack_ms, 1),
         "online": bool(devices) and all(d["online"] for d in devices),
         "devices": devices,
+        "roll": None if entry is None else entry.as_dict(),
+        "roll_due": roll.due(room.id),
     }
 
 
@@ -147,11 +154,13 @@ def campus_status(
     inventory = engine.presence.inventory
     health = [] if handoffs is None else handoffs.health()
     rooms = sorted(inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id))
+    roll = engine.roll.campus()
     return {
         "site": inventory.site,
         "broker_connected": connected,
         "latest_seq": engine.directives.latest_seq,
-        "rooms": [room_status(engine, room) for room in rooms],
+        "rooms": [room_status(engine, room, roll) for room in rooms],
+        "roll": roll.as_dict(),
         "alerts": with_handoffs(handoffs, open_alerts(store)),
         "reports": sorted(
             store.latest_per_room(kinds=STATUS_REPORT_KINDS).values(),

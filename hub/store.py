@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.store_people import PeopleRecords
+from hub.store_roll import ROLL_SCHEMA, RollRecords
 from protocol.codec import decode, encode
 from protocol.messages import Ack, DeviceStatus, Directive, Event
 from transport.sqlite import durable, open_store
@@ -85,9 +86,9 @@ def _rows(cursor: sqlite3.Cursor) -> Iterator[dict[str, Any]]:
         yield dict(zip(names, row, strict=True))
 
 
-class HubStore(PeopleRecords):
+class HubStore(PeopleRecords, RollRecords):
     def __init__(self, path: Path) -> None:
-        self._db = open_store(path, _SCHEMA)
+        self._db = open_store(path, _SCHEMA + ROLL_SCHEMA)
         self._repair_seq()
 
     def _repair_seq(self) -> None:

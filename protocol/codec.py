@@ -55,14 +55,20 @@ def canonical(message: Message, *, without: str) -> bytes:
 
 
 def _envelope(message: Message) -> dict[str, Any]:
-    body: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": message.TYPE}
-    for name, (hint, _) in _field_types(type(message)).items():
-        value = getattr(message, name)
-        if isinstance(value, Enum):
-            value = value.value
+    return {"v": PROTOCOL_VERSION, "type": message.TYPE} | _fields(message)
+
+
+def _fields(value: object) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for name, (hint, _) in _field_types(type(value)).items():
+        field = getattr(value, name)
+        if isinstance(field, Enum):
+            field = field.value
+        elif dataclasses.is_dataclass(field) and not isinstance(field, type):
+            field = _fields(field)  # a nested part (an event's roll)
         elif hint is float:
-            value = float(value)  # 5 and 5.0 must sign and verify as the same bytes
-        body[name] = value
+            field = float(field)  # 5 and 5.0 must sign and verify as the same bytes
+        body[name] = field
     return body
 
 
@@ -141,21 +147,29 @@ def _reject_constant(name: str) -> None:
 
 
 def _build(cls: type[M], body: dict[str, Any]) -> M:
+    return _build_part(cls, cls.TYPE, body, envelope={"v", "type"})
+
+
+P = TypeVar("P")
+
+
+def _build_part(cls: type[P], where: str, body: dict[str, Any], *, envelope: set[str]) -> P:
+    """A message, or a part nested in one (an event's roll), from its JSON object."""
     hints = _field_types(cls)
-    unknown = set(body) - set(hints) - {"v", "type"}
+    unknown = set(body) - set(hints) - envelope
     if unknown:
-        raise DecodeError(f"{cls.TYPE}: unknown field(s) {sorted(unknown)}")
+        raise DecodeError(f"{where}: unknown field(s) {sorted(unknown)}")
     values: dict[str, Any] = {}
     for name, (hint, required) in hints.items():
         if name not in body:
             if required:
-                raise DecodeError(f"{cls.TYPE}: missing field {name!r}")
+                raise DecodeError(f"{where}: missing field {name!r}")
             continue
-        values[name] = _convert(f"{cls.TYPE}.{name}", hint, body[name])
+        values[name] = _convert(f"{where}.{name}", hint, body[name])
     try:
         return cls(**values)
     except (MessageError, InvalidName) as error:
-        raise DecodeError(f"{cls.TYPE}: {error}") from None
+        raise DecodeError(f"{where}: {error}") from None
 
 
 _FIELDS: dict[type, dict[str, tuple[Any, bool]]] = {}
@@ -190,6 +204,10 @@ def _convert(where: str, hint: Any, value: Any) -> Any:
         ):
             raise DecodeError(f"{where} must be an object of strings")
         return dict(value)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise DecodeError(f"{where} must be an object")
+        return _build_part(hint, where, value, envelope=set())
     if isinstance(hint, type) and issubclass(hint, Enum):
         try:
             return hint(value)

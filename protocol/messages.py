@@ -155,6 +155,8 @@ class EventKind(StrEnum):
     STAFF_ASSIST = "staff_assist"
     ALL_ACCOUNTED = "all_accounted"
     FAULT = "fault"
+    ROLL = "roll"
+    """A headcount for the directive in force (``Event.roll``): missing, extra, injured."""
 
 
 ALERT_KINDS = (EventKind.PANIC, EventKind.CANCEL)
@@ -162,6 +164,51 @@ ALERT_KINDS = (EventKind.PANIC, EventKind.CANCEL)
 
 STAFF_REPORT_KINDS = (EventKind.STAFF_ASSIST, EventKind.ALL_ACCOUNTED)
 """Silent staff status reports: shown on the office board, never on the room's display."""
+
+ROLL_KINDS = (*STAFF_REPORT_KINDS, EventKind.ROLL)
+"""The events that report a room's roll for the directive they name (``Event.seq``)."""
+
+MAX_HEADCOUNT = 1000
+"""The most people one room's report may count in any line: a gym at an assembly, not a
+class. Anything above it is a typing slip or a hostile node, never believed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Roll:
+    """A room's accountability report (SRP: missing, extra and injured people, and whether
+    the room needs help). ``None`` is "not counted": a node's button cannot count."""
+
+    missing: int | None
+    extra: int | None
+    injured: int | None
+    help: bool
+
+    def __post_init__(self) -> None:
+        for name in ("missing", "extra", "injured"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= MAX_HEADCOUNT:
+                raise MessageError(f"roll.{name} {value} is outside 0-{MAX_HEADCOUNT}")
+
+    @property
+    def all_accounted(self) -> bool:
+        """Every student accounted for: none missing (extra and injured are told apart)."""
+        return self.missing == 0
+
+    @classmethod
+    def of(cls, event: Event) -> Roll | None:
+        """The roll an event reports: a button's is implied by its kind, a ``roll``
+        event's is its own; None for every other kind."""
+        if event.kind is EventKind.ALL_ACCOUNTED:
+            return ALL_ACCOUNTED
+        if event.kind is EventKind.STAFF_ASSIST:
+            return NEEDS_HELP
+        return event.roll
+
+
+ALL_ACCOUNTED = Roll(missing=0, extra=None, injured=None, help=False)
+"""What the node's "all accounted" button reports."""
+NEEDS_HELP = Roll(missing=None, extra=None, injured=None, help=True)
+"""What the node's "staff assist" button reports: help, with nothing counted."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,6 +224,11 @@ class Event:
     cancels: str | None = None
     """For a cancellation: the event id of the panic it cancels."""
     detail: str | None = None
+    seq: int | None = None
+    """For a roll report (``ROLL_KINDS``): the directive it answers, the one on the room's
+    screen; None when the room shows none (the press is still a staff report)."""
+    roll: Roll | None = None
+    """For a ``roll`` event, and only for one: the headcount."""
 
     def __post_init__(self) -> None:
         check_level("event", self.event_id)
@@ -188,6 +240,17 @@ class Event:
         if self.cancels is not None:
             check_level("event", self.cancels)
         _check_text("detail", self.detail)
+        self._check_roll()
+
+    def _check_roll(self) -> None:
+        if self.seq is not None and self.kind not in ROLL_KINDS:
+            raise MessageError(f"a {self.kind.value} event names no directive (seq)")
+        if self.seq is not None and self.seq <= 0:
+            raise MessageError("seq must be a positive integer")
+        if (self.kind is EventKind.ROLL) != (self.roll is not None):
+            raise MessageError("a roll event, and only a roll event, carries a roll")
+        if self.kind is EventKind.ROLL and self.seq is None:
+            raise MessageError("a roll event names the directive it reports for (seq)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,20 +19,55 @@ def _ack(room: dict[str, Any]) -> str:
     return f"acked {room['ack_ms']:.0f} ms" if room["acked"] else "NOT ACKED"
 
 
+def _roll(room: dict[str, Any]) -> str:
+    roll = room.get("roll")
+    if roll is not None:
+        return str(roll["words"])
+    return "NOT REPORTED" if room.get("roll_due") else "-"
+
+
+def _roll_totals(roll: dict[str, Any] | None) -> list[str]:
+    """The roll right under the directive: what the office counts first."""
+    if not roll or not roll["in_scope"]:
+        return []
+    lines = [
+        f"ROLL: {roll['reported']}/{roll['in_scope']} rooms reported; "
+        f"{roll['missing']} missing, {roll['injured']} injured, {roll['extra']} extra; "
+        f"{roll['help']} need{'s' if roll['help'] == 1 else ''} help"
+    ]
+    if roll["unreported"]:
+        lines.append(f"NOT REPORTED: {', '.join(roll['unreported'])}")
+    return lines
+
+
+def _rooms(status: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rooms in board order, except that after an Evacuate the rooms that have not
+    reported come first (in the order the hub lists them)."""
+    rooms: list[dict[str, Any]] = status["rooms"]
+    roll = status.get("roll") or {}
+    evacuated = {
+        r["room"] for r in rooms if r["directive"] and r["directive"]["action"] == "evacuate"
+    }
+    first = [u for u in roll.get("unreported", []) if u in evacuated]
+    by_id = {r["room"]: r for r in rooms}
+    return [by_id[u] for u in first] + [r for r in rooms if r["room"] not in first]
+
+
 def format_status(status: dict[str, Any]) -> str:
     broker = "connected" if status["broker_connected"] else "NOT CONNECTED"
     lines = [
         f"Site {status['site']}: hub {broker} to the broker; last directive "
         f"#{status['latest_seq']}",
+        *_roll_totals(status.get("roll")),
         "",
     ]
-    header = f"{'ROOM':<8}{'BUILDING':<10}{'DIRECTIVE':<22}{'DISPLAY':<18}{'DEVICE':<8}"
+    header = f"{'ROOM':<8}{'BUILDING':<10}{'DIRECTIVE':<22}{'DISPLAY':<18}{'DEVICE':<8}  ROLL"
     lines.append(header)
-    for room in status["rooms"]:
+    for room in _rooms(status):
         online = "online" if room["online"] else "OFFLINE"
         lines.append(
             f"{room['room']:<8}{room['building']:<10}{_directive(room):<22}"
-            f"{_ack(room):<18}{online:<8}"
+            f"{_ack(room):<18}{online:<8}  {_roll(room)}"
         )
     lines.append("")
     trouble = status.get("trouble", {})

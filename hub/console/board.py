@@ -16,6 +16,7 @@ from hub.console.render import clock, latency
 from hub.engine import Engine
 from hub.presence import DeviceRecord
 from hub.queries import open_alerts
+from hub.roll import CampusRoll, RollEntry
 from hub.store import HubStore
 from protocol.intervals import LINK_TROUBLE_AFTER_S
 from protocol.inventory import Room
@@ -52,6 +53,24 @@ class Tile:
     faults: list[str] = field(default_factory=list)
     alert: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
+    """The room's newest staff press since its directive, unless the roll says it (or
+    replaced it): a press the roll refused still shows."""
+    roll: RollEntry | None = None
+    """The room's roll report for its directive in force (hub.roll)."""
+    roll_due: bool = False
+    """A directive in force asks the room to account for its people."""
+    evacuating: bool = False
+
+    @property
+    def needs_help(self) -> bool:
+        if self.roll is not None and self.roll.roll.help:
+            return True
+        return self.report is not None and self.report["kind"] == EventKind.STAFF_ASSIST
+
+    @property
+    def unreported(self) -> bool:
+        """Evacuated and not yet accounted for: listed first, above the buildings."""
+        return self.evacuating and self.roll is None
 
     @property
     def action(self) -> str:
@@ -85,6 +104,7 @@ class BoardBuilder:
         for alert in open_alerts(store):
             self._alerts.setdefault(alert["room"], alert)  # newest first
         self._reports = store.latest_per_room(kinds=STAFF_REPORT_KINDS)
+        self.roll: CampusRoll = engine.roll.campus()
 
     def tiles(self) -> list[Tile]:
         rooms = sorted(self.inventory.rooms.values(), key=lambda r: (r.building, r.floor, r.id))
@@ -109,6 +129,9 @@ class BoardBuilder:
             faults=[f"{part}: {why}" for d in devices for part, why in sorted(d.faults.items())],
             alert=self._alerts.get(room.id),
             report=self._report(room, directive),
+            roll=self.roll.entries.get(room.id),
+            roll_due=self.roll.due(room.id),
+            evacuating=self.roll.evacuating(room.id),
         )
 
     def _presence(self, devices: list[DeviceRecord]) -> tuple[str, str]:
@@ -151,13 +174,19 @@ class BoardBuilder:
         since = self.now - 3600 if directive is None else directive.issued_at
         if event is None or event["received_at"] < since:
             return None
+        roll = self.roll.entries.get(room.id)
+        if roll is not None and (
+            roll.event_id == event["event_id"] or event["received_at"] <= roll.at
+        ):
+            return None  # the press is the roll's report, or a newer report replaced it
         return event | {"words": REPORT_WORDS[event["kind"]]}
 
 
 def group_tiles(tiles: list[Tile]) -> list[tuple[str, list[tuple[str, list[Tile]]]]]:
-    """Buildings, then floors, then rooms; rooms with an open panic alert are left out here
-    (the board shows them in their own group at the top)."""
-    calm = [t for t in tiles if t.alert is None]
+    """Buildings, then floors, then rooms; rooms with an open panic alert, and evacuated
+    rooms not yet accounted for, are left out here (the board shows them in their own
+    groups at the top)."""
+    calm = [t for t in tiles if t.alert is None and not t.unreported]
     grouped = []
     for building, in_building in groupby(calm, key=lambda t: t.room.building):
         floors = [
@@ -176,9 +205,7 @@ def board_summary(tiles: list[Tile]) -> dict[str, int]:
         "overdue": sum(t.ack == "overdue" for t in tiles),
         "offline": sum(t.presence in ("offline", "trouble") for t in tiles),
         "alerts": sum(t.alert is not None for t in tiles),
-        "help": sum(
-            t.report is not None and t.report["kind"] == EventKind.STAFF_ASSIST for t in tiles
-        ),
+        "help": sum(t.needs_help for t in tiles),
         "lockdown": sum(t.in_lockdown for t in tiles),
         "faults": sum(bool(t.faults) for t in tiles),
     }

@@ -37,13 +37,21 @@ class LivePages:
         return response
 
     def _board(self) -> dict[str, Any]:
-        tiles = BoardBuilder(self.engine, self.store).tiles()
+        builder = BoardBuilder(self.engine, self.store)
+        tiles = builder.tiles()
+        by_room = {t.room.id: t for t in tiles}
         latest = self.store.directive(self.engine.directives.latest_seq)
         vocabulary = self.engine.directives.vocabulary
         handoffs = self.console.handoffs
         return {
             "tiles": tiles,
             "alert_tiles": [t for t in tiles if t.alert is not None],
+            "unreported_tiles": [
+                by_room[room]
+                for room in builder.roll.unreported
+                if by_room[room].unreported and by_room[room].alert is None
+            ],
+            "roll": builder.roll.totals(),
             "floods": self.console.parts.floods(),
             "handoff_trouble": [] if handoffs is None else handoffs.failing(),
             "groups": group_tiles(tiles),

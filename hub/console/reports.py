@@ -34,7 +34,7 @@ def drill_rows(engine: Engine, store: HubStore) -> list[dict[str, Any]]:
     inventory = engine.presence.inventory
     for drill in reversed(find_drills(store.directives(limit=1_000_000), inventory)):
         report = drill_report(drill, engine, store)
-        rows.append({k: v for k, v in report.items() if k not in ("directives", "reports")})
+        rows.append({k: v for k, v in report.items() if k not in ("directives", "reports", "roll")})
     return rows
 
 

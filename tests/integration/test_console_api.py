@@ -387,7 +387,10 @@ async def test_devices_alerts_and_audit_filter(
         lambda: any(True for _ in hub.store.events(kinds=("staff_assist",))), hub, what="report"
     )
     board = (await client.get("/board")).text
-    assert 'class="report staff_assist">NEEDS HELP' in board
+    room = nodes[2].service.config.room
+    # Under a Hold the press is the room's roll report: the tile says it once, as the roll.
+    assert f'class="roll help" data-roll-room="{room}">Roll: NEEDS HELP' in board
+    assert 'class="report staff_assist"' not in board
 
     mine = await client.get("/audit", params={"user": "office-user", "q": "acknowledge"})
     assert "acknowledge alert" in mine.text and "login (console)" not in mine.text

@@ -10,7 +10,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol.codec import DecodeError, decode, decode_any, encode
-from protocol.messages import MESSAGE_TYPES, Ack, Directive, Event, EventKind, Receipt
+from protocol.messages import (
+    MAX_HEADCOUNT,
+    MESSAGE_TYPES,
+    Ack,
+    Directive,
+    Event,
+    EventKind,
+    Receipt,
+    Roll,
+)
 from protocol.rules import DirectiveBook, combine
 from protocol.srp import Action, is_idle
 from protocol.topics import ScopeKind
@@ -63,6 +72,16 @@ def directives(draw: st.DrawFn, seq: st.SearchStrategy[int] | None = None) -> Di
     )
 
 
+COUNT = st.none() | st.integers(0, MAX_HEADCOUNT)
+
+
+@st.composite
+def rolls(draw: st.DrawFn) -> Roll:
+    return Roll(
+        missing=draw(COUNT), extra=draw(COUNT), injured=draw(COUNT), help=draw(st.booleans())
+    )
+
+
 @st.composite
 def any_message(draw: st.DrawFn) -> object:
     device, room = draw(LEVEL), draw(LEVEL)
@@ -84,6 +103,8 @@ def any_message(draw: st.DrawFn) -> object:
                     room=room,
                     kind=kind,
                     created_at=draw(TIME),
+                    seq=draw(st.integers(1, 2**40)) if kind is EventKind.ROLL else None,
+                    roll=draw(rolls()) if kind is EventKind.ROLL else None,
                 ),
             ]
         )
