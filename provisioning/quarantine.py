@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioning.access import acl_text, reload_broker
+from provisioning.acl import acl_text, reload_broker
 from provisioning.errors import ProvisioningError
 from provisioning.fsutil import write_json, write_public
 from provisioning.site import broker_owner, locked, open_site
@@ -117,3 +118,24 @@ def _cmd_quarantine(args: argparse.Namespace) -> int:
     reloaded = "" if applied.reloaded is None else f"; broker (pid {applied.reloaded}) reloaded"
     print(f"cut off at the broker: {named or 'none'}{reloaded}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m provisioning.quarantine``: the same command without the whole CLI."""
+    parser = argparse.ArgumentParser(prog="python -m provisioning.quarantine")
+    sub = parser.add_subparsers(required=True)
+    add_quarantine_parser(sub, _site_arg)
+    args = parser.parse_args(["quarantine", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        return _cmd_quarantine(args)
+    except ProvisioningError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _site_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--site-dir", type=Path, required=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

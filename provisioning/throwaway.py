@@ -133,7 +133,7 @@ def _set_hub_options(layout: SiteLayout, *, http_port: int, heartbeat_s: float) 
     # "{request}" is the hub's own quarantine.json (hub.quarantine puts its path there).
     config["quarantine"] = {
         "command": [
-            sys.executable, "-m", "roomcast", "provision", "quarantine",
+            sys.executable, "-m", "provisioning.quarantine",
             "--site-dir", str(layout.root.resolve()), "--request", "{request}",
             "--pid-file", str((layout.broker.dir / "mosquitto.pid").resolve()),
         ]

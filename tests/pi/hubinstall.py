@@ -130,8 +130,9 @@ async def hub_diagnosis(pi: Pi) -> str:
     """The hub's and the broker's journal, from inside the running container."""
     try:
         return await pi.run(
-            "journalctl", "--unit=roomcast-hub", "--unit=mosquitto", "--unit=roomcast-quarantine.path",
-            "--unit=roomcast-quarantine.service", "--boot", "--lines=80",
+            "journalctl", "--unit=roomcast-hub", "--unit=mosquitto",
+            "--unit=roomcast-quarantine.path", "--unit=roomcast-quarantine.service",
+            "--boot", "--lines=80",
             "--no-pager", "--output=short-monotonic", within_s=60,
         )  # fmt: skip
     except PiTestError as error:
