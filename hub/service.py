@@ -85,6 +85,7 @@ class HubService:
             clock=clock,
             on_change=functools.partial(report_cut_off, self.bus, self._store),
             on_applied=lambda applied: self.bus.publish(Change.FLOOD, applied=applied),
+            on_cut_off_applied=lambda: self.link.reconnect(),
         )
         self.guard = DeviceGuard(
             clock=clock,

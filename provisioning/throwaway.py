@@ -130,12 +130,13 @@ def _set_hub_options(layout: SiteLayout, *, http_port: int, heartbeat_s: float) 
     config = json.loads(path.read_text(encoding="utf-8"))
     config["http"] = {"host": "127.0.0.1", "port": http_port}
     config["heartbeat_s"] = heartbeat_s
-    # "{request}" is the hub's own quarantine.json (hub.quarantine puts its path there).
+    # "{request}" and "{confirmation}" are the hub's own files (hub.quarantine fills them in).
     config["quarantine"] = {
         "command": [
             sys.executable, "-m", "provisioning.quarantine",
             "--site-dir", str(layout.root.resolve()), "--request", "{request}",
             "--pid-file", str((layout.broker.dir / "mosquitto.pid").resolve()),
+            "--confirmation", "{confirmation}",
         ]
     }  # fmt: skip
     write_json(path, config)
