@@ -65,6 +65,7 @@ def run_device(args: argparse.Namespace) -> int:
     """Run the classroom service until SIGINT/SIGTERM."""
     from device.build import DisplayChoice, build_hardware
     from device.config import load_device_config
+    from device.fonts import MissingGlyphs, check_wording
     from device.node import node_service
     from device.testpins import test_pin_factory
     from hardware.config_parse import parse_hardware_config
@@ -83,6 +84,11 @@ def run_device(args: argparse.Namespace) -> int:
             "a bundle issued with a hardware profile (the rooms CSV's `hardware` column, "
             'docs/provisioning.md), or set "hardware": {"simulated": true} for a simulator'
         )
+    try:  # before any part is opened: a screen of empty boxes must not look installed
+        check_wording(config.wording, [config.room_label])
+    except MissingGlyphs as error:
+        return _fail(f"{args.config}: wording: {error}; the node cannot show it")
+    _warn_unchecked(config.wording.unchecked)
     choice = DisplayChoice(
         kind=args.display or ("png" if args.screen else None),
         png=args.screen or config.state_dir / "screen.png",
@@ -98,6 +104,18 @@ def run_device(args: argparse.Namespace) -> int:
         return run_until_signalled(service.run())
     finally:
         parts.close()
+
+
+def _warn_unchecked(languages: tuple[str, ...]) -> None:
+    import logging
+
+    for code in languages:
+        logging.getLogger("roomcast.device").warning(
+            "wording: %s is Roomcast's shipped translation, not yet checked by the district; "
+            "review it and set %s.checked = true in the site's wording.toml",
+            code,
+            code,
+        )
 
 
 def run_selftest_command(args: argparse.Namespace) -> int:
