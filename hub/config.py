@@ -18,8 +18,10 @@ from hub.weather.config import WeatherConfig, load_weather_config
 from protocol.accounts import Role
 from protocol.factors import required_roles
 from protocol.inventory import Inventory, InventoryError
+from protocol.languages import SiteWording
 from transport.endpoint import BrokerEndpoint
 from transport.settings import ConfigError, Settings
+from transport.wording_file import WORDING_FILE, load_wording_file
 
 __all__ = ["ConfigError", "HubConfig", "load_hub_config"]
 
@@ -51,6 +53,10 @@ class HubConfig:
     """Hand-offs beyond the building, from ``relay.toml`` beside the config; None: no relay."""
     weather: WeatherConfig | None = None
     """The weather feed to poll, from relay.toml's ``[weather]``; None: no weather banners."""
+    wording: SiteWording = field(default_factory=SiteWording)
+    """The site's languages and words, from ``wording.toml`` beside the config (the same
+    file every device bundle carries); none: English only. The console, the API and the
+    relay word directives in its first language."""
     quarantine_command: tuple[str, ...] = ()
     """Run after each change of the cut-off list (hub.quarantine) where the hub may reload
     the broker itself; empty on a hub host, where a systemd path unit does it as root."""
@@ -89,7 +95,12 @@ def load_hub_config(path: Path) -> HubConfig:
         relay=load_relay_config(path.parent / RELAY_FILE),
         weather=load_weather_config(path.parent / RELAY_FILE),
         quarantine_command=_command(settings, "quarantine.command"),
+        wording=_wording(path.parent / WORDING_FILE),
     )
+
+
+def _wording(path: Path) -> SiteWording:
+    return load_wording_file(path) if path.is_file() else SiteWording()
 
 
 def _command(settings: Settings, key: str) -> tuple[str, ...]:
