@@ -1,0 +1,84 @@
+"""A node of a site with two languages: every directive in both, DRILL on every page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
+
+from device.bars import geometry
+from device.screen import ScreenView, Translation, render_pages
+from device.service import DeviceService
+from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs
+from protocol.languages import parse_wording
+from protocol.srp import Action
+from tests.device.helpers import Feed, node_config, running, until
+
+WORDING = parse_wording(
+    {"languages": ["en", "es"], "es": {"locations": {"Flag pole": "Asta de la bandera"}}},
+    "wording.toml",
+)
+
+
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list[tuple[ScreenView, list[Image.Image]]]:
+    frames: list[tuple[ScreenView, list[Image.Image]]] = []
+
+    def recording(view: ScreenView, size: tuple[int, int], mode: str) -> list[Image.Image]:
+        pages = render_pages(view, size, mode)
+        frames.append((view, pages))
+        return pages
+
+    monkeypatch.setattr("device.panel.render_pages", recording)
+    return frames
+
+
+async def test_every_directive_is_drawn_in_every_language_of_the_site(
+    tmp_path: Path,
+    hub_key: Ed25519PrivateKey,
+    drawn: list[tuple[ScreenView, list[Image.Image]]],
+) -> None:
+    config = node_config(tmp_path, hub_key, wording=WORDING)
+    display = PngDisplay(tmp_path / "screen.png", size=(128, 64))
+    service = DeviceService(
+        config, display=display, inputs=SimulatedInputs(), indicator=SimulatedIndicator()
+    )
+    feed = Feed(service, hub_key)
+    async with running(service):
+        await until(lambda: bool(drawn), what="the standby frame")
+        assert drawn[-1][0].translations == (
+            Translation("es", "EN ESPERA", ("Esperando a la oficina.",)),
+        )
+        feed.directive(Action.EVACUATE, drill=True, location="Flag pole")
+        await until(lambda: service.shown_seq == 1, what="the drill frame")
+    view, pages = drawn[-1]
+    assert (view.term, view.lines) == ("EVACUATE", ("To: Flag pole",))
+    assert view.translations == (Translation("es", "EVACUAR", ("Hacia: Asta de la bandera",)),)
+    assert len(pages) >= 2
+    # The drill banner is on every page, the Spanish ones too, the same pixels.
+    bar = geometry((128, 64), "1", link_bar=False).bar
+    banners = {page.crop((0, 0, 128, bar)).tobytes() for page in pages}
+    assert len(banners) == 1
+    assert pages[0].crop((0, 0, 128, bar)).getbbox() == (0, 0, 128, bar)  # inverted: lit
+
+
+async def test_a_node_told_one_vocabulary_shows_that_language_only(
+    tmp_path: Path,
+    hub_key: Ed25519PrivateKey,
+    drawn: list[tuple[ScreenView, list[Image.Image]]],
+) -> None:
+    config = node_config(tmp_path, hub_key, wording=WORDING)
+    service = DeviceService(
+        config,
+        display=PngDisplay(tmp_path / "screen.png", size=(128, 64)),
+        inputs=SimulatedInputs(),
+        indicator=SimulatedIndicator(),
+        vocabulary=WORDING.languages[1],
+    )
+    async with running(service):
+        Feed(service, hub_key).directive(Action.LOCKDOWN)
+        await until(lambda: service.shown_seq == 1, what="the lockdown frame")
+    view, _ = drawn[-1]
+    assert (view.term, view.translations) == ("CONFINAMIENTO", ())
