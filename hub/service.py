@@ -76,7 +76,7 @@ class HubService:
             publish_directive=self._publish_directive,
             bus=self.bus,
             clock=clock,
-            vocabulary=config.wording.first,
+            wording=config.wording,
         )
         for code in config.wording.unchecked:
             log.warning(
