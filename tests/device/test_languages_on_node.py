@@ -11,7 +11,8 @@ from PIL import Image
 from device.bars import geometry
 from device.screen import ScreenView, Translation, render_pages
 from device.service import DeviceService
-from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs
+from hardware.serial_outputs import sign_text
+from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs, SimulatedOutputs
 from protocol.languages import parse_wording
 from protocol.srp import Action
 from tests.device.helpers import Feed, node_config, running, until
@@ -82,3 +83,29 @@ async def test_a_node_told_one_vocabulary_shows_that_language_only(
         await until(lambda: service.shown_seq == 1, what="the lockdown frame")
     view, _ = drawn[-1]
     assert (view.term, view.translations) == ("CONFINAMIENTO", ())
+
+
+async def test_signs_say_the_directive_in_the_sites_first_language_in_plain_ascii(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    spanish_first = parse_wording(
+        {"languages": ["es", "en"], "es": {"locations": {"Football field": "Campo de fútbol"}}},
+        "wording.toml",
+    )
+    outputs = SimulatedOutputs()
+    service = DeviceService(
+        node_config(tmp_path, hub_key, wording=spanish_first),
+        display=PngDisplay(tmp_path / "screen.png", size=(128, 64)),
+        inputs=SimulatedInputs(),
+        indicator=SimulatedIndicator(),
+        outputs=outputs,
+    )
+    async with running(service):
+        Feed(service, hub_key).directive(Action.EVACUATE, drill=True, location="Football field")
+        await until(lambda: service.shown_seq == 1, what="the evacuate frame")
+    assert outputs.current is not None
+    action, drill, text = outputs.current
+    assert (action, drill) == ("evacuate", True)
+    assert text.endswith("EVACUAR - Hacia: Campo de fútbol")  # the sign's driver drops accents
+    # No broker here, so the sign also says the link is lost (in English, like the bars).
+    assert sign_text(text, drill, 125) == "DRILL: LINK LOST: EVACUAR - Hacia: Campo de futbol"
