@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 
 from PIL import Image, ImageDraw
 
-from device.fonts import BUNDLED, face_for
+from device.fonts import BUNDLED, drawing_face
 from device.textfit import Font, Measure, fit_line, shorten, text_box
 
 SIMULATED = "SIMULATED"
@@ -43,8 +43,9 @@ class Geometry:
         return Measure(self.mode, self.face)
 
     def for_text(self, text: str) -> Geometry:
-        """The same geometry, in the first face that has every glyph of ``text``."""
-        return replace(self, face=face_for(text))
+        """The same geometry, in the first face that has every glyph of ``text`` (or the
+        most of them: a frame is always drawn)."""
+        return replace(self, face=drawing_face(text))
 
 
 def geometry(size: tuple[int, int], mode: str, *, link_bar: bool) -> Geometry:

@@ -204,9 +204,27 @@ def catalogue_readme(frames: dict[str, Image.Image]) -> str:
     return "".join(parts)
 
 
-def languages_readme(frames: dict[str, Image.Image]) -> str:
+def write_site_screens(out: Path, wording: SiteWording) -> list[Path]:
+    """``roomcast screens --wording FILE``: a district's own screens, to look at before
+    its wording goes into the bundles (``out/<size>/...png`` and ``out/README.md``)."""
+    frames = render_languages(wording, "site")
+    written = []
+    for name, frame in frames.items():
+        path = out / name.removeprefix("site/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.save(path, format="PNG", optimize=True)
+        written.append(path)
+    head = f"# Screens in {', '.join(wording.codes)}\n\nDrawn by `roomcast screens --wording`.\n"
+    readme = out / "README.md"
+    readme.write_text(languages_readme(frames, "site", head), encoding="utf-8")
+    return [*written, readme]
+
+
+def languages_readme(
+    frames: dict[str, Image.Image], folder: str = BILINGUAL_FOLDER, head: str = ""
+) -> str:
     """``en-es/README.md``: the same tables for the English and Spanish site."""
-    parts = [_README_LANGUAGES]
+    parts = [head or _README_LANGUAGES]
     for panel in SIZES:
         parts.append(f"\n## {panel.name} ({panel.panels})\n\n")
         parts.append("| Screen | " + " | ".join(h for h, _, _ in VARIANTS.values()) + " |\n")
@@ -214,7 +232,7 @@ def languages_readme(frames: dict[str, Image.Image]) -> str:
         for screen, _ in SCREENS:
             cells = [f"**{screen}**"]
             for variant in VARIANTS:
-                cell = _cell(frames, panel, screen, variant, BILINGUAL_FOLDER)
+                cell = _cell(frames, panel, screen, variant, folder)
                 cells.append(cell or "no directive, so no drill")
             parts.append("| " + " | ".join(cells) + " |\n")
     return "".join(parts)

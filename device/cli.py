@@ -53,6 +53,9 @@ def add_parsers(subparsers: Any) -> None:
     selftest.set_defaults(run=run_selftest_command)
     screens = subparsers.add_parser("screens", help="render every screen at every size")
     screens.add_argument("--out", type=Path, default=DEFAULT_SCREENS, help="default docs/screens")
+    screens.add_argument(
+        "--wording", type=Path, help="a site's wording.toml: draw its screens in its languages"
+    )
     screens.set_defaults(run=run_screens)
 
 
@@ -151,8 +154,22 @@ def run_selftest_command(args: argparse.Namespace) -> int:
 
 def run_screens(args: argparse.Namespace) -> int:
     """Write every screen's PNG and the README that shows them."""
-    from device.catalogue import write_catalogue
+    from device.catalogue import write_catalogue, write_site_screens
+    from device.fonts import MissingGlyphs, check_wording
+    from transport.settings import ConfigError
+    from transport.wording_file import load_wording_file
 
+    if args.wording is not None:
+        try:
+            wording = load_wording_file(args.wording)
+            check_wording(wording)
+        except ConfigError as error:
+            return _fail(str(error))
+        except MissingGlyphs as error:
+            return _fail(f"{args.wording}: {error}")
+        written = write_site_screens(args.out, wording)
+        print(f"wrote {len(written) - 1} screens in {', '.join(wording.codes)} to {args.out}")
+        return 0
     written = write_catalogue(args.out)
     print(f"wrote {len(written) - 1} screens and {args.out / 'README.md'}")
     return 0

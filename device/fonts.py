@@ -13,6 +13,7 @@ Faces are loaded with FreeType's basic layout, not Raqm: the same pixels on ever
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from PIL import ImageFont
 from protocol.languages import SiteWording
 from protocol.srp import Action
 from protocol.wording import idle_lines
+
+log = logging.getLogger(__name__)
 
 BUNDLED = ""
 """The face name of Pillow's bundled font."""
@@ -94,6 +97,23 @@ def face_for(text: str) -> str:
         if all(_has(face, c) for c in needed):
             return face
     raise MissingGlyphs(_missing_message(text, needed))
+
+
+@lru_cache(maxsize=256)
+def drawing_face(text: str) -> str:
+    """The face to draw ``text`` in, never failing: :func:`face_for`, or, for a text no
+    face covers (an emoji in the office's note), the one that has the most of its glyphs.
+
+    A frame must always be drawn: the start check covers the site's own words, but a
+    directive's note or location is whatever the office typed, and a box in place of one
+    character is better than no screen at all.
+    """
+    try:
+        return face_for(text)
+    except MissingGlyphs as error:
+        log.warning("%s; drawn with boxes for them", error)
+    needed = _needs(text)
+    return max(_installed(), key=lambda face: sum(_has(face, c) for c in needed))
 
 
 def _missing_message(text: str, needed: frozenset[str]) -> str:

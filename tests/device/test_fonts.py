@@ -146,3 +146,12 @@ def bilingual(term: str, lines: tuple[str, ...], *, only_english: bool = False) 
 
 def differs(a: Image.Image, b: Image.Image) -> bool:
     return ImageChops.difference(a.convert("L"), b.convert("L")).getbbox() is not None
+
+
+def test_a_note_no_font_can_draw_still_gets_its_screen(caplog: pytest.LogCaptureFixture) -> None:
+    """The start check covers the site's words; what the office types is drawn anyway,
+    with a box for the character no face has, and the node says so in its log."""
+    view = ScreenView(term="EVACUATE", lines=("To: Campo de fútbol", "Bring the go-bag \U00012000"))
+    pages = render_pages(view, (128, 64), "1")
+    assert pages and all(page.getbbox() is not None for page in pages)
+    assert "no installed font can draw" in caplog.text
