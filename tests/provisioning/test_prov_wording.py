@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from device.config import load_device_config
 from hub.config import ConfigError, load_hub_config
 from protocol.languages import parse_wording
 from protocol.srp import Action
 from provisioning import issue_device
 from provisioning.errors import DeviceError
 from provisioning.site import SiteLayout
+from provisioning.throwaway import create_throwaway_site
 from transport.wording_file import load_wording_file
 
 WORDING = """\
@@ -73,3 +75,16 @@ def test_the_hub_words_directives_in_the_sites_first_language(
     path.write_text('languages = ["es", "en"]\n[es.hold]\nterm = ""\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=f"{path}: es.hold.term: must be 1 to 200"):
         load_hub_config(equipped_site.hub.config)
+
+
+def test_a_demo_site_with_a_wording_file_has_it_on_the_hub_and_every_node(
+    tmp_path: Path,
+) -> None:
+    wording = tmp_path / "wording.toml"
+    wording.write_text(WORDING, encoding="utf-8")
+    site = create_throwaway_site(tmp_path / "demo", rooms=2, broker_port=18998, wording=wording)
+    assert load_hub_config(site.hub.config).wording.codes == ("en", "es")
+    for node in site.devices:
+        config = load_device_config(node.config, state_dir=tmp_path / "state")
+        assert config.wording.codes == ("en", "es")
+        assert config.wording.languages[1].location("Football field") == "Campo de fútbol"
