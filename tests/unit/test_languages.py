@@ -131,3 +131,13 @@ def test_a_broken_wording_file_is_refused_naming_the_file_and_key(
 def test_a_site_shows_at_least_one_language() -> None:
     with pytest.raises(ValueError, match="at least one language"):
         SiteWording(())
+
+
+def test_the_consoles_replica_of_an_idle_room_is_in_the_sites_first_language() -> None:
+    from hub.console.board import screen_of
+
+    spanish_first = parse_wording({"languages": ["es", "en"]}, SOURCE).first
+    idle = screen_of(None, spanish_first, link_lost=False)
+    assert (idle.term, idle.lines) == ("EN ESPERA", ("Esperando a la oficina.",))
+    lockdown = screen_of(directive(), spanish_first, link_lost=False)
+    assert lockdown.term == "CONFINAMIENTO"
