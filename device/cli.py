@@ -16,6 +16,7 @@ is wrong (the message names the file and key; no traceback).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,7 @@ def run_device(args: argparse.Namespace) -> int:
     """Run the classroom service until SIGINT/SIGTERM."""
     from device.build import DisplayChoice, build_hardware
     from device.config import load_device_config
-    from device.fonts import MissingGlyphs, check_wording
+    from device.fonts import MissingGlyphs, check_wording, face_for
     from device.node import node_service
     from device.testpins import test_pin_factory
     from hardware.config_parse import parse_hardware_config
@@ -87,10 +88,14 @@ def run_device(args: argparse.Namespace) -> int:
             "a bundle issued with a hardware profile (the rooms CSV's `hardware` column, "
             'docs/provisioning.md), or set "hardware": {"simulated": true} for a simulator'
         )
-    try:  # before any part is opened: a screen of empty boxes must not look installed
-        check_wording(config.wording, [config.room_label])
+    try:  # before any part is opened: a directive in empty boxes must not look installed
+        check_wording(config.wording)
     except MissingGlyphs as error:
         return _fail(f"{args.config}: wording: {error}; the node cannot show it")
+    try:  # the room's name is not the directive: boxes in it are worth a warning only
+        face_for(config.room_label)
+    except MissingGlyphs as error:
+        logging.getLogger("roomcast.device").warning("room_name: %s", error)
     _warn_unchecked(config.wording.unchecked)
     choice = DisplayChoice(
         kind=args.display or ("png" if args.screen else None),
@@ -110,8 +115,6 @@ def run_device(args: argparse.Namespace) -> int:
 
 
 def _warn_unchecked(languages: tuple[str, ...]) -> None:
-    import logging
-
     for code in languages:
         logging.getLogger("roomcast.device").warning(
             "wording: %s is Roomcast's shipped translation, not yet checked by the district; "

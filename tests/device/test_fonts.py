@@ -155,3 +155,27 @@ def test_a_note_no_font_can_draw_still_gets_its_screen(caplog: pytest.LogCapture
     pages = render_pages(view, (128, 64), "1")
     assert pages and all(page.getbbox() is not None for page in pages)
     assert "no installed font can draw" in caplog.text
+
+
+def test_a_room_name_no_font_can_draw_only_warns_at_start(
+    tmp_path: Path,
+    hub_key: Ed25519PrivateKey,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The check before any part opens passes: the test stops the node where it goes on
+    to build its parts."""
+    monkeypatch.setattr(transport.running, "configure_logging", lambda verbose: None)
+
+    def stop_here(*args: object, **kwargs: object) -> None:
+        raise SystemExit(99)
+
+    monkeypatch.setattr("device.build.build_hardware", stop_here)
+    path = device_config(tmp_path, hub_key, {"simulated": True})
+    body = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(body | {"room_name": "Lab \U00012000"}), encoding="utf-8")
+    args = argparse.Namespace(config=path, verbose=False, display=None, screen=None, frames=None)
+    with pytest.raises(SystemExit) as stopped:
+        device.cli.run_device(args)
+    assert stopped.value.code == 99  # got past the font check to building the parts
+    assert "room_name: no installed font can draw" in caplog.text
