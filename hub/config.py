@@ -37,6 +37,10 @@ class HubConfig:
     inventory_file: Path
     """Re-read when it changes: devices provisioned (or revoked) later need no restart."""
     state_dir: Path
+    wording: SiteWording = field(default_factory=SiteWording)
+    """The site's languages and words, from ``wording.toml`` beside the config (the same
+    file every device bundle carries); none: English only. The console, the API and the
+    relay word directives in its first language."""
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     heartbeat_s: float = 5.0
@@ -53,10 +57,6 @@ class HubConfig:
     """Hand-offs beyond the building, from ``relay.toml`` beside the config; None: no relay."""
     weather: WeatherConfig | None = None
     """The weather feed to poll, from relay.toml's ``[weather]``; None: no weather banners."""
-    wording: SiteWording = field(default_factory=SiteWording)
-    """The site's languages and words, from ``wording.toml`` beside the config (the same
-    file every device bundle carries); none: English only. The console, the API and the
-    relay word directives in its first language."""
     quarantine_command: tuple[str, ...] = ()
     """Run after each change of the cut-off list (hub.quarantine) where the hub may reload
     the broker itself; empty on a hub host, where a systemd path unit does it as root."""
@@ -85,6 +85,7 @@ def load_hub_config(path: Path) -> HubConfig:
         inventory=inventory,
         inventory_file=settings.existing_file("inventory"),
         state_dir=settings.state_dir(),
+        wording=_wording(path.parent / WORDING_FILE),
         http_host=settings.get("http.host", str, "127.0.0.1"),
         http_port=settings.get("http.port", int, 8080),
         heartbeat_s=heartbeat,
@@ -95,12 +96,7 @@ def load_hub_config(path: Path) -> HubConfig:
         relay=load_relay_config(path.parent / RELAY_FILE),
         weather=load_weather_config(path.parent / RELAY_FILE),
         quarantine_command=_command(settings, "quarantine.command"),
-        wording=_wording(path.parent / WORDING_FILE),
     )
-
-
-def _wording(path: Path) -> SiteWording:
-    return load_wording_file(path) if path.is_file() else SiteWording()
 
 
 def _command(settings: Settings, key: str) -> tuple[str, ...]:
@@ -153,3 +149,8 @@ def _users_file(settings: Settings) -> Path:
     path = settings.existing_file("users")
     validate_users_file(path)
     return path
+
+
+def _wording(path: Path) -> SiteWording:
+    """The site's ``wording.toml`` beside the config; English only without one."""
+    return load_wording_file(path) if path.is_file() else SiteWording()
