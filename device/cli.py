@@ -126,10 +126,12 @@ def _warn_unchecked(languages: tuple[str, ...]) -> None:
 
 def run_selftest_command(args: argparse.Namespace) -> int:
     """Test the parts in the config's ``hardware`` section; 0 only if all passed."""
+    from device.fonts import MissingGlyphs, check_wording
     from device.selftest import SelftestOptions, run_selftest
     from hardware.config_parse import parse_hardware_config
     from hardware.errors import HardwareError
-    from transport.settings import Settings
+    from transport.settings import ConfigError, Settings
+    from transport.wording_file import wording_setting
 
     # Only the hardware section and the room's name: a technician can test the wiring
     # before the node's bundle (keys, certificates) is installed.
@@ -144,8 +146,17 @@ def run_selftest_command(args: argparse.Namespace) -> int:
     except HardwareError as error:
         return _fail(f"{args.config}: {error}")
     room = settings.get("room_name", str, "") or settings.get("room", str, "selftest")
+    try:
+        wording = wording_setting(settings)
+        check_wording(wording)
+    except (ConfigError, MissingGlyphs) as error:
+        return _fail(str(error))
     options = SelftestOptions(
-        out=sys.stdout, room=room, input_wait_s=max(0.0, args.input_wait), pace_s=args.pace
+        out=sys.stdout,
+        room=room,
+        input_wait_s=max(0.0, args.input_wait),
+        pace_s=args.pace,
+        wording=wording,
     )
     print(f"selftest of {args.config} (stop the roomcast-device service first)")
     results = run_selftest(config, options)
