@@ -265,7 +265,8 @@ with `device/screen.py` and `device/bars.py` at a fixed time (clock 10:42, room 
 Lab 2"), and the tests in `tests/device/test_golden.py` compare every frame the layout
 engine draws today with these files, pixel by pixel, through luma.core's `dummy` device.
 After a deliberate layout change, regenerate them with that command, look at them, and
-commit them.
+commit them. A site with more than one language shows each language's pages in turn:
+the same screens in English and Spanish are in [en-es/](en-es/README.md).
 
 Layout, top to bottom:
 
