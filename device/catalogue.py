@@ -305,16 +305,17 @@ _README_LANGUAGES = """# Screens in two languages
 
 The same screens for a site whose wording file says `languages = ["en", "es"]` (the
 shipped Spanish, with one location translated: "Football field" is "Campo de fútbol").
-`roomcast screens --out docs/screens` renders them too, and `tests/device/test_golden.py`
-compares them pixel by pixel.
+`roomcast screens --out docs/screens` renders them too, and
+`tests/device/test_golden.py` compares them pixel by pixel.
 
-Each language has pages of its own, in the site's order, shown in turn every 4 s under the
-same bars: first English, then Spanish, each page numbered in the whole cycle (`1/2`,
-`2/2`). They alternate rather than stack because the term must read across a classroom:
-two languages one above the other would halve its type on every supported panel (none
-has more than 64 rows). The bars stay the same on every page: **DRILL** in every drill
-frame (one word the hall must read identically in every language), SIMULATED on a
-simulator, LINK LOST or HUB OFFLINE with the age of the last contact. Text that Pillow's
-bundled font cannot draw (the Spanish accents) is drawn in DejaVu Sans
-(`fonts-dejavu-core`); see docs/hardware.md "Fonts and languages".
+Each language has pages of its own, in the site's order, shown in turn every 4 s under
+the same bars: first English, then Spanish, each page numbered in the whole cycle
+(`1/2`, `2/2`). The Spanish pages keep SRP's term (LOCKDOWN) and translate the directive
+under it, as the shipped Spanish does. They alternate rather than stack because the term
+must read across a classroom: two languages one above the other would halve its type on
+every supported panel (none has more than 64 rows). The bars stay the same on every
+page: **DRILL** in every drill frame (one word the hall must read identically in every
+language), SIMULATED on a simulator, LINK LOST or HUB OFFLINE with the age of the last
+contact. Text that Pillow's bundled font cannot draw (the Spanish accents) is drawn in
+DejaVu Sans (`fonts-dejavu-core`); see docs/hardware.md "Fonts and languages".
 """

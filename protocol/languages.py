@@ -3,7 +3,12 @@
 English is SRP's own wording. The Spanish shipped here is Roomcast's translation, not the
 Foundation's nor the district's: a district must read it and mark it checked
 (``checked = true`` under ``[es]``) before it goes on classroom walls, and until it does,
-the hub and every node say so in their logs. Any other language is the district's own:
+the hub and every node say so in their logs. It keeps SRP's five terms (HOLD, SECURE,
+LOCKDOWN, EVACUATE, SHELTER) as SRP says them and translates the directive under each:
+the term is the word every room hears on the PA and responders know, the same in every
+language; a district whose plan translates the terms too sets them (``[es.lockdown]``
+``term = ...``). Roomcast's own screen words (All clear, Released, Standby) are
+translated. Any other language is the district's own:
 its file gives every term, directive text and phrase.
 
 The parser is pure (no files): callers hand it the decoded TOML or JSON and the name of
@@ -32,25 +37,19 @@ SPANISH = Vocabulary(
         {
             Action.HOLD: replace(
                 DEFAULT_WORDING[Action.HOLD],
-                term="RESGUARDO",
                 directive="En su salón o área. Despejen los pasillos.",
             ),
             Action.SECURE: replace(
                 DEFAULT_WORDING[Action.SECURE],
-                term="ASEGURAR",
                 directive="Entren al edificio. Cierren las puertas exteriores.",
             ),
             Action.LOCKDOWN: replace(
                 DEFAULT_WORDING[Action.LOCKDOWN],
-                term="CONFINAMIENTO",
                 directive="Cerrar con llave, apagar luces, fuera de la vista.",
             ),
-            Action.EVACUATE: replace(
-                DEFAULT_WORDING[Action.EVACUATE], term="EVACUAR", directive="A un lugar."
-            ),
+            Action.EVACUATE: replace(DEFAULT_WORDING[Action.EVACUATE], directive="A un lugar."),
             Action.SHELTER: replace(
                 DEFAULT_WORDING[Action.SHELTER],
-                term="REFUGIO",
                 directive="Indiquen el peligro y la estrategia de seguridad.",
             ),
             Action.ALL_CLEAR: replace(

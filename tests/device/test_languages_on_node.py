@@ -56,7 +56,7 @@ async def test_every_directive_is_drawn_in_every_language_of_the_site(
         await until(lambda: service.shown_seq == 1, what="the drill frame")
     view, pages = drawn[-1]
     assert (view.term, view.lines) == ("EVACUATE", ("To: Flag pole",))
-    assert view.translations == (Translation("es", "EVACUAR", ("Hacia: Asta de la bandera",)),)
+    assert view.translations == (Translation("es", "EVACUATE", ("Hacia: Asta de la bandera",)),)
     assert len(pages) >= 2
     # The drill banner is on every page, the Spanish ones too, the same pixels.
     bar = geometry((128, 64), "1", link_bar=False).bar
@@ -82,7 +82,10 @@ async def test_a_node_told_one_vocabulary_shows_that_language_only(
         Feed(service, hub_key).directive(Action.LOCKDOWN)
         await until(lambda: service.shown_seq == 1, what="the lockdown frame")
     view, _ = drawn[-1]
-    assert (view.term, view.translations) == ("CONFINAMIENTO", ())
+    assert (view.lines, view.translations) == (
+        ("Cerrar con llave, apagar luces, fuera de la vista.",),
+        (),
+    )
 
 
 async def test_signs_say_the_directive_in_the_sites_first_language_in_plain_ascii(
@@ -106,6 +109,6 @@ async def test_signs_say_the_directive_in_the_sites_first_language_in_plain_asci
     assert outputs.current is not None
     action, drill, text = outputs.current
     assert (action, drill) == ("evacuate", True)
-    assert text.endswith("EVACUAR - Hacia: Campo de fútbol")  # the sign's driver drops accents
+    assert text.endswith("EVACUATE - Hacia: Campo de fútbol")  # the sign's driver drops accents
     # No broker here, so the sign also says the link is lost (in English, like the bars).
-    assert sign_text(text, drill, 125) == "DRILL: LINK LOST: EVACUAR - Hacia: Campo de futbol"
+    assert sign_text(text, drill, 125) == "DRILL: LINK LOST: EVACUATE - Hacia: Campo de futbol"

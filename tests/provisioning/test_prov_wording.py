@@ -70,7 +70,7 @@ def test_the_hub_words_directives_in_the_sites_first_language(
     path = equipped_site.hub.dir / "wording.toml"
     path.write_text('languages = ["es", "en"]\n', encoding="utf-8")
     wording = load_hub_config(equipped_site.hub.config).wording
-    assert wording.first[Action.LOCKDOWN].term == "CONFINAMIENTO"
+    assert wording.first[Action.ALL_CLEAR].term == "TODO DESPEJADO"
     assert wording.unchecked == ("es",)
     path.write_text('languages = ["es", "en"]\n[es.hold]\nterm = ""\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=f"{path}: es.hold.term: must be 1 to 200"):

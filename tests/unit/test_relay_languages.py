@@ -52,12 +52,12 @@ def body(given: Directive, vocabulary: Vocabulary) -> dict[str, Any]:
 def test_a_spanish_first_site_hands_off_in_spanish() -> None:
     evacuate = directive(action=Action.EVACUATE, location="the flag pole")
     sent = body(evacuate, SPANISH_FIRST)
-    assert sent["directive"]["term"] == "EVACUAR"
+    assert sent["directive"]["term"] == "EVACUATE"
     assert sent["directive"]["language"] == "es"
     assert sent["directive"]["text"] == ["Hacia: el asta de la bandera"]
     assert sent["directive"]["location"] == "the flag pole"  # as the office typed it
     mail = text(sent)
-    assert mail.startswith("EVACUAR\n")
+    assert mail.startswith("EVACUATE\n")
     assert "Says:     Hacia: el asta de la bandera\n" in mail
 
 
