@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
 from device.bars import geometry
-from device.screen import ScreenView, Translation, render_pages
+from device.screen import LinkState, ScreenView, Translation, render_pages
 from device.service import DeviceService
 from hardware.serial_outputs import sign_text
 from hardware.simulated import PngDisplay, SimulatedIndicator, SimulatedInputs, SimulatedOutputs
@@ -112,3 +113,32 @@ async def test_signs_say_the_directive_in_the_sites_first_language_in_plain_asci
     assert text.endswith("EVACUATE - Hacia: Campo de fútbol")  # the sign's driver drops accents
     # No broker here, so the sign also says the link is lost (in English, like the bars).
     assert sign_text(text, drill, 125) == "DRILL: LINK LOST: EVACUATE - Hacia: Campo de futbol"
+
+
+@pytest.mark.parametrize("size_mode", [((128, 64), "1"), ((128, 32), "1"), ((256, 64), "L")])
+def test_every_page_of_every_language_keeps_simulated_drill_and_link_lost(
+    size_mode: tuple[tuple[int, int], str],
+) -> None:
+    """The bars are the same on the Spanish pages: a simulator's SIMULATED DRILL banner on
+    top, LINK LOST with its age below; the body is the only part a language changes."""
+    size, mode = size_mode
+    english = ScreenView(
+        term="LOCKDOWN",
+        lines=("Locks, lights, out of sight.",),
+        drill=True,
+        simulated=True,
+        link=LinkState.LINK_LOST,
+        link_age_s=125.0,
+    )
+    both = replace(
+        english,
+        translations=(Translation("es", "LOCKDOWN", ("Cerrar con llave, apagar luces.",)),),
+    )
+    reference = render_pages(english, size, mode)[0]
+    pages = render_pages(both, size, mode)
+    g = geometry(size, mode, link_bar=True)
+    top, bottom = (0, 0, size[0], g.bar), (0, size[1] - g.bar, size[0], size[1])
+    assert len(pages) > len(render_pages(english, size, mode))
+    for page in pages:
+        assert page.crop(top).tobytes() == reference.crop(top).tobytes()
+        assert page.crop(bottom).tobytes() == reference.crop(bottom).tobytes()
