@@ -18,8 +18,10 @@ from hub.weather.config import WeatherConfig, load_weather_config
 from protocol.accounts import Role
 from protocol.factors import required_roles
 from protocol.inventory import Inventory, InventoryError
+from protocol.languages import SiteWording
 from transport.endpoint import BrokerEndpoint
 from transport.settings import ConfigError, Settings
+from transport.wording_file import WORDING_FILE, load_wording_file
 
 __all__ = ["ConfigError", "HubConfig", "load_hub_config"]
 
@@ -35,6 +37,10 @@ class HubConfig:
     inventory_file: Path
     """Re-read when it changes: devices provisioned (or revoked) later need no restart."""
     state_dir: Path
+    wording: SiteWording = field(default_factory=SiteWording)
+    """The site's languages and words, from ``wording.toml`` beside the config (the same
+    file every device bundle carries); none: English only. The console, the API and the
+    relay word directives in its first language."""
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     heartbeat_s: float = 5.0
@@ -79,6 +85,7 @@ def load_hub_config(path: Path) -> HubConfig:
         inventory=inventory,
         inventory_file=settings.existing_file("inventory"),
         state_dir=settings.state_dir(),
+        wording=_wording(path.parent / WORDING_FILE),
         http_host=settings.get("http.host", str, "127.0.0.1"),
         http_port=settings.get("http.port", int, 8080),
         heartbeat_s=heartbeat,
@@ -142,3 +149,8 @@ def _users_file(settings: Settings) -> Path:
     path = settings.existing_file("users")
     validate_users_file(path)
     return path
+
+
+def _wording(path: Path) -> SiteWording:
+    """The site's ``wording.toml`` beside the config; English only without one."""
+    return load_wording_file(path) if path.is_file() else SiteWording()
