@@ -31,6 +31,8 @@ class Role(StrEnum):
     OFFICE = "office"
     RESPONDER = "responder"
     VIEWER = "viewer"
+    TEACHER = "teacher"
+    """Bound to one or more rooms: only the teacher's page, for those rooms (hub.teacher)."""
 
 
 class BadHash(ValueError):
