@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from protocol.accounts import LINK_DAYS
 from provisioning import staff
 from provisioning.fsutil import PRIVATE, write_file
 from provisioning.site import open_site
@@ -57,5 +58,5 @@ def add_staff_parser(sub: Any, site_args: Callable[[argparse.ArgumentParser], No
         help="the hub's address as phones on the school's Wi-Fi reach it (for the links)",
     )
     p.add_argument("--sheet", type=Path, help="write the links as a printable QR sheet (HTML)")
-    p.add_argument("--link-days", type=float, default=staff.LINK_DAYS)
+    p.add_argument("--link-days", type=float, default=LINK_DAYS)
     p.set_defaults(provision_handler=_cmd_staff)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import hashlib
 import html
 import io
 import secrets
@@ -28,14 +27,12 @@ from urllib.parse import quote
 
 import segno
 
-from protocol.accounts import Role, hash_password
+from protocol.accounts import LINK_DAYS, USER_NAME, Role, enrolment_link, hash_password
 from provisioning.errors import RoomImportError, UserError
 from provisioning.rooms_csv import decode_csv
 from provisioning.site import hub_owner, locked, open_site
-from provisioning.users import _NAME, load_users, now_text, save_users
+from provisioning.users import load_users, now_text, save_users
 
-LINK_DAYS = 14
-"""How long a printed enrolment link works if nobody scans it."""
 MAX_NAME = 200
 
 
@@ -134,7 +131,7 @@ def _check_row(
         problems.append(f"{line}: the name is over {MAX_NAME} characters or has control characters")
     if not user:
         problems.append(f"{line}: no username or email; give one, it is how they log in")
-    elif not _NAME.match(user):
+    elif not USER_NAME.match(user):
         problems.append(
             f"{line}: user name {user!r} must be 1-64 characters of a-z, 0-9, '_', '.', '@' "
             "or '-', starting with a letter or digit"
@@ -160,15 +157,8 @@ def _check_row(
 
 
 def _new_link(teacher: Teacher, days: float) -> tuple[Link, dict[str, Any]]:
-    token = secrets.token_urlsafe(24)
-    link = Link(
-        user=teacher.user,
-        name=teacher.name,
-        rooms=teacher.rooms,
-        token=token,
-        expires_at=time.time() + days * 86400,
-    )
-    stored = {"digest": hashlib.sha256(token.encode()).hexdigest(), "expires_at": link.expires_at}
+    token, stored = enrolment_link(days)
+    link = Link(teacher.user, teacher.name, teacher.rooms, token, stored["expires_at"])
     return link, stored
 
 

@@ -11,11 +11,14 @@ never in a URL the hub or a proxy logs.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
+import segno
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -23,9 +26,10 @@ from starlette.routing import BaseRoute, Route
 from hub.access import SESSION_COOKIE, error, json_body, refusal_response, same_origin
 from hub.auth import Permission, Principal
 from hub.console.base import Console
-from hub.errors import Refused
+from hub.errors import Invalid, Refused
 from hub.login import Logins
 from hub.staff import link_digest
+from hub.staff_file import add_teacher, renew_link
 from hub.teacher import TeacherDesk
 
 TeacherHandler = Callable[[Request, Principal], Awaitable[Response]]
@@ -43,6 +47,7 @@ class TeacherPages:
             cancel_window_s=parts.config.teacher_cancel_window_s,
         )
         self.hold_s, self.heartbeat_s = parts.config.teacher_hold_s, parts.config.heartbeat_s
+        self._users_file = parts.config.users_file
 
     def principal(self, request: Request) -> Principal | None:
         token = request.cookies.get(SESSION_COOKIE, "")
@@ -176,6 +181,37 @@ class TeacherPages:
         )
         return JSONResponse({"teacher": user, "sessions_ended": ended})
 
+    async def add(self, request: Request) -> Response:
+        """A new teacher from the console: no password, a one-time link to print."""
+        body = await json_body(request)
+        rooms = body.get("rooms")
+        user, name = body.get("user"), body.get("name")
+        if not isinstance(user, str) or not isinstance(name, str) or not isinstance(rooms, list):
+            raise Invalid('send {"user": ..., "name": ..., "rooms": ["101", ...]}')
+        token = await asyncio.to_thread(
+            add_teacher,
+            self._users_file,
+            user=user,
+            name=name,
+            rooms=[str(r) for r in rooms],
+            known_rooms=self.console.engine.presence.inventory.rooms,
+        )
+        return self._link_answer(request, "teacher added", user.strip().lower(), token)
+
+    async def link(self, request: Request) -> Response:
+        user = request.path_params["user"]
+        token = await asyncio.to_thread(renew_link, self._users_file, user)
+        return self._link_answer(request, "teacher's enrolment link renewed", user, token)
+
+    def _link_answer(self, request: Request, action: str, user: str, token: str) -> Response:
+        self.store.audit(
+            at=time.time(), user=request.state.user, action=action, detail={"teacher": user}
+        )
+        base = str(request.base_url).rstrip("/")
+        url = f"{base}/teacher/enrol#user={quote(user)}&token={token}"
+        qr = segno.make(url, error="m").svg_data_uri(scale=4, border=2)
+        return JSONResponse({"teacher": user, "url": url, "qr": qr})
+
 
 def teacher_routes(console: Console, logins: Logins) -> list[BaseRoute]:
     pages = TeacherPages(console, logins)
@@ -192,6 +228,12 @@ def teacher_routes(console: Console, logins: Logins) -> list[BaseRoute]:
         Route(f"{room}/cancel", api(pages.cancel), methods=["POST"]),
         Route(f"{room}/roll", api(pages.roll), methods=["POST"]),
         Route("/teachers", console.page(Permission.MANAGE_STAFF, pages.staff_page)),
+        Route("/api/teachers", allow(Permission.MANAGE_STAFF, pages.add), methods=["POST"]),
+        Route(
+            "/api/teachers/{user}/link",
+            allow(Permission.MANAGE_STAFF, pages.link),
+            methods=["POST"],
+        ),
         Route(
             "/api/teachers/{user}/revoke",
             allow(Permission.MANAGE_STAFF, pages.revoke),

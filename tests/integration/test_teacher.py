@@ -256,3 +256,37 @@ async def test_revoking_a_teachers_sessions_takes_effect_at_once(
         # From provisioning (the hub may be down): the file's change ends the session too.
         revoke(site.layout.root, teachers["ben"])
         assert (await second.get("/api/teacher/rooms/103")).status_code == 401
+
+
+async def test_an_admin_adds_a_teacher_in_the_console_and_prints_their_link(
+    hub: HubService, site: ThrowawaySite, client: httpx.AsyncClient
+) -> None:
+    login = await client.post(
+        "/api/login",
+        json={
+            "user": site.admin_user,
+            "password": site.admin_password,
+            "otp": site.admin_code(),
+            "kind": "console",
+        },
+    )
+    client.headers["X-CSRF-Token"] = login.json()["csrf"]
+    new = {"user": "Cy@School.example", "name": "Cy Roe", "rooms": ["102", "103"]}
+    added = await client.post("/api/teachers", json=new)
+    assert added.status_code == 200, added.text
+    url = added.json()["url"]
+    assert url.startswith(f"{hub.api_url}/teacher/enrol#user=cy%40school.example&token=")
+    assert added.json()["qr"].startswith("data:image/svg+xml")
+    assert (await client.post("/api/teachers", json=new)).status_code == 409
+    unknown = await client.post("/api/teachers", json=new | {"user": "dee", "rooms": ["9z"]})
+    assert unknown.status_code == 400 and "9z" in unknown.text
+    token = url.rpartition("token=")[2]
+    async with httpx.AsyncClient(base_url=hub.api_url, timeout=10) as phone_:
+        body = {"user": "cy@school.example", "token": token}
+        opened = await phone_.post("/api/teacher/enrol", json=body)
+        assert opened.status_code == 200, opened.text
+        assert (await phone_.get("/api/teacher/rooms/103")).status_code == 200
+        assert (await phone_.get("/api/teacher/rooms/101")).status_code == 403
+    renewed = await client.post("/api/teachers/cy@school.example/link", json={})
+    assert renewed.status_code == 200 and renewed.json()["url"] != url
+    assert "teacher added" in [e["action"] for e in hub.store.audit_log()]
