@@ -95,7 +95,7 @@ async def test_the_page_shows_the_directive_and_takes_the_roll(
 
 
 async def test_a_held_press_raises_one_alert_and_can_be_cancelled(
-    hub: HubService, open_console: OpenConsole
+    hub: HubService, site: ThrowawaySite, open_console: OpenConsole
 ) -> None:
     phone = await open_console(**PHONE, axe=True)
     page = phone.page
@@ -117,11 +117,18 @@ async def test_a_held_press_raises_one_alert_and_can_be_cancelled(
     alerts = open_alerts(hub.store)
     assert [(a["room"], a["device_id"]) for a in alerts] == [("101", f"page:{TEACHER}")]
     assert await axe_violations(page) == []
+    # The office sees it as it sees a button's press: the strip, with where it came from.
+    office = await open_console()
+    await office.login_as_admin(site)
+    strip = office.page.locator("#strip .strip-alert")
+    await expect(strip).to_contain_text("PANIC ALERT: room 101")
+    await expect(strip).to_contain_text(f"on the teacher's page by {TEACHER}")
     cancel = page.get_by_role("button", name="Cancel: false alarm")
     await expect(cancel).to_contain_text("s left")
     await cancel.click()
     await expect(page.locator("#panic-count")).to_contain_text("Panic alert cancelled")
     assert open_alerts(hub.store) == []
+    await expect(strip).to_have_count(0)  # the office's strip follows the cancel live
 
 
 async def test_the_page_says_at_once_when_it_loses_the_hub(
