@@ -9,6 +9,7 @@ of QR codes (0600) with ``--sheet``.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,13 @@ def _show(args: argparse.Namespace, links: list[staff.Link]) -> None:
 
 
 def _cmd_staff(args: argparse.Namespace) -> int:
+    if args.staff_action != "revoke" and not args.hub_url:
+        print(
+            "error: give --hub-url, the address phones on the school's Wi-Fi use to reach the "
+            "hub (e.g. https://hub.school.example): the enrolment links are made with it",
+            file=sys.stderr,
+        )
+        return 2
     if args.staff_action == "import":
         done = staff.import_staff(args.site_dir, Path(args.target), link_days=args.link_days)
         print(f"{len(done.added)} teacher(s) added, {len(done.updated)} updated")
@@ -54,7 +62,6 @@ def add_staff_parser(sub: Any, site_args: Callable[[argparse.ArgumentParser], No
     p.add_argument("target", help="import: the staff CSV; link, revoke: the teacher's user name")
     p.add_argument(
         "--hub-url",
-        default="https://roomcast-hub",
         help="the hub's address as phones on the school's Wi-Fi reach it (for the links)",
     )
     p.add_argument("--sheet", type=Path, help="write the links as a printable QR sheet (HTML)")

@@ -111,3 +111,5 @@ def test_the_command_writes_a_private_sheet_of_links(site: SiteLayout, tmp_path:
     assert text.count("<svg") == 1 and "User name: ana@school.example" in text
     bad = write_csv(tmp_path, "name,email,rooms\nBen,ben@school.example,nowhere\n")
     assert main(["provision", "staff", "--site-dir", str(site.root), "import", str(bad)]) == 2
+    assert main([*argv[:4], "import", str(bad), "--hub-url", "https://hub.example"]) == 2
+    assert "ben@school.example" not in site.hub.users.read_text()  # refused, nothing written
