@@ -5,6 +5,7 @@ cancel, the roll, one-time enrolment links, and revocation taking effect at once
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,14 +15,18 @@ import pytest
 from starlette.routing import Mount, Route
 
 from hub.app import create_app
+from hub.auth import validate_users_file
+from hub.config import load_hub_config
 from hub.directives import DirectiveRequest
 from hub.queries import open_alerts
 from hub.service import HubService
+from protocol.accounts import hash_password
 from protocol.srp import Action
 from provisioning.staff import import_staff, new_link, revoke
 from provisioning.throwaway import ThrowawaySite
 from provisioning.users import set_password
 from tests.conftest import hub_with
+from transport.settings import ConfigError
 
 pytestmark = pytest.mark.integration
 
@@ -290,3 +295,30 @@ async def test_an_admin_adds_a_teacher_in_the_console_and_prints_their_link(
     renewed = await client.post("/api/teachers/cy@school.example/link", json={})
     assert renewed.status_code == 200 and renewed.json()["url"] != url
     assert "teacher added" in [e["action"] for e in hub.store.audit_log()]
+
+
+@pytest.mark.parametrize(
+    ("settings", "key"),
+    [
+        ({"hold_s": 0.2}, "teacher.hold_s"),
+        ({"hold_s": 30}, "teacher.hold_s"),
+        ({"cancel_window_s": 1}, "teacher.cancel_window_s"),
+    ],
+)
+def test_the_hub_refuses_a_hold_or_cancel_window_out_of_range(
+    site: ThrowawaySite, settings: dict[str, float], key: str
+) -> None:
+    config = json.loads(site.hub.config.read_text(encoding="utf-8"))
+    site.hub.config.write_text(json.dumps(config | {"teacher": settings}), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_hub_config(site.hub.config)
+    assert key in str(caught.value)
+
+
+def test_a_damaged_teacher_record_names_its_key(tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    record = {"role": "teacher", "scrypt": hash_password("x" * 12), "rooms": ["101", "Room 2"]}
+    users.write_text(json.dumps({"format": 1, "users": {"ana": record}}))
+    with pytest.raises(ConfigError) as caught:
+        validate_users_file(users)
+    assert "users.ana.rooms" in str(caught.value)
