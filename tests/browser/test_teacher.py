@@ -67,6 +67,7 @@ async def test_the_page_shows_the_directive_and_takes_the_roll(
     page, problems = phone.page, []
     await log_in(page, phone.base)
     await expect(page.locator("#term")).to_have_text("STANDBY")
+    await expect(page.locator("#panic-help")).to_contain_text("Press and hold for 1.5 seconds")
     await no_violations(page, "calm", problems)
     directive = hub.engine.directives.issue(
         DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="office"
