@@ -51,6 +51,10 @@ class HubConfig:
     totp_required_for: frozenset[Role] = frozenset({Role.ADMIN})
     """Roles that must log in with a second factor (hub.second_factor); admin always."""
     control_lapse_s: float = 45.0
+    teacher_cancel_window_s: float = 60.0
+    """How long after a press on the teacher's page it can still be cancelled (5-600 s)."""
+    teacher_hold_s: float = 3.0
+    """How long the page's panic button must be held (1-10 s), as deliberate as a button's."""
     """Console control lapses when its holder has had no live stream this long (a closed
     browser must not keep control through an emergency); see :mod:`hub.console_control`."""
     relay: RelayConfig | None = None
@@ -93,10 +97,19 @@ def load_hub_config(path: Path) -> HubConfig:
         trusted_proxies=_checked(settings, "trusted_proxies", TrustedProxies.parse, []),
         totp_required_for=_checked(settings, "totp_required_for", required_roles, ["admin"]),
         control_lapse_s=lapse,
+        teacher_cancel_window_s=_ranged(settings, "teacher.cancel_window_s", 60.0, (5, 600)),
+        teacher_hold_s=_ranged(settings, "teacher.hold_s", 3.0, (1, 10)),
         relay=load_relay_config(path.parent / RELAY_FILE),
         weather=load_weather_config(path.parent / RELAY_FILE),
         quarantine_command=_command(settings, "quarantine.command"),
     )
+
+
+def _ranged(settings: Settings, key: str, default: float, bounds: tuple[float, float]) -> float:
+    value = settings.get(key, float, default)
+    if not bounds[0] <= value <= bounds[1]:
+        raise settings.fail(key, f"{value:g} s is outside {bounds[0]:g}..{bounds[1]:g} s")
+    return value
 
 
 def _command(settings: Settings, key: str) -> tuple[str, ...]:
