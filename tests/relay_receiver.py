@@ -36,7 +36,9 @@ __all__ = [
 ]
 
 SECRET = "test-secret-0123456789abcdef"
-FAST = {"timeout_s": 0.5, "backoff_initial_s": 0.05, "backoff_max_s": 0.2}
+FAST = {"timeout_s": 2.0, "backoff_initial_s": 0.05, "backoff_max_s": 0.2}
+"""Quick retries; a timeout long enough for a TLS handshake on a loaded machine (a test of
+timeouts sets its own), so an attempt that did arrive is not repeated for being slow."""
 
 
 def _toml(value: Any) -> str:

@@ -258,9 +258,10 @@ async def test_a_destination_that_is_down_never_delays_another(
             node = await start_node(site.devices[0].device_id)
             panic = await press(node, hub)
             assist = await press(node, hub, EventKind.STAFF_ASSIST)
-            await receiver.until(lambda r: len(r) >= 3)
-            assert receiver.keys("/hook") == [f"event:{panic}", f"event:{assist}"]
-            assert receiver.keys("/dispatch") == [f"event:{panic}"]  # no staff-assist there
+            await receiver.until(lambda r: len({(x.path, x.key) for x in r}) >= 3)
+            # At least once, in order: a slow answer may be repeated, under its own key.
+            assert _once(receiver.keys("/hook")) == [f"event:{panic}", f"event:{assist}"]
+            assert _once(receiver.keys("/dispatch")) == [f"event:{panic}"]  # no staff-assist
             kinds = {r.key: check(r)["kind"] for r in receiver.received}
             assert kinds[f"event:{assist}"] == "staff_assist"
             refused = await attempted(hub, lambda a: len(a) >= 2, name="broken")
@@ -270,3 +271,8 @@ async def test_a_destination_that_is_down_never_delays_another(
 
 async def test_without_relay_toml_the_hub_runs_without_a_relay(hub: HubService) -> None:
     assert hub.relay is None
+
+
+def _once(keys: list[str]) -> list[str]:
+    """Idempotency keys in the order first received (a receiver drops the repeats)."""
+    return list(dict.fromkeys(keys))
