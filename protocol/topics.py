@@ -124,6 +124,10 @@ class Topics:
         """Where signed district requests come in, the one topic bridged *in* to a school."""
         return f"{self.base}/district-request/#"
 
+    def district_request(self, request_id: str) -> str:
+        """The topic of one district request: its id is the last level."""
+        return f"{self.base}/district-request/{check_level('request', request_id)}"
+
     def device(self, device_id: str, channel: DeviceChannel) -> str:
         return f"{self.base}/device/{check_level('device', device_id)}/{channel.value}"
 
