@@ -78,7 +78,7 @@ class Link:
         endpoint: BrokerEndpoint,
         *,
         client_id: str,
-        will: Callable[[], aiomqtt.Will],
+        will: Callable[[], aiomqtt.Will] | None,
         farewell: Callable[[], aiomqtt.Will] | None = None,
         on_connect: Callable[[], None] = lambda: None,
         on_disconnect: Callable[[], None] = lambda: None,
@@ -195,7 +195,7 @@ class Link:
                     async with persistent_client(
                         self._endpoint,
                         client_id=self._client_id,
-                        will=self._will(),
+                        will=None if self._will is None else self._will(),
                         screen=self._screen,
                     ) as client:
                         self._backoff.reset()
