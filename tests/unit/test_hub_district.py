@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.directives import DirectiveRequest
 from hub.district_requests import UNVERIFIED, DistrictDesk
-from hub.district_summary import build_summary, fit
+from hub.district_summary import DistrictSummaries, build_summary, fit
 from hub.engine import Engine
 from hub.store import HubStore
 from protocol.codec import MAX_PAYLOAD, DecodeError, decode, decode_any, encode
@@ -22,7 +22,7 @@ from protocol.inventory import Inventory
 from protocol.messages import Directive
 from protocol.signing import sign
 from protocol.srp import Action
-from protocol.topics import ScopeKind, Topics
+from protocol.topics import DistrictChannel, ScopeKind, Topics
 from tests.unit.conftest import FakeClock
 from tests.unit.factories import T0, ack, event, status
 
@@ -234,3 +234,33 @@ def test_a_summary_listing_more_rooms_than_it_counts_does_not_decode() -> None:
         decode(body, DistrictSummary)
     with pytest.raises(DecodeError, match="must be an array"):
         decode(body.replace(b'["101"]', b'"101"'), DistrictSummary)
+
+
+def test_the_summary_is_published_on_change_and_as_a_heartbeat_never_per_device_heartbeat(
+    school: Engine, store: HubStore, clock: FakeClock
+) -> None:
+    sent: list[DistrictSummary] = []
+
+    def send(topic: str, payload: bytes) -> bool:
+        assert topic == Topics("lincoln").district(DistrictChannel.SUMMARY)
+        sent.append(decode(payload, DistrictSummary))
+        return True
+
+    summaries = DistrictSummaries(
+        engine=school, store=store, bus=school.bus, topic=Topics("lincoln").district(
+            DistrictChannel.SUMMARY), send=send, epoch=1, heartbeat_s=30.0, clock=clock,
+    )  # fmt: skip
+    school.presence.on_status("dev-102", status(device_id="dev-102"))
+    assert summaries.publish_if_due()  # the first
+    for beat in range(5):  # a node's status every few seconds: nothing new to say
+        clock.advance(5)
+        school.presence.on_status("dev-102", status(device_id="dev-102", session=2 + beat))
+        assert not summaries.publish_if_due()
+    school.directives.issue(DirectiveRequest(action=Action.HOLD), user="office")
+    assert summaries.publish_if_due()  # a change
+    clock.advance(29)
+    assert not summaries.publish_if_due()
+    clock.advance(1)
+    assert summaries.publish_if_due()  # the heartbeat
+    assert [s.seq for s in sent] == [1, 2, 3]
+    assert sent[1].in_force == 3 and sent[1].directives[0].action is Action.HOLD
