@@ -22,7 +22,7 @@ from protocol.topics import DistrictChannel, Topics, parse_school
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HEARTBEAT_S = 30.0
+DEFAULT_HEARTBEAT_S = 10.0
 """A school's summary heartbeat until its first summary says its own."""
 MISSED_BEATS = 2
 """A school is unreachable once no message came for this many summary heartbeats."""

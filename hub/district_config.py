@@ -1,7 +1,7 @@
 """hub.json's ``district`` block: a school in a district, and how it speaks to it.
 
 ```json
-"district": {"id": "metro", "public_key": "broker/district/district.pub", "summary_s": 30}
+"district": {"id": "metro", "public_key": "broker/district/district.pub", "summary_s": 10}
 ```
 
 Without the block the hub publishes nothing for a district and reads no request. The
@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from protocol.signing import HubPublicKey, NotAPublicKey, NotEd25519
 from transport.settings import Settings
 
-SUMMARY_S = 30.0
-"""The summary's heartbeat: the district marks a school unreachable when none came for
-two of these, inside the issue's 30 s with the bridge's own will."""
+SUMMARY_S = 10.0
+"""The summary's heartbeat. The district marks a school unreachable when nothing came
+for two of these: 20 s, inside the 30 s it is held to even when the bridge's will is
+never sent (a bridge cut by a NATS reload). One summary is about 1 KB."""
 
 
 @dataclass(frozen=True, kw_only=True)
