@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from protocol.district import DistrictRequest, RequestOutcome
+from protocol.messages import MAX_TEXT
 from transport.sqlite import durable
 
 DISTRICT_SCHEMA = """
@@ -63,7 +64,7 @@ class DistrictRecords:
             (limit,),
         )
         return [
-            RequestOutcome(request_id=r, at=at, issued=seq is not None, seq=seq, reason=why)
+            RequestOutcome(request_id=r, at=at, issued=seq is not None, seq=seq, reason=_short(why))
             for r, at, seq, why in rows
         ]
 
@@ -88,3 +89,11 @@ class DistrictRecords:
             )
             row = self._db.execute("SELECT value FROM meta WHERE key = 'summary_seq'").fetchone()
         return int(row[0])
+
+
+def _short(reason: str | None) -> str | None:
+    """A reason as a summary may carry it: one line of at most MAX_TEXT characters."""
+    if reason is None:
+        return None
+    line = "".join(c if c.isprintable() else " " for c in reason)
+    return line if len(line) <= MAX_TEXT else line[: MAX_TEXT - 1] + "\u2026"

@@ -13,10 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
+from district.requests import DistrictAction
 from district.service import DistrictService
+from hub.directives import DirectiveRequest
 from protocol.srp import Action
 from provisioning.district import DistrictLayout
-from roomcast.district_cli import service_config
+from roomcast.district_cli import run_request, service_config
 from tests.district.conftest import NatsCluster, district_client
 from tests.district.schools import (
     bridged,
@@ -124,3 +126,54 @@ async def test_the_district_board_shows_each_school_and_marks_a_cut_off_one(
         )
         assert board["lincoln"]["bridge"] == "down"
         assert board["adams"]["reachable"]
+
+
+async def test_a_district_request_names_its_schools_confirms_in_words_and_reads_the_outcome(
+    tmp_path: Path, district: DistrictLayout, cluster: NatsCluster
+) -> None:
+    async with (
+        district_of(
+            tmp_path, district, lambda: start_all(cluster), ("lincoln", "adams")
+        ) as schools,
+        district_client(district.service, cluster.nodes[0], name="district-desk") as desk,
+    ):
+        lincoln, adams = schools
+        await desk.subscribe(ALL_SITES, qos=1)
+        await bridged(desk, schools)
+        shown: list[str] = []
+
+        def confirm(words: str) -> bool:
+            shown.append(words)
+            return True
+
+        secure = DistrictAction(
+            action=Action.SECURE, drill=True, schools=("lincoln",), issued_by="safety-kim"
+        )
+        result = await run_request(
+            district.root, secure, node=cluster.nodes[-1].name, confirm=confirm, wait_s=60
+        )
+        assert result["ok"], result
+        assert result["schools"]["lincoln"] == {
+            "issued": True, "seq": 1, "confirmed": 2, "total": 2,
+        }  # fmt: skip
+        (words,) = shown
+        assert words.startswith("DRILL: SECURE for 1 school(s):")
+        assert "lincoln: 2 rooms" in words and "adams" not in words
+        assert adams.running_hub.engine.directives.latest_seq == 0
+        assert all(n.service.shown_seq == 1 for n in lincoln.nodes)
+
+        # The school's own Lockdown stands: a district Hold to the site is refused, and says so.
+        lincoln.running_hub.engine.directives.issue(
+            DirectiveRequest(action=Action.LOCKDOWN), user="office-jones"
+        )
+        hold = DistrictAction(
+            action=Action.HOLD, drill=False, schools=("lincoln",), issued_by="safety-kim"
+        )
+        result = await run_request(
+            district.root, hold, node=cluster.nodes[-1].name, confirm=confirm, wait_s=60
+        )
+        assert not result["ok"]
+        refused = result["schools"]["lincoln"]
+        assert refused["issued"] is False and "Lockdown" in refused["reason"]
+        assert shown[-1].startswith("REAL - NOT A DRILL: HOLD")
+        assert lincoln.running_hub.engine.directives.latest_seq == 2

@@ -264,3 +264,13 @@ def test_the_summary_is_published_on_change_and_as_a_heartbeat_never_per_device_
     assert summaries.publish_if_due()  # the heartbeat
     assert [s.seq for s in sent] == [1, 2, 3]
     assert sent[1].in_force == 3 and sent[1].directives[0].action is Action.HOLD
+
+
+def test_a_long_or_odd_refusal_reason_never_breaks_the_summary(
+    school: Engine, store: HubStore, district_key: Ed25519PrivateKey
+) -> None:
+    store.add_district_request(request(district_key), at=T0, seq=None, reason="why\n" * 200)
+    summary = build_summary(school, store, epoch=1, heartbeat_s=10.0, now=T0)
+    (refused,) = summary.requests
+    assert refused.reason is not None and len(refused.reason) == 200 and "\n" not in refused.reason
+    assert decode(encode(summary), DistrictSummary) == summary
