@@ -1,7 +1,7 @@
 """hub.json's ``district`` block: a school in a district, and how it speaks to it.
 
 ```json
-"district": {"id": "metro", "public_key": "broker/district/district.pub", "summary_s": 10}
+"district": {"id": "metro", "public_key": "district.pub", "summary_s": 10}
 ```
 
 Without the block the hub publishes nothing for a district and reads no request. The
