@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from district.history import changes
 from district.store import DistrictStore
 from protocol.codec import DecodeError, decode
 from protocol.district import DistrictSummary
@@ -89,12 +90,21 @@ class DistrictBoard:
         old = school.summary
         if old is not None and (summary.epoch, summary.seq) < (old.epoch, old.seq):
             return  # a retained copy re-delivered after a newer one: still a contact
+        lines = changes(old, summary)
+        if lines:
+            self._store.add_history(
+                school.site, lines, at=now, school_time=summary.time, seq=summary.seq
+            )
         school.summary, school.summary_at = summary, now
         self._store.save(school.site, at=now, summary=payload, summary_at=now)
 
     def _reject(self, reason: str, detail: str) -> None:
         self.rejected[reason] += 1
         log.warning("rejected: %s: %s (%d so far)", reason, detail, self.rejected[reason])
+
+    def history(self, site: str) -> list[dict[str, Any]] | None:
+        """A school's timeline, newest first; None for a school not in the district."""
+        return None if site not in self.schools else self._store.history(site)
 
     def view(self) -> list[dict[str, Any]]:
         """Every school as ``GET /api/schools`` shows it, by site id."""

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +67,7 @@ class DistrictService:
         self.http_port = listener.getsockname()[1]
         server = _QuietServer(
             uvicorn.Config(
-                create_app(self.board.view),
+                create_app(self.board),
                 log_level="warning",
                 lifespan="off",
                 proxy_headers=False,
@@ -87,11 +87,23 @@ class DistrictService:
         self.ready.set()
 
 
-def create_app(view: Callable[[], Iterable[object]]) -> Starlette:
+def create_app(board: DistrictBoard) -> Starlette:
     async def schools(_: Request) -> JSONResponse:
-        return JSONResponse({"schools": list(view())})
+        return JSONResponse({"schools": board.view()})
 
-    return Starlette(routes=[Route("/api/schools", schools)])
+    async def history(request: Request) -> JSONResponse:
+        site = request.path_params["site"]
+        lines = board.history(site)
+        if lines is None:
+            return JSONResponse({"error": f"no school {site!r} in this district"}, 404)
+        return JSONResponse({"site": site, "history": lines})
+
+    return Starlette(
+        routes=[
+            Route("/api/schools", schools),
+            Route("/api/schools/{site}/history", history),
+        ]
+    )
 
 
 class _QuietServer(uvicorn.Server):

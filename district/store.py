@@ -14,6 +14,11 @@ CREATE TABLE IF NOT EXISTS schools (
     site TEXT PRIMARY KEY, summary BLOB, summary_at REAL, hub_online INTEGER, hub_at REAL,
     bridge_up INTEGER, bridge_at REAL, last_contact REAL
 );
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT NOT NULL, received_at REAL NOT NULL,
+    school_time REAL NOT NULL, summary_seq INTEGER NOT NULL, line TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_by_site ON history (site, id);
 """
 
 COLUMNS = ("summary", "summary_at", "hub_online", "hub_at", "bridge_up", "bridge_at")
@@ -45,3 +50,23 @@ class DistrictStore:
         cursor = self._db.execute("SELECT * FROM schools")
         names = [column[0] for column in cursor.description]
         return {row[0]: dict(zip(names, row, strict=True)) for row in cursor}
+
+    def add_history(
+        self, site: str, lines: list[str], *, at: float, school_time: float, seq: int
+    ) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO history (site, received_at, school_time, summary_seq, line) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(site, at, school_time, seq, line) for line in lines],
+            )
+
+    def history(self, site: str, *, limit: int = 200) -> list[dict[str, Any]]:
+        """A school's timeline, newest first."""
+        cursor = self._db.execute(
+            "SELECT received_at, school_time, summary_seq, line FROM history WHERE site = ? "
+            "ORDER BY id DESC LIMIT ?",
+            (site, limit),
+        )
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]

@@ -16,9 +16,11 @@ import pytest
 from district.requests import DistrictAction
 from district.service import DistrictService
 from hub.directives import DirectiveRequest
+from protocol.messages import EventKind
 from protocol.srp import Action
 from provisioning.district import DistrictLayout
 from roomcast.district_cli import run_request, service_config
+from tests.conftest import eventually
 from tests.district.conftest import NatsCluster, district_client
 from tests.district.schools import (
     bridged,
@@ -126,6 +128,35 @@ async def test_the_district_board_shows_each_school_and_marks_a_cut_off_one(
         )
         assert board["lincoln"]["bridge"] == "down"
         assert board["adams"]["reachable"]
+
+        # Meanwhile, at the school: a panic, and the office's Lockdown.
+        lincoln, hub = schools[0], schools[0].running_hub
+        lincoln.nodes[0].service.activate(EventKind.PANIC)
+        await eventually(lambda: len(hub.store.open_panics()) == 1, hub, what="the panic")
+        lockdown = hub.engine.directives.issue(
+            DirectiveRequest(action=Action.LOCKDOWN), user="office-jones"
+        )
+        await eventually(lambda: lincoln.confirmed(lockdown), hub, what="every room to ack")
+        lincoln.restore()
+
+        def caught_up(board: dict[str, dict[str, Any]]) -> bool:
+            summary = board["lincoln"]["summary"]
+            return board["lincoln"]["reachable"] and any(
+                d["seq"] == lockdown.seq and d["confirmed"] == d["total"]
+                for d in summary["directives"]
+            )
+
+        await board_shows(service, caught_up, within_s=60, what="Lincoln back, in Lockdown")
+        async with httpx.AsyncClient(base_url=service.api_url) as http:
+            lines = [
+                h["line"]
+                for h in (await http.get("/api/schools/lincoln/history")).json()["history"]
+            ]
+            missing = await http.get("/api/schools/nowhere/history")
+        assert f"in force: LOCKDOWN #{lockdown.seq} for the school (the school's own)" in lines
+        assert any(line.startswith("open panic alerts: 0 -> 1") for line in lines)
+        assert "in force: SECURE #1 for the school (district request r-board)" in lines
+        assert missing.status_code == 404
 
 
 async def test_a_district_request_names_its_schools_confirms_in_words_and_reads_the_outcome(

@@ -12,9 +12,10 @@ import pytest
 from district.board import DistrictBoard
 from district.store import DistrictStore
 from protocol.codec import encode
-from protocol.district import DistrictSummary
+from protocol.district import DistrictSummary, SummaryDirective
 from protocol.messages import HubState
-from protocol.topics import DistrictChannel, Topics
+from protocol.srp import Action
+from protocol.topics import DistrictChannel, ScopeKind, Topics
 from tests.unit.conftest import FakeClock
 from tests.unit.factories import T0
 
@@ -87,3 +88,23 @@ def test_an_older_summary_never_replaces_a_newer_and_the_newest_survives_a_resta
     assert lincoln(board)["summary"]["alerts"] == 0  # type: ignore[index]  # a hub restart
     again = DistrictBoard(store=store, schools=["lincoln"], clock=clock)
     assert lincoln(again)["summary"]["epoch"] == 3  # type: ignore[index]
+
+
+def test_the_timeline_tells_what_changed_from_one_summary_to_the_next(
+    board: DistrictBoard,
+) -> None:
+    topic = LINCOLN.district(DistrictChannel.SUMMARY)
+    secure = SummaryDirective(
+        seq=4, action=Action.SECURE, scope=ScopeKind.SITE, drill=True, issued_at=T0,
+        confirmed=3, total=3, request="r-1",
+    )  # fmt: skip
+    board.on_message(topic, encode(summary(seq=1)))
+    board.on_message(topic, encode(summary(seq=2, directives=(secure,), in_force=3)))
+    board.on_message(topic, encode(summary(seq=3, alerts=1, alert_rooms=("101",))))
+    lines = [h["line"] for h in reversed(board.history("lincoln") or [])]
+    assert lines == [
+        "in force: DRILL SECURE #4 for the school (district request r-1)",
+        "no longer in force: DRILL SECURE #4 for the school (district request r-1)",
+        "open panic alerts: 0 -> 1 (rooms: 101)",
+    ]
+    assert board.history("nowhere") is None
