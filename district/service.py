@@ -33,8 +33,9 @@ from transport.link import Link
 @dataclass(frozen=True, kw_only=True)
 class DistrictServiceConfig:
     district: str
-    broker: BrokerEndpoint
-    """One node of the district broker, with the service's identity (CN=district)."""
+    brokers: tuple[BrokerEndpoint, ...]
+    """The district broker's nodes, with the service's identity (CN=district): it connects
+    to the first and, when that link fails or is lost, to the next (a NATS node lost)."""
     schools: tuple[str, ...]
     state_dir: Path
     http_host: str = "127.0.0.1"
@@ -49,7 +50,7 @@ class DistrictService:
         self._store = DistrictStore(config.state_dir / "district.db")
         self.board = DistrictBoard(store=self._store, schools=config.schools, clock=clock)
         self.link = Link(
-            config.broker,
+            config.brokers,
             client_id=f"roomcast-district-{config.district}",
             will=None,
         )

@@ -51,7 +51,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--district-dir", type=Path, required=True)
-    parser.add_argument("--node", help="the NATS node to connect to (default: the first)")
+    parser.add_argument("--node", help="the NATS node to try first (default: the first)")
 
 
 def service_config(
@@ -71,15 +71,13 @@ def service_config(
         known = ", ".join(n.name for n in record.nodes)
         raise SystemExit(f"no NATS node {node!r} in {layout.record} (nodes: {known})")
     identity = layout.service
+    tls = TlsFiles(ca=identity.ca, cert=identity.cert, key=identity.key)
+    ordered = [chosen, *(n for n in record.nodes if n is not chosen)]
     state = state_dir or layout.root / "state"
     state.mkdir(mode=0o700, exist_ok=True)
     return DistrictServiceConfig(
         district=record.district,
-        broker=BrokerEndpoint(
-            host=chosen.host,
-            port=chosen.mqtt_port,
-            tls=TlsFiles(ca=identity.ca, cert=identity.cert, key=identity.key),
-        ),
+        brokers=tuple(BrokerEndpoint(host=n.host, port=n.mqtt_port, tls=tls) for n in ordered),
         schools=tuple(sorted(record.schools)),
         state_dir=state,
         http_port=http_port,
@@ -153,7 +151,7 @@ async def run_request(
         config = service_config(district_dir, node=node, state_dir=Path(scratch))
         store = DistrictStore(config.state_dir / "request.db")
         board = DistrictBoard(store=store, schools=config.schools, clock=_clock())
-        link = Link(config.broker, client_id=f"roomcast-district-{config.district}-cli", will=None)
+        link = Link(config.brokers, client_id=f"roomcast-district-{config.district}-cli", will=None)
         for topic_filter in DISTRICT_VIEW:
             link.route(topic_filter, board.on_message)
         task = asyncio.create_task(link.run())

@@ -75,7 +75,7 @@ class Link:
 
     def __init__(
         self,
-        endpoint: BrokerEndpoint,
+        endpoint: BrokerEndpoint | tuple[BrokerEndpoint, ...],
         *,
         client_id: str,
         will: Callable[[], aiomqtt.Will] | None,
@@ -88,7 +88,10 @@ class Link:
     ) -> None:
         """``will`` is called per attempt (a node's session counter grows with each);
         ``screen`` may drop a message as it arrives, before it is even queued."""
-        self._endpoint = endpoint
+        self._endpoints = endpoint if isinstance(endpoint, tuple) else (endpoint,)
+        """Tried in turn: after a failed or lost connection, the next one (a clustered
+        broker's nodes, for the district service; one broker for a school's services)."""
+        self._attempt = 0
         self._client_id = client_id
         self._will, self._farewell, self._screen = will, farewell, screen
         self._on_connect, self._on_disconnect = on_connect, on_disconnect
@@ -191,9 +194,10 @@ class Link:
         self._running = True
         try:
             while True:
+                endpoint = self._endpoints[self._attempt % len(self._endpoints)]
                 try:
                     async with persistent_client(
-                        self._endpoint,
+                        endpoint,
                         client_id=self._client_id,
                         will=None if self._will is None else self._will(),
                         screen=self._screen,
@@ -201,8 +205,9 @@ class Link:
                         self._backoff.reset()
                         await self._serve(client)
                 except aiomqtt.MqttError as error:
+                    self._attempt += 1
                     log.warning(
-                        "%s: broker link %s: %s", self._client_id, self._endpoint.describe(), error
+                        "%s: broker link %s: %s", self._client_id, endpoint.describe(), error
                     )
                 finally:
                     self._client = None

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import httpx
 import pytest
 
@@ -208,3 +209,35 @@ async def test_a_district_request_names_its_schools_confirms_in_words_and_reads_
         assert refused["issued"] is False and "Lockdown" in refused["reason"]
         assert shown[-1].startswith("REAL - NOT A DRILL: HOLD")
         assert lincoln.running_hub.engine.directives.latest_seq == 2
+
+
+async def test_the_district_service_moves_to_another_node_when_its_node_is_killed(
+    tmp_path: Path, district: DistrictLayout, cluster: NatsCluster
+) -> None:
+    key = district_key(district)
+    async with (
+        district_of(tmp_path, district, lambda: start_all(cluster), ("lincoln",)) as schools,
+        district_client(district.service, cluster.nodes[0], name="district-desk") as desk,
+        district_service(district, cluster, tmp_path) as service,  # on the last node
+    ):
+        await desk.subscribe(ALL_SITES, qos=1)
+        await bridged(desk, schools)
+        await board_shows(
+            service, lambda b: b["lincoln"]["reachable"], within_s=60, what="Lincoln up"
+        )
+        cluster.kill(cluster.nodes[-1].name)
+        request = district_request(key, "lincoln", request_id="r-moved")
+        async with asyncio.timeout(60):
+            while True:  # the PUBACK waits for JetStream's new leaders: the same again is safe
+                try:
+                    await send_request(desk, request)
+                    break
+                except aiomqtt.MqttError:
+                    continue
+        await every_room_confirms(schools[0], "r-moved")
+
+        def secured(board: dict[str, dict[str, Any]]) -> bool:
+            summary = board["lincoln"]["summary"]
+            return any(d["request"] == "r-moved" for d in summary["directives"])
+
+        await board_shows(service, secured, within_s=60, what="the summary via another node")
