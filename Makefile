@@ -5,11 +5,14 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 ARGS ?=
-# Debian packages the project needs (command:package): the demo needs the broker; the
-# tests also drive the console in a real headless Chromium and run nodes with a wrong
-# clock under libfaketime, and run a district broker of three nats-server nodes.
+# Debian packages the project needs (command or file:package): the demo needs the broker;
+# the tests also drive the console in a real headless Chromium and run nodes with a wrong
+# clock under libfaketime, run a district broker of three nats-server nodes, and draw
+# screens in Spanish, Vietnamese and Chinese with the fonts a node of such a site needs.
 DEB_NEEDS := mosquitto:mosquitto
-test: DEB_NEEDS += chromium:chromium faketime:faketime nats-server:nats-server
+test: DEB_NEEDS += chromium:chromium faketime:faketime nats-server:nats-server \
+  /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
+  /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc:fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench chaos setup system-packages clean pi-test pi-clean
@@ -41,7 +44,7 @@ $(VENV)/.installed: pyproject.toml
 system-packages:
 	@missing=""; for need in $(DEB_NEEDS); do \
 	  command -v "$${need%%:*}" >/dev/null || [ -x "/usr/sbin/$${need%%:*}" ] || \
-	    missing="$$missing $${need##*:}"; \
+	    [ -e "$${need%%:*}" ] || missing="$$missing $${need##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing from the OS packages (apt-get):$$missing"; \

@@ -31,6 +31,7 @@ from benchmarks.profile import profiled
 from benchmarks.stack import Stack, split
 from benchmarks.stats import median, summary
 from benchmarks.stream import Stream
+from benchmarks.teacher import page_panic
 from provisioning.throwaway import create_throwaway_site
 from roomcast.broker import MosquittoProcess, free_port
 
@@ -160,6 +161,10 @@ def run_one(
             result["ratio_to_floor_round_trip"] = _ratio(last, floor_trip)
             _say(out, rooms, f"panic: {options.presses} presses")
             result["panic"] = panic(stack, stream, options.presses, options.press_interval_s)
+            _say(out, rooms, f"teacher's page: {options.presses} presses")
+            result["page_panic"] = page_panic(
+                stack, stream, options.presses, options.press_interval_s
+            )
             _say(out, rooms, f"device CPU: {options.device_directives} room directives")
             idle_percent = usage["device"]["cpu_percent"]
             count = options.device_directives

@@ -9,11 +9,12 @@ nor time, so every real room shares one and every simulated room shares another.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
 from PIL import Image, ImageDraw
 
+from device.fonts import BUNDLED, drawing_face
 from device.textfit import Font, Measure, fit_line, shorten, text_box
 
 SIMULATED = "SIMULATED"
@@ -30,6 +31,8 @@ class Geometry:
     bar: int
     top: int
     bottom: int
+    face: str = BUNDLED
+    """The typeface of the text in it: the body's is its language's (:mod:`device.fonts`)."""
 
     @property
     def space(self) -> int:
@@ -37,7 +40,12 @@ class Geometry:
 
     @property
     def measure(self) -> Measure:
-        return Measure(self.mode)
+        return Measure(self.mode, self.face)
+
+    def for_text(self, text: str) -> Geometry:
+        """The same geometry, in the first face that has every glyph of ``text`` (or the
+        most of them: a frame is always drawn)."""
+        return replace(self, face=drawing_face(text))
 
 
 def geometry(size: tuple[int, int], mode: str, *, link_bar: bool) -> Geometry:

@@ -16,6 +16,7 @@ from PIL import Image
 
 from device.screen import LinkState, ScreenView, render_pages
 from device.view import LinkView, screen_view
+from protocol.languages import SiteWording, parse_wording
 from protocol.messages import Directive
 from protocol.srp import Action, Vocabulary
 from protocol.topics import ScopeKind
@@ -78,19 +79,30 @@ SCREENS: tuple[tuple[str, Action | None], ...] = (
 """(file-name part, action); ``None`` is the standby screen before any directive."""
 
 
+BILINGUAL_FOLDER = "en-es"
+BILINGUAL = parse_wording(
+    {"languages": ["en", "es"], "es": {"locations": {"Football field": "Campo de fútbol"}}},
+    "the catalogue's wording",
+)
+"""A site that shows English and Spanish, with the shipped Spanish and one location
+translated: drawn under ``docs/screens/en-es/``."""
+
 SIMULATED_SAMPLES = (("lockdown", Action.LOCKDOWN, "real"), ("lockdown", Action.LOCKDOWN, "drill"))
 """(screen, action, variant) drawn again as a simulated node shows them, under
 ``simulated-``: enough to show how a simulator's frames, a drill's included, say so."""
 
 
-def views(vocabulary: Vocabulary | None = None) -> Iterator[tuple[str, str, ScreenView]]:
+def views(
+    vocabulary: Vocabulary | None = None, translations: tuple[Vocabulary, ...] = ()
+) -> Iterator[tuple[str, str, ScreenView]]:
     """(screen, variant, view) for every screen a classroom can see, at the fixed time."""
     vocabulary = vocabulary or Vocabulary()
     for screen, action in SCREENS:
         for variant in VARIANTS:
             if action is None and variant == "drill":
                 continue  # no directive, so nothing is a drill
-            yield screen, variant, _view(action, variant, vocabulary, simulated=False)
+            view = _view(action, variant, vocabulary, simulated=False, translations=translations)
+            yield screen, variant, view
 
 
 def simulated_views(
@@ -103,7 +115,12 @@ def simulated_views(
 
 
 def _view(
-    action: Action | None, variant: str, vocabulary: Vocabulary, *, simulated: bool
+    action: Action | None,
+    variant: str,
+    vocabulary: Vocabulary,
+    *,
+    simulated: bool,
+    translations: tuple[Vocabulary, ...] = (),
 ) -> ScreenView:
     _, link, drill = VARIANTS[variant]
     directive = None if action is None else sample_directive(action, drill=drill)
@@ -114,18 +131,31 @@ def _view(
         link=link,
         vocabulary=vocabulary,
         now=NOW,
+        translations=translations,
     )
     # Fixed clock text: the real one depends on the machine's time zone.
     return replace(view, clock=CLOCK)
 
 
 def render_catalogue(vocabulary: Vocabulary | None = None) -> dict[str, Image.Image]:
-    """Relative PNG path (``128x64/lockdown-drill-p1.png``) -> frame, for every size."""
+    """Relative PNG path (``128x64/lockdown-drill-p1.png``) -> frame, for every size;
+    the bilingual site's under ``en-es/`` (``en-es/128x64/lockdown-drill-p2.png``)."""
     frames: dict[str, Image.Image] = {}
     for panel in SIZES:
         for screen, variant, view in (*views(vocabulary), *simulated_views(vocabulary)):
             for number, page in enumerate(render_pages(view, panel.size, panel.mode), 1):
                 frames[f"{panel.name}/{screen}-{variant}-p{number}.png"] = page
+    frames.update(render_languages(BILINGUAL, BILINGUAL_FOLDER))
+    return frames
+
+
+def render_languages(wording: SiteWording, folder: str) -> dict[str, Image.Image]:
+    """Every screen of a site with several languages, under ``folder/``."""
+    frames: dict[str, Image.Image] = {}
+    for panel in SIZES:
+        for screen, variant, view in views(wording.first, wording.languages[1:]):
+            for number, page in enumerate(render_pages(view, panel.size, panel.mode), 1):
+                frames[f"{folder}/{panel.name}/{screen}-{variant}-p{number}.png"] = page
     return frames
 
 
@@ -134,18 +164,21 @@ def write_catalogue(out: Path, vocabulary: Vocabulary | None = None) -> list[Pat
     frames = render_catalogue(vocabulary)
     written = []
     for panel in SIZES:
-        folder = out / panel.name
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.png"):
-            if f"{panel.name}/{old.name}" not in frames:
-                old.unlink()
+        for name in (panel.name, f"{BILINGUAL_FOLDER}/{panel.name}"):
+            folder = out / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.glob("*.png"):
+                if f"{name}/{old.name}" not in frames:
+                    old.unlink()
     for name, frame in frames.items():
         path = out / name
         frame.save(path, format="PNG", optimize=True)
         written.append(path)
     readme = out / "README.md"
     readme.write_text(catalogue_readme(frames), encoding="utf-8")
-    return [*written, readme]
+    languages = out / BILINGUAL_FOLDER / "README.md"
+    languages.write_text(languages_readme(frames), encoding="utf-8")
+    return [*written, readme, languages]
 
 
 def catalogue_readme(frames: dict[str, Image.Image]) -> str:
@@ -171,13 +204,55 @@ def catalogue_readme(frames: dict[str, Image.Image]) -> str:
     return "".join(parts)
 
 
-def _cell(frames: dict[str, Image.Image], panel: PanelSize, screen: str, variant: str) -> str:
-    """Every page of one screen and variant, one under the other ("" if there is none)."""
+def write_site_screens(out: Path, wording: SiteWording) -> list[Path]:
+    """``roomcast screens --wording FILE``: a district's own screens, to look at before
+    its wording goes into the bundles (``out/<size>/...png`` and ``out/README.md``)."""
+    frames = render_languages(wording, "site")
+    written = []
+    for name, frame in frames.items():
+        path = out / name.removeprefix("site/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.save(path, format="PNG", optimize=True)
+        written.append(path)
+    head = f"# Screens in {', '.join(wording.codes)}\n\nDrawn by `roomcast screens --wording`.\n"
+    readme = out / "README.md"
+    readme.write_text(languages_readme(frames, "site", head), encoding="utf-8")
+    return [*written, readme]
+
+
+def languages_readme(
+    frames: dict[str, Image.Image], folder: str = BILINGUAL_FOLDER, head: str = ""
+) -> str:
+    """``en-es/README.md``: the same tables for the English and Spanish site."""
+    parts = [head or _README_LANGUAGES]
+    for panel in SIZES:
+        parts.append(f"\n## {panel.name} ({panel.panels})\n\n")
+        parts.append("| Screen | " + " | ".join(h for h, _, _ in VARIANTS.values()) + " |\n")
+        parts.append("|---" * (len(VARIANTS) + 1) + "|\n")
+        for screen, _ in SCREENS:
+            cells = [f"**{screen}**"]
+            for variant in VARIANTS:
+                cell = _cell(frames, panel, screen, variant, folder)
+                cells.append(cell or "no directive, so no drill")
+            parts.append("| " + " | ".join(cells) + " |\n")
+    return "".join(parts)
+
+
+def _cell(
+    frames: dict[str, Image.Image],
+    panel: PanelSize,
+    screen: str,
+    variant: str,
+    folder: str = "",
+) -> str:
+    """Every page of one screen and variant, one under the other ("" if there is none);
+    paths relative to ``folder``, the README's own."""
     width = max(256, panel.size[0])
-    prefix = f"{panel.name}/{screen}-{variant}-p"
+    base = f"{folder}/" if folder else ""
+    prefix = f"{base}{panel.name}/{screen}-{variant}-p"
     pages = sorted(name for name in frames if name.startswith(prefix))
     return "<br>".join(
-        f'<img src="{name}" width="{width}" alt="{screen}, {variant}, page {n}">'
+        f'<img src="{name.removeprefix(base)}" width="{width}" alt="{screen}, {variant}, page {n}">'
         for n, name in enumerate(pages, 1)
     )
 
@@ -190,7 +265,8 @@ with `device/screen.py` and `device/bars.py` at a fixed time (clock 10:42, room 
 Lab 2"), and the tests in `tests/device/test_golden.py` compare every frame the layout
 engine draws today with these files, pixel by pixel, through luma.core's `dummy` device.
 After a deliberate layout change, regenerate them with that command, look at them, and
-commit them.
+commit them. A site with more than one language shows each language's pages in turn:
+the same screens in English and Spanish are in [en-es/](en-es/README.md).
 
 Layout, top to bottom:
 
@@ -223,4 +299,23 @@ classroom: before the room's name in the top bar, and in a drill, where the bann
 the room's place, as **SIMULATED DRILL** (repeated on a wide panel). A Lockdown, as such
 a node shows it:
 
+"""
+
+_README_LANGUAGES = """# Screens in two languages
+
+The same screens for a site whose wording file says `languages = ["en", "es"]` (the
+shipped Spanish, with one location translated: "Football field" is "Campo de fútbol").
+`roomcast screens --out docs/screens` renders them too, and
+`tests/device/test_golden.py` compares them pixel by pixel.
+
+Each language has pages of its own, in the site's order, shown in turn every 4 s under
+the same bars: first English, then Spanish, each page numbered in the whole cycle
+(`1/2`, `2/2`). The Spanish pages keep SRP's term (LOCKDOWN) and translate the directive
+under it, as the shipped Spanish does. They alternate rather than stack because the term
+must read across a classroom: two languages one above the other would halve its type on
+every supported panel (none has more than 64 rows). The bars stay the same on every
+page: **DRILL** in every drill frame (one word the hall must read identically in every
+language), SIMULATED on a simulator, LINK LOST or HUB OFFLINE with the age of the last
+contact. Text that Pillow's bundled font cannot draw (the Spanish accents) is drawn in
+DejaVu Sans (`fonts-dejavu-core`); see docs/hardware.md "Fonts and languages".
 """

@@ -16,6 +16,7 @@ is wrong (the message names the file and key; no traceback).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,9 @@ def add_parsers(subparsers: Any) -> None:
     selftest.set_defaults(run=run_selftest_command)
     screens = subparsers.add_parser("screens", help="render every screen at every size")
     screens.add_argument("--out", type=Path, default=DEFAULT_SCREENS, help="default docs/screens")
+    screens.add_argument(
+        "--wording", type=Path, help="a site's wording.toml: draw its screens in its languages"
+    )
     screens.set_defaults(run=run_screens)
 
 
@@ -65,6 +69,7 @@ def run_device(args: argparse.Namespace) -> int:
     """Run the classroom service until SIGINT/SIGTERM."""
     from device.build import DisplayChoice, build_hardware
     from device.config import load_device_config
+    from device.fonts import MissingGlyphs, check_wording, face_for
     from device.node import node_service
     from device.testpins import test_pin_factory
     from hardware.config_parse import parse_hardware_config
@@ -83,6 +88,15 @@ def run_device(args: argparse.Namespace) -> int:
             "a bundle issued with a hardware profile (the rooms CSV's `hardware` column, "
             'docs/provisioning.md), or set "hardware": {"simulated": true} for a simulator'
         )
+    try:  # before any part is opened: a directive in empty boxes must not look installed
+        check_wording(config.wording)
+    except MissingGlyphs as error:
+        return _fail(f"{args.config}: wording: {error}; the node cannot show it")
+    try:  # the room's name is not the directive: boxes in it are worth a warning only
+        face_for(config.room_label)
+    except MissingGlyphs as error:
+        logging.getLogger("roomcast.device").warning("room_name: %s", error)
+    _warn_unchecked(config.wording.unchecked)
     choice = DisplayChoice(
         kind=args.display or ("png" if args.screen else None),
         png=args.screen or config.state_dir / "screen.png",
@@ -100,12 +114,24 @@ def run_device(args: argparse.Namespace) -> int:
         parts.close()
 
 
+def _warn_unchecked(languages: tuple[str, ...]) -> None:
+    for code in languages:
+        logging.getLogger("roomcast.device").warning(
+            "wording: %s is Roomcast's shipped translation, not yet checked by the district; "
+            "review it and set %s.checked = true in the site's wording.toml",
+            code,
+            code,
+        )
+
+
 def run_selftest_command(args: argparse.Namespace) -> int:
     """Test the parts in the config's ``hardware`` section; 0 only if all passed."""
+    from device.fonts import MissingGlyphs, check_wording
     from device.selftest import SelftestOptions, run_selftest
     from hardware.config_parse import parse_hardware_config
     from hardware.errors import HardwareError
-    from transport.settings import Settings
+    from transport.settings import ConfigError, Settings
+    from transport.wording_file import wording_setting
 
     # Only the hardware section and the room's name: a technician can test the wiring
     # before the node's bundle (keys, certificates) is installed.
@@ -120,8 +146,17 @@ def run_selftest_command(args: argparse.Namespace) -> int:
     except HardwareError as error:
         return _fail(f"{args.config}: {error}")
     room = settings.get("room_name", str, "") or settings.get("room", str, "selftest")
+    try:
+        wording = wording_setting(settings)
+        check_wording(wording)
+    except (ConfigError, MissingGlyphs) as error:
+        return _fail(str(error))
     options = SelftestOptions(
-        out=sys.stdout, room=room, input_wait_s=max(0.0, args.input_wait), pace_s=args.pace
+        out=sys.stdout,
+        room=room,
+        input_wait_s=max(0.0, args.input_wait),
+        pace_s=args.pace,
+        wording=wording,
     )
     print(f"selftest of {args.config} (stop the roomcast-device service first)")
     results = run_selftest(config, options)
@@ -133,8 +168,22 @@ def run_selftest_command(args: argparse.Namespace) -> int:
 
 def run_screens(args: argparse.Namespace) -> int:
     """Write every screen's PNG and the README that shows them."""
-    from device.catalogue import write_catalogue
+    from device.catalogue import write_catalogue, write_site_screens
+    from device.fonts import MissingGlyphs, check_wording
+    from transport.settings import ConfigError
+    from transport.wording_file import load_wording_file
 
+    if args.wording is not None:
+        try:
+            wording = load_wording_file(args.wording)
+            check_wording(wording)
+        except ConfigError as error:
+            return _fail(str(error))
+        except MissingGlyphs as error:
+            return _fail(f"{args.wording}: {error}")
+        written = write_site_screens(args.out, wording)
+        print(f"wrote {len(written) - 1} screens in {', '.join(wording.codes)} to {args.out}")
+        return 0
     written = write_catalogue(args.out)
     print(f"wrote {len(written) - 1} screens and {args.out / 'README.md'}")
     return 0

@@ -9,10 +9,12 @@ from types import MappingProxyType
 from typing import Any
 
 from hardware.config import BUTTON_KINDS
+from protocol.languages import SiteWording
 from protocol.messages import EventKind
 from protocol.signing import HubPublicKey, NotAPublicKey, NotEd25519, PublicKey
 from transport.endpoint import BrokerEndpoint
 from transport.settings import ConfigError, Settings
+from transport.wording_file import wording_setting
 
 FIRMWARE = "roomcast-0.1.0"
 
@@ -49,6 +51,8 @@ class DeviceConfig:
     """``"hardware": {"simulated": true}``: no real parts (the demo, tests). Such a node
     says SIMULATED on every frame of its screen (see ``ScreenView.simulated``) and in its
     status, so it never passes for a classroom."""
+    wording: SiteWording = field(default_factory=SiteWording)
+    """The site's display languages and their words (``wording`` in the bundle)."""
 
     @property
     def room_label(self) -> str:
@@ -78,6 +82,7 @@ def load_device_config(path: Path, *, state_dir: Path | None = None) -> DeviceCo
         hardware=hardware,
         panic_chirp=settings.get("panic_chirp", bool, False),
         simulated=simulated,
+        wording=wording_setting(settings),
     )
 
 

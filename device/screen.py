@@ -72,6 +72,18 @@ class ScreenView:
     colour: tuple[int, int, int] = (255, 255, 255)
     shift: tuple[int, int] = (0, 0)
     """A small pixel offset that moves slowly on idle screens, against OLED burn-in."""
+    translations: tuple[Translation, ...] = ()
+    """The same directive in the site's other languages, each on pages of its own after
+    the first language's, under the same bars (see :func:`render_pages`)."""
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The term and the directive text in one more of the site's languages."""
+
+    language: str
+    term: str
+    lines: tuple[str, ...]
 
 
 def age_text(seconds: float) -> str:
@@ -92,15 +104,28 @@ class _Page:
 
 
 def render_pages(view: ScreenView, size: tuple[int, int], mode: str) -> list[Image.Image]:
-    """Draw the view; more than one page only when the body text needs it.
+    """Draw the view; more than one page only when the body text or languages need it.
 
     On a short display (128x32) the term gets a page of its own and the text follows on
-    pages under the same top bar, rather than being squeezed out.
+    pages under the same top bar, rather than being squeezed out. Each language has
+    pages of its own, in the site's order: stacking two languages would halve the term's
+    type on every supported panel (64 rows at most), and the term must read across a room.
+    Each language's pages are drawn in the first face that has all its glyphs.
     """
     g = geometry(size, mode, link_bar=view.link is not LinkState.OK)
-    pages = _plan("\n".join(view.lines), g)
-    total = len(pages)
-    return [_draw(view, g, page, (n + 1, total)) for n, page in enumerate(pages)]
+    texts = ((view.term, view.lines), *((t.term, t.lines) for t in view.translations))
+    # With more than one language every page has a marker: keep its column free.
+    marked = len(texts) > 1
+    planned = []
+    for term, lines in texts:
+        body_g = g.for_text("\n".join((term, *lines)))
+        pages = _plan("\n".join(lines), body_g, marked)
+        planned += [(term, body_g, page) for page in pages]
+    total = len(planned)
+    return [
+        _draw(view, g, term, body_g, page, (n + 1, total))
+        for n, (term, body_g, page) in enumerate(planned)
+    ]
 
 
 def clear_frame_cache() -> None:
@@ -109,12 +134,20 @@ def clear_frame_cache() -> None:
         cached.cache_clear()
 
 
-def _draw(view: ScreenView, g: Geometry, page: _Page, number: tuple[int, int]) -> Image.Image:
-    image = _body(view.term, view.colour, view.shift, g, page, number).copy()
+def _draw(
+    view: ScreenView,
+    g: Geometry,
+    term: str,
+    body_g: Geometry,
+    page: _Page,
+    number: tuple[int, int],
+) -> Image.Image:
+    image = _body(term, view.colour, view.shift, body_g, page, number).copy()
     # A drill bar shows neither room nor time, so every real room shares one and every
     # simulated room another. The bar is pasted whole: the body never draws above ``g.top``.
     room, clock = ("", "") if view.drill else (view.room, view.clock)
-    image.paste(top_bar(view.drill, view.simulated, room, clock, g), (0, 0))
+    bar_g = g.for_text(f"{room} {clock}")
+    image.paste(top_bar(view.drill, view.simulated, room, clock, bar_g), (0, 0))
     if view.link is not LinkState.OK:  # its age changes every few seconds: not cached
         draw_link_bar(ImageDraw.Draw(image), view.link.value, age_text(view.link_age_s), g)
     return image
@@ -126,27 +159,31 @@ def _body_sizes(space: int, g: Geometry) -> range:
     Never below the panel's legible floor, unless not even one line of it fits.
     """
     floor = g.measure.floor
-    while floor > SMALLEST and pitch(font(floor)) > space:
+    while floor > SMALLEST and pitch(g.measure.font(floor)) > space:
         floor -= 1
     return range(max(floor, int(space * 0.3)), floor - 1, -1)
 
 
 @lru_cache(maxsize=8)
-def _plan(text: str, g: Geometry) -> tuple[_Page, ...]:
-    """The fewest pages with the largest text: one page, else paged under the term."""
-    columns = g.width - 2 * SIDE
+def _plan(text: str, g: Geometry, marked: bool = False) -> tuple[_Page, ...]:
+    """The fewest pages with the largest text: one page, else paged under the term.
+
+    ``marked``: the page has a "1/2" marker even if the text fits one page (the site has
+    more languages), so the lines keep clear of it.
+    """
+    columns = g.width - 2 * SIDE - (_marker_width(9, g) if marked else 0)
     sizes = _body_sizes(g.space, g)
     term_min = max(MIN_TERM_H, int(g.space * TERM_SHARE))
     for size in sizes:
-        body = font(size)
+        body = g.measure.font(size)
         lines = wrap(text, body, columns, g.measure)
         term_h = g.space - block_height(len(lines), body) - (1 if lines else 0)
         if term_h >= term_min:
             return (_Page(term_h, tuple(lines), body),)
-    if g.space - term_min - 1 >= pitch(font(sizes[-1])):
+    if g.space - term_min - 1 >= pitch(g.measure.font(sizes[-1])):
         return tuple(_paged(text, g, term_min, g.space - term_min - 1))
     # Not even one line fits beside the term: the term gets a page of its own.
-    return (_Page(g.space, (), font(sizes[-1])), *_paged(text, g, 0, g.space))
+    return (_Page(g.space, (), g.measure.font(sizes[-1])), *_paged(text, g, 0, g.space))
 
 
 def _paged(text: str, g: Geometry, term_h: int, room: int) -> list[_Page]:
@@ -154,7 +191,8 @@ def _paged(text: str, g: Geometry, term_h: int, room: int) -> list[_Page]:
     extra = 1 if term_h == 0 else 0  # a term-only page comes first
     sizes = _body_sizes(room, g)
     # The largest size that still shows two lines a page; else the smallest.
-    body = next((font(s) for s in sizes if room // pitch(font(s)) >= 2), font(sizes[-1]))
+    fonts = [g.measure.font(s) for s in sizes]
+    body = next((f for f in fonts if room // pitch(f) >= 2), fonts[-1])
     per_page = max(1, room // pitch(body))
     most = 9
     while True:

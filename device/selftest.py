@@ -14,7 +14,7 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, TextIO
 
@@ -31,6 +31,7 @@ from hardware.patterns import HoldPattern
 from hardware.pins import make_pin_factory
 from hardware.serial_link import RetryPolicy
 from hardware.serial_outputs import AlphaSign, RelayBoard
+from protocol.languages import SiteWording
 
 COLOURS = (("red", (1.0, 0.0, 0.0)), ("green", (0.0, 1.0, 0.0)), ("blue", (0.0, 0.0, 1.0)))
 LINK_WAIT_S = 3.0
@@ -63,6 +64,8 @@ class SelftestOptions:
     pace_s: float = 0.5
     """How long each LED colour and relay pulse lasts; each screen shows for half."""
     retry: RetryPolicy | None = None
+    wording: SiteWording = field(default_factory=SiteWording)
+    """The site's languages (the config's ``wording``): every screen is shown in all."""
 
 
 def run_selftest(
@@ -128,7 +131,8 @@ def _display(panel: DisplayConfig, options: SelftestOptions) -> PartResult:
         try:
             display.show(test_pattern(display.size, display.mode))
             time.sleep(options.pace_s * 2)
-            for _, _, view in views():
+            wording = options.wording
+            for _, _, view in views(wording.first, wording.languages[1:]):
                 for page in render_pages(view, display.size, display.mode):
                     display.show(page)
                     shown += 1

@@ -81,7 +81,9 @@ class DeviceService:
         """Called on the loop after any change a person could see (screen, ack, outbox)."""
         self.acked_seq = 0
         self._inputs = inputs
-        self._vocabulary = vocabulary or Vocabulary()
+        # The site's first language, and its others paged after it (``vocabulary``: one only).
+        self._vocabulary = vocabulary or config.wording.first
+        self._translations = () if vocabulary else config.wording.languages[1:]
         self._now = wall_clock
         self._topics = Topics(config.site)
         self._store = DeviceStore(config.state_dir / "device.db")
@@ -341,6 +343,7 @@ class DeviceService:
                 link=link,
                 vocabulary=self._vocabulary,
                 now=self.shown_time(),
+                translations=self._translations,
             )
             self._cues.follow(directive, link.state)  # a sign says LINK LOST too
             if await self._panel.update(view, directive, time.monotonic()):

@@ -12,6 +12,8 @@ from functools import lru_cache
 
 from PIL import ImageFont
 
+from device.fonts import BUNDLED, face_of, load
+
 Font = ImageFont.FreeTypeFont
 
 SMALLEST = 6
@@ -27,6 +29,8 @@ class Measure:
     """Measures text as it will be drawn on a panel of PIL mode ``panel``."""
 
     panel: str
+    face: str = BUNDLED
+    """The typeface the text is drawn in (:mod:`device.fonts`): one per language's page."""
 
     @property
     def mode(self) -> str:
@@ -38,21 +42,24 @@ class Measure:
         return MONO_FLOOR if self.panel == "1" else 8
 
     def width(self, text: str, font: Font) -> int:
-        left, _, right, _ = _box(text, int(font.size), self.mode)
+        left, _, right, _ = _box(text, int(font.size), self.mode, face_of(font))
         return right - left
 
     def height(self, text: str, font: Font) -> int:
-        _, top, _, bottom = _box(text, int(font.size), self.mode)
+        _, top, _, bottom = _box(text, int(font.size), self.mode, face_of(font))
         return bottom - top
+
+    def font(self, size: int) -> Font:
+        return font(size, self.face)
 
 
 def text_box(text: str, sized: Font, mode: str) -> tuple[int, int, int, int]:
     """``sized.getbbox(text, mode=mode)``, remembered (every font comes from ``font()``)."""
-    return _box(text, int(sized.size), mode)
+    return _box(text, int(sized.size), mode, face_of(sized))
 
 
 @lru_cache(maxsize=4096)
-def _box(text: str, size: int, mode: str) -> tuple[int, int, int, int]:
+def _box(text: str, size: int, mode: str, face: str = BUNDLED) -> tuple[int, int, int, int]:
     """A glyph run's box, remembered: fitting a term tries dozens of sizes, and every room
     (and every redraw) fits the same few terms and directive texts again. Profiling the
     fan-out showed FreeType measuring as 70 % of a frame's cost before this cache.
@@ -60,7 +67,7 @@ def _box(text: str, size: int, mode: str) -> tuple[int, int, int, int]:
     Bounded, since every new text (a note, a location, each minute of the clock) adds
     entries for as long as a node runs: 16384 of them were ~6 MB. A long directive's
     layout measures ~1500."""
-    left, top, right, bottom = font(size).getbbox(text, mode=mode)
+    left, top, right, bottom = font(size, face).getbbox(text, mode=mode)
     return int(left), int(top), int(right), int(bottom)
 
 
@@ -80,13 +87,10 @@ class Fitted:
     height: int
 
 
-@lru_cache(maxsize=16)
-def font(size: int) -> Font:
-    """Pillow's bundled scalable font: no font files to install on a node."""
-    loaded = ImageFont.load_default(size=max(SMALLEST, size))
-    if not isinstance(loaded, ImageFont.FreeTypeFont):
-        raise RuntimeError("Pillow was built without FreeType; install a Pillow wheel with it")
-    return loaded
+def font(size: int, face: str = BUNDLED) -> Font:
+    """``face`` at ``size`` (never below :data:`SMALLEST`); by default Pillow's bundled
+    font, which needs no font files on a node (see :mod:`device.fonts` for the others)."""
+    return load(max(SMALLEST, size), face)
 
 
 LINE_PROBE = "AÅlkgjy(),"
@@ -95,12 +99,12 @@ LINE_PROBE = "AÅlkgjy(),"
 
 def line_top(body: Font) -> int:
     """Offset from the font's ascender line to the top of the tallest glyph."""
-    return _box(LINE_PROBE, int(body.size), "1")[1]
+    return _box(LINE_PROBE, int(body.size), "1", face_of(body))[1]
 
 
 def pitch(body: Font) -> int:
     """Distance from one body line's top to the next's: glyph height plus a small gap."""
-    _, top, _, bottom = _box(LINE_PROBE, int(body.size), "1")
+    _, top, _, bottom = _box(LINE_PROBE, int(body.size), "1", face_of(body))
     return bottom - top + max(1, int(body.size) // 8)
 
 
@@ -112,10 +116,10 @@ def block_height(lines: int, body: Font) -> int:
 def fit_line(text: str, width: int, height: int, measure: Measure) -> Font:
     """The largest font in which ``text`` fits in one line of ``width`` x ``height``."""
     for size in range(max(SMALLEST, int(height / 0.7)), SMALLEST, -1):
-        left, top, right, bottom = _box(text, size, measure.mode)
+        left, top, right, bottom = _box(text, size, measure.mode, measure.face)
         if bottom - top <= height and right - left <= width:
-            return font(size)
-    return font(SMALLEST)
+            return measure.font(size)
+    return measure.font(SMALLEST)
 
 
 def shorten(text: str, width: int, height: int, measure: Measure) -> tuple[str, Font]:
@@ -124,7 +128,7 @@ def shorten(text: str, width: int, height: int, measure: Measure) -> tuple[str, 
     chosen = fit_line(text, width, height, measure)
     if chosen.size >= smallest or not text:
         return text, chosen
-    chosen = font(smallest)
+    chosen = measure.font(smallest)
     while len(text) > 1 and measure.width(text + "...", chosen) > width:
         text = text[:-1].rstrip()
     return text + "...", chosen
@@ -164,14 +168,14 @@ def fit_term(text: str, width: int, height: int, measure: Measure) -> Fitted:
     if best is not None:
         return best
     # Longer than any panel can show in large type: wrap it small rather than cut it.
-    small = font(SMALLEST)
+    small = measure.font(SMALLEST)
     lines = tuple(wrap(text, small, width, measure))
     return Fitted(lines, small, 0, pitch(small), len(lines) * pitch(small))
 
 
 def _fit_lines(lines: tuple[str, ...], width: int, height: int, measure: Measure) -> Fitted | None:
     for size in range(int(height / 0.7) + 1, SMALLEST - 1, -1):
-        candidate = font(size)
+        candidate = measure.font(size)
         bold = max(1, size // 12) if size >= BOLD_FROM else 0
         widest = max(measure.width(line, candidate) for line in lines) + bold
         line_h = max(measure.height(line, candidate) for line in lines)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from device.screen import LinkState, ScreenView
+from device.screen import LinkState, ScreenView, Translation
 from protocol.messages import Directive
 from protocol.srp import Vocabulary, is_idle
-from protocol.wording import IDLE_TERM, IDLE_TEXT, directive_lines
+from protocol.wording import directive_lines, idle_lines
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ def screen_view(
     link: LinkView,
     vocabulary: Vocabulary,
     now: float,
+    translations: tuple[Vocabulary, ...] = (),
 ) -> ScreenView:
     """Build the screen; quantises times so the frame changes only when the text does.
 
@@ -42,13 +43,16 @@ def screen_view(
     a heartbeat arriving a little late does not redraw (and rewrite) the same frame.
     ``simulated`` has no default, so that every caller says whether its frames are a
     simulator's (which each frame then says, see ``ScreenView.simulated``).
+    ``vocabulary`` is the site's first language; ``translations`` its others, in order.
     """
     clock = time.strftime("%H:%M", time.localtime(now))
     age = _shown_age(link)
     if directive is None:
+        term, lines = idle_lines(vocabulary)
         return ScreenView(
-            term=IDLE_TERM,
-            lines=(IDLE_TEXT,),
+            term=term,
+            lines=lines,
+            translations=tuple(Translation(v.language, *idle_lines(v)) for v in translations),
             room=room_label,
             simulated=simulated,
             clock=clock,
@@ -61,6 +65,10 @@ def screen_view(
     return ScreenView(
         term=wording.term,
         lines=directive_lines(directive, vocabulary),
+        translations=tuple(
+            Translation(v.language, v[directive.action].term, directive_lines(directive, v))
+            for v in translations
+        ),
         drill=directive.drill,
         room=room_label,
         simulated=simulated,

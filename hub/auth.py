@@ -27,6 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from hub.staff import Staff, staff_record
 from hub.store import HubStore
 from protocol.accounts import DUMMY_HASH, BadHash, Role, check_password
 from protocol.factors import Enrolment, valid_digest, valid_secret
@@ -46,24 +47,33 @@ class Permission(StrEnum):
     CONTROL = "take control of the console"
     MANAGE_DEVICES = "send commands to devices"
     TEST_RELAY = "send test messages to the relay's destinations"
+    MANAGE_STAFF = "manage teachers' accounts and sessions"
+    TEACH = "use the teacher's page for their rooms"
+
+
+_OFFICE = frozenset(Permission) - {Permission.TEACH}
 
 
 GRANTS: Mapping[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
-    Role.OFFICE: frozenset(Permission) - {Permission.MANAGE_DEVICES, Permission.TEST_RELAY},
+    Role.ADMIN: _OFFICE,
+    Role.OFFICE: _OFFICE
+    - {Permission.MANAGE_DEVICES, Permission.TEST_RELAY, Permission.MANAGE_STAFF},
     Role.RESPONDER: frozenset(
         {Permission.READ, Permission.RELEASE, Permission.ACK_ALERT, Permission.CONTROL}
     ),
     Role.VIEWER: frozenset({Permission.READ}),
+    Role.TEACHER: frozenset({Permission.TEACH}),
 }
 """Only office and admin issue directives; responders may also release rooms (SRP) and
 take console control to do it. Viewers (a wall screen, say) only read. Only admins (IT)
-send commands to devices and test messages to dispatch (a test is set up with the centre)."""
+send commands to devices and test messages to dispatch (a test is set up with the centre),
+and manage teachers. A teacher has only the teacher's page, for their own rooms."""
 
-SESSION_TTL_S = {"cli": 90 * 86400, "console": 12 * 3600, "enrol": 600}
+SESSION_TTL_S = {"cli": 90 * 86400, "console": 12 * 3600, "enrol": 600, "page": 320 * 86400}
 """A console session outlives a school day's Lockdown; each use extends it. An ``enrol``
-session (right password, second factor still to set up) opens only the enrolment page."""
-LOGIN_KINDS = ("cli", "console")
+session (right password, second factor still to set up) opens only the enrolment page. A
+teacher's ``page`` session lasts a school year on the phone, never extended (hub.teacher)."""
+LOGIN_KINDS = ("cli", "console", "page")
 
 _TOKEN_FORMAT = "rc1"  # noqa: S105 - a format tag, not a secret
 _FACTOR_MARK = "+2f"
@@ -77,6 +87,8 @@ class Principal:
     csrf: str
     session: str = ""
     """The stored hash of the session token: names the session server-side, never sent."""
+    rooms: frozenset[str] = frozenset()
+    """A teacher's rooms, as the users file has them now."""
 
     def may(self, permission: Permission) -> bool:
         return permission in GRANTS[self.role]
@@ -93,6 +105,12 @@ class Account:
     factor_epoch: str = ""
     """Changed by provisioning at every (re-)enrolment or reset: a console enrolment made
     under another epoch no longer counts, and the sessions made before it end."""
+    staff: Staff | None = None
+    """A teacher's rooms and one-time enrolment link (hub.staff)."""
+
+    @property
+    def rooms(self) -> frozenset[str]:
+        return frozenset() if self.staff is None else self.staff.rooms
 
     @property
     def credential(self) -> str:
@@ -145,7 +163,8 @@ def _account(settings: Settings, name: str, record: Any) -> Account:
     if not isinstance(epoch, str):
         raise settings.fail(f"{key}.factor_epoch", "must be a string")
     totp = _enrolment(settings, f"{key}.totp", record.get("totp"))
-    return Account(role=role, scrypt=dict(scrypt), totp=totp, factor_epoch=epoch)
+    staff = staff_record(settings, key, record) if role is Role.TEACHER else None
+    return Account(role=role, scrypt=dict(scrypt), totp=totp, factor_epoch=epoch, staff=staff)
 
 
 def _enrolment(settings: Settings, key: str, record: Any) -> Enrolment | None:
@@ -216,6 +235,9 @@ class Users:
     def account(self, name: str) -> Account | None:
         """The user as the file has it now; None if there is no such user."""
         return self._current().get(name)
+
+    def teachers(self) -> dict[str, Account]:
+        return {name: a for name, a in self._current().items() if a.role is Role.TEACHER}
 
     def verify(self, name: str, password: str) -> Account | None:
         """The user if the password is right. Unknown names cost the same time."""
@@ -302,6 +324,7 @@ class Sessions:
             kind=kind,
             csrf=secrets.token_urlsafe(24),
             session=_digest(token),
+            rooms=account.rooms,
         )
         self._store.save_session(
             _digest(token),
@@ -338,9 +361,15 @@ class Sessions:
                 at=self._now(), user=row["user"], action=f"session ended ({why})", detail={}
             )
             return None
-        self._store.extend_session(digest, expires_at=self._now() + SESSION_TTL_S[kind])
+        if kind != "page":  # a teacher's phone enrols once a school year
+            self._store.extend_session(digest, expires_at=self._now() + SESSION_TTL_S[kind])
         return Principal(
-            user=row["user"], role=account.role, kind=kind, csrf=row["csrf"], session=digest
+            user=row["user"],
+            role=account.role,
+            kind=kind,
+            csrf=row["csrf"],
+            session=digest,
+            rooms=account.rooms,
         )
 
     def end(self, token: str) -> None:

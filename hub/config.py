@@ -19,8 +19,10 @@ from hub.weather.config import WeatherConfig, load_weather_config
 from protocol.accounts import Role
 from protocol.factors import required_roles
 from protocol.inventory import Inventory, InventoryError
+from protocol.languages import SiteWording
 from transport.endpoint import BrokerEndpoint
 from transport.settings import ConfigError, Settings
+from transport.wording_file import WORDING_FILE, load_wording_file
 
 __all__ = ["ConfigError", "HubConfig", "load_hub_config"]
 
@@ -36,6 +38,10 @@ class HubConfig:
     inventory_file: Path
     """Re-read when it changes: devices provisioned (or revoked) later need no restart."""
     state_dir: Path
+    wording: SiteWording = field(default_factory=SiteWording)
+    """The site's languages and words, from ``wording.toml`` beside the config (the same
+    file every device bundle carries); none: English only. The console, the API and the
+    relay word directives in its first language."""
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     heartbeat_s: float = 5.0
@@ -46,6 +52,10 @@ class HubConfig:
     totp_required_for: frozenset[Role] = frozenset({Role.ADMIN})
     """Roles that must log in with a second factor (hub.second_factor); admin always."""
     control_lapse_s: float = 45.0
+    teacher_cancel_window_s: float = 60.0
+    """How long after a press on the teacher's page it can still be cancelled (5-600 s)."""
+    teacher_hold_s: float = 3.0
+    """How long the page's panic button must be held (1-10 s), as deliberate as a button's."""
     """Console control lapses when its holder has had no live stream this long (a closed
     browser must not keep control through an emergency); see :mod:`hub.console_control`."""
     relay: RelayConfig | None = None
@@ -83,6 +93,7 @@ def load_hub_config(path: Path) -> HubConfig:
         inventory=inventory,
         inventory_file=settings.existing_file("inventory"),
         state_dir=settings.state_dir(),
+        wording=_wording(path.parent / WORDING_FILE),
         http_host=settings.get("http.host", str, "127.0.0.1"),
         http_port=settings.get("http.port", int, 8080),
         heartbeat_s=heartbeat,
@@ -90,11 +101,20 @@ def load_hub_config(path: Path) -> HubConfig:
         trusted_proxies=_checked(settings, "trusted_proxies", TrustedProxies.parse, []),
         totp_required_for=_checked(settings, "totp_required_for", required_roles, ["admin"]),
         control_lapse_s=lapse,
+        teacher_cancel_window_s=_ranged(settings, "teacher.cancel_window_s", 60.0, (5, 600)),
+        teacher_hold_s=_ranged(settings, "teacher.hold_s", 3.0, (1, 10)),
         relay=load_relay_config(path.parent / RELAY_FILE),
         weather=load_weather_config(path.parent / RELAY_FILE),
         quarantine_command=_command(settings, "quarantine.command"),
         district=load_district(settings),
     )
+
+
+def _ranged(settings: Settings, key: str, default: float, bounds: tuple[float, float]) -> float:
+    value = settings.get(key, float, default)
+    if not bounds[0] <= value <= bounds[1]:
+        raise settings.fail(key, f"{value:g} s is outside {bounds[0]:g}..{bounds[1]:g} s")
+    return value
 
 
 def _command(settings: Settings, key: str) -> tuple[str, ...]:
@@ -147,3 +167,8 @@ def _users_file(settings: Settings) -> Path:
     path = settings.existing_file("users")
     validate_users_file(path)
     return path
+
+
+def _wording(path: Path) -> SiteWording:
+    """The site's ``wording.toml`` beside the config; English only without one."""
+    return load_wording_file(path) if path.is_file() else SiteWording()

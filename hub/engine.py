@@ -23,6 +23,7 @@ from hub.rejections import Rejections
 from hub.roll import RollCall
 from hub.store import HubStore
 from protocol.inventory import Inventory
+from protocol.languages import SiteWording
 from protocol.messages import Directive
 from protocol.srp import Vocabulary
 
@@ -36,10 +37,14 @@ class Engine:
         signing_key: Ed25519PrivateKey,
         publish_directive: Callable[[Directive], None],
         vocabulary: Vocabulary | None = None,
+        wording: SiteWording | None = None,
         bus: Bus | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.bus = bus or Bus()
+        self.wording = wording or SiteWording((vocabulary or Vocabulary(),))
+        """The site's languages: the first words the console and the API, and every one
+        has its CAP ``info`` block."""
         self.rejected = Rejections(bus=self.bus, clock=clock)
         self.presence = Presence(
             inventory=inventory, store=store, bus=self.bus, rejected=self.rejected, clock=clock
@@ -49,7 +54,7 @@ class Engine:
             store=store,
             signing_key=signing_key,
             publish_directive=publish_directive,
-            vocabulary=vocabulary or Vocabulary(),
+            vocabulary=self.wording.first,
             bus=self.bus,
             clock=clock,
         )

@@ -34,6 +34,7 @@ from hub.config import HubConfig
 from hub.errors import Invalid, Refused
 from hub.second_factor import CodeLimiter, FactorStore, Outcome, PendingEnrolments, SecondFactor
 from hub.store import HubStore
+from protocol.accounts import Role
 from protocol.factors import Enrolment
 
 USERS_DAMAGED = (
@@ -45,6 +46,10 @@ NOT_ENROLLED = (
     "{user} must set up a second factor before using the command line: log in to the "
     "console once (it shows a QR code to scan), or ask IT to run "
     "`roomcast provision user totp {user}`"
+)
+WRONG_DOOR = (
+    "teachers log in on the teacher's page (/teacher/login) and only there; office staff "
+    "on the console (/login)"
 )
 TOO_MANY_CODES = (
     "too many wrong codes for this user; wait 15 minutes. If that was not you, someone has "
@@ -64,7 +69,7 @@ def parse_login(body: dict[str, Any]) -> LoginRequest:
     name, password, kind = body.get("user"), body.get("password"), body.get("kind", "cli")
     otp = body.get("otp")
     if not isinstance(name, str) or not isinstance(password, str) or kind not in LOGIN_KINDS:
-        raise Invalid('send {"user": ..., "password": ..., "kind": "cli" or "console"}')
+        raise Invalid('send {"user": ..., "password": ..., "kind": "cli", "console" or "page"}')
     if otp is not None and (not isinstance(otp, str) or len(otp) > 64):
         raise Invalid('"otp" must be the code as a string')
     return LoginRequest(user=name, password=password, kind=kind, otp=otp or None)
@@ -108,6 +113,9 @@ class Logins:
             self.limiter.failed(name, client)
             self._audit(name, "login failed", {"from": client})
             return error("wrong user name or password", 401)
+        if (account.role is Role.TEACHER) != (asked.kind == "page"):
+            self._audit(name, "login refused (teacher's page only for teachers)", {"from": client})
+            return error(WRONG_DOOR, 403)
         enrolment = self.factors.enrolment(name, account)
         if not self.factors.required(account, enrolment):
             return self.session_response(

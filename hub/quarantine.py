@@ -13,6 +13,13 @@ file (systemd/roomcast-quarantine.path), as root; where the hub runs as the brok
 user (the demo, the tests, the benchmarks) the hub runs it itself (``quarantine.command`` in
 hub.json). Either way the hub can only ask for grants to be taken away, never given.
 
+The hub believes the cut-off only once the privileged step confirms it (``quarantine.applied``
+beside the request, written after the broker's reload); until then, or if that never
+comes, the office's alarm says the broker has not been told. Once confirmed, the hub
+connects to the broker afresh: the flood it had not yet read (up to the broker's queue for
+it and the socket's buffers, seconds of reading) stays behind with the old connection,
+while its persistent session keeps every QoS 1 message for it, every other room's press.
+
 The device keeps its read grants, so its display still shows the directives. Its panic
 button reaches nobody while it is cut off, and the office is told so in those words; a
 real node keeps an unreceipted press in its outbox and sends it once the cut-off ends.
@@ -42,8 +49,15 @@ LONGEST_CUT_OFF_S = 32 * 60.0
 REPEAT_WITHIN_S = 3600.0
 """A device that floods again this soon after its last cut-off ended gets twice as long."""
 APPLY_TIMEOUT_S = 30.0
+CONFIRMATION_FILE = "quarantine.applied"
+"""Written beside the request by the privileged step once the broker has reloaded: the
+request's ``version`` it applied. Until then the hub does not claim the device is cut off."""
+CONFIRM_WITHIN_S = 30.0
+POLL_S = 0.05
 REQUEST_PLACEHOLDER = "{request}"
 """In ``quarantine.command``, replaced by the path of the file the hub writes."""
+CONFIRMATION_PLACEHOLDER = "{confirmation}"
+"""... and this by the confirmation's path (CONFIRMATION_FILE)."""
 
 
 @dataclass(frozen=True)
@@ -89,14 +103,25 @@ class BrokerQuarantine:
         clock: Callable[[], float] = time.time,
         on_change: Callable[[CutOff, bool], None] = lambda entry, started: None,
         on_applied: Callable[[bool], None] = lambda applied: None,
+        on_cut_off_applied: Callable[[], None] = lambda: None,
     ) -> None:
         self.path = path
-        self._command = tuple(str(path) if w == REQUEST_PLACEHOLDER else w for w in command)
+        places = {
+            REQUEST_PLACEHOLDER: str(path),
+            CONFIRMATION_PLACEHOLDER: str(path.with_name(CONFIRMATION_FILE)),
+        }
+        self._command = tuple(places.get(word, word) for word in command)
         self._now = clock
         self._on_change = on_change
         self._on_applied = on_applied
-        """Told after each run of the command, whether it worked (live views re-read)."""
-        self._entries = _load(path)
+        """Told after each request, whether the broker confirmed it (live views re-read)."""
+        self._on_cut_off_applied = on_cut_off_applied
+        """Told once the broker drops a newly cut-off device's messages: the hub's link
+        may still hold its backlog, which a fresh connection leaves behind."""
+        self.confirmation = path.with_name(CONFIRMATION_FILE)
+        self._version, self._entries = _load(path)
+        self._fresh = False
+        """A cut-off began that the broker has not yet confirmed."""
         self._last: dict[str, tuple[float, float]] = {}
         """device id -> (when its last cut-off ends, how long it was), for repeats."""
         self._dirty = asyncio.Event()
@@ -111,6 +136,7 @@ class BrokerQuarantine:
         entry = CutOff(flood.device_id, flood.room, now, now + length, flood.received)
         self._entries[flood.device_id] = entry
         self._last[flood.device_id] = (entry.until, length)
+        self._fresh = True
         log.critical(
             "CUT OFF: device %s (room %s) sent %d messages; asking the broker to drop what it "
             "sends for %.0f s (%s)",
@@ -148,15 +174,46 @@ class BrokerQuarantine:
         return frozenset(self._entries)
 
     async def run(self) -> None:
-        """Have the broker agree with the file: at start if there is one (a hub that never
-        cut a device off never runs the command), and after every change."""
+        """Have the broker agree with the file: at start if there is one (written again, so
+        the path unit runs too; a hub that never cut a device off asks nothing), and after
+        every change; each time, wait for the broker's confirmation."""
         if self.path.exists():
+            self._write()
             self._dirty.set()
         while True:
             await self._dirty.wait()
             self._dirty.clear()
-            if self._command:
-                await self._apply()
+            if self._command and not await self._apply():
+                continue
+            await self._await_confirmation()
+
+    async def _await_confirmation(self) -> None:
+        version = self._version
+        for _ in range(int(CONFIRM_WITHIN_S / POLL_S)):
+            if self._confirmed() >= version:
+                break
+            if self._version > version:
+                return  # a newer request: its confirmation covers this one
+            await asyncio.sleep(POLL_S)  # another process writes it: no event to wait on
+        else:
+            self._failed(
+                f"no confirmation in {self.confirmation} within {CONFIRM_WITHIN_S:.0f} s "
+                "(is roomcast-quarantine.path running? journalctl -u roomcast-quarantine)"
+            )
+            return
+        self._not_applied = None
+        log.info("the broker confirmed the cut-offs (request %d)", version)
+        self._on_applied(True)
+        if self._fresh:
+            self._fresh = False
+            self._on_cut_off_applied()
+
+    def _confirmed(self) -> int:
+        """The request version the broker last confirmed, or -1."""
+        try:
+            return int(json.loads(self.confirmation.read_text(encoding="utf-8"))["version"])
+        except (OSError, ValueError, TypeError, KeyError):
+            return -1
 
     def _changed(self, entry: CutOff, *, started: bool) -> None:
         self._write()
@@ -170,12 +227,14 @@ class BrokerQuarantine:
             e.device_id: {k: v for k, v in asdict(e).items() if k != "not_applied"}
             for e in self._entries.values()
         }
-        text = json.dumps({"format": FORMAT, "devices": devices}, indent=2, sort_keys=True)
+        self._version += 1
+        request = {"format": FORMAT, "version": self._version, "devices": devices}
+        text = json.dumps(request, indent=2, sort_keys=True)
         temporary = self.path.with_name(self.path.name + ".tmp")
         temporary.write_text(text + "\n", encoding="utf-8")
         temporary.replace(self.path)
 
-    async def _apply(self) -> None:
+    async def _apply(self) -> bool:
         try:
             process = await asyncio.create_subprocess_exec(
                 *self._command,
@@ -184,12 +243,12 @@ class BrokerQuarantine:
             )
         except OSError as error:
             self._failed(f"cannot run {self._command[0]}: {error}")
-            return
+            return False
         try:
             output, _ = await asyncio.wait_for(process.communicate(), APPLY_TIMEOUT_S)
         except TimeoutError:
             self._failed(f"{self._command[0]} took longer than {APPLY_TIMEOUT_S:.0f} s")
-            return
+            return False
         finally:
             if process.returncode is None:  # timed out, or the hub is stopping: reap it
                 process.kill()
@@ -197,10 +256,9 @@ class BrokerQuarantine:
         lines = output.decode(errors="replace").strip().splitlines()
         if process.returncode != 0:
             self._failed(f"{self._command[0]} exited {process.returncode}: {lines[-1:]}")
-            return
-        self._not_applied = None
+            return False
         log.info("broker quarantine applied: %s", lines[-1] if lines else "ok")
-        self._on_applied(True)
+        return True
 
     def _failed(self, why: str) -> None:
         self._not_applied = why
@@ -208,11 +266,12 @@ class BrokerQuarantine:
         self._on_applied(False)
 
 
-def _load(path: Path) -> dict[str, CutOff]:
-    """The cut-offs a previous run left; a broken file is logged and read as none (the
-    flood, if it goes on, cuts the device off again within a second)."""
+def _load(path: Path) -> tuple[int, dict[str, CutOff]]:
+    """The request version and the cut-offs a previous run left; a broken file is logged
+    and read as none (a flood that goes on cuts the device off again within a second)."""
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
+        version = int(data.get("version", 0))
         entries = {
             device_id: CutOff(
                 device_id=device_id,
@@ -224,8 +283,8 @@ def _load(path: Path) -> dict[str, CutOff]:
             for device_id, fields in data["devices"].items()
         }
     except FileNotFoundError:
-        return {}
+        return 0, {}
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
         log.error("ignoring %s (%s): no device is cut off at the start", path, error)
-        return {}
-    return entries
+        return 0, {}
+    return version, entries

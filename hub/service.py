@@ -77,7 +77,15 @@ class HubService:
             publish_directive=self._publish_directive,
             bus=self.bus,
             clock=clock,
+            wording=config.wording,
         )
+        for code in config.wording.unchecked:
+            log.warning(
+                "wording: %s is Roomcast's shipped translation, not yet checked by the "
+                "district; review it and set %s.checked = true in wording.toml",
+                code,
+                code,
+            )
         self.http_port = config.http_port
         self._inventory_stamp = config.inventory_file.stat().st_mtime
         self.quarantine = BrokerQuarantine(
@@ -86,6 +94,7 @@ class HubService:
             clock=clock,
             on_change=functools.partial(report_cut_off, self.bus, self._store),
             on_applied=lambda applied: self.bus.publish(Change.FLOOD, applied=applied),
+            on_cut_off_applied=lambda: self.link.reconnect(),
         )
         self.guard = DeviceGuard(
             clock=clock,

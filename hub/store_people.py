@@ -11,9 +11,56 @@ import json
 import sqlite3
 from typing import Any
 
+from transport.sqlite import durable
+
+PEOPLE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS used_links (
+    digest TEXT PRIMARY KEY, user TEXT NOT NULL, used_at REAL NOT NULL
+);
+"""
+"""One-time enrolment links already used (hub.teacher): each opens one session, once."""
+
+PAGE_SOURCE = "page:"
+"""The ``device_id`` of an event raised on the teacher's page is ``page:<user>``: a ``:``
+is never in a device id (protocol.topics), so no device can pass for a page or cancel a
+page's panic, and a page's panic is cancelled only by the same user."""
+
 
 class PeopleRecords:
     _db: sqlite3.Connection
+
+    def add_page_event(
+        self, *, event_id: str, user: str, room: str, kind: str, at: float, cancels: str | None
+    ) -> bool:
+        """Store a panic or cancel from the teacher's page once; False for a retried POST."""
+        with durable(self._db):
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                (event_id, PAGE_SOURCE + user, room, kind, at, at, cancels, "teacher's page"),
+            )
+        return cursor.rowcount > 0
+
+    def use_link(self, digest: str, *, user: str, at: float) -> bool:
+        """Mark an enrolment link used; False if it already was."""
+        with durable(self._db):
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO used_links VALUES (?, ?, ?)", (digest, user, at)
+            )
+        return cursor.rowcount > 0
+
+    def end_sessions_of(self, user: str) -> int:
+        """End every session of ``user`` at once (a lost phone); how many there were."""
+        with self._db:
+            cursor = self._db.execute("DELETE FROM sessions WHERE user = ?", (user,))
+        return cursor.rowcount
+
+    def session_counts(self, *, kind: str, now: float) -> dict[str, int]:
+        """User -> how many live sessions of ``kind`` they have."""
+        rows = self._db.execute(
+            "SELECT user, count(*) FROM sessions WHERE kind = ? AND expires_at > ? GROUP BY user",
+            (kind, now),
+        )
+        return {user: int(count) for user, count in rows}
 
     def audit(self, *, at: float, user: str, action: str, detail: dict[str, Any]) -> None:
         with self._db:

@@ -11,7 +11,9 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
+import time
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -31,6 +33,22 @@ class Role(StrEnum):
     OFFICE = "office"
     RESPONDER = "responder"
     VIEWER = "viewer"
+    TEACHER = "teacher"
+    """Bound to one or more rooms: only the teacher's page, for those rooms (hub.teacher)."""
+
+
+USER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.@-]{0,63}$")
+"""A user name: 1-64 of a-z, 0-9, '_', '.', '@', '-', starting with a letter or digit."""
+LINK_DAYS = 14.0
+"""How long a printed one-time enrolment link (a teacher's phone) works if nobody scans it."""
+
+
+def enrolment_link(days: float = LINK_DAYS) -> tuple[str, dict[str, Any]]:
+    """A new one-time link: the token (shown once, as a QR code) and what the users file
+    keeps of it (its SHA-256 and when it expires)."""
+    token = secrets.token_urlsafe(24)
+    digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return token, {"digest": digest, "expires_at": time.time() + days * 86400}
 
 
 class BadHash(ValueError):

@@ -102,13 +102,42 @@ DEFAULT_SHELTER_STRATEGIES: Mapping[str, str] = MappingProxyType(
 
 
 @dataclass(frozen=True)
+class Phrases:
+    """How one language frames a directive's details and the screen before any directive.
+
+    ``{location}``, ``{hazard}`` and ``{strategy}`` stand for the office's words, as
+    translated by the site's wording file (or as typed, when it has no translation).
+    """
+
+    evacuate: str = "To: {location}"
+    shelter: str = "For {hazard}:"
+    strategy: str = "{strategy}."
+    standby_term: str = "STANDBY"
+    standby: str = "Waiting for the front office."
+
+
+def _no_words() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
 class Vocabulary:
-    """A site's wording: SRP defaults, with the district's overrides applied."""
+    """A site's wording in one language: SRP defaults, with the district's overrides applied.
+
+    ``locations``, ``hazards`` and ``strategies`` translate what the office typed (in the
+    site's first language) into this one, keyed case-insensitively; a text with no entry is
+    shown as typed, since an untranslated location still names the place.
+    """
 
     wording: Mapping[Action, Wording] = field(default_factory=lambda: DEFAULT_WORDING)
     shelter_strategies: Mapping[str, str] = field(
         default_factory=lambda: DEFAULT_SHELTER_STRATEGIES
     )
+    language: str = "en"
+    phrases: Phrases = field(default_factory=Phrases)
+    locations: Mapping[str, str] = field(default_factory=_no_words)
+    hazards: Mapping[str, str] = field(default_factory=_no_words)
+    strategies: Mapping[str, str] = field(default_factory=_no_words)
 
     def __post_init__(self) -> None:
         missing = [a.value for a in Action if a not in self.wording]
@@ -129,7 +158,22 @@ class Vocabulary:
                 term=fields.get("term", current.term),
                 directive=fields.get("directive", current.directive),
             )
-        return Vocabulary(MappingProxyType(wording), self.shelter_strategies)
+        return replace(self, wording=MappingProxyType(wording))
 
     def __getitem__(self, action: Action) -> Wording:
         return self.wording[action]
+
+    def location(self, typed: str) -> str:
+        """The office's Evacuate location in this language (as typed if not translated)."""
+        return self.locations.get(fold(typed), typed)
+
+    def hazard(self, typed: str) -> str:
+        return self.hazards.get(fold(typed), typed)
+
+    def strategy(self, typed: str) -> str:
+        return self.strategies.get(fold(typed), typed)
+
+
+def fold(text: str) -> str:
+    """The key a translation is looked up by: case and spacing do not matter."""
+    return " ".join(text.split()).casefold()

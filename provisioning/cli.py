@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from provisioning.cli_staff import add_staff_parser
 from provisioning.cli_users import add_user_parser
 from provisioning.create import DEFAULT_PORT, init
 from provisioning.devices import issue_all, issue_device, revoke
@@ -335,6 +336,7 @@ def _add_node(sub: Any) -> None:
 
 def _add_user(sub: Any) -> None:
     add_user_parser(sub, _site_args)
+    add_staff_parser(sub, _site_args)
     add_quarantine_parser(sub, _site_args)
     add_district_parser(sub)
 

@@ -35,6 +35,7 @@ from provisioning.site import (
     open_site,
     save_inventory,
 )
+from provisioning.wording import bundle_wording
 
 DEVICE_CONFIG = "device.json"
 CA_CERT = "ca.crt"
@@ -89,12 +90,19 @@ def room_hardware(layout: SiteLayout, inventory: SiteRecord, room: str) -> dict[
 
 
 def device_config(
-    inventory: SiteRecord, device_id: str, hardware: Mapping[str, Any]
+    inventory: SiteRecord,
+    device_id: str,
+    hardware: Mapping[str, Any],
+    wording: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
-    """The ``device.json`` of a bundle; file paths in it are relative to its own directory."""
+    """The ``device.json`` of a bundle; file paths in it are relative to its own directory.
+
+    ``wording``: the site's ``wording.toml`` (:mod:`provisioning.wording`), carried inline.
+    """
     room_id = inventory.devices[device_id].room
     room = inventory.rooms[room_id]
-    return {
+    extra: dict[str, object] = {} if wording is None else {"wording": dict(wording)}
+    return extra | {
         "hardware": dict(hardware),
         "format": BUNDLE_FORMAT,
         "site": inventory.site,
@@ -128,6 +136,7 @@ def _issue(
 ) -> Path:
     """Sign a certificate for ``device_id`` (new or rotated) and write its bundle."""
     hardware = room_hardware(layout, inventory, room)  # refused before anything is signed
+    wording = bundle_wording(layout.hub.dir)  # and a broken wording file too
     leaf = issue(ca, common_name=device_id, site=inventory.site, days=days)
     old = inventory.devices.get(device_id)
     inventory.devices[device_id] = DeviceRecord(
@@ -138,7 +147,7 @@ def _issue(
         previous_serials=[*old.previous_serials, old.serial] if old else [],
     )
     write_public(layout.device_cert(device_id), cert_pem(leaf.cert))
-    config = device_config(inventory, device_id, hardware)
+    config = device_config(inventory, device_id, hardware, wording)
     files = {
         DEVICE_CONFIG: (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(),
         CA_CERT: cert_pem(ca.cert),

@@ -25,6 +25,7 @@ from provisioning.profiles import SIMULATED
 from provisioning.rooms import apply_rooms
 from provisioning.second_factor import enrol
 from provisioning.site import HubFiles, SiteLayout
+from provisioning.wording import WORDING_FILE
 
 NODES_DIR = "nodes"
 DEMO_BUILDINGS = ("main", "north")
@@ -76,13 +77,15 @@ def create_throwaway_site(
     site_id: str = "demo",
     http_port: int = 0,
     heartbeat_s: float = 5.0,
+    wording: Path | None = None,
 ) -> ThrowawaySite:
     """Build (replacing) a site in ``site_dir`` with ``rooms`` rooms, one installed node each.
 
     The broker binds 127.0.0.1:``broker_port``; each node's files are installed under
     ``<site_dir>/nodes/<device id>/`` as they would be under ``/etc/roomcast``. Start the
     broker with ``mosquitto -c <result.broker conf>`` after writing ``result.broker.render()``
-    (``layout.broker.conf`` already holds it).
+    (``layout.broker.conf`` already holds it). ``wording``: a ``wording.toml`` for the
+    site's languages, copied beside ``hub.json`` before the bundles are issued.
     """
     created = init(
         site_dir,
@@ -97,6 +100,8 @@ def create_throwaway_site(
     layout = created.layout
     admin = enrol(layout.root, created.admin_user)
     _set_hub_options(layout, http_port=http_port, heartbeat_s=heartbeat_s)
+    if wording is not None:
+        (layout.hub.dir / WORDING_FILE).write_bytes(wording.read_bytes())
     generated = demo_rooms(rooms)
     apply_rooms(
         layout.root,
@@ -130,12 +135,13 @@ def _set_hub_options(layout: SiteLayout, *, http_port: int, heartbeat_s: float) 
     config = json.loads(path.read_text(encoding="utf-8"))
     config["http"] = {"host": "127.0.0.1", "port": http_port}
     config["heartbeat_s"] = heartbeat_s
-    # "{request}" is the hub's own quarantine.json (hub.quarantine puts its path there).
+    # "{request}" and "{confirmation}" are the hub's own files (hub.quarantine fills them in).
     config["quarantine"] = {
         "command": [
-            sys.executable, "-m", "roomcast", "provision", "quarantine",
+            sys.executable, "-m", "provisioning.quarantine",
             "--site-dir", str(layout.root.resolve()), "--request", "{request}",
             "--pid-file", str((layout.broker.dir / "mosquitto.pid").resolve()),
+            "--confirmation", "{confirmation}",
         ]
     }  # fmt: skip
     write_json(path, config)

@@ -91,7 +91,7 @@ def _record(role: Role, password: str) -> dict[str, Any]:
     return {"role": role.value, "scrypt": hash_password(password), "changed_at": now_text()}
 
 
-_KEPT = ("totp", "factor_epoch")
+_KEPT = ("totp", "factor_epoch", "rooms", "name")
 """What a new password keeps: the second factor is a separate thing to have."""
 
 

@@ -70,6 +70,9 @@ def _add_services(commands: Any) -> None:
         action="store_true",
         help="also a webhook receiver, SMTP sink and CAP receiver on loopback, wired to the hub",
     )
+    demo.add_argument(
+        "--wording", type=Path, help="the site's wording.toml: its screens in its languages"
+    )
     demo.add_argument("--state-dir", type=Path, default=default_state_dir())
     demo.set_defaults(run=_demo)
 
@@ -229,7 +232,13 @@ def _demo(args: argparse.Namespace) -> int:
     if args.scenario is None and args.json:
         raise DemoError("--json goes with --scenario")
     return run_demo(
-        args.state_dir, args.rooms, args.scenario, args.json, sys.stdout, relay=args.relay
+        args.state_dir,
+        args.rooms,
+        args.scenario,
+        args.json,
+        sys.stdout,
+        relay=args.relay,
+        wording=args.wording,
     )
 
 

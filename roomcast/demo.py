@@ -61,8 +61,17 @@ def _alive(pid: int) -> bool:
 class Demo:
     """The running parts of one demo; ``stop()`` is safe to call at any point."""
 
-    def __init__(self, state_dir: Path, rooms: int, *, out: IO[str], relay: bool = False) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        rooms: int,
+        *,
+        out: IO[str],
+        relay: bool = False,
+        wording: Path | None = None,
+    ) -> None:
         self.state_dir, self.rooms, self.out, self.relay = state_dir, rooms, out, relay
+        self.wording = wording
         self.receivers: DemoReceivers | None = None
         self.broker: MosquittoProcess | None = None
         self.site: ThrowawaySite | None = None
@@ -78,6 +87,7 @@ class Demo:
             rooms=self.rooms,
             broker_port=free_port(),
             http_port=free_port(),
+            wording=self.wording,
         )
         self.broker = MosquittoProcess(self.site.broker, self.site.layout.broker.dir)
         self.broker.start()
@@ -243,8 +253,9 @@ def run_demo(
     out: IO[str],
     *,
     relay: bool = False,
+    wording: Path | None = None,
 ) -> int:
-    demo = Demo(state_dir, rooms, out=out, relay=relay)
+    demo = Demo(state_dir, rooms, out=out, relay=relay, wording=wording)
     try:
         handle = demo.start()
         if scenario is None:

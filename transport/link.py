@@ -99,6 +99,7 @@ class Link:
         self._backoff = backoff or Backoff()
         self.connected = asyncio.Event()
         """Set while a client is connected and subscribed to every route."""
+        self._reconnect = asyncio.Event()
         self.unsent = 0
         """Publishes refused at once: no client was connected."""
         self.unconfirmed = 0
@@ -204,6 +205,7 @@ class Link:
                     ) as client:
                         self._backoff.reset()
                         await self._serve(client)
+                    continue  # left on purpose (reconnect): straight back
                 except aiomqtt.MqttError as error:
                     self._attempt += 1
                     log.warning(
@@ -218,6 +220,16 @@ class Link:
             for task in list(self._publishes):
                 task.cancel()
 
+    def reconnect(self) -> None:
+        """Leave the broker cleanly and connect again at once.
+
+        For a backlog the hub must not read: what a flooding device sent before the broker
+        was told to drop it (hub.quarantine) waits in the broker's queue for this client and
+        in the socket's buffers. A new connection leaves both behind, while the persistent
+        session keeps every QoS 1 message meant for us (every other room's press) for the
+        new one; QoS 0 messages (the flood's) the broker does not keep for a session."""
+        self._reconnect.set()
+
     async def _serve(self, client: aiomqtt.Client) -> None:
         try:
             if filters := [(route.topic_filter, 1) for route in self.routes]:
@@ -226,12 +238,26 @@ class Link:
             self._failure_logged = False
             self.connected.set()
             self._on_connect()
-            async for message in client.messages:
-                self.deliver(message.topic.value, payload_bytes(message))
+            reading = asyncio.ensure_future(self._read(client))
+            asked = asyncio.ensure_future(self._reconnect.wait())
+            try:
+                await asyncio.wait({reading, asked}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (reading, asked):
+                    task.cancel()
+            if not asked.cancelled() and asked.done():
+                self._reconnect.clear()
+                log.warning("%s: reconnecting to leave a backlog behind", self._client_id)
+                return
+            await reading  # its error, if it ended with one
         except asyncio.CancelledError:
             if self._farewell is not None:
                 await _say_goodbye(client, self._farewell())
             raise
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            self.deliver(message.topic.value, payload_bytes(message))
 
 
 async def _say_goodbye(client: aiomqtt.Client, goodbye: aiomqtt.Will) -> None:

@@ -26,6 +26,7 @@ NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/drills", "Drills", Permission.READ),
     ("/audit", "Audit log", Permission.AUDIT),
     ("/kiosk", "Kiosk", Permission.READ),
+    ("/teachers", "Teachers", Permission.MANAGE_STAFF),
 )
 
 

@@ -22,7 +22,7 @@ from protocol.intervals import LINK_TROUBLE_AFTER_S
 from protocol.inventory import Room
 from protocol.messages import STAFF_REPORT_KINDS, Directive, EventKind
 from protocol.srp import Action, Vocabulary
-from protocol.wording import IDLE_TERM, IDLE_TEXT, directive_lines
+from protocol.wording import directive_lines, idle_lines
 
 REPORT_WORDS = {EventKind.STAFF_ASSIST: "NEEDS HELP", EventKind.ALL_ACCOUNTED: "All accounted"}
 
@@ -83,7 +83,8 @@ class Tile:
 
 def screen_of(directive: Directive | None, vocabulary: Vocabulary, *, link_lost: bool) -> Screen:
     if directive is None:
-        return Screen(IDLE_TERM, (IDLE_TEXT,), "none", link_lost=link_lost)
+        term, lines = idle_lines(vocabulary)  # the site's first language, as on the wall
+        return Screen(term, lines, "none", link_lost=link_lost)
     return Screen(
         term=vocabulary[directive.action].term,
         lines=directive_lines(directive, vocabulary),

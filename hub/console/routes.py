@@ -14,6 +14,7 @@ from hub.console.issue import IssuePages
 from hub.console.pages import LivePages
 from hub.console.render import STATIC
 from hub.console.reports import ReportPages
+from hub.console.teacher import teacher_routes
 from hub.console.weather import WeatherPages
 from hub.login import Logins
 from hub.parts import HubParts
@@ -53,5 +54,6 @@ def console_routes(parts: HubParts, access: Access, logins: Logins) -> list[Base
             allow(Permission.ISSUE, ControlActions(console).take_and_issue),
             methods=["POST"],
         ),
+        *teacher_routes(console, logins),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

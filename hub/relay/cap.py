@@ -75,6 +75,21 @@ def reference(sender: str, ident: str, at: float) -> str:
     return f"{sender},{ident},{sent(at)}"
 
 
+@dataclass(frozen=True)
+class CapText:
+    """One more ``info`` block's words: the same alert in another of the site's languages."""
+
+    language: str
+    headline: str
+    description: str
+    instruction: str
+
+
+def cap_language(code: str) -> str:
+    """CAP's ``language`` (RFC 3066) for a site language code: English stays ``en-US``."""
+    return "en-US" if code == "en" else code
+
+
 @dataclass(frozen=True, kw_only=True)
 class CapDraft:
     """Everything of one CAP alert but its scope."""
@@ -94,6 +109,10 @@ class CapDraft:
     geocode: tuple[tuple[str, str], ...] = ()
     note: str | None = None
     references: tuple[str, ...] = ()
+    language: str = "en-US"
+    translations: tuple[CapText, ...] = ()
+    """CAP 1.2 allows an ``info`` block per language: one per other language of the site,
+    after the first language's, each the same alert (category, urgency, area) in its words."""
 
     def render(self, audience: CapAudience) -> bytes:
         data: bytes = ET.tostring(
@@ -120,12 +139,14 @@ class CapDraft:
             _add(alert, "note", self.note)
         if self.references:
             _add(alert, "references", " ".join(self.references))
-        self._info(alert)
+        first = CapText(self.language, self.headline, self.description, self.instruction)
+        for words in (first, *self.translations):
+            self._info(alert, words)
         return alert
 
-    def _info(self, alert: ET.Element) -> None:
+    def _info(self, alert: ET.Element, words: CapText) -> None:
         info, m = ET.SubElement(alert, f"{{{NAMESPACE}}}info"), self.mapping
-        _add(info, "language", "en-US")
+        _add(info, "language", words.language)
         _add(info, "category", m.category)
         _add(info, "event", m.event)
         _add(info, "responseType", m.response)
@@ -133,9 +154,9 @@ class CapDraft:
         _add(info, "severity", m.severity)
         _add(info, "certainty", m.certainty)
         _add(info, "senderName", "Roomcast hub")
-        _add(info, "headline", self.headline)
-        _add(info, "description", self.description)
-        _add(info, "instruction", self.instruction)
+        _add(info, "headline", words.headline)
+        _add(info, "description", words.description)
+        _add(info, "instruction", words.instruction)
         _add(info, "web", self.web)
         area = ET.SubElement(info, f"{{{NAMESPACE}}}area")
         _add(area, "areaDesc", self.area)

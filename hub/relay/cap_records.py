@@ -13,7 +13,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from hub.relay.cap import MAPPING, SHELTER_CATEGORY, CapDraft, circle, identifier, reference, sent
+from hub.relay.cap import (
+    MAPPING,
+    SHELTER_CATEGORY,
+    CapDraft,
+    CapText,
+    cap_language,
+    circle,
+    identifier,
+    reference,
+    sent,
+)
 from hub.relay.config import SiteDetails
 from hub.relay.store import Recorded
 from protocol.inventory import Room
@@ -21,6 +31,7 @@ from protocol.messages import Directive
 from protocol.rules import DirectiveBook
 from protocol.srp import Action, Vocabulary, is_idle
 from protocol.topics import ScopeKind
+from protocol.wording import directive_lines
 
 if TYPE_CHECKING:
     from hub.engine import Engine
@@ -43,6 +54,8 @@ class CapWriter:
     """What was in force before the directive that it replaces or ends (see relay.py)."""
     panic_at: Callable[[str], float | None]
     """When the hub recorded a panic (a cancel's reference names it)."""
+    translations: tuple[Vocabulary, ...] = ()
+    """The site's other languages: each gets an ``info`` block of a directive's alert."""
 
     def draft(self, recorded: Recorded) -> CapDraft:
         if recorded.event is not None:
@@ -112,7 +125,18 @@ class CapWriter:
         )
         term = self.vocabulary[directive.action].term
         drill = " (DRILL)" if directive.drill else ""
+        translations = tuple(
+            CapText(
+                cap_language(v.language),
+                f"{v[directive.action].term}{drill}: {where}",
+                _translated(directive, v, where),
+                self.instruction(directive, v),
+            )
+            for v in self.translations
+        )
         return CapDraft(
+            language=cap_language(self.vocabulary.language),
+            translations=translations,
             identifier=self._ident(f"directive:{directive.seq}"),
             sender=self.site.cap_sender,
             sent=sent(directive.issued_at),
@@ -120,7 +144,11 @@ class CapWriter:
             msg_type=msg_type,
             mapping=mapping,
             headline=f"{term}{drill}: {where}",
-            description=_describe(directive, term, where),
+            description=(
+                _describe(directive, term, where)
+                if self.vocabulary.language == "en"
+                else _translated(directive, self.vocabulary, where)
+            ),
             instruction=self.instruction(directive),
             web=f"{self.site.console_url}/board",
             area=where,
@@ -130,13 +158,18 @@ class CapWriter:
             references=references,
         )
 
-    def instruction(self, directive: Directive) -> str:
-        """The words the classroom displays show for it."""
+    def instruction(self, directive: Directive, vocabulary: Vocabulary | None = None) -> str:
+        """The words the classroom displays show for it (in ``vocabulary``'s language;
+        by default the site's first)."""
+        vocabulary = vocabulary or self.vocabulary
+        if vocabulary.language != "en":
+            lines = directive_lines(directive, vocabulary)
+            return f"{vocabulary[directive.action].term}! {' '.join(lines)}"
         if directive.action is Action.EVACUATE and directive.location:
             return f"Evacuate! To {directive.location}."
         if directive.action is Action.SHELTER and directive.hazard:
             return f"Shelter for {directive.hazard}! {directive.strategy or ''}".strip()
-        return self.vocabulary[directive.action].directive
+        return vocabulary[directive.action].directive
 
 
 _PRESS_INSTRUCTION = {
@@ -144,6 +177,13 @@ _PRESS_INSTRUCTION = {
     "cancel": "The room cancelled its panic alarm (a false alarm): confirm with the office.",
     "staff_assist": "A classroom asks for staff assistance.",
 }
+
+
+def _translated(directive: Directive, vocabulary: Vocabulary, where: str) -> str:
+    """A description in a language other than English: the term and where, then what
+    the displays say (the office's name and the note stay as typed)."""
+    lines = " ".join(directive_lines(directive, vocabulary))
+    return f"{vocabulary[directive.action].term}: {where}. {lines} ({directive.issued_by})"
 
 
 def _describe(directive: Directive, term: str, where: str) -> str:
@@ -167,6 +207,7 @@ def writer_for(
         site_id=site_id,
         site=site,
         vocabulary=engine.directives.vocabulary,
+        translations=engine.wording.languages[1:],
         room=rooms.get,
         drill_in_room=drill_in_room,
         ends=lambda d: ended_by(d, engine.directives.effective_after(d.seq - 1), rooms),

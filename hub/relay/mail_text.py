@@ -81,6 +81,8 @@ def _what(body: dict[str, Any]) -> list[str]:
             " the office can no longer see its screen",
         ]
     lines = [f"What:     {directive['term']} issued by {directive['issued_by']}"]
+    if directive.get("text"):  # what the classroom displays say, in the site's first language
+        lines.append(f"Says:     {' '.join(directive['text'])}")
     for field in ("location", "hazard", "strategy", "note"):
         if directive[field]:
             lines.append(f"{field.capitalize() + ':':<10}{directive[field]}")

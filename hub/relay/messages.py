@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,9 @@ from hub.relay.config import SiteDetails
 from hub.relay.store import Recorded
 from protocol.inventory import Room
 from protocol.messages import Directive
+from protocol.srp import Vocabulary
 from protocol.topics import ScopeKind
+from protocol.wording import directive_lines
 
 if TYPE_CHECKING:
     from hub.relay.cap import CapDraft
@@ -49,6 +51,8 @@ class Context:
     """Whether a room's directive in force is a drill (a press then says ``during_drill``)."""
     describe: Callable[[Directive], dict[str, Any]]
     cap: Callable[[Recorded], CapDraft] | None = None
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    """The site's first language: a directive's ``text`` is what its displays say in it."""
 
 
 def message_for(recorded: Recorded, context: Context) -> Message:
@@ -169,4 +173,6 @@ def directive_fields(directive: Directive, context: Context) -> dict[str, Any]:
         "hazard": directive.hazard,
         "strategy": directive.strategy,
         "note": directive.note,
+        "language": context.vocabulary.language,
+        "text": list(directive_lines(directive, context.vocabulary)),
     }

@@ -102,6 +102,7 @@ class Relay:
             drill_in_room=drill_in_room_of(engine),
             describe=engine.directives.describe,
             cap=self.cap.draft if config.caps else None,
+            vocabulary=engine.directives.vocabulary,
         )
 
     async def run(self) -> None:

@@ -63,6 +63,9 @@ def test_quick_run_writes_results_in_the_expected_shape(tmp_path: Path) -> None:
 
     assert run["panic"]["received"] == run["panic"]["presses"] == 10
     assert run["panic"]["console_ms"]["p99"] is not None
+    page = run["page_panic"]  # the teacher's page, beside the button
+    assert page["received"] == page["presses"] == 10 and page["not_seen"] == []
+    assert page["console_ms"]["count"] == 10 and page["post_ms"]["p99"] is not None
 
     flood = run["flood"]
     assert flood["without"]["received"] == 10

@@ -34,6 +34,7 @@ PAGES = [
     "/drills/1",
     "/audit",
     "/kiosk",
+    "/teachers",
 ]
 SIZES = [(1280, 800), (390, 844)]
 NOT_FOUND = "Failed to load resource: the server responded with a status of 404 (Not Found)"

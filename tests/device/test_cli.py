@@ -152,3 +152,23 @@ def test_an_explicitly_simulated_device_writes_its_png_screen(
     wait_for_file(tmp_path / "state" / "screen.png", process)
     code, err = stop(process)
     assert code == 0, err
+
+
+def test_screens_draws_a_districts_own_wording_in_its_languages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wording = tmp_path / "wording.toml"
+    wording.write_text(
+        'languages = ["es", "en"]\n[es.lockdown]\nterm = "ENCIERRO"\n', encoding="utf-8"
+    )
+    out = tmp_path / "ours"
+    assert command("screens", "--out", str(out), "--wording", str(wording)) == 0
+    assert "in es, en" in capsys.readouterr().out
+    pages = sorted(p.name for p in (out / "128x64").glob("lockdown-real-p*.png"))
+    assert len(pages) >= 2  # Spanish first, then English
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith("# Screens in es, en")
+    assert 'src="256x64/lockdown-drill-p1.png"' in readme
+    wording.write_text('languages = ["es"]\n[es.lockdown]\nterm = 1\n', encoding="utf-8")
+    assert command("screens", "--out", str(out), "--wording", str(wording)) == 2
+    assert f"{wording}: es.lockdown.term: must be text" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from device.config import ConfigError, load_device_config
 from protocol.signing import BadSignature, sign, verify
+from protocol.srp import Action
 from tests.device.test_cli import device_config
 from tests.unit.factories import directive
 
@@ -123,3 +125,56 @@ def test_a_simulated_node_with_parts_is_refused(tmp_path: Path, hub_key: Ed25519
     path = device_config(tmp_path, hub_key, {"simulated": True, "buttons": []})
     with pytest.raises(ConfigError, match=r"hardware: a simulated node has no parts.*buttons"):
         load_device_config(path)
+
+
+def with_wording(tmp_path: Path, key: Ed25519PrivateKey, wording: object) -> Path:
+    path = device_config(tmp_path, key, {})
+    body = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(body | {"wording": wording}), encoding="utf-8")
+    return path
+
+
+def test_a_node_shows_english_only_without_a_wording_key(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    assert load_device_config(device_config(tmp_path, hub_key, {})).wording.codes == ("en",)
+
+
+def test_the_sites_wording_comes_inline_from_the_bundle_or_from_a_file(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    inline = with_wording(tmp_path, hub_key, {"languages": ["en", "es"]})
+    assert load_device_config(inline).wording.codes == ("en", "es")
+    (tmp_path / "wording.toml").write_text(
+        'languages = ["es", "en"]\n[es.lockdown]\nterm = "ENCIERRO"\n', encoding="utf-8"
+    )
+    from_file = load_device_config(with_wording(tmp_path, hub_key, "wording.toml")).wording
+    assert from_file.codes == ("es", "en")
+    assert from_file.first[Action.LOCKDOWN].term == "ENCIERRO"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('languages = ["en", "es"]\n[es.lockdown]\nterm = 3\n', "wording.toml: es.lockdown.term:"),
+        ('languages = ["en"\n', "wording.toml: not valid TOML"),
+    ],
+)
+def test_a_broken_wording_file_stops_the_node_naming_the_file_and_key(
+    tmp_path: Path, hub_key: Ed25519PrivateKey, text: str, where: str
+) -> None:
+    (tmp_path / "wording.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(f"{tmp_path / where[:12]}")) as caught:
+        load_device_config(with_wording(tmp_path, hub_key, "wording.toml"))
+    assert where in str(caught.value)
+
+
+def test_a_broken_inline_wording_names_the_config_and_key(
+    tmp_path: Path, hub_key: Ed25519PrivateKey
+) -> None:
+    path = with_wording(tmp_path, hub_key, {"languages": ["en", "es"], "es": {"hold": []}})
+    with pytest.raises(ConfigError, match=re.escape(f"{path}: wording: es.hold: must be a table")):
+        load_device_config(path)
+    missing = with_wording(tmp_path, hub_key, "nowhere.toml")
+    with pytest.raises(ConfigError, match=r"nowhere\.toml: no such file"):
+        load_device_config(missing)

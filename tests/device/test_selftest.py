@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from device.selftest import PartResult, SelftestOptions, run_selftest
 from hardware.config_parse import parse_hardware_config
 from hardware.serial_frames import relay_state_frames
 from hardware.serial_link import RetryPolicy
+from protocol.languages import parse_wording
 from tests.serial_fakes import PtyDevice
 
 pytestmark = pytest.mark.filterwarnings(
@@ -105,6 +107,16 @@ def test_display_shows_a_test_pattern_and_every_screen(pins: MockFactory) -> Non
     (result,) = selftest({"display": GPIO["display"]}, None)
     assert result.passed
     assert "test pattern and" in result.detail and "screen pages" in result.detail
+
+
+def test_the_display_shows_every_screen_in_every_language_of_the_site(pins: MockFactory) -> None:
+    (english,) = selftest({"display": GPIO["display"]}, None)
+    bilingual = parse_wording({"languages": ["en", "es"]}, "wording.toml")
+    (both,) = selftest({"display": GPIO["display"]}, None, wording=bilingual)
+    assert both.passed
+    count = re.compile(r"test pattern and (\d+) screen pages")
+    shown = [int(m.group(1)) for r in (english, both) if (m := count.search(r.detail))]
+    assert len(shown) == 2 and shown[1] > shown[0]
 
 
 def test_without_waiting_the_buttons_only_claim_their_pins(pins: MockFactory) -> None:

@@ -37,6 +37,7 @@ PAGES = [
     ("/issue", "issue"),
     ("/issue/confirm?action=hold&drill=drill&scope=site", "issue"),
     ("/audit", "audit"),
+    ("/teachers", "staff"),
 ]
 JSON_ROUTES = [
     ("GET", "/api/control", "read"),
@@ -46,9 +47,11 @@ JSON_ROUTES = [
     ("GET", "/api/directives/preview?action=hold&drill=drill", "issue"),
     ("POST", "/api/control/take", "control"),
     ("POST", "/api/control/release", "control"),
+    ("POST", "/api/teachers/nobody/link", "staff"),
+    ("POST", "/api/teachers/nobody/revoke", "staff"),
 ]
 ALLOWED = {
-    "admin": {"read", "issue", "audit", "control"},
+    "admin": {"read", "issue", "audit", "control", "staff"},
     "office": {"read", "issue", "audit", "control"},
     "responder": {"read", "control"},
     "viewer": {"read"},

@@ -261,3 +261,31 @@ def test_the_hub_reports_a_directive_issued_without_a_broker_link_as_not_publish
         assert not offline.directive_published(held.seq)  # the API answers 202, not 201
     finally:
         offline.store.close()
+
+
+async def test_a_reconnect_keeps_the_sessions_qos1_messages_and_fires_no_will(
+    site: ThrowawaySite, mosquitto: MosquittoProcess
+) -> None:
+    """What hub.quarantine relies on to leave a flood's backlog behind."""
+    recorder, topics = Recorder(), Topics(site.site)
+    link = hub_link(site, recorder)
+    link.route(topics.device_wildcard(DeviceChannel.EVENT), recorder)
+    wills: list[bytes] = []
+    async with mqtt_as(site, mosquitto, "hub") as watcher, running(link):
+        await watcher.subscribe(topics.hub_state, qos=1)
+        async with asyncio.timeout(WAIT):
+            await recorder.connects.get()
+        link.reconnect()
+        async with asyncio.timeout(WAIT):
+            await recorder.disconnects.get()
+        topic = await device_publishes(site, mosquitto, b"pressed around the reconnect")
+        async with asyncio.timeout(WAIT):
+            await recorder.connects.get()
+        assert await recorder.next() == (topic, b"pressed around the reconnect")
+        link.publish(topics.hub_state, b"alive")
+        async with asyncio.timeout(WAIT):
+            async for message in watcher.messages:
+                wills.append(bytes(message.payload))  # type: ignore[arg-type]
+                if message.payload == b"alive":
+                    break
+    assert b"will" not in wills  # a clean DISCONNECT: nodes never saw the hub go away

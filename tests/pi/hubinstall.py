@@ -105,7 +105,8 @@ async def install_hub(root: Path, wheels: Path, work: Path, results: dict[str, s
 async def cut_off_request(pi: Pi) -> None:
     """The hub's user asks for a cut-off as the hub does (hub/quarantine.py): the path unit
     must run ``provision quarantine`` as root, which records what it applied in broker/
-    (here nothing: the name is no device of this site) and reloads the broker."""
+    (here nothing: the name is no device of this site), reloads the broker through systemd
+    and writes the confirmation the hub waits for."""
     state = "/var/lib/roomcast-hub"
     ask = (
         f"printf '%s\\n' '{CUT_OFF_REQUEST}' > {state}/quarantine.json.tmp && "
@@ -114,6 +115,8 @@ async def cut_off_request(pi: Pi) -> None:
     await pi.run("runuser", "-u", "roomcast", "--", "sh", "-c", ask)
     applied = pi.upper / SITE.lstrip("/") / "broker/quarantine.json"
     await wait_until(applied.exists, 120, f"{applied} from roomcast-quarantine.service")
+    confirmation = pi.upper / "var/lib/roomcast-hub/quarantine.applied"
+    await wait_until(confirmation.exists, 60, f"{confirmation}, which the hub waits for")
     unit = await pi.unit("Result", "ExecMainStatus", name="roomcast-quarantine.service")
     if unit["Result"] != "success" or json.loads(applied.read_text()) != {}:
         raise PiTestError(f"roomcast-quarantine.service: {unit}, applied {applied.read_text()}")
@@ -130,7 +133,9 @@ async def hub_diagnosis(pi: Pi) -> str:
     """The hub's and the broker's journal, from inside the running container."""
     try:
         return await pi.run(
-            "journalctl", "--unit=roomcast-hub", "--unit=mosquitto", "--boot", "--lines=60",
+            "journalctl", "--unit=roomcast-hub", "--unit=mosquitto",
+            "--unit=roomcast-quarantine.path", "--unit=roomcast-quarantine.service",
+            "--boot", "--lines=80",
             "--no-pager", "--output=short-monotonic", within_s=60,
         )  # fmt: skip
     except PiTestError as error:

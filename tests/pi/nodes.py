@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from hub.service import HubService
-from provisioning import issue_device, sdcard
-from provisioning.sdcard import HOOK
+from provisioning import issue_device
+from provisioning.sdcard import HOOK, sdcard
 from tests.pi.cards import Card, imager_fixup, kernel_arguments, lay_out, prepare_root
 from tests.pi.container import Pi, wait_until
 from tests.pi.rootfs import PiTestError

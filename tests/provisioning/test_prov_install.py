@@ -16,8 +16,9 @@ from pytest_mock import MockerFixture
 
 from device.config import load_device_config
 from protocol.inventory import Room
-from provisioning import init, install, issue_device, load_installed
+from provisioning import init, issue_device, load_installed
 from provisioning.errors import BundleError
+from provisioning.install import install
 from provisioning.pki import load_authority
 from provisioning.rooms import apply_rooms
 from provisioning.site import SiteLayout

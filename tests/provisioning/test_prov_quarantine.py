@@ -13,9 +13,10 @@ from provisioning.quarantine import QuarantineRequestError, apply_quarantine, re
 from provisioning.site import SiteLayout, open_site
 
 
-def _request(path: Path, devices: dict[str, float]) -> Path:
+def _request(path: Path, devices: dict[str, float], version: int = 1) -> Path:
     body = {d: {"room": "x", "since": 0, "until": u, "messages": 1} for d, u in devices.items()}
-    path.write_text(json.dumps({"format": 1, "devices": body}), encoding="utf-8")
+    request = {"format": 1, "version": version, "devices": body}
+    path.write_text(json.dumps(request), encoding="utf-8")
     return path
 
 
@@ -88,4 +89,16 @@ def test_an_oversized_request_is_refused(tmp_path: Path) -> None:
 
 
 def test_no_request_means_nothing_cut_off(tmp_path: Path) -> None:
-    assert read_request(tmp_path / "none.json", time.time()) == {}
+    assert read_request(tmp_path / "none.json", time.time()).cut_off == {}
+
+
+def test_the_confirmation_names_the_request_it_applied(
+    equipped_site: SiteLayout, tmp_path: Path
+) -> None:
+    _, inventory = open_site(equipped_site.root)
+    rogue = sorted(inventory.active_devices())[0]
+    request = _request(tmp_path / "q.json", {rogue: time.time() + 600}, version=7)
+    confirmation = tmp_path / "quarantine.applied"
+    apply_quarantine(equipped_site.root, request, confirmation=confirmation)
+    done = json.loads(confirmation.read_text(encoding="utf-8"))
+    assert done["version"] == 7 and list(done["cut_off"]) == [rogue]

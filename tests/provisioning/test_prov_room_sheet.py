@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from bundle_helpers import config_of, read_members
 
-from provisioning import import_rooms, install, issue_all, issue_device, rotate
+from provisioning import import_rooms, issue_all, issue_device, rotate
 from provisioning.cli import main
 from provisioning.errors import DeviceError, ProfileError, RoomImportError
+from provisioning.install import install
 from provisioning.profiles import EXAMPLES
 from provisioning.rooms import declare_buildings
 from provisioning.site import SiteLayout, open_site

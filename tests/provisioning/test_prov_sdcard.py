@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from bundle_helpers import fake_system, fake_wheelhouse
 
-from provisioning import issue_device, sdcard
+from provisioning import issue_device
 from provisioning.cli import main
 from provisioning.errors import BundleError
-from provisioning.sdcard import HOOK, MARKER, REPORT_NAME
+from provisioning.sdcard import HOOK, MARKER, REPORT_NAME, sdcard
 from provisioning.site import SiteLayout
 
 CMDLINE = "console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 rootwait"

@@ -29,8 +29,9 @@ from bundle_helpers import (
 from prov_helpers import SITE_ID, Connector, Session, TlsIdentity
 
 from protocol.inventory import Room
-from provisioning import init, install, issue_device, rotate, sdcard
+from provisioning import init, issue_device, rotate
 from provisioning.errors import BundleError
+from provisioning.install import install
 from provisioning.pki import (
     Authority,
     cert_pem,
@@ -45,6 +46,7 @@ from provisioning.pki import (
 )
 from provisioning.rooms import apply_rooms
 from provisioning.sdcard import REPORT_NAME as REPORT
+from provisioning.sdcard import sdcard
 from provisioning.site import SiteLayout
 
 

@@ -27,12 +27,12 @@ def test_unit_files_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.fail("systemd-analyze is missing: install the Debian package systemd")
-    roomcast = Path(sys.executable).with_name("roomcast")
+    venv_bin = Path(sys.executable).parent
     units = sorted([*UNITS.glob("*.service"), *UNITS.glob("*.path")])
     assert "roomcast-quarantine.path" in {unit.name for unit in units}
     for unit in units:  # all first: a .path unit is verified with the service it starts
-        # The units name the production path; point them at this checkout's command.
-        text = unit.read_text().replace("/opt/roomcast/venv/bin/roomcast", str(roomcast))
+        # The units name the production venv; point them at this checkout's.
+        text = unit.read_text().replace("/opt/roomcast/venv/bin/", f"{venv_bin}/")
         (tmp_path / unit.name).write_text(text)
     for unit in units:
         result = subprocess.run(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
+from hub import quarantine as cut_offs
 from hub.guard import DeviceGuard, Flood, Limits
 from hub.quarantine import (
     FIRST_CUT_OFF_S,
@@ -17,6 +19,11 @@ from hub.quarantine import (
 )
 from tests.unit.conftest import FakeClock
 
+ECHO_VERSION = (
+    "import json, sys; request = json.load(open(sys.argv[1])); "
+    "json.dump({'version': request['version']}, open(sys.argv[2], 'w'))"
+)
+"""What the privileged step confirms, without the site it would apply the request to."""
 LIMITS = Limits(burst=5, per_second=1.0, quiet_s=10.0, cut_off_after=20)
 
 
@@ -137,3 +144,39 @@ async def test_a_command_that_fails_is_said_on_the_alarm(tmp_path: Path, clock: 
     (entry,) = quarantine.entries()
     assert entry.not_applied is not None and "exited 3" in entry.not_applied
     assert "The broker could not be told: sh exited 3" in entry.describe()
+
+
+async def test_the_office_is_told_when_the_broker_never_confirms(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a hub host the path unit applies the request; if it never does, the alarm says so."""
+    monkeypatch.setattr(cut_offs, "CONFIRM_WITHIN_S", 0.2)
+    applied: list[bool] = []
+    quarantine = BrokerQuarantine(
+        tmp_path / QUARANTINE_FILE, clock=clock, on_applied=applied.append
+    )
+    quarantine.cut_off(_flood())
+    await quarantine._await_confirmation()
+    assert applied == [False]
+    (entry,) = quarantine.entries()
+    assert entry.not_applied is not None and "roomcast-quarantine.path" in entry.not_applied
+
+
+async def test_a_confirmed_cut_off_asks_once_for_a_fresh_connection(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    fresh: list[None] = []
+    quarantine = BrokerQuarantine(
+        tmp_path / QUARANTINE_FILE,
+        command=[sys.executable, "-c", ECHO_VERSION, "{request}", "{confirmation}"],
+        clock=clock,
+        on_cut_off_applied=lambda: fresh.append(None),
+    )
+    quarantine.cut_off(_flood())
+    assert await quarantine._apply()
+    await quarantine._await_confirmation()
+    assert fresh == [None]
+    assert quarantine.entries()[0].not_applied is None
+    quarantine.expire()  # nothing new: a later confirmation asks for nothing
+    await quarantine._await_confirmation()
+    assert fresh == [None]

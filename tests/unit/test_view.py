@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from device.screen import LinkState, ScreenView
-from device.view import IDLE_TERM, LinkView, brightness, idle_shift, indicator, screen_view
+from device.view import LinkView, brightness, idle_shift, indicator, screen_view
 from protocol.messages import Directive
 from protocol.srp import Action, Vocabulary
 from protocol.topics import ScopeKind
+from protocol.wording import IDLE_TERM
 from tests.unit.factories import T0, directive
 
 VOCABULARY = Vocabulary()

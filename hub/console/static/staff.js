@@ -1,0 +1,62 @@
+// The Teachers page (admins): revoke a teacher's sessions at once, print a new one-time
+// enrolment link, add a teacher. Links are shown once, as a QR code and as text.
+(() => {
+  "use strict";
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (id) => document.getElementById(id);
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    let reply = {};
+    try { reply = await response.json(); } catch { /* the status says enough */ }
+    return { ok: response.ok, status: response.status, reply };
+  }
+  function showLink(reply) {
+    $("new-link-user").textContent = reply.teacher;
+    $("new-link-qr").src = reply.qr;
+    $("new-link-url").textContent = reply.url;
+    $("new-link").hidden = false;
+    $("new-link-title").focus();
+  }
+  document.querySelectorAll("button[data-revoke]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const user = button.dataset.revoke;
+      const said = $("revoke-said");
+      button.disabled = true;
+      try {
+        const { ok, status, reply } = await post(`/api/teachers/${encodeURIComponent(user)}/revoke`, {});
+        said.textContent = ok ? `${user}: ${reply.sessions_ended} session(s) ended.` : reply.error || `${status}`;
+        if (ok) button.closest("tr").children[3].textContent = "0";
+      } catch {
+        said.textContent = "Cannot reach the hub.";
+        button.disabled = false;
+      }
+    });
+  });
+  document.querySelectorAll("button[data-link]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      try {
+        const { ok, status, reply } = await post(`/api/teachers/${encodeURIComponent(button.dataset.link)}/link`, {});
+        if (ok) showLink(reply); else $("revoke-said").textContent = reply.error || `${status}`;
+      } catch {
+        $("revoke-said").textContent = "Cannot reach the hub.";
+      }
+    });
+  });
+  $("add-teacher").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const rooms = form.rooms.value.split(";").map((r) => r.trim()).filter(Boolean);
+    try {
+      const { ok, status, reply } = await post("/api/teachers", { name: form.name.value, user: form.user.value, rooms });
+      $("add-said").textContent = ok ? `${reply.teacher} added.` : `Not added: ${reply.error || status}`;
+      if (ok) { form.reset(); showLink(reply); }
+    } catch {
+      $("add-said").textContent = "Cannot reach the hub.";
+    }
+  });
+})();
