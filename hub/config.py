@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from hub.auth import validate_users_file
+from hub.district_config import DistrictSettings, load_district
 from hub.proxies import TrustedProxies
 from hub.relay.config import RELAY_FILE, RelayConfig, load_relay_config
 from hub.weather.config import WeatherConfig, load_weather_config
@@ -65,6 +66,9 @@ class HubConfig:
     """Run after each change of the cut-off list (hub.quarantine) where the hub may reload
     the broker itself; empty on a hub host, where a systemd path unit does it as root."""
 
+    district: DistrictSettings | None = None
+    """The school's district (hub.district_config); None: a school on its own."""
+
     @property
     def database(self) -> Path:
         return self.state_dir / "hub.db"
@@ -102,6 +106,7 @@ def load_hub_config(path: Path) -> HubConfig:
         relay=load_relay_config(path.parent / RELAY_FILE),
         weather=load_weather_config(path.parent / RELAY_FILE),
         quarantine_command=_command(settings, "quarantine.command"),
+        district=load_district(settings),
     )
 
 

@@ -27,6 +27,7 @@ import uvicorn
 from hub.app import create_app
 from hub.bus import Bus, Change
 from hub.config import ConfigError, HubConfig, reload_inventory
+from hub.district import District
 from hub.engine import Engine
 from hub.errors import NotFound
 from hub.guard import DeviceGuard
@@ -108,6 +109,20 @@ class HubService:
             send=self._send,
             clock=clock,
         )
+        self.district = (
+            None
+            if config.district is None
+            else District.build(
+                config.district,
+                topics=self._topics,
+                engine=self.engine,
+                store=self._store,
+                bus=self.bus,
+                send=lambda topic, payload: self.link.publish(topic, payload, retain=True),
+                epoch=self.epoch,
+                clock=clock,
+            )
+        )
         self.link = self._link()
         self.relay = (
             None
@@ -175,6 +190,8 @@ class HubService:
                     group.create_task(self.relay.run())
                 if self.weather is not None:
                     group.create_task(self.weather.run())  # never raises: a feed is outside
+                if self.district is not None:
+                    group.create_task(self.district.summaries.run())
         finally:
             loop.remove_signal_handler(signal.SIGHUP)
             self._systemd.stopping()
@@ -234,6 +251,8 @@ class HubService:
         for channel in DEVICE_CHANNELS:
             link.route(self._topics.device_wildcard(channel), self.intake.on_device)
         link.route(self._topics.directive_wildcard, self.intake.on_directive)  # our own
+        if self.district is not None:  # signed requests, across the bridge
+            link.route(self._topics.district_requests, self.district.on_request)
         return link
 
     @property
@@ -259,6 +278,8 @@ class HubService:
         for directive in self.engine.directives.current:
             self._publish_directive(directive)
         self._send(self._topics.hub_state, self._state(online=True), retain=True)
+        if self.district is not None:
+            self.district.summaries.resend()
         self._systemd.status(f"serving {self.api_url}; broker {self.config.broker.describe()}")
         log.info("hub connected to %s (epoch %d)", self.config.broker.describe(), self.epoch)
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from hub.store_district import DISTRICT_SCHEMA, DistrictRecords
 from hub.store_people import PEOPLE_SCHEMA, PeopleRecords
 from hub.store_roll import ROLL_SCHEMA, RollRecords
 from protocol.codec import decode, encode
@@ -86,9 +87,9 @@ def _rows(cursor: sqlite3.Cursor) -> Iterator[dict[str, Any]]:
         yield dict(zip(names, row, strict=True))
 
 
-class HubStore(PeopleRecords, RollRecords):
+class HubStore(PeopleRecords, RollRecords, DistrictRecords):
     def __init__(self, path: Path) -> None:
-        self._db = open_store(path, _SCHEMA + ROLL_SCHEMA + PEOPLE_SCHEMA)
+        self._db = open_store(path, _SCHEMA + ROLL_SCHEMA + PEOPLE_SCHEMA + DISTRICT_SCHEMA)
         self._repair_seq()
 
     def _repair_seq(self) -> None:

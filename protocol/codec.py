@@ -17,7 +17,8 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from protocol import PROTOCOL_VERSION
-from protocol.messages import MESSAGE_TYPES, Message, MessageError
+from protocol.district import WIRE_TYPES, WireMessage
+from protocol.messages import MessageError
 from protocol.topics import InvalidName
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
@@ -31,7 +32,7 @@ MAX_DEPTH = 4
 status's ``faults``); Python's parser recurses once per level and ends the process's
 patience with a ``RecursionError`` near a thousand, which a few KB of ``[[[[`` reach."""
 
-M = TypeVar("M", bound=Message)
+M = TypeVar("M", bound=WireMessage)
 
 
 class DecodeError(ValueError):
@@ -42,19 +43,19 @@ class DecodeError(ValueError):
         self.reason = reason
 
 
-def encode(message: Message) -> bytes:
+def encode(message: WireMessage) -> bytes:
     """The wire form of a message: compact UTF-8 JSON, version and type first."""
     return json.dumps(_envelope(message), separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def canonical(message: Message, *, without: str) -> bytes:
+def canonical(message: WireMessage, *, without: str) -> bytes:
     """Sorted-key encoding without one field: the exact bytes a signature covers."""
     body = _envelope(message)
     del body[without]
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode()
 
 
-def _envelope(message: Message) -> dict[str, Any]:
+def _envelope(message: WireMessage) -> dict[str, Any]:
     return {"v": PROTOCOL_VERSION, "type": message.TYPE} | _fields(message)
 
 
@@ -66,10 +67,20 @@ def _fields(value: object) -> dict[str, Any]:
             field = field.value
         elif dataclasses.is_dataclass(field) and not isinstance(field, type):
             field = _fields(field)  # a nested part (an event's roll)
+        elif isinstance(field, tuple):  # a list of parts or names (a district summary's)
+            field = [_part(item) for item in field]
         elif hint is float:
             field = float(field)  # 5 and 5.0 must sign and verify as the same bytes
         body[name] = field
     return body
+
+
+def _part(item: object) -> object:
+    if isinstance(item, Enum):
+        return item.value
+    if dataclasses.is_dataclass(item) and not isinstance(item, type):
+        return _fields(item)
+    return item
 
 
 def decode(payload: bytes, expected: type[M]) -> M:
@@ -80,11 +91,11 @@ def decode(payload: bytes, expected: type[M]) -> M:
     return _build(expected, body)
 
 
-def decode_any(payload: bytes) -> Message:
+def decode_any(payload: bytes) -> WireMessage:
     """Decode a payload of any known type (tools and tests; services use :func:`decode`)."""
     body = _parse(payload)
     kind = body.get("type")
-    cls = MESSAGE_TYPES.get(kind) if isinstance(kind, str) else None
+    cls = WIRE_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise DecodeError(f"unknown message type {body.get('type')!r}")
     return _build(cls, body)
@@ -198,6 +209,11 @@ def _convert(where: str, hint: Any, value: Any) -> Any:
             return None
         (inner,) = (a for a in typing.get_args(hint) if a is not type(None))
         return _convert(where, inner, value)
+    if origin is tuple:  # tuple[X, ...]: a JSON array of X
+        (inner, _) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise DecodeError(f"{where} must be an array")
+        return tuple(_convert(f"{where}[{i}]", inner, item) for i, item in enumerate(value))
     if origin is dict:
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()

@@ -320,6 +320,10 @@ class Command:
         _check_text("issued_by", self.issued_by, required=True)
 
 
+check_text = _check_text
+check_times = _check_times
+"""For the district's messages (protocol.district), held to the same bounds."""
+
 Message = HubState | Directive | DeviceStatus | Event | Ack | Receipt | Command
 Signed = Directive | Command
 MESSAGE_TYPES: dict[str, type[Message]] = {

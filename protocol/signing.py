@@ -22,12 +22,15 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from protocol.codec import canonical
+from protocol.district import DistrictRequest
 from protocol.messages import Signed
 
 if TYPE_CHECKING:  # only the hub signs; a device never loads cryptography
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-S = TypeVar("S", bound=Signed)
+SignedWire = Signed | DistrictRequest
+"""What carries a signature: the hub's directives and commands, the district's requests."""
+S = TypeVar("S", bound=SignedWire)
 
 SIGNATURE_BYTES = 64
 ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
@@ -95,7 +98,7 @@ def sign(message: S, key: Ed25519PrivateKey) -> S:
     return dataclasses.replace(message, sig=base64.b64encode(signature).decode("ascii"))
 
 
-def verify(message: Signed, key: PublicKey) -> None:
+def verify(message: SignedWire, key: PublicKey) -> None:
     """Raise :class:`BadSignature` unless the hub's key signed exactly this message."""
     if not message.sig:
         raise BadSignature(f"{message.TYPE} is unsigned")

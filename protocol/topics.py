@@ -59,6 +59,20 @@ class DistrictChannel(StrEnum):
     "0" as its last will on the district broker)."""
 
 
+DISTRICT_VIEW = (f"{ROOT}/+/hub/state", f"{ROOT}/+/district/#")
+"""What the district service reads on the district broker: every school's hub state and
+what each school publishes for its district (its summary, its bridge's up/down)."""
+
+
+def parse_school(topic: str) -> tuple[str, str] | None:
+    """``roomcast/v1/<site>/<rest>`` as (site, rest); None for anything else."""
+    prefix = f"{ROOT}/"
+    if not topic.startswith(prefix):
+        return None
+    site, _, rest = topic[len(prefix) :].partition("/")
+    return (site, rest) if _LEVEL.match(site) and rest else None
+
+
 @dataclass(frozen=True)
 class DeviceTopic:
     """A parsed ``device/<id>/<channel>`` topic."""
@@ -123,6 +137,10 @@ class Topics:
     def district_requests(self) -> str:
         """Where signed district requests come in, the one topic bridged *in* to a school."""
         return f"{self.base}/district-request/#"
+
+    def district_request(self, request_id: str) -> str:
+        """The topic of one district request: its id is the last level."""
+        return f"{self.base}/district-request/{check_level('request', request_id)}"
 
     def device(self, device_id: str, channel: DeviceChannel) -> str:
         return f"{self.base}/device/{check_level('device', device_id)}/{channel.value}"

@@ -13,7 +13,8 @@ Layout of a district directory (every directory 0700, every key 0600)::
 A school is known to the district by its site id; its bridge's certificate is named
 ``school-<site>`` and may only publish what crosses out of that school (district_config).
 Removing a school takes it out of every node's authorization and deletes its files; a
-reload (SIGHUP to each node) then refuses its bridge.
+restart of each node, one at a time, then refuses its bridge (not a SIGHUP reload:
+nats-server 2.9 can panic reloading authorization, nats-io/nats-server#7596).
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ def add_school(root: Path | str, site: str, *, installed_dir: Path | None = None
 
 
 def remove_school(root: Path | str, site: str) -> None:
-    """Take a school out: no node lets its bridge in after the next reload."""
+    """Take a school out: no node lets its bridge in once it restarts."""
     layout, record = open_district(root)
     if site not in record.schools:
         known = ", ".join(sorted(record.schools)) or "none"

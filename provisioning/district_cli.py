@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from provisioning.district import DistrictError, add_school, init_district, remove_school
+from provisioning.district import (
+    DistrictError,
+    add_school,
+    init_district,
+    open_district,
+    remove_school,
+)
 from provisioning.district_config import NatsNode
 
 DEFAULT_DIR = Path("/etc/roomcast/district")
@@ -67,12 +73,24 @@ def _run(args: argparse.Namespace) -> int:
         files = add_school(args.district_dir, args.site, installed_dir=args.installed_dir)
         print(f"school {args.site!r} added; its bridge files are in {files.dir}")
         print(f"Copy them to {args.installed_dir} on the school's hub (key 0600, for the")
-        print("broker's user), add `include_dir` for it, reload mosquitto; then reload the")
-        print("NATS nodes (systemctl reload nats-server) so they let the bridge in.")
+        print("broker's user), add `include_dir` for it, reload mosquitto; then restart the")
+        print("NATS nodes one at a time (systemctl restart nats-server) so they let it in.")
+        print("Copy district.pub beside the school's hub.json (the hub's user must read it),")
+        print("add this to hub.json and restart the hub:")
+        district = _district_id(args.district_dir)
+        print(f'  "district": {{"id": "{district}", "public_key": "district.pub"}}')
     else:
         remove_school(args.district_dir, args.site)
-        print(f"school {args.site!r} removed: reload every NATS node to refuse its bridge")
+        print(
+            f"school {args.site!r} removed: restart the NATS nodes one at a time to refuse "
+            "its bridge"
+        )
     return 0
+
+
+def _district_id(root: Path) -> str:
+    _, record = open_district(root)
+    return record.district
 
 
 __all__ = ["DistrictError", "add_district_parser"]

@@ -154,6 +154,10 @@ def _add_it(commands: Any) -> None:
 
     # Listed here for --help; `main` hands the whole command line to provisioning.cli, so
     # the classroom node never loads the provisioning code (and its memory) to start.
+    from roomcast.district_cli import add_parser as add_district_parser
+
+    add_district_parser(commands)
+
     commands.add_parser(
         "provision", help="IT tooling: site, rooms, device bundles, users, revocation"
     )

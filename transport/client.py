@@ -89,7 +89,7 @@ def tls_parameters(endpoint: BrokerEndpoint) -> aiomqtt.TLSParameters | None:
 
 
 def persistent_client(
-    endpoint: BrokerEndpoint, *, client_id: str, will: aiomqtt.Will, screen: Screen | None
+    endpoint: BrokerEndpoint, *, client_id: str, will: aiomqtt.Will | None, screen: Screen | None
 ) -> EagerClient:
     """A client for one connection attempt. The id is fixed and the session persistent
     (MQTT 3.1.1 ``clean_session=False``), so QoS 1 messages sent while this side is away

@@ -75,10 +75,10 @@ class Link:
 
     def __init__(
         self,
-        endpoint: BrokerEndpoint,
+        endpoint: BrokerEndpoint | tuple[BrokerEndpoint, ...],
         *,
         client_id: str,
-        will: Callable[[], aiomqtt.Will],
+        will: Callable[[], aiomqtt.Will] | None,
         farewell: Callable[[], aiomqtt.Will] | None = None,
         on_connect: Callable[[], None] = lambda: None,
         on_disconnect: Callable[[], None] = lambda: None,
@@ -88,7 +88,10 @@ class Link:
     ) -> None:
         """``will`` is called per attempt (a node's session counter grows with each);
         ``screen`` may drop a message as it arrives, before it is even queued."""
-        self._endpoint = endpoint
+        self._endpoints = endpoint if isinstance(endpoint, tuple) else (endpoint,)
+        """Tried in turn: after a failed or lost connection, the next one (a clustered
+        broker's nodes, for the district service; one broker for a school's services)."""
+        self._attempt = 0
         self._client_id = client_id
         self._will, self._farewell, self._screen = will, farewell, screen
         self._on_connect, self._on_disconnect = on_connect, on_disconnect
@@ -192,19 +195,21 @@ class Link:
         self._running = True
         try:
             while True:
+                endpoint = self._endpoints[self._attempt % len(self._endpoints)]
                 try:
                     async with persistent_client(
-                        self._endpoint,
+                        endpoint,
                         client_id=self._client_id,
-                        will=self._will(),
+                        will=None if self._will is None else self._will(),
                         screen=self._screen,
                     ) as client:
                         self._backoff.reset()
                         await self._serve(client)
                     continue  # left on purpose (reconnect): straight back
                 except aiomqtt.MqttError as error:
+                    self._attempt += 1
                     log.warning(
-                        "%s: broker link %s: %s", self._client_id, self._endpoint.describe(), error
+                        "%s: broker link %s: %s", self._client_id, endpoint.describe(), error
                     )
                 finally:
                     self._client = None

@@ -1,0 +1,159 @@
+"""Every school on one board: the latest of what each school's bridge carried out.
+
+What arrives is untrusted input like a device's message at a hub: bounded, decoded
+strictly, and believed only for the school whose namespace it came on (the district
+broker lets each bridge publish only in its own). Reachability is judged on the district's
+clock by when something last *arrived*, never by a school's timestamps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from district.history import changes
+from district.store import DistrictStore
+from protocol.codec import DecodeError, decode
+from protocol.district import DistrictSummary
+from protocol.messages import HubState
+from protocol.topics import DistrictChannel, Topics, parse_school
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HEARTBEAT_S = 10.0
+"""A school's summary heartbeat until its first summary says its own."""
+MISSED_BEATS = 2
+"""A school is unreachable once no message came for this many summary heartbeats."""
+
+
+@dataclasses.dataclass
+class School:
+    site: str
+    summary: DistrictSummary | None = None
+    summary_at: float | None = None
+    hub_online: bool | None = None
+    bridge_up: bool | None = None
+    last_contact: float | None = None
+
+
+class DistrictBoard:
+    def __init__(
+        self, *, store: DistrictStore, schools: Iterable[str], clock: Callable[[], float]
+    ) -> None:
+        self._store, self._now = store, clock
+        self.rejected: Counter[str] = Counter()
+        self.watchers: set[Callable[[], None]] = set()
+        """Called after each message believed (live views; tests wait on it)."""
+        self.schools = {site: School(site) for site in schools}
+        for site, row in store.schools().items():
+            if site in self.schools:
+                self.schools[site] = _restored(site, row)
+
+    def on_message(self, topic: str, payload: bytes) -> None:
+        """One message from the district broker (``protocol.topics.DISTRICT_VIEW``)."""
+        parsed = parse_school(topic)
+        school = None if parsed is None else self.schools.get(parsed[0])
+        if school is None:
+            self._reject("unknown school", topic)
+            return
+        topics, now = Topics(school.site), self._now()
+        try:
+            if topic == topics.hub_state:
+                state = decode(payload, HubState)
+                school.hub_online = state.online
+                self._store.save(school.site, at=now, hub_online=int(state.online), hub_at=now)
+            elif topic == topics.district(DistrictChannel.SUMMARY):
+                self._summary(school, decode(payload, DistrictSummary), payload, now)
+            elif topic == topics.district(DistrictChannel.BRIDGE) and payload in (b"0", b"1"):
+                school.bridge_up = payload == b"1"
+                self._store.save(
+                    school.site, at=now, bridge_up=int(school.bridge_up), bridge_at=now
+                )
+            else:
+                self._reject("unexpected topic or payload", topic)
+                return
+        except DecodeError as error:
+            self._reject("malformed", f"{topic}: {error.reason}")
+            return
+        school.last_contact = now
+        for watcher in list(self.watchers):
+            watcher()
+
+    def _summary(
+        self, school: School, summary: DistrictSummary, payload: bytes, now: float
+    ) -> None:
+        if summary.site != school.site:
+            raise DecodeError(f"a summary of {summary.site} on {school.site}'s topic")
+        old = school.summary
+        if old is not None and (summary.epoch, summary.seq) < (old.epoch, old.seq):
+            return  # a retained copy re-delivered after a newer one: still a contact
+        lines = changes(old, summary)
+        if lines:
+            self._store.add_history(
+                school.site, lines, at=now, school_time=summary.time, seq=summary.seq
+            )
+        school.summary, school.summary_at = summary, now
+        self._store.save(school.site, at=now, summary=payload, summary_at=now)
+
+    def _reject(self, reason: str, detail: str) -> None:
+        self.rejected[reason] += 1
+        log.warning("rejected: %s: %s (%d so far)", reason, detail, self.rejected[reason])
+
+    def history(self, site: str) -> list[dict[str, Any]] | None:
+        """A school's timeline, newest first; None for a school not in the district."""
+        return None if site not in self.schools else self._store.history(site)
+
+    def view(self) -> list[dict[str, Any]]:
+        """Every school as ``GET /api/schools`` shows it, by site id."""
+        return [self._school_view(self.schools[site]) for site in sorted(self.schools)]
+
+    def _school_view(self, school: School) -> dict[str, Any]:
+        now, summary = self._now(), school.summary
+        heartbeat = summary.heartbeat_s if summary is not None else DEFAULT_HEARTBEAT_S
+        age = None if school.last_contact is None else max(now - school.last_contact, 0.0)
+        reachable = (
+            age is not None and age <= MISSED_BEATS * heartbeat and school.bridge_up is not False
+        )
+        return {
+            "site": school.site,
+            "reachable": reachable,
+            "hub": _state(school.hub_online),
+            "bridge": _state(school.bridge_up),
+            "last_contact_age_s": None if age is None else round(age, 1),
+            "summary_age_s": None
+            if school.summary_at is None
+            else round(now - school.summary_at, 1),
+            "summary": None if summary is None else _summary_view(summary),
+        }
+
+
+def _state(flag: bool | None) -> str:
+    return "unknown" if flag is None else "up" if flag else "down"
+
+
+def _summary_view(summary: DistrictSummary) -> dict[str, Any]:
+    body = dataclasses.asdict(summary)
+    body["directives"] = [
+        d | {"action": d["action"].value, "scope": d["scope"].value} for d in body["directives"]
+    ]
+    return body
+
+
+def _restored(site: str, row: dict[str, Any]) -> School:
+    summary = None
+    if row["summary"] is not None:
+        try:
+            summary = decode(row["summary"], DistrictSummary)
+        except DecodeError:
+            summary = None
+    return School(
+        site=site,
+        summary=summary,
+        summary_at=row["summary_at"],
+        hub_online=None if row["hub_online"] is None else bool(row["hub_online"]),
+        bridge_up=None if row["bridge_up"] is None else bool(row["bridge_up"]),
+        last_contact=row["last_contact"],
+    )

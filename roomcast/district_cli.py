@@ -1,0 +1,190 @@
+"""``roomcast district serve | request``: the district service, and one district action.
+
+The directory is the one ``roomcast provision district init`` made: the service's
+identity (``service/``), the request-signing key, the NATS nodes and the schools.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the service (uvicorn, starlette) loads only when it runs
+    from district.requests import DistrictAction
+    from district.service import DistrictServiceConfig
+
+CONNECT_S = 30.0
+SUMMARIES_S = 5.0
+"""How long a request waits for the named schools' retained summaries before asking."""
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("district", help="the district: its service, its requests")
+    actions = parser.add_subparsers(required=True, metavar="ACTION")
+    serve = actions.add_parser("serve", help="run the district service (every school)")
+    _common(serve)
+    serve.add_argument("--state-dir", type=Path, help="default: <district-dir>/state")
+    serve.add_argument("--http-port", type=int, default=8090)
+    serve.add_argument("--verbose", action="store_true")
+    serve.set_defaults(run=_serve)
+    ask = actions.add_parser("request", help="ask the schools named for a directive (signed)")
+    _common(ask)
+    ask.add_argument("action", help="hold, secure, lockdown, evacuate, shelter, all_clear")
+    ask.add_argument("--school", action="append", required=True, help="repeat per school")
+    mode = ask.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--drill", action="store_true", dest="drill")
+    mode.add_argument("--real", action="store_false", dest="drill")
+    ask.add_argument("--building", help="one building of each school (default: the school)")
+    for detail in ("location", "hazard", "strategy", "note"):
+        ask.add_argument(f"--{detail}")
+    ask.add_argument("--user", required=True, help="the district user asking (audited)")
+    ask.add_argument("--yes", action="store_true", help="confirmed already; still printed")
+    ask.add_argument("--wait", type=float, default=60.0, help="seconds to follow the rooms")
+    ask.set_defaults(run=_request)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--district-dir", type=Path, required=True)
+    parser.add_argument("--node", help="the NATS node to try first (default: the first)")
+
+
+def service_config(
+    district_dir: Path,
+    *,
+    node: str | None = None,
+    state_dir: Path | None = None,
+    http_port: int = 8090,
+) -> DistrictServiceConfig:
+    from district.service import DistrictServiceConfig
+    from provisioning.district import open_district
+    from transport.endpoint import BrokerEndpoint, TlsFiles
+
+    layout, record = open_district(district_dir)
+    chosen = next((n for n in record.nodes if node in (None, n.name)), None)
+    if chosen is None:
+        known = ", ".join(n.name for n in record.nodes)
+        raise SystemExit(f"no NATS node {node!r} in {layout.record} (nodes: {known})")
+    identity = layout.service
+    tls = TlsFiles(ca=identity.ca, cert=identity.cert, key=identity.key)
+    ordered = [chosen, *(n for n in record.nodes if n is not chosen)]
+    state = state_dir or layout.root / "state"
+    state.mkdir(mode=0o700, exist_ok=True)
+    return DistrictServiceConfig(
+        district=record.district,
+        brokers=tuple(BrokerEndpoint(host=n.host, port=n.mqtt_port, tls=tls) for n in ordered),
+        schools=tuple(sorted(record.schools)),
+        state_dir=state,
+        http_port=http_port,
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from district.service import DistrictService
+    from transport.running import configure_logging, run_until_signalled
+
+    configure_logging(args.verbose)
+    config = service_config(
+        args.district_dir, node=args.node, state_dir=args.state_dir, http_port=args.http_port
+    )
+    return run_until_signalled(DistrictService(config).run())
+
+
+def _request(args: argparse.Namespace) -> int:
+    from district.requests import DistrictAction
+    from protocol.srp import parse_action
+    from protocol.topics import ScopeKind
+
+    details = {d: getattr(args, d) for d in ("location", "hazard", "strategy", "note")}
+    action = DistrictAction(
+        action=parse_action(args.action),
+        drill=args.drill,
+        schools=tuple(args.school),
+        issued_by=args.user,
+        scope=ScopeKind.BUILDING if args.building else ScopeKind.SITE,
+        target=args.building or "",
+        details={k: v for k, v in details.items() if v is not None},
+    )
+
+    def confirm(words: str) -> bool:
+        print(words, file=sys.stderr)
+        if args.yes:
+            return True
+        return input("Type yes to send it: ").strip().lower() == "yes"
+
+    result = asyncio.run(
+        run_request(args.district_dir, action, node=args.node, confirm=confirm, wait_s=args.wait)
+    )
+    print(json.dumps(result, indent=2))
+    return 0 if result["ok"] else 1
+
+
+async def run_request(
+    district_dir: Path,
+    action: DistrictAction,
+    *,
+    node: str | None,
+    confirm: Callable[[str], bool],
+    wait_s: float,
+) -> dict[str, Any]:
+    """Connect to the district broker, read the schools' summaries, confirm, send, follow."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from district.board import DistrictBoard
+    from district.requests import carry_out
+    from district.store import DistrictStore
+    from protocol.topics import DISTRICT_VIEW
+    from provisioning.district import open_district
+    from transport.link import Link
+
+    layout, _ = open_district(district_dir)
+    key = load_pem_private_key(layout.signing_key.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SystemExit(f"{layout.signing_key} is not the district's Ed25519 key")
+    with tempfile.TemporaryDirectory() as scratch:
+        config = service_config(district_dir, node=node, state_dir=Path(scratch))
+        store = DistrictStore(config.state_dir / "request.db")
+        board = DistrictBoard(store=store, schools=config.schools, clock=_clock())
+        link = Link(config.brokers, client_id=f"roomcast-district-{config.district}-cli", will=None)
+        for topic_filter in DISTRICT_VIEW:
+            link.route(topic_filter, board.on_message)
+        task = asyncio.create_task(link.run())
+        try:
+            async with asyncio.timeout(CONNECT_S):
+                await link.connected.wait()
+            await _summaries_of(board, action.schools)
+            return await carry_out(
+                action, link=link, board=board, key=key, district=config.district,
+                confirm=confirm, wait_s=wait_s,
+            )  # fmt: skip
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            store.close()
+
+
+async def _summaries_of(board: Any, sites: tuple[str, ...]) -> None:
+    """Until each named school's retained summary came (bounded: the words say if not)."""
+    changed = asyncio.Event()
+    board.watchers.add(changed.set)
+    try:
+        async with asyncio.timeout(SUMMARIES_S):
+            while not all(s in board.schools and board.schools[s].summary for s in sites):
+                changed.clear()
+                await changed.wait()
+    except TimeoutError:
+        pass
+    finally:
+        board.watchers.discard(changed.set)
+
+
+def _clock() -> Callable[[], float]:
+    import time
+
+    return time.time

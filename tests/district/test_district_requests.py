@@ -1,0 +1,191 @@
+"""District requests end to end, on real processes: three NATS nodes (JetStream, MQTT,
+TLS), three schools each with its own Mosquitto bridged to them, a real hub and its rooms'
+device services. The district signs; each school hub checks and issues its own directive;
+the acks come back to the district in the school's summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hub.directives import DirectiveRequest
+from hub.district_requests import UNVERIFIED
+from protocol.district import DistrictSummary
+from protocol.messages import Directive, EventKind
+from protocol.srp import Action
+from protocol.topics import DistrictChannel, Topics
+from provisioning.district import DistrictLayout
+from tests.conftest import eventually
+from tests.district.conftest import NatsCluster, district_client
+from tests.district.schools import (
+    School,
+    bridged,
+    district_key,
+    district_of,
+    district_request,
+    next_summary,
+    send_request,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+SCHOOLS = ("lincoln", "adams", "jefferson")
+ALL_SITES = "roomcast/v1/+/district/#"
+REACH_S = 60.0
+
+
+def start_all(cluster: NatsCluster) -> None:
+    for node in cluster.nodes:
+        cluster.start(node.name)
+
+
+def latest(school: School) -> Directive | None:
+    directives = school.running_hub.engine.directives
+    return directives.issued(directives.latest_seq) if directives.latest_seq else None
+
+
+async def every_room_confirms(school: School, request_id: str) -> Directive:
+    """Wait until the school issued a directive for ``request_id`` and every room acked it."""
+    hub = school.running_hub
+
+    def done() -> bool:
+        directive = latest(school)
+        return (
+            directive is not None
+            and hub.store.requests_of([directive.seq]) == {directive.seq: request_id}
+            and school.confirmed(directive)
+        )
+
+    await eventually(done, hub, within_s=REACH_S, what=f"every room of {school.name} to ack")
+    directive = latest(school)
+    assert directive is not None
+    return directive
+
+
+def confirmed_for(request_id: str) -> object:
+    def check(summary: DistrictSummary) -> bool:
+        return any(
+            d.request == request_id and d.confirmed == d.total == summary.rooms
+            for d in summary.directives
+        )
+
+    return check
+
+
+async def test_a_district_secure_to_two_of_three_schools_and_the_refusals(
+    tmp_path: Path, district: DistrictLayout, cluster: NatsCluster
+) -> None:
+    key = district_key(district)
+    async with (
+        district_of(tmp_path, district, lambda: start_all(cluster), SCHOOLS) as schools,
+        district_client(district.service, cluster.nodes[-1], name="district") as desk,
+    ):
+        lincoln, adams, jefferson = schools
+        await desk.subscribe(ALL_SITES, qos=1)
+        await bridged(desk, schools)
+        secure = {s.name: district_request(key, s.name, request_id="r-secure-1", drill=True)
+                  for s in (lincoln, adams)}  # fmt: skip
+        for request in secure.values():
+            await send_request(desk, request)
+        for school in (lincoln, adams):
+            directive = await every_room_confirms(school, "r-secure-1")
+            assert (directive.action, directive.drill) == (Action.SECURE, True)
+            assert directive.issued_by == "district:safety-kim"
+        assert jefferson.running_hub.engine.directives.latest_seq == 0
+        assert all(node.service.shown_seq == 0 for node in jefferson.nodes)
+        # The acks come back to the district in each school's summary.
+        for school in (lincoln, adams):
+            summary = await next_summary(desk, school.name, confirmed_for("r-secure-1"))  # type: ignore[arg-type]
+            assert summary.confirmed == summary.in_force == summary.rooms == 2
+
+        # Refused: the same request again, one signed by another key, one for Adams
+        # published on Lincoln's topic. None changes a room; each is counted and audited.
+        await send_request(desk, secure["lincoln"])
+        await send_request(desk, district_request(Ed25519PrivateKey.generate(), "lincoln"))
+        await send_request(
+            desk, district_request(key, "adams", request_id="r-misdirected"), to="lincoln"
+        )
+        hub = lincoln.running_hub
+        reasons = (
+            "district request replayed",
+            "district request bad signature",
+            "district request for another school",
+        )
+        await eventually(
+            lambda: all(hub.engine.rejected.counts[r] == 1 for r in reasons),
+            hub,
+            what=lambda: f"the three refusals (counts: {dict(hub.engine.rejected.counts)})",
+        )
+        refused = hub.store.audit_search(text="district request refused")
+        assert {e["user"] for e in refused} == {"district:safety-kim", UNVERIFIED}
+        assert {e["detail"].get("request_id") for e in refused} >= {"r-secure-1", "r-misdirected"}
+        assert hub.engine.directives.latest_seq == 1
+        assert adams.running_hub.engine.directives.latest_seq == 1
+        summary = await next_summary(
+            desk, "lincoln", lambda s: any(o.request_id == "r-misdirected" for o in s.requests)
+        )
+        (misdirected,) = [o for o in summary.requests if o.request_id == "r-misdirected"]
+        assert not misdirected.issued and "another school" in (misdirected.reason or "")
+
+
+async def test_a_nats_node_killed_during_a_district_request_loses_no_room(
+    tmp_path: Path, district: DistrictLayout, cluster: NatsCluster
+) -> None:
+    key = district_key(district)
+    async with (
+        district_of(tmp_path, district, lambda: start_all(cluster), SCHOOLS[:2]) as schools,
+        district_client(district.service, cluster.nodes[-1], name="district") as desk,
+    ):
+        await desk.subscribe(ALL_SITES, qos=1)
+        await bridged(desk, schools)
+        for school in schools:
+            await send_request(desk, district_request(key, school.name, request_id="r-kill"))
+        cluster.kill(cluster.nodes[0].name)  # the node both bridges are connected to
+        for school in schools:
+            directive = await every_room_confirms(school, "r-kill")
+            assert directive.action is Action.SECURE
+
+
+async def test_a_school_cut_off_keeps_working_and_tells_the_district_when_back(
+    tmp_path: Path, district: DistrictLayout, cluster: NatsCluster
+) -> None:
+    async with (
+        district_of(
+            tmp_path, district, lambda: start_all(cluster), SCHOOLS[:2],
+            proxied=frozenset({"lincoln"}),
+        ) as schools,
+        district_client(district.service, cluster.nodes[-1], name="district") as desk,
+    ):  # fmt: skip
+        lincoln = schools[0]
+        hub = lincoln.running_hub
+        await desk.subscribe(ALL_SITES, qos=1)
+        bridge = Topics("lincoln").district(DistrictChannel.BRIDGE)
+        states: list[bytes] = []
+
+        def seen(topic: str, payload: bytes) -> None:
+            if topic == bridge:
+                states.append(payload)
+
+        await bridged(desk, schools)
+        lincoln.cut()
+        # Locally, everything still works: a panic reaches the office, a Lockdown every room.
+        press = lincoln.nodes[0]
+        press.service.activate(EventKind.PANIC)
+        await eventually(lambda: len(hub.store.open_panics()) == 1, hub, what="the panic")
+        lockdown = hub.engine.directives.issue(
+            DirectiveRequest(action=Action.LOCKDOWN), user="office-jones"
+        )
+        await eventually(
+            lambda: lincoln.confirmed(lockdown), hub, *lincoln.nodes, what="every room to ack"
+        )
+        lincoln.restore()
+
+        def caught_up(summary: DistrictSummary) -> bool:
+            return summary.alerts == 1 and any(
+                d.seq == lockdown.seq and d.confirmed == d.total == 2 for d in summary.directives
+            )
+
+        summary = await next_summary(desk, "lincoln", caught_up, seen=seen)
+        assert summary.alert_rooms == (press.service.config.room,)
+        assert b"0" in states and states[-1] == b"1", states  # the district saw the cut

@@ -1,0 +1,110 @@
+"""The district's board on a real SQLite file: what it believes of each school, what it
+refuses, when it calls a school unreachable, and what survives its restart."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from district.board import DistrictBoard
+from district.store import DistrictStore
+from protocol.codec import encode
+from protocol.district import DistrictSummary, SummaryDirective
+from protocol.messages import HubState
+from protocol.srp import Action
+from protocol.topics import DistrictChannel, ScopeKind, Topics
+from tests.unit.conftest import FakeClock
+from tests.unit.factories import T0
+
+LINCOLN = Topics("lincoln")
+
+
+def summary(**changes: object) -> DistrictSummary:
+    fields: dict[str, object] = {
+        "site": "lincoln", "seq": 5, "epoch": 2, "time": T0, "heartbeat_s": 10.0,
+        "rooms": 3, "in_force": 0, "confirmed": 0, "alerts": 0, "offline": 0,
+    }  # fmt: skip
+    return DistrictSummary(**(fields | changes))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[DistrictStore]:
+    made = DistrictStore(tmp_path / "district.db")
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def board(store: DistrictStore, clock: FakeClock) -> DistrictBoard:
+    return DistrictBoard(store=store, schools=["lincoln", "adams"], clock=clock)
+
+
+def lincoln(board: DistrictBoard) -> dict[str, object]:
+    return {s["site"]: s for s in board.view()}["lincoln"]
+
+
+def test_a_school_heard_is_reachable_until_two_heartbeats_pass(
+    board: DistrictBoard, clock: FakeClock
+) -> None:
+    assert lincoln(board)["reachable"] is False  # never heard
+    board.on_message(LINCOLN.district(DistrictChannel.SUMMARY), encode(summary()))
+    state = HubState(online=True, epoch=2, heartbeat_s=5.0, time=T0)
+    board.on_message(LINCOLN.hub_state, encode(state))
+    board.on_message(LINCOLN.district(DistrictChannel.BRIDGE), b"1")
+    view = lincoln(board)
+    assert (view["reachable"], view["hub"], view["bridge"]) == (True, "up", "up")
+    clock.advance(20.5)  # two of its 10 s heartbeats
+    assert lincoln(board)["reachable"] is False
+    board.on_message(LINCOLN.district(DistrictChannel.SUMMARY), encode(summary(seq=6)))
+    assert lincoln(board)["reachable"] is True
+    board.on_message(LINCOLN.district(DistrictChannel.BRIDGE), b"0")
+    assert (lincoln(board)["reachable"], lincoln(board)["bridge"]) == (False, "down")
+
+
+def test_what_is_not_the_schools_own_is_refused(board: DistrictBoard) -> None:
+    board.on_message(Topics("elsewhere").district(DistrictChannel.SUMMARY), encode(summary()))
+    board.on_message(LINCOLN.district(DistrictChannel.SUMMARY), encode(summary(site="adams")))
+    board.on_message(LINCOLN.district(DistrictChannel.SUMMARY), b"{" * 50)
+    board.on_message(LINCOLN.district(DistrictChannel.BRIDGE), b"maybe")
+    assert board.rejected == {
+        "unknown school": 1,
+        "malformed": 2,
+        "unexpected topic or payload": 1,
+    }
+    assert lincoln(board)["summary"] is None and lincoln(board)["last_contact_age_s"] is None
+
+
+def test_an_older_summary_never_replaces_a_newer_and_the_newest_survives_a_restart(
+    board: DistrictBoard, store: DistrictStore, clock: FakeClock
+) -> None:
+    topic = LINCOLN.district(DistrictChannel.SUMMARY)
+    board.on_message(topic, encode(summary(seq=7, alerts=1, alert_rooms=("101",))))
+    board.on_message(topic, encode(summary(seq=6)))  # a retained copy, late
+    assert lincoln(board)["summary"]["alerts"] == 1  # type: ignore[index]
+    board.on_message(topic, encode(dataclasses.replace(summary(), epoch=3, seq=1)))
+    assert lincoln(board)["summary"]["alerts"] == 0  # type: ignore[index]  # a hub restart
+    again = DistrictBoard(store=store, schools=["lincoln"], clock=clock)
+    assert lincoln(again)["summary"]["epoch"] == 3  # type: ignore[index]
+
+
+def test_the_timeline_tells_what_changed_from_one_summary_to_the_next(
+    board: DistrictBoard,
+) -> None:
+    topic = LINCOLN.district(DistrictChannel.SUMMARY)
+    secure = SummaryDirective(
+        seq=4, action=Action.SECURE, scope=ScopeKind.SITE, drill=True, issued_at=T0,
+        confirmed=3, total=3, request="r-1",
+    )  # fmt: skip
+    board.on_message(topic, encode(summary(seq=1)))
+    board.on_message(topic, encode(summary(seq=2, directives=(secure,), in_force=3)))
+    board.on_message(topic, encode(summary(seq=3, alerts=1, alert_rooms=("101",))))
+    lines = [h["line"] for h in reversed(board.history("lincoln") or [])]
+    assert lines == [
+        "in force: DRILL SECURE #4 for the school (district request r-1)",
+        "no longer in force: DRILL SECURE #4 for the school (district request r-1)",
+        "open panic alerts: 0 -> 1 (rooms: 101)",
+    ]
+    assert board.history("nowhere") is None
