@@ -75,4 +75,12 @@ async def test_a_spanish_teachers_page(
     await expect(page.locator("#term")).to_have_text("LOCKDOWN")  # SRP's term, as worded
     await expect(page.get_by_role("button", name="Todos presentes")).to_be_visible()
     await expect(page.locator("#panic-help")).to_contain_text("Mantenga presionado")
+    await page.wait_for_timeout(1500)  # the page's script has redrawn from the hub's reply
+    await expect(page.locator("#roll-said")).to_have_text("Todavía sin reportar.")
+    await expect(page.locator("#contact-age")).to_have_text("ahora")
+    await page.get_by_role("button", name="Mantenga presionado para enviar").hover()
+    await page.mouse.down()
+    await expect(page.locator("#panic-count")).to_contain_text("Siga presionando")
+    await page.mouse.up()
+    await expect(page.locator("#panic-count")).to_have_text("Soltó: no se envió nada.")
     assert await axe_violations(page) == []
