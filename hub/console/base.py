@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from hub.access import Access, Handler, http_status
 from hub.auth import Permission, Principal, Users, UsersUnavailable
+from hub.console.i18n import N_
 from hub.console.render import Renderer
 from hub.errors import Refused
 from hub.parts import HubParts
@@ -18,11 +19,6 @@ from hub.user_language import DEFAULT, LANGUAGES
 from hub.weather.view import weather_view
 
 PageHandler = Callable[[Request, Principal], Awaitable[Response]]
-
-
-def N_(message: str) -> str:
-    """Marks a word for the catalog; the template translates it where it is shown."""
-    return message
 
 
 NAV: tuple[tuple[str, str, Permission], ...] = (

@@ -27,6 +27,15 @@ LOCALE = Path(__file__).parent / "locale"
 DOMAIN = "console"
 
 
+Words = tuple[str, dict[str, str]]
+"""A message for a page to translate (a template says ``_(w[0], **w[1])``) and its values."""
+
+
+def N_(message: str) -> str:  # gettext's usual name for "marked for the catalog"
+    """Marks a word for the catalog; the template translates it where it is shown."""
+    return message
+
+
 def catalog_path(language: str) -> Path:
     return LOCALE / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 

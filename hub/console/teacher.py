@@ -25,7 +25,8 @@ from starlette.routing import BaseRoute, Route
 
 from hub.access import SESSION_COOKIE, error, json_body, refusal_response, same_origin
 from hub.auth import Permission, Principal
-from hub.console.base import N_, Console
+from hub.console.base import Console
+from hub.console.i18n import N_
 from hub.errors import Invalid, Refused
 from hub.login import Logins
 from hub.staff import link_digest

@@ -43,6 +43,8 @@ async def test_a_spanish_users_board_then_back_to_english(
         await expect(page.get_by_role("heading", name="Edificio main")).to_be_visible()
         await expect(page.locator(".latest")).to_contain_text("LOCKDOWN")  # the site's term
         await expect(page.get_by_role("button", name="Cerrar sesión")).to_be_visible()
+        await expect(page.locator(".tile .presence").first).to_have_text("Conectada")
+        await expect(page.locator(".tile .ack").first).to_contain_text("Confirmada en")
         await expect(page.get_by_label("Idioma")).to_have_value("es")
         problems += [f"{width}x{height}: {v}" for v in await axe_violations(page)]
     assert problems == []

@@ -19,6 +19,7 @@ from transport.settings import ConfigError, Settings
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = [
     ("hub/console/base.py", "python"),
+    ("hub/console/board.py", "python"),
     ("hub/console/teacher.py", "python"),
     ("hub/console/templates/**.html", "jinja2"),
 ]
