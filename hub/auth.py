@@ -29,6 +29,7 @@ from typing import Any
 
 from hub.staff import Staff, staff_record
 from hub.store import HubStore
+from hub.user_language import DEFAULT, record_language
 from protocol.accounts import DUMMY_HASH, BadHash, Role, check_password
 from protocol.factors import Enrolment, valid_digest, valid_secret
 from transport.settings import ConfigError, Settings
@@ -107,6 +108,7 @@ class Account:
     under another epoch no longer counts, and the sessions made before it end."""
     staff: Staff | None = None
     """A teacher's rooms and one-time enrolment link (hub.staff)."""
+    language: str = DEFAULT
 
     @property
     def rooms(self) -> frozenset[str]:
@@ -164,7 +166,10 @@ def _account(settings: Settings, name: str, record: Any) -> Account:
         raise settings.fail(f"{key}.factor_epoch", "must be a string")
     totp = _enrolment(settings, f"{key}.totp", record.get("totp"))
     staff = staff_record(settings, key, record) if role is Role.TEACHER else None
-    return Account(role=role, scrypt=dict(scrypt), totp=totp, factor_epoch=epoch, staff=staff)
+    lang = record_language(settings, key, record)
+    return Account(
+        role=role, scrypt=dict(scrypt), totp=totp, factor_epoch=epoch, staff=staff, language=lang
+    )
 
 
 def _enrolment(settings: Settings, key: str, record: Any) -> Enrolment | None:
@@ -227,9 +232,7 @@ class Users:
         try:
             self._accounts = load_accounts(self._path)
         except ConfigError as error:
-            kept = (
-                "keeping the last good copy" if self._accounts is not None else "nobody can log in"
-            )
+            kept = "keeping the last good copy" if self._accounts else "nobody can log in"
             log.error("users file: %s; %s until it is fixed", error, kept)
 
     def account(self, name: str) -> Account | None:

@@ -24,12 +24,12 @@ from protocol.accounts import USER_NAME, Role, enrolment_link, hash_password
 MAX_NAME = 200
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_users(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 
 
-def _write(path: Path, data: dict[str, Any]) -> None:
+def write_users(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
@@ -59,7 +59,7 @@ def add_teacher(
     unknown = sorted(set(rooms) - set(known_rooms))
     if not rooms or unknown:
         raise Invalid(f"choose the teacher's rooms from the inventory (unknown: {unknown})")
-    data = _read(path)
+    data = read_users(path)
     if user in data["users"]:
         raise Conflict(f"{user} already has an account; choose another user name")
     token, link = enrolment_link()
@@ -71,17 +71,17 @@ def add_teacher(
         "link": link,
         "changed_at": datetime.now(UTC).isoformat(),
     }
-    _write(path, data)
+    write_users(path, data)
     return token
 
 
 def renew_link(path: Path, user: str) -> str:
     """A new one-time link for a teacher (a new phone); the older one stops working."""
-    data = _read(path)
+    data = read_users(path)
     record = data["users"].get(user)
     if record is None or record.get("role") != Role.TEACHER.value:
         raise NotFound(f"no teacher {user!r}")
     token, link = enrolment_link()
     record |= {"link": link, "changed_at": datetime.now(UTC).isoformat()}
-    _write(path, data)
+    write_users(path, data)
     return token

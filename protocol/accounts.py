@@ -26,6 +26,10 @@ _MAXMEM = 128 * 1024 * 1024
 _DKLEN = 32
 
 
+CONSOLE_LANGUAGES = ("en", "es")
+"""A user's ``language`` in the users file: the console's and the teacher's page's words."""
+
+
 class Role(StrEnum):
     """What a console user may do; the hub enforces it, provisioning only records it."""
 

@@ -13,16 +13,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from protocol.accounts import Role
+from protocol.accounts import CONSOLE_LANGUAGES, Role
 from provisioning import second_factor as factors
 from provisioning import users
 
+_SET_LANGUAGE = ("add", "passwd", "role", "language")
+
 
 def _cmd_user(args: argparse.Namespace) -> int:
+    code = _cmd_user_action(args)
+    if code == 0 and args.language is not None and args.action in _SET_LANGUAGE:
+        users.set_language(args.site_dir, args.name, args.language)
+        print(f"{args.name}: console and teacher's page in {args.language}")
+    return code
+
+
+def _cmd_user_action(args: argparse.Namespace) -> int:
+    if args.action == "language" and args.language is None:
+        print("error: `user language` needs --language", file=sys.stderr)
+        return 2
+    if args.action == "language":
+        return 0  # _cmd_user sets it
     if args.action == "list":
-        for name, role in users.list_users(args.site_dir).items():
-            print(f"{name}\t{role.value}")
-        return 0
+        return _list(args)
     if args.action == "remove":
         users.remove_user(args.site_dir, args.name)
         print(f"removed {args.name}; the hub ends their open sessions")
@@ -45,6 +58,12 @@ def _cmd_user(args: argparse.Namespace) -> int:
     if not args.password_stdin:
         print(f"{args.name}: password {password}  (shown once; stored only as a hash)")
     _second_factor_after(args)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    for name, role in users.list_users(args.site_dir).items():
+        print(f"{name}\t{role.value}")
     return 0
 
 
@@ -86,11 +105,21 @@ def _print_enrolled(enrolled: factors.Enrolled, png: Path | None) -> None:
 
 def add_user_parser(sub: Any, site_args: Callable[[argparse.ArgumentParser], None]) -> None:
     """``provision user``; ``site_args`` adds the shared ``--site-dir`` option."""
-    p = sub.add_parser("user", help="console users: add, passwd, role, totp, remove, list")
+    p = sub.add_parser(
+        "user", help="console users: add, passwd, role, totp, remove, list, language"
+    )
     site_args(p)
-    p.add_argument("action", choices=["add", "passwd", "role", "totp", "remove", "list"])
+    p.add_argument(
+        "action", choices=["add", "passwd", "role", "totp", "remove", "list", "language"]
+    )
     p.add_argument("name", nargs="?", default="")
     p.add_argument("--role", choices=[r.value for r in Role])
+    p.add_argument(
+        "--language",
+        choices=CONSOLE_LANGUAGES,
+        help="the user's language on the console and the teacher's page (with add, passwd, "
+        "role or language)",
+    )
     p.add_argument(
         "--password-stdin",
         action="store_true",

@@ -91,7 +91,7 @@ def _record(role: Role, password: str) -> dict[str, Any]:
     return {"role": role.value, "scrypt": hash_password(password), "changed_at": now_text()}
 
 
-_KEPT = ("totp", "factor_epoch", "rooms", "name")
+_KEPT = ("totp", "factor_epoch", "rooms", "name", "language")
 """What a new password keeps: the second factor is a separate thing to have."""
 
 
@@ -154,6 +154,17 @@ def set_role(site_dir: Path | str, name: str, role: Role | str) -> None:
         if old["role"] == Role.ADMIN and new_role is not Role.ADMIN:
             _keep_an_admin(users, name, path)
         users[name] = old | {"role": new_role.value, "changed_at": now_text()}
+        save_users(path, users, owner)
+
+
+def set_language(site_dir: Path | str, name: str, language: str) -> None:
+    """The user's language on the console and the teacher's page (the hub: at once)."""
+    if language not in accounts.CONSOLE_LANGUAGES:
+        raise UserError(f"language must be one of {', '.join(accounts.CONSOLE_LANGUAGES)}")
+    layout, path, owner = _users_path(site_dir)
+    with locked(layout):
+        users = load_users(path)
+        _existing(users, name, path)["language"] = language
         save_users(path, users, owner)
 
 

@@ -9,24 +9,27 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hub.access import Access, Handler, http_status
-from hub.auth import Permission, Principal
+from hub.auth import Permission, Principal, Users, UsersUnavailable
+from hub.console.i18n import N_
 from hub.console.render import Renderer
 from hub.errors import Refused
 from hub.parts import HubParts
 from hub.queries import alert, open_alerts, with_handoffs
+from hub.user_language import DEFAULT, LANGUAGES
 from hub.weather.view import weather_view
 
 PageHandler = Callable[[Request, Principal], Awaitable[Response]]
 
+
 NAV: tuple[tuple[str, str, Permission], ...] = (
-    ("/board", "Board", Permission.READ),
-    ("/issue", "Issue", Permission.ISSUE),
-    ("/alerts", "Alerts", Permission.READ),
-    ("/devices", "Devices", Permission.READ),
-    ("/drills", "Drills", Permission.READ),
-    ("/audit", "Audit log", Permission.AUDIT),
-    ("/kiosk", "Kiosk", Permission.READ),
-    ("/teachers", "Teachers", Permission.MANAGE_STAFF),
+    ("/board", N_("Board"), Permission.READ),
+    ("/issue", N_("Issue"), Permission.ISSUE),
+    ("/alerts", N_("Alerts"), Permission.READ),
+    ("/devices", N_("Devices"), Permission.READ),
+    ("/drills", N_("Drills"), Permission.READ),
+    ("/audit", N_("Audit log"), Permission.AUDIT),
+    ("/kiosk", N_("Kiosk"), Permission.READ),
+    ("/teachers", N_("Teachers"), Permission.MANAGE_STAFF),
 )
 
 
@@ -36,6 +39,7 @@ class Console:
         self.access, self.control = access, access.control
         self.handoffs = parts.handoffs
         self.render = Renderer()
+        self.users = Users(parts.config.users_file)  # each user's language (hub.user_language)
 
     @property
     def site(self) -> str:
@@ -70,7 +74,17 @@ class Console:
             "weather": weather_view(self.parts.weather),
             "nav": [(href, label) for href, label, need in NAV if principal.may(need)],
             "can": {p.name.lower(): principal.may(p) for p in Permission},
+            "language": self.language(principal),
+            "languages": LANGUAGES,
         } | extra
+
+    def language(self, principal: Principal) -> str:
+        """The user's own language (the users file), English if it names none."""
+        try:
+            account = self.users.account(principal.user)
+        except UsersUnavailable:
+            return DEFAULT
+        return DEFAULT if account is None else account.language
 
     def open_alerts(self) -> list[dict[str, Any]]:
         """Every open panic alert, however old, newest first, with its room: every page's

@@ -12,6 +12,7 @@ from itertools import groupby
 from typing import Any
 
 from hub.acknowledgements import ACK_DUE_S
+from hub.console.i18n import N_, Words
 from hub.console.render import clock, latency
 from hub.engine import Engine
 from hub.presence import DeviceRecord
@@ -45,10 +46,10 @@ class Tile:
     term: str
     ack: str
     """acked, waiting, overdue, none"""
-    ack_text: str
+    ack_text: Words
     presence: str
     """online, trouble, offline, none"""
-    presence_text: str
+    presence_text: Words
     screen: Screen
     faults: list[str] = field(default_factory=list)
     alert: dict[str, Any] | None = None
@@ -135,30 +136,32 @@ class BoardBuilder:
             evacuating=self.roll.evacuating(room.id),
         )
 
-    def _presence(self, devices: list[DeviceRecord]) -> tuple[str, str]:
+    def _presence(self, devices: list[DeviceRecord]) -> tuple[str, Words]:
         if not devices:
-            return "none", "No display installed"
+            return "none", (N_("No display installed"), {})
         offline = [d for d in devices if not d.online]
         if offline:
             seen = max((d.last_seen or 0.0 for d in offline), default=0.0)
-            return "offline", "OFFLINE" + (f", last seen {clock(seen)}" if seen else "")
+            if not seen:
+                return "offline", (N_("OFFLINE"), {})
+            return "offline", (N_("OFFLINE, last seen %(at)s"), {"at": clock(seen)})
         silent = self.now - min(d.last_seen or 0.0 for d in devices)
         if silent > LINK_TROUBLE_AFTER_S:
-            return "trouble", f"Link trouble: silent {silent:.0f} s"
-        return "online", "Online"
+            return "trouble", (N_("Link trouble: silent %(s)s s"), {"s": f"{silent:.0f}"})
+        return "online", (N_("Online"), {})
 
-    def _ack(self, room: Room, directive: Directive | None, presence: str) -> tuple[str, str]:
+    def _ack(self, room: Room, directive: Directive | None, presence: str) -> tuple[str, Words]:
         if directive is None:
-            return "none", "No directive yet"
+            return "none", (N_("No directive yet"), {})
         ms = self.engine.acks.room_ack_ms(room, directive)
         if ms is not None:
-            return "acked", f"Confirmed in {latency(ms)}"
-        waited = self.now - directive.issued_at
+            return "acked", (N_("Confirmed in %(time)s"), {"time": latency(ms)})
+        waited = f"{self.now - directive.issued_at:.0f}"
         if presence == "offline":
-            return "overdue", "NOT CONFIRMED: display offline"
-        if waited > ACK_DUE_S:
-            return "overdue", f"NOT CONFIRMED after {waited:.0f} s"
-        return "waiting", f"Waiting for the display ({waited:.0f} s)"
+            return "overdue", (N_("NOT CONFIRMED: display offline"), {})
+        if self.now - directive.issued_at > ACK_DUE_S:
+            return "overdue", (N_("NOT CONFIRMED after %(s)s s"), {"s": waited})
+        return "waiting", (N_("Waiting for the display (%(s)s s)"), {"s": waited})
 
     def _shown_directive(self, room: Room) -> Directive | None:
         seqs = [self._last_acked.get(d) for d in self.inventory.devices_in(room.id)]

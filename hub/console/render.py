@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from hub.console.i18n import all_translations
+from hub.user_language import DEFAULT
 from protocol.messages import EventKind
 from protocol.srp import Action, is_idle
 
@@ -68,14 +71,16 @@ def _asks_nothing(action: str) -> bool:
     return action == "none" or is_idle(Action(action))
 
 
-def _environment() -> Environment:
+def _environment(translations: gettext.NullTranslations) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
         clock=clock, stamp=stamp, duration=duration, latency=latency, ago=ago, details=details
     )
@@ -86,13 +91,18 @@ def _environment() -> Environment:
 
 
 class Renderer:
-    """Renders a page, or only its live part when the page's script asks (``?part=main``)."""
+    """Renders a page, or only its live part when the page's script asks (``?part=main``),
+    in the language the context names (``language``; English when it names none).
+
+    One environment per language: a render never switches another's translations."""
 
     def __init__(self) -> None:
-        self.env = _environment()
+        self.envs = {code: _environment(t) for code, t in all_translations().items()}
 
     def text(self, template: str, **context: Any) -> str:
-        return self.env.get_template(template).render(**context)
+        language = context.setdefault("language", DEFAULT)
+        env = self.envs.get(language, self.envs[DEFAULT])
+        return env.get_template(template).render(**context)
 
     def page(
         self, request: Request, name: str, context: dict[str, Any], *, status: int = 200

@@ -11,6 +11,7 @@ from hub.console.actions import ControlActions
 from hub.console.base import Console
 from hub.console.enrol import EnrolPage
 from hub.console.issue import IssuePages
+from hub.console.language import LanguageControl
 from hub.console.pages import LivePages
 from hub.console.render import STATIC
 from hub.console.reports import ReportPages
@@ -30,6 +31,11 @@ def console_routes(parts: HubParts, access: Access, logins: Logins) -> list[Base
         Route("/", live.home),
         Route("/login", live.login),
         Route("/enrol", EnrolPage(logins, console).show),
+        Route(
+            "/language",
+            LanguageControl(access.sessions, parts.config.users_file).choose,
+            methods=["POST"],
+        ),
         Route("/board", page(read, live.board)),
         Route("/kiosk", page(read, live.kiosk)),
         Route("/alerts", page(read, live.alerts)),

@@ -26,11 +26,13 @@ from starlette.routing import BaseRoute, Route
 from hub.access import SESSION_COOKIE, error, json_body, refusal_response, same_origin
 from hub.auth import Permission, Principal
 from hub.console.base import Console
+from hub.console.i18n import N_
 from hub.errors import Invalid, Refused
 from hub.login import Logins
 from hub.staff import link_digest
 from hub.staff_file import add_teacher, renew_link
 from hub.teacher import TeacherDesk
+from hub.user_language import LANGUAGES
 
 TeacherHandler = Callable[[Request, Principal], Awaitable[Response]]
 
@@ -69,6 +71,9 @@ class TeacherPages:
         return guarded
 
     def _html(self, name: str, **context: Any) -> Response:
+        me = context.get("me")
+        if me is not None:
+            context |= {"language": self.console.language(me), "languages": LANGUAGES}
         page = self.console.render.text(name, site=self.console.site, **context)
         response = HTMLResponse(page)
         response.headers["cache-control"] = "no-store"
@@ -91,7 +96,7 @@ class TeacherPages:
             me=principal,
             rooms=rooms,
             view=view,
-            why="" if rooms else "No room is assigned to you yet: ask the office.",
+            why="" if rooms else N_("No room is assigned to you yet: ask the office."),
             hold_s=self.hold_s,
             heartbeat_s=self.heartbeat_s,
             cancel_window_s=self.desk.cancel_window_s,

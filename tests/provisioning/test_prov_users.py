@@ -19,9 +19,10 @@ from provisioning import (
     set_role,
     verify_password,
 )
+from provisioning.cli import main
 from provisioning.errors import UserError
 from provisioning.site import SiteLayout
-from provisioning.users import list_users
+from provisioning.users import list_users, set_language
 
 
 def test_init_creates_an_admin_whose_generated_password_verifies(tmp_path: Path) -> None:
@@ -107,3 +108,16 @@ def test_the_last_admin_cannot_be_removed_or_demoted(site: SiteLayout) -> None:
     assert list_users(site.root) == {"deputy": Role.ADMIN}
     with pytest.raises(UserError, match="no user 'admin'"):
         set_password(site.root, "admin", "a long enough password")
+
+
+def test_a_users_language_is_set_kept_across_a_new_password_and_checked(
+    site: SiteLayout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_user(site.root, "ana", "office", "a long enough password")
+    argv = ["provision", "user", "--site-dir", str(site.root), "language", "ana"]
+    assert main([*argv, "--language", "es"]) == 0
+    assert "ana: console and teacher's page in es" in capsys.readouterr().out
+    set_password(site.root, "ana", "another long password")
+    assert json.loads(site.hub.users.read_text())["users"]["ana"]["language"] == "es"
+    with pytest.raises(UserError, match="language must be one of en, es"):
+        set_language(site.root, "ana", "fr")

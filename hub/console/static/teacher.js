@@ -57,6 +57,11 @@
   });
   const room = body.dataset.room;
   if (!room) return;
+  // The page's words in the user's language (teacher.html's data-words, from the catalog);
+  // a word it lacks stays English. %(name)s is filled from `vars`.
+  const words = JSON.parse(body.dataset.words || "{}");
+  const say = (text, vars = {}) =>
+    (words[text] || text).replace(/%\((\w+)\)s/g, (all, name) => String(vars[name]));
   const api = `/api/teacher/rooms/${encodeURIComponent(room)}`;
   const heartbeatMs = Math.max(500, Number(body.dataset.heartbeatS) * 1000);
   const holdMs = Number(body.dataset.holdS) * 1000;
@@ -72,12 +77,12 @@
   function judgeLink() {
     const since = Date.now() - link.lastContact;
     const lost = link.failed || since > staleAfterMs || navigator.onLine === false;
-    $("contact-age").textContent = lost ? `LOST, last ${age(since)} ago` : "now";
+    $("contact-age").textContent = lost ? say("LOST, last %(age)s ago", { age: age(since) }) : say("now");
     const banner = $("link-lost");
     if (lost) {
       $("link-lost-text").textContent =
-        `NO CONTACT WITH THE HUB: last contact ${age(since)} ago. What you see may be out of date. ` +
-        "A panic press keeps trying; use the room's button or call the office.";
+        say("NO CONTACT WITH THE HUB: last contact %(age)s ago. What you see may be out of date. " +
+          "A panic press keeps trying; use the room's button or call the office.", { age: age(since) });
     }
     if (lost !== link.lost) {
       link.lost = lost;
@@ -98,7 +103,7 @@
     document.title = `${view.label}: ${d.term}${d.drill ? " (DRILL)" : ""} · Roomcast`;
     $("roll-due").hidden = !d.roll_due;
     $("roll-none").hidden = Boolean(d.roll_due);
-    const said = view.roll ? `Reported: ${view.roll.words}` : (d.roll_due ? "Not reported yet." : "");
+    const said = view.roll ? say("Reported: %(words)s", { words: view.roll.words }) : (d.roll_due ? say("Not reported yet.") : "");
     if ($("roll-said").textContent !== said) $("roll-said").textContent = said;
     const open = view.panics.find((p) => p.cancellable);
     if (open && !sent.eventId) showSent(open.event_id, open.cancel_until * 1000 - (view.hub_time * 1000 - Date.now()));
@@ -133,9 +138,9 @@
     const said = $("roll-said");
     try {
       const { ok, reply } = await send(`${api}/roll`, { seq: shown.directive.seq, ...counts }, csrf);
-      said.textContent = ok ? `Sent: ${reply.words}` : `Not sent: ${reply.error}`;
+      said.textContent = ok ? say("Sent: %(words)s", { words: reply.words }) : say("Not sent: %(error)s", { error: reply.error });
     } catch {
-      said.textContent = "Not sent: the hub does not answer. Try again.";
+      said.textContent = say("Not sent: the hub does not answer. Try again.");
     }
   }
   $("roll-all").addEventListener("click", () => report({ missing: 0 }));
@@ -159,7 +164,7 @@
     button.classList.add("holding");
     const tick = () => {
       const left = Math.ceil((hold.until - Date.now()) / 1000);
-      count.textContent = left > 0 ? `Keep holding: sending in ${left}…` : "Sending…";
+      count.textContent = left > 0 ? say("Keep holding: sending in %(left)s…", { left }) : say("Sending…");
     };
     tick();
     hold.ticker = window.setInterval(tick, 200);
@@ -171,7 +176,7 @@
     window.clearInterval(hold.ticker);
     hold.timer = 0;
     button.classList.remove("holding");
-    if (letGo) count.textContent = "Let go: nothing was sent.";
+    if (letGo) count.textContent = say("Let go: nothing was sent.");
   }
   button.addEventListener("pointerdown", startHold);
   button.addEventListener("keydown", (event) => { if (event.key === " " || event.key === "Enter") startHold(event); });
@@ -190,9 +195,9 @@
           showSent(reply.event_id, Date.now() + (reply.cancel_until - reply.at) * 1000);
           return;
         }
-        if (status < 500) { count.textContent = `Not sent: ${reply.error}. Use the room's button or call the office.`; button.disabled = false; return; }
+        if (status < 500) { count.textContent = say("Not sent: %(error)s. Use the room's button or call the office.", { error: reply.error }); button.disabled = false; return; }
       } catch { /* no answer: try again */ }
-      count.textContent = `The hub does not answer: still trying (${attempt}). Use the room's button or call the office.`;
+      count.textContent = say("The hub does not answer: still trying (%(attempt)s). Use the room's button or call the office.", { attempt });
       await new Promise((resolve) => window.setTimeout(resolve, 1000));
     }
   }
@@ -203,17 +208,17 @@
     button.disabled = true;
     $("panic-sent").hidden = false;
     $("panic-cancel").hidden = false;
-    $("panic-sent-text").textContent = "Panic alert sent: the office has it.";
+    $("panic-sent-text").textContent = say("Panic alert sent: the office has it.");
     window.clearInterval(sent.ticker);
     const tick = () => {
       const left = Math.ceil((sent.cancelUntil - Date.now()) / 1000);
       if (left <= 0) {
         $("panic-cancel").hidden = true;
         window.clearInterval(sent.ticker);
-        count.textContent = "The cancel window has passed: to withdraw the alert, call the office.";
+        count.textContent = say("The cancel window has passed: to withdraw the alert, call the office.");
         return;
       }
-      $("panic-cancel").textContent = `Cancel: false alarm (${left} s left)`;
+      $("panic-cancel").textContent = say("Cancel: false alarm (%(left)s s left)", { left });
     };
     tick();
     sent.ticker = window.setInterval(tick, 1000);
@@ -222,14 +227,14 @@
   $("panic-cancel").addEventListener("click", async () => {
     try {
       const { ok, reply } = await send(`${api}/cancel`, { event_id: sent.eventId }, csrf);
-      if (!ok) { count.textContent = `Not cancelled: ${reply.error}`; return; }
+      if (!ok) { count.textContent = say("Not cancelled: %(error)s", { error: reply.error }); return; }
       window.clearInterval(sent.ticker);
       $("panic-sent").hidden = true;
       sent.eventId = "";
       button.disabled = false;
-      count.textContent = "Panic alert cancelled (it stays on record as a false alarm).";
+      count.textContent = say("Panic alert cancelled (it stays on record as a false alarm).");
     } catch {
-      count.textContent = "Not cancelled: the hub does not answer. Try again, or call the office.";
+      count.textContent = say("Not cancelled: the hub does not answer. Try again, or call the office.");
     }
   });
 })();

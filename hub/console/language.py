@@ -1,0 +1,64 @@
+"""The language control on every console page and the teacher's page: ``POST /language``.
+
+A plain HTML form (it works before any script loads), so its CSRF token travels in the form
+rather than in the ``X-CSRF-Token`` header the scripts send; it is checked against the
+session's all the same. The choice goes into the user's record in the users file
+(hub.user_language), so it follows the user to every browser and phone.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from hub.access import MAX_BODY, SESSION_COOKIE
+from hub.auth import Principal, Sessions
+from hub.errors import Refused
+from hub.user_language import set_language
+
+log = logging.getLogger(__name__)
+
+
+def _back_to(asked: str, principal: Principal) -> str:
+    """The page the form was on: a path of ours, never another site (``//host``)."""
+    fallback = "/teacher" if principal.kind == "page" else "/board"
+    return asked if asked.startswith("/") and not asked.startswith("//") else fallback
+
+
+class LanguageControl:
+    def __init__(self, sessions: Sessions, users_file: Path) -> None:
+        self.sessions, self.users_file = sessions, users_file
+
+    def _principal(self, request: Request) -> Principal | None:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        if not token:
+            return None
+        return self.sessions.lookup(token, kind="console") or self.sessions.lookup(
+            token, kind="page"
+        )
+
+    async def choose(self, request: Request) -> Response:
+        principal = self._principal(request)
+        raw = await request.body()
+        form = {k: v[0] for k, v in parse_qs(raw[:MAX_BODY].decode("utf-8", "replace")).items()}
+        if principal is None:
+            return RedirectResponse("/login", status_code=303)
+        if not secrets.compare_digest(form.get("csrf", ""), principal.csrf):
+            return PlainTextResponse("The form is out of date: reload the page.", 403)
+        try:
+            set_language(self.users_file, principal.user, form.get("language", ""))
+        except Refused as refusal:
+            return PlainTextResponse(str(refusal), 400)
+        except OSError as problem:
+            log.error("cannot record %s's language in the users file: %s", principal.user, problem)
+            return PlainTextResponse(
+                "The hub cannot write the users file, so it cannot keep your language: "
+                "ask IT to set it (roomcast provision user add NAME --language es).",
+                503,
+            )
+        return RedirectResponse(_back_to(form.get("next", ""), principal), status_code=303)
