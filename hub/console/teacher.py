@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -33,6 +34,8 @@ from hub.staff import link_digest
 from hub.staff_file import add_teacher, renew_link
 from hub.teacher import TeacherDesk
 from hub.user_language import LANGUAGES
+
+log = logging.getLogger(__name__)
 
 TeacherHandler = Callable[[Request, Principal], Awaitable[Response]]
 
@@ -193,19 +196,25 @@ class TeacherPages:
         user, name = body.get("user"), body.get("name")
         if not isinstance(user, str) or not isinstance(name, str) or not isinstance(rooms, list):
             raise Invalid('send {"user": ..., "name": ..., "rooms": ["101", ...]}')
-        token = await asyncio.to_thread(
-            add_teacher,
-            self._users_file,
-            user=user,
-            name=name,
-            rooms=[str(r) for r in rooms],
-            known_rooms=self.console.engine.presence.inventory.rooms,
-        )
+        try:
+            token = await asyncio.to_thread(
+                add_teacher,
+                self._users_file,
+                user=user,
+                name=name,
+                rooms=[str(r) for r in rooms],
+                known_rooms=self.console.engine.presence.inventory.rooms,
+            )
+        except OSError as problem:
+            return _read_only(problem, f"roomcast provision staff import (with {user})")
         return self._link_answer(request, "teacher added", user.strip().lower(), token)
 
     async def link(self, request: Request) -> Response:
         user = request.path_params["user"]
-        token = await asyncio.to_thread(renew_link, self._users_file, user)
+        try:
+            token = await asyncio.to_thread(renew_link, self._users_file, user)
+        except OSError as problem:
+            return _read_only(problem, f"roomcast provision staff link {user}")
         return self._link_answer(request, "teacher's enrolment link renewed", user, token)
 
     def _link_answer(self, request: Request, action: str, user: str, token: str) -> Response:
@@ -216,6 +225,15 @@ class TeacherPages:
         url = f"{base}/teacher/enrol#user={quote(user)}&token={token}"
         qr = segno.make(url, error="m").svg_data_uri(scale=4, border=2)
         return JSONResponse({"teacher": user, "url": url, "qr": qr})
+
+
+def _read_only(problem: OSError, instead: str) -> Response:
+    """The shipped unit keeps the site directory read-only to the hub (ReadOnlyPaths=), so
+    the console cannot write users.json there: say what IT runs instead."""
+    log.error("cannot write the users file: %s", problem)
+    return error(
+        f"the hub cannot write its users file ({problem.strerror}); IT can: {instead}", 503
+    )
 
 
 def teacher_routes(console: Console, logins: Logins) -> list[BaseRoute]:
