@@ -16,6 +16,7 @@ from typing import Any
 import aiomqtt
 import pytest
 
+from benchmarks.flood import flood_payloads
 from hub import quarantine as cut_offs
 from hub.quarantine import QUARANTINE_FILE
 from hub.queries import open_alerts
@@ -36,19 +37,6 @@ async def attacker(site: ThrowawaySite, mosquitto: MosquittoProcess, nodes: list
         yield client
 
 
-def _cancel(device_id: str, room: str, n: int) -> bytes:
-    return encode(
-        Event(
-            event_id=f"{n:032x}",
-            device_id=device_id,
-            room=room,
-            kind=EventKind.CANCEL,
-            created_at=1.0,
-            cancels=f"{n + 1:032x}",
-        )
-    )
-
-
 def _panic(device_id: str, room: str) -> Event:
     return Event(
         event_id=uuid.uuid4().hex,
@@ -63,8 +51,8 @@ async def _flood_until_cut_off(hub: HubService, client: aiomqtt.Client, device_i
     room = hub.engine.presence.devices[device_id].room
     topic = Topics(hub.config.site).device(device_id, DeviceChannel.EVENT)
     limits = hub.guard.limits
-    for n in range(limits.burst + limits.cut_off_after + 500):
-        await client.publish(topic, _cancel(device_id, room, n), qos=0)
+    for payload in flood_payloads(device_id, room, limits.burst + limits.cut_off_after + 500):
+        await client.publish(topic, payload, qos=0)
     await eventually(
         lambda: device_id in hub.quarantine.cut_off_ids(),
         hub,
