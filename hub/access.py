@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -64,7 +64,14 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def same_origin(request: Request, principal: Principal) -> bool:
+class CsrfHolder(Protocol):
+    """A console session's CSRF token: a hub's (hub.auth) or a district's."""
+
+    @property
+    def csrf(self) -> str: ...
+
+
+def same_origin(request: Request, principal: CsrfHolder) -> bool:
     """A reading request, or a changing one that proves it came from our page (CSRF)."""
     if request.method in ("GET", "HEAD"):
         return True

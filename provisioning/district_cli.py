@@ -14,6 +14,7 @@ from provisioning.district import (
     remove_school,
 )
 from provisioning.district_config import NatsNode
+from provisioning.district_user_cli import add_district_user_parser
 
 DEFAULT_DIR = Path("/etc/roomcast/district")
 SCHOOL_BRIDGE_DIR = Path("/etc/roomcast/site/broker/district")
@@ -60,6 +61,7 @@ def add_district_parser(sub: Any) -> None:
     for parser in (init, add, remove):
         parser.add_argument("--district-dir", type=Path, default=DEFAULT_DIR)
     p.set_defaults(provision_handler=_run)
+    add_district_user_parser(actions)  # its own handler (provisioning.district_user_cli)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -31,6 +31,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _common(serve)
     serve.add_argument("--state-dir", type=Path, help="default: <district-dir>/state")
     serve.add_argument("--http-port", type=int, default=8090)
+    serve.add_argument(
+        "--http-host",
+        default="127.0.0.1",
+        help="where the console listens (default loopback only; put TLS in front: "
+        "docs/district.md, 'The console')",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        help="a reverse proxy (address or CIDR) whose X-Forwarded-For/-Proto to believe",
+    )
     serve.add_argument("--verbose", action="store_true")
     serve.set_defaults(run=_serve)
     ask = actions.add_parser("request", help="ask the schools named for a directive (signed)")
@@ -60,11 +72,19 @@ def service_config(
     node: str | None = None,
     state_dir: Path | None = None,
     http_port: int = 8090,
+    http_host: str = "127.0.0.1",
+    trusted_proxies: tuple[str, ...] = (),
 ) -> DistrictServiceConfig:
     from district.service import DistrictServiceConfig
+    from hub.proxies import TrustedProxies
     from provisioning.district import open_district
+    from provisioning.district_users import users_file
     from transport.endpoint import BrokerEndpoint, TlsFiles
 
+    try:
+        TrustedProxies.parse(list(trusted_proxies))
+    except ValueError as error:
+        raise SystemExit(f"--trusted-proxy: {error}") from None
     layout, record = open_district(district_dir)
     chosen = next((n for n in record.nodes if node in (None, n.name)), None)
     if chosen is None:
@@ -80,7 +100,11 @@ def service_config(
         brokers=tuple(BrokerEndpoint(host=n.host, port=n.mqtt_port, tls=tls) for n in ordered),
         schools=tuple(sorted(record.schools)),
         state_dir=state,
+        users_file=users_file(layout.root),
+        signing_key=layout.signing_key,
+        http_host=http_host,
         http_port=http_port,
+        trusted_proxies=trusted_proxies,
     )
 
 
@@ -90,8 +114,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     configure_logging(args.verbose)
     config = service_config(
-        args.district_dir, node=args.node, state_dir=args.state_dir, http_port=args.http_port
-    )
+        args.district_dir, node=args.node, state_dir=args.state_dir, http_port=args.http_port,
+        http_host=args.http_host, trusted_proxies=tuple(args.trusted_proxy),
+    )  # fmt: skip
     return run_until_signalled(DistrictService(config).run())
 
 
