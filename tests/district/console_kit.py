@@ -4,8 +4,12 @@ the very entry point the service's MQTT link calls (``DistrictBoard.on_message``
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from district.board import DistrictBoard
 from protocol.codec import encode
@@ -87,3 +91,17 @@ def schools_in_several_states(board: DistrictBoard) -> None:
         ),
     )  # fmt: skip
     hear(board, summary("taft"), bridge=False)
+
+
+@contextlib.asynccontextmanager
+async def api_client(
+    base_url: str, *, user: str = USERS[DistrictRole.VIEWER]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the district's JSON API with a bearer token (``kind: cli``): the API is
+    behind a session like the console."""
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        login = {"user": user, "password": PASSWORD, "kind": "cli"}
+        response = await client.post("/api/login", json=login)
+        response.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {response.json()['token']}"
+        yield client
