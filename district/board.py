@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from district.history import changes
+from district.record import note_summary
 from district.store import DistrictStore
 from protocol.codec import DecodeError, decode
 from protocol.district import DistrictSummary
@@ -97,6 +98,7 @@ class DistrictBoard:
             )
         school.summary, school.summary_at = summary, now
         self._store.save(school.site, at=now, summary=payload, summary_at=now)
+        note_summary(self._store, summary, at=now)  # the outcomes of requests sent
 
     def _reject(self, reason: str, detail: str) -> None:
         self.rejected[reason] += 1
