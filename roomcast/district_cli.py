@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -171,39 +172,40 @@ async def run_request(
         raise SystemExit(f"{layout.signing_key} is not the district's Ed25519 key")
     config = service_config(district_dir, node=node, state_dir=state_dir)
     clock = _clock()
-    store = DistrictStore(config.state_dir / STORE_NAME)
-    board = DistrictBoard(store=store, schools=config.schools, clock=clock)
-    link = Link(config.brokers, client_id=f"roomcast-district-{config.district}-cli", will=None)
-    for topic_filter in DISTRICT_VIEW:
-        link.route(topic_filter, board.on_message)
-    task = asyncio.create_task(link.run())
-    try:
-        async with asyncio.timeout(CONNECT_S):
-            await link.connected.wait()
-        await _summaries_of(board, sites, since=clock())
-        return await carry_out(
-            action, link=link, board=board, store=store, key=key, district=config.district,
-            confirm=confirm, groups=record.groups, wait_s=wait_s, clock=clock,
-        )  # fmt: skip
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        store.close()
+    # The board's own state (latest per school, timeline) in a scratch store: the service
+    # keeps the real one, and two writers would tell each change twice. The request and
+    # its outcomes go to the service's record.
+    with tempfile.TemporaryDirectory() as scratch:
+        seen = DistrictStore(Path(scratch) / STORE_NAME)
+        store = DistrictStore(config.state_dir / STORE_NAME)
+        board = DistrictBoard(store=seen, schools=config.schools, clock=clock, record=store)
+        link = Link(config.brokers, client_id=f"roomcast-district-{config.district}-cli", will=None)
+        for topic_filter in DISTRICT_VIEW:
+            link.route(topic_filter, board.on_message)
+        task = asyncio.create_task(link.run())
+        try:
+            async with asyncio.timeout(CONNECT_S):
+                await link.connected.wait()
+            await _summaries_of(board, sites)
+            return await carry_out(
+                action, link=link, board=board, store=store, key=key, district=config.district,
+                confirm=confirm, groups=record.groups, wait_s=wait_s, clock=clock,
+            )  # fmt: skip
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            store.close()
+            seen.close()
 
 
-async def _summaries_of(board: Any, sites: tuple[str, ...], *, since: float) -> None:
-    """Until each named school's retained summary came in this run (not one restored from
-    the store), bounded: the preview says which schools have none or are unreachable."""
+async def _summaries_of(board: Any, sites: tuple[str, ...]) -> None:
+    """Until each named school's retained summary came (bounded: the preview says which
+    schools have none or are unreachable)."""
     changed = asyncio.Event()
     board.watchers.add(changed.set)
-
-    def fresh(site: str) -> bool:
-        arrived = board.schools[site].summary_at
-        return arrived is not None and arrived >= since
-
     try:
         async with asyncio.timeout(SUMMARIES_S):
-            while not all(fresh(s) for s in sites):
+            while not all(board.schools[s].summary for s in sites):
                 changed.clear()
                 await changed.wait()
     except TimeoutError:
