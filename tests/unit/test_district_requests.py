@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,21 +19,19 @@ from protocol.codec import encode
 from protocol.district import DistrictSummary, RequestOutcome, SummaryDirective
 from protocol.srp import Action
 from protocol.topics import DistrictChannel, ScopeKind, Topics
+from tests.unit import test_district_board as board_tests
 from tests.unit.conftest import FakeClock
 from tests.unit.factories import T0
 from transport.endpoint import BrokerEndpoint
 from transport.link import Link
 
 SCHOOLS = ("lincoln", "adams", "grant")
+store = board_tests.store  # the fixture: a DistrictStore on a real SQLite file
 GROUPS = {"near-elm": ("adams", "lincoln")}
 
 
 def summary(site: str = "lincoln", **changes: object) -> DistrictSummary:
-    fields: dict[str, object] = {
-        "site": site, "seq": 5, "epoch": 2, "time": T0, "heartbeat_s": 10.0,
-        "rooms": 3, "in_force": 0, "confirmed": 0, "alerts": 0, "offline": 0,
-    }  # fmt: skip
-    return DistrictSummary(**(fields | changes))  # type: ignore[arg-type]
+    return board_tests.summary(site=site, **changes)
 
 
 def directive(**changes: object) -> SummaryDirective:
@@ -53,13 +50,6 @@ def action(what: Action = Action.SECURE, **changes: object) -> DistrictAction:
         "issued_by": "safety-kim",
     }
     return DistrictAction(**(fields | changes))  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[DistrictStore]:
-    made = DistrictStore(tmp_path / "district.db")
-    yield made
-    made.close()
 
 
 @pytest.fixture
