@@ -175,7 +175,7 @@ def _school(action: DistrictAction, board: DistrictBoard, view: dict[str, Any]) 
 def precedence_warnings(action: DistrictAction, in_force: Sequence[SummaryDirective]) -> list[str]:
     """Plain warnings where the school's rules mean the request will not change rooms."""
     wanted = _WORDS[action.action].term
-    found = []
+    found = _drill_mismatch(action, in_force)
     for directive in in_force:
         certain = _covers(action, directive)
         if certain is False:
@@ -205,6 +205,23 @@ def precedence_warnings(action: DistrictAction, in_force: Sequence[SummaryDirect
                     "higher directive)"
                 )
     return found
+
+
+def _drill_mismatch(action: DistrictAction, in_force: Sequence[SummaryDirective]) -> list[str]:
+    """An All clear is a drill exactly when what it ends is (hub.directives): a drill
+    never ends a real directive, and a real All clear never quietly ends a drill."""
+    if action.action is not Action.ALL_CLEAR:
+        return []
+    ending = {d.drill for d in in_force if _covers(action, d) is not False}
+    if ending == {True, False}:
+        return [
+            "drill and real directives are both in force: the school will refuse this "
+            "ALL CLEAR; end the real ones and the drill separately"
+        ]
+    if ending and ending != {action.drill}:
+        what = "a DRILL is" if action.drill is False else "real directives are"
+        return [f"{what} in force: the school will refuse this ALL CLEAR unless it says so"]
+    return []
 
 
 def _covers(action: DistrictAction, directive: SummaryDirective) -> bool | None:

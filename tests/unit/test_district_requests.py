@@ -128,7 +128,7 @@ def test_the_preview_warns_where_precedence_keeps_rooms_as_they_are(
     assert "in force now: LOCKDOWN #4 (room 101) (the school's own) in 1 room(s)" in hold.words
     assert "    ! LOCKDOWN #4" in hold.words
     # The school's own directive: a district All clear is refused; the district's ends.
-    clear = preview(action(Action.ALL_CLEAR), board)
+    clear = preview(action(Action.ALL_CLEAR, drill=False), board)
     (own,) = clear.per_school[0].warnings
     assert "the school will refuse this ALL CLEAR" in own and "LOCKDOWN #4" in own
     # A Lockdown of the whole school: the school refuses a Hold to the school.
@@ -136,6 +136,20 @@ def test_the_preview_warns_where_precedence_keeps_rooms_as_they_are(
     (refused,) = preview(action(Action.HOLD), board).per_school[0].warnings
     assert "the school will refuse this HOLD" in refused
     assert preview(action(Action.LOCKDOWN), board).per_school[0].warnings == ()
+
+
+def test_the_preview_warns_when_an_all_clear_does_not_say_drill_as_what_it_ends(
+    board: DistrictBoard,
+) -> None:
+    drill = directive(action=Action.SECURE, drill=True, request="r-1")
+    arrive(board, summary(directives=(drill,), in_force=3, confirmed=3))
+    (real,) = preview(action(Action.ALL_CLEAR, drill=False), board).per_school[0].warnings
+    assert real == "a DRILL is in force: the school will refuse this ALL CLEAR unless it says so"
+    assert preview(action(Action.ALL_CLEAR, drill=True), board).per_school[0].warnings == ()
+    both = (drill, directive(seq=7, action=Action.HOLD, total=1, confirmed=1, request="r-2"))
+    arrive(board, summary(seq=6, directives=both, in_force=3, confirmed=3))
+    (mixed,) = preview(action(Action.ALL_CLEAR), board).per_school[0].warnings
+    assert mixed.startswith("drill and real directives are both in force")
 
 
 def test_a_request_sent_is_recorded_with_the_schools_it_could_not_reach_and_survives_a_restart(
