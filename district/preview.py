@@ -150,7 +150,9 @@ def _school(action: DistrictAction, board: DistrictBoard, view: dict[str, Any]) 
     warnings: list[str] = []
     if not view["reachable"]:
         age = view["last_contact_age_s"]
-        heard = "never heard from" if age is None else f"last heard {age:.0f} s ago"
+        heard = "nothing heard from it" if age is None else f"last heard {age:.0f} s ago"
+        if view["bridge"] == "down":
+            heard = f"its bridge is down, {heard}"
         warnings.append(
             f"UNREACHABLE ({heard}): the request may not arrive, or arrive late and be "
             "refused as stale; its rooms may not be counted right"
