@@ -205,3 +205,25 @@ async def test_an_english_user_still_sees_english(
     await page.get_by_role("link", name="Audit log", exact=True).click()
     await expect(page.get_by_role("button", name="Filter")).to_be_visible()
     await expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+async def test_a_spanish_admins_teachers_page(
+    hub: HubService, site: ThrowawaySite, open_console: OpenConsole
+) -> None:
+    """The teachers page and what staff.js writes (from the catalog, in data-words)."""
+    set_language(site.layout.root, site.admin_user, "es")
+    console = await open_console(axe=True)
+    page = console.page
+    await console.login_as_admin(site)  # an English browser: the login page is English
+    await page.get_by_role("link", name="Docentes", exact=True).click()
+    await expect(page.get_by_role("heading", name="Docentes", exact=True)).to_be_visible()
+    await expect(page.locator("html")).to_have_attribute("lang", "es")
+    await page.get_by_label("Nombre", exact=True).fill("Ana Lima")
+    await page.get_by_label("Nombre de usuario o correo electrónico").fill(TEACHER)
+    await page.get_by_label("Salones (separados por ;)").fill("101")
+    await page.get_by_role("button", name="Agregar docente").click()
+    await expect(page.locator("#add-said")).to_have_text(f"{TEACHER} agregado.")
+    await expect(
+        page.get_by_role("heading", name=f"Enlace de inscripción para {TEACHER}")
+    ).to_be_visible()
+    assert await axe_violations(page) == []
