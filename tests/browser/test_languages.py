@@ -119,7 +119,7 @@ async def spanish_login(console: Console, user: str) -> None:
 
 
 async def spanish_record_pages(page: Page, base: str) -> None:
-    """Alerts, drills and the drill report, devices, audit: headings and words in Spanish."""
+    """Alerts, drills and the drill report, devices, audit, the kiosk: Spanish words."""
     await page.goto(f"{base}/alerts")
     await expect(page.get_by_role("heading", name="Alertas de pánico")).to_be_visible()
     await expect(page.locator("#main")).to_contain_text("No se ha registrado ninguna alerta")
@@ -140,6 +140,10 @@ async def spanish_record_pages(page: Page, base: str) -> None:
     await expect(page.get_by_role("heading", name="Registro de auditoría")).to_be_visible()
     await expect(page.get_by_role("button", name="Filtrar")).to_be_visible()
     await expect(page.get_by_label("La acción o el detalle contiene")).to_be_visible()
+    await page.goto(f"{base}/kiosk")
+    await expect(page.locator(".kiosk-now")).to_contain_text(f"{ROOMS} / {ROOMS} confirmadas")
+    await expect(page.get_by_role("link", name="Consola")).to_be_visible()
+    await page.goto(f"{base}/audit")  # where the caller's axe check looks
 
 
 async def test_a_spanish_users_console_pages(
