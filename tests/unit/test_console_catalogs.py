@@ -5,6 +5,8 @@ and a user's language in the users file is one we have."""
 from __future__ import annotations
 
 import ast
+import html
+import json
 import re
 from pathlib import Path
 
@@ -117,6 +119,21 @@ def test_spanish_pages_render_in_spanish() -> None:
     assert '<html lang="es">' in login and "Contraseña" in login and "Iniciar sesión" in login
     english = renderer.text("login.html", site="Lincoln")  # English stays the default
     assert '<html lang="en">' in english and ">Log in</button>" in english
+    enrol = renderer.text(
+        "enrol.html",
+        site="Lincoln",
+        user="ana",
+        role="admin",
+        csrf="x",
+        qr="data:,",
+        secret_groups="ABCD EFGH",
+        language="es",
+    )
+    assert '<html lang="es">' in enrol and "Configure su segundo factor" in enrol
+    found = re.search(r"data-words='([^']*)'", enrol)
+    assert found is not None
+    words = json.loads(html.unescape(found.group(1)))  # enrol.js's words
+    assert words["too many wrong codes; wait a minute and try again"].startswith("demasiados")
 
 
 def test_the_login_page_speaks_the_browsers_language() -> None:
