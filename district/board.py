@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from district.history import changes
+from district.record import note_summary
 from district.store import DistrictStore
 from protocol.codec import DecodeError, decode
 from protocol.district import DistrictSummary
@@ -41,9 +42,16 @@ class School:
 
 class DistrictBoard:
     def __init__(
-        self, *, store: DistrictStore, schools: Iterable[str], clock: Callable[[], float]
+        self,
+        *,
+        store: DistrictStore,
+        schools: Iterable[str],
+        clock: Callable[[], float],
+        record: DistrictStore | None = None,
     ) -> None:
         self._store, self._now = store, clock
+        self._record = record or store
+        """Where the outcomes of the requests sent are kept (district.record)."""
         self.rejected: Counter[str] = Counter()
         self.watchers: set[Callable[[], None]] = set()
         """Called after each message believed (live views; tests wait on it)."""
@@ -97,6 +105,7 @@ class DistrictBoard:
             )
         school.summary, school.summary_at = summary, now
         self._store.save(school.site, at=now, summary=payload, summary_at=now)
+        note_summary(self._record, summary, at=now)  # the outcomes of requests sent
 
     def _reject(self, reason: str, detail: str) -> None:
         self.rejected[reason] += 1

@@ -1,13 +1,17 @@
 """The district service's record (SQLite, WAL): the latest of each school, so a restarted
-service shows the last known state (and its age) before the first message arrives."""
+service shows the last known state (and its age) before the first message arrives; each
+school's timeline; and every district request sent, with what each school did with it
+(district.record keeps those rows up to date from the summaries)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from transport.sqlite import open_store
+from transport.sqlite import durable, open_store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schools (
@@ -19,7 +23,28 @@ CREATE TABLE IF NOT EXISTS history (
     school_time REAL NOT NULL, summary_seq INTEGER NOT NULL, line TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_by_site ON history (site, id);
+CREATE TABLE IF NOT EXISTS requests (
+    n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, sent_at REAL NOT NULL,
+    issued_by TEXT NOT NULL, action TEXT NOT NULL, scope TEXT NOT NULL, target TEXT NOT NULL,
+    drill INTEGER NOT NULL, details TEXT NOT NULL, group_name TEXT
+);
+CREATE TABLE IF NOT EXISTS request_schools (
+    request_id TEXT NOT NULL, site TEXT NOT NULL, position INTEGER NOT NULL,
+    sent INTEGER NOT NULL, state TEXT NOT NULL, seq INTEGER, reason TEXT,
+    confirmed INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0,
+    pending_rooms TEXT NOT NULL DEFAULT '[]', in_force INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL, school_time REAL, summary_seq INTEGER,
+    PRIMARY KEY (request_id, site)
+);
+CREATE INDEX IF NOT EXISTS request_schools_by_site ON request_schools (site, request_id);
 """
+
+NO_ANSWER, REFUSED, ISSUED, CONFIRMED = "no answer", "refused", "issued", "confirmed"
+"""What a school did with a request, as far as its summaries have said."""
+OUTCOME_COLUMNS = (
+    "state", "seq", "reason", "confirmed", "total", "pending_rooms", "in_force",
+    "updated_at", "school_time", "summary_seq",
+)  # fmt: skip
 
 COLUMNS = ("summary", "summary_at", "hub_online", "hub_at", "bridge_up", "bridge_at")
 
@@ -70,3 +95,120 @@ class DistrictStore:
         )
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    # The record of district requests (district.record writes the outcomes).
+
+    def add_request(self, request: dict[str, Any], schools: Iterable[str]) -> None:
+        """A request about to be sent, every school named "no answer": fsynced, so a
+        request that reached a school is never missing from the district's record."""
+        with durable(self._db):
+            self._db.execute(
+                "INSERT INTO requests (id, sent_at, issued_by, action, scope, target, drill, "
+                "details, group_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    request["id"], request["sent_at"], request["issued_by"], request["action"],
+                    request["scope"], request["target"], int(request["drill"]),
+                    json.dumps(request["details"], sort_keys=True), request["group"],
+                ),
+            )  # fmt: skip
+            self._db.executemany(
+                "INSERT INTO request_schools (request_id, site, position, sent, state) "
+                "VALUES (?, ?, ?, 1, ?)",
+                [(request["id"], site, i, NO_ANSWER) for i, site in enumerate(schools)],
+            )
+
+    def mark_unsent(self, request_id: str, sites: Iterable[str]) -> None:
+        with self._db:
+            self._db.executemany(
+                "UPDATE request_schools SET sent = 0 WHERE request_id = ? AND site = ?",
+                [(request_id, site) for site in sites],
+            )
+
+    def outcomes_of(self, site: str, request_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """This school's rows for the requests named, and those whose directive was last
+        seen in force (only this school's: a summary changes only its own outcomes)."""
+        ids = sorted(set(request_ids))
+        marks = ", ".join("?" * len(ids))
+        cursor = self._db.execute(
+            "SELECT * FROM request_schools WHERE site = ? AND "  # noqa: S608
+            f"(in_force = 1 OR request_id IN ({marks}))",
+            (site, *ids),
+        )
+        return {row["request_id"]: row for row in _rows(cursor)}
+
+    def set_outcomes(self, site: str, outcomes: dict[str, dict[str, Any]]) -> None:
+        """Set some of :data:`OUTCOME_COLUMNS` of this school's row of each request."""
+        with self._db:
+            for request_id, values in outcomes.items():
+                unknown = set(values) - set(OUTCOME_COLUMNS)
+                if unknown:
+                    raise ValueError(f"no such columns: {sorted(unknown)}")
+                updates = ", ".join(f"{name} = ?" for name in values)
+                self._db.execute(
+                    f"UPDATE request_schools SET {updates} "  # noqa: S608
+                    "WHERE request_id = ? AND site = ?",
+                    (*values.values(), request_id, site),
+                )
+
+    def requests(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """The requests sent, newest first, each with its schools' outcomes."""
+        cursor = self._db.execute("SELECT * FROM requests ORDER BY n DESC LIMIT ?", (limit,))
+        found = _rows(cursor)
+        schools = self._schools_of([r["id"] for r in found])
+        return [_request_view(r, schools.get(r["id"], [])) for r in found]
+
+    def request(self, request_id: str) -> dict[str, Any] | None:
+        found = _rows(self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)))
+        if not found:
+            return None
+        return _request_view(found[0], self._schools_of([request_id]).get(request_id, []))
+
+    def _schools_of(self, request_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        if not request_ids:
+            return {}
+        marks = ", ".join("?" * len(request_ids))
+        cursor = self._db.execute(
+            f"SELECT * FROM request_schools WHERE request_id IN ({marks}) "  # noqa: S608
+            "ORDER BY request_id, position",
+            request_ids,
+        )
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for row in _rows(cursor):
+            grouped.setdefault(row["request_id"], []).append(row)
+        return grouped
+
+
+def _rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def _request_view(row: dict[str, Any], schools: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "sent_at": row["sent_at"],
+        "issued_by": row["issued_by"],
+        "action": row["action"],
+        "scope": row["scope"],
+        "target": row["target"],
+        "drill": bool(row["drill"]),
+        "details": json.loads(row["details"]),
+        "group": row["group_name"],
+        "schools": {s["site"]: _outcome_view(s) for s in schools},
+    }
+
+
+def _outcome_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "state": row["state"],
+        "sent": bool(row["sent"]),
+        "seq": row["seq"],
+        "reason": row["reason"],
+        "confirmed": row["confirmed"],
+        "total": row["total"],
+        "pending_rooms": json.loads(row["pending_rooms"]),
+        "in_force": bool(row["in_force"]),
+        "updated_at": row["updated_at"],
+        "school_time": row["school_time"],
+        "summary_seq": row["summary_seq"],
+    }

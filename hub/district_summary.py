@@ -40,6 +40,7 @@ def build_summary(
     """The summary as the school stands now (``seq`` is the caller's to number)."""
     inventory, presence = engine.presence.inventory, engine.presence
     groups: dict[int, tuple[Directive, list[int]]] = {}
+    pending: dict[int, list[str]] = {}
     offline_rooms: list[str] = []
     for room in sorted(inventory.rooms.values(), key=lambda r: r.id):
         devices = inventory.devices_in(room.id)
@@ -50,7 +51,10 @@ def build_summary(
             continue
         counts = groups.setdefault(directive.seq, (directive, [0, 0]))[1]
         counts[1] += 1
-        counts[0] += engine.acks.room_ack_ms(room, directive) is not None
+        if engine.acks.room_ack_ms(room, directive) is not None:
+            counts[0] += 1
+        else:
+            pending.setdefault(directive.seq, []).append(room.id)
     requests = store.requests_of(groups)
     directives = [
         SummaryDirective(
@@ -63,6 +67,7 @@ def build_summary(
             confirmed=confirmed,
             total=total,
             request=requests.get(d.seq),
+            pending_rooms=tuple(pending.get(d.seq, ())[:MAX_LISTED]),
         )
         for d, (confirmed, total) in sorted(
             groups.values(), key=lambda g: (-RANK[g[0].action], -g[0].seq)
@@ -86,22 +91,42 @@ def build_summary(
         offline=len(offline_rooms),
         offline_rooms=tuple(offline_rooms[:MAX_LISTED]),
         requests=tuple(store.district_outcomes(limit=OUTCOMES)),
-        shortened=len(directives) > MAX_LISTED or max(len(alert_rooms), alerts) > MAX_LISTED,
+        shortened=len(directives) > MAX_LISTED
+        or max(len(alert_rooms), alerts) > MAX_LISTED
+        or any(len(rooms) > MAX_LISTED for rooms in pending.values()),
     )
     return fit(summary)
 
 
 def fit(summary: DistrictSummary) -> DistrictSummary:
-    """Shorten the lists (never the counts) until the summary fits one payload."""
+    """Shorten the lists (never the counts) until the summary fits one payload: the
+    longest list each time, a directive's ``pending_rooms`` among them."""
     lists = ("offline_rooms", "alert_rooms", "requests", "directives")
     while len(encode(summary)) > MAX_PAYLOAD:
         longest = max(lists, key=lambda name: len(getattr(summary, name)))
+        most_pending = max(summary.directives, key=lambda d: len(d.pending_rooms), default=None)
+        if most_pending is not None and len(most_pending.pending_rooms) > len(
+            getattr(summary, longest)
+        ):
+            summary = dataclasses.replace(
+                summary, shortened=True, directives=_halve_pending(summary, most_pending)
+            )
+            continue
         items = getattr(summary, longest)
         if not items:
             raise ValueError("a summary with no lists left does not fit: cannot happen")
         shorter = {longest: items[: len(items) // 2]}
         summary = dataclasses.replace(summary, shortened=True, **shorter)
     return summary
+
+
+def _halve_pending(
+    summary: DistrictSummary, chosen: SummaryDirective
+) -> tuple[SummaryDirective, ...]:
+    half = chosen.pending_rooms[: len(chosen.pending_rooms) // 2]
+    return tuple(
+        dataclasses.replace(d, pending_rooms=half) if d is chosen else d for d in summary.directives
+    )
 
 
 def _content(summary: DistrictSummary) -> DistrictSummary:

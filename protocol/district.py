@@ -97,6 +97,10 @@ class SummaryDirective:
     """Rooms where it is the directive in force (a higher one elsewhere holds the rest)."""
     request: str | None = None
     """The district request it was issued for; None for the school's own."""
+    pending_rooms: tuple[str, ...] = ()
+    """Rooms where it is in force whose displays have not all confirmed it: who does not
+    have it yet. At most ``total - confirmed`` and :data:`MAX_LISTED`, and shortened to
+    fit the payload (the summary says ``shortened``)."""
 
     def __post_init__(self) -> None:
         check_times(issued_at=self.issued_at)
@@ -104,6 +108,12 @@ class SummaryDirective:
             raise MessageError("a directive needs seq > 0 and 0 <= confirmed <= total")
         if self.request is not None:
             check_level("request", self.request)
+        if len(self.pending_rooms) > min(self.total - self.confirmed, MAX_LISTED):
+            raise MessageError(
+                f"pending_rooms lists more rooms than total - confirmed (or {MAX_LISTED})"
+            )
+        for room in self.pending_rooms:
+            check_level("room", room)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,11 @@ from typing import Any
 from provisioning.district_config import (
     SERVICE_CN,
     BridgeFiles,
+    GroupError,
     NatsNode,
     NodeFiles,
+    check_group,
+    check_groups,
     render_bridge,
     render_node,
     school_cn,
@@ -99,6 +102,8 @@ class DistrictRecord:
     nodes: list[NatsNode]
     schools: dict[str, str]
     """site id -> when it was added (ISO 8601)."""
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """A named group -> its schools (district directives to a group, district_config)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +111,7 @@ class DistrictRecord:
             "district": self.district,
             "nodes": [n.as_dict() for n in self.nodes],
             "schools": dict(sorted(self.schools.items())),
+            "groups": {name: list(sites) for name, sites in sorted(self.groups.items())},
         }
 
 
@@ -118,6 +124,11 @@ def open_district(root: Path | str) -> tuple[DistrictLayout, DistrictRecord]:
             nodes=[NatsNode(**n) for n in data["nodes"]],
             schools={str(k): str(v) for k, v in data["schools"].items()},
         )
+        record.groups = check_groups(data.get("groups"), record.schools)
+    except GroupError as error:
+        raise DistrictError(
+            f"{layout.record}: {error}; fix it with `roomcast provision district group ...`"
+        ) from None
     except FileNotFoundError:
         raise DistrictError(
             f"{layout.record}: no district here; create one with "
@@ -201,15 +212,47 @@ def add_school(root: Path | str, site: str, *, installed_dir: Path | None = None
     return files
 
 
-def remove_school(root: Path | str, site: str) -> None:
-    """Take a school out: no node lets its bridge in once it restarts."""
+def remove_school(root: Path | str, site: str) -> list[str]:
+    """Take a school out: no node lets its bridge in once it restarts. It leaves every
+    group it was in (a group left empty goes too); returns what happened to the groups."""
     layout, record = open_district(root)
     if site not in record.schools:
         known = ", ".join(sorted(record.schools)) or "none"
         raise DistrictError(f"no school {site!r} in this district (schools: {known})")
     del record.schools[site]
+    said = []
+    for name, sites in sorted(record.groups.items()):
+        if site in sites:
+            left = tuple(s for s in sites if s != site)
+            if left:
+                record.groups[name] = left
+                said.append(f"removed from group {name!r} (now: {', '.join(left)})")
+            else:
+                del record.groups[name]
+                said.append(f"group {name!r} had only this school and is removed")
     _commit(layout, record)
     shutil.rmtree(layout.school(site).dir, ignore_errors=True)
+    return said
+
+
+def set_group(root: Path | str, name: str, sites: Sequence[str]) -> tuple[str, ...]:
+    """Make or replace a named group of this district's schools."""
+    layout, record = open_district(root)
+    try:
+        record.groups[name] = check_group(name, list(sites), record.schools)
+    except GroupError as error:
+        raise DistrictError(f"{layout.record}: {error}") from None
+    _commit(layout, record)
+    return record.groups[name]
+
+
+def remove_group(root: Path | str, name: str) -> None:
+    layout, record = open_district(root)
+    if name not in record.groups:
+        known = ", ".join(sorted(record.groups)) or "none"
+        raise DistrictError(f"no group {name!r} in this district (groups: {known})")
+    del record.groups[name]
+    _commit(layout, record)
 
 
 def _commit(layout: DistrictLayout, record: DistrictRecord) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,9 @@ from provisioning.district import (
     add_school,
     init_district,
     open_district,
+    remove_group,
     remove_school,
+    set_group,
 )
 from provisioning.district_config import NatsNode
 from provisioning.district_user_cli import add_district_user_parser
@@ -60,11 +63,47 @@ def add_district_parser(sub: Any) -> None:
     remove.add_argument("site")
     for parser in (init, add, remove):
         parser.add_argument("--district-dir", type=Path, default=DEFAULT_DIR)
+    _add_group_parser(actions)
     p.set_defaults(provision_handler=_run)
     add_district_user_parser(actions)  # its own handler (provisioning.district_user_cli)
 
 
+def _add_group_parser(actions: Any) -> None:
+    """``group set | remove | list``: named groups of schools for district directives."""
+    group = actions.add_parser("group", help="named groups of schools (district directives)")
+    verbs = group.add_subparsers(dest="group_action", required=True, metavar="VERB")
+    make = verbs.add_parser("set", help="make or replace a group")
+    make.add_argument("name", help="a-z, 0-9, '_' or '-', e.g. near-elm")
+    make.add_argument("--school", action="append", required=True, help="repeat per school")
+    drop = verbs.add_parser("remove", help="remove a group (its schools stay)")
+    drop.add_argument("name")
+    show = verbs.add_parser("list", help="the groups and their schools")
+    show.add_argument("--json", action="store_true")
+    for parser in (make, drop, show):
+        parser.add_argument("--district-dir", type=Path, default=DEFAULT_DIR)
+
+
+def _run_group(args: argparse.Namespace) -> int:
+    if args.group_action == "set":
+        sites = set_group(args.district_dir, args.name, args.school)
+        print(f"group {args.name!r}: {', '.join(sites)}")
+    elif args.group_action == "remove":
+        remove_group(args.district_dir, args.name)
+        print(f"group {args.name!r} removed (its schools stay in the district)")
+    else:
+        _, record = open_district(args.district_dir)
+        if args.json:
+            print(json.dumps({n: list(s) for n, s in sorted(record.groups.items())}, indent=2))
+        for name, sites in sorted(record.groups.items()) if not args.json else ():
+            print(f"{name}: {', '.join(sites)}")
+        if not record.groups and not args.json:
+            print("no groups yet: roomcast provision district group set NAME --school SITE ...")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
+    if args.district_action == "group":
+        return _run_group(args)
     if args.district_action == "init":
         layout = init_district(args.district_dir, args.district, args.node)
         print(f"district {args.district!r} created in {layout.root}")
@@ -82,11 +121,13 @@ def _run(args: argparse.Namespace) -> int:
         district = _district_id(args.district_dir)
         print(f'  "district": {{"id": "{district}", "public_key": "district.pub"}}')
     else:
-        remove_school(args.district_dir, args.site)
+        groups = remove_school(args.district_dir, args.site)
         print(
             f"school {args.site!r} removed: restart the NATS nodes one at a time to refuse "
             "its bridge"
         )
+        for line in groups:
+            print(f"  {line}")
     return 0
 
 

@@ -24,14 +24,50 @@ Mosquitto bridges to it. The settings that matter, each met in the tests
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from protocol.topics import DistrictChannel, Topics
+from protocol.topics import DistrictChannel, InvalidName, Topics, check_level
 
 SERVICE_CN = "district"
 """The district service's own MQTT identity."""
+
+
+class GroupError(ValueError):
+    """A named group in ``district.json`` that is not right; the message names its key."""
+
+
+def check_group_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise GroupError(f"groups: a group name must be text, not {name!r}")
+    try:
+        return check_level("group", name)
+    except InvalidName as error:
+        raise GroupError(f"groups: bad group name: {error}") from None
+
+
+def check_group(name: str, sites: object, schools: Collection[str]) -> tuple[str, ...]:
+    """One group's schools: a non-empty list of this district's schools, each once."""
+    key = f"groups.{check_group_name(name)}"
+    if not isinstance(sites, list | tuple) or not all(isinstance(s, str) for s in sites):
+        raise GroupError(f"{key}: must be a list of school ids, not {sites!r}")
+    if not sites:
+        raise GroupError(f"{key}: empty group; give it a school or remove the group")
+    unknown = [s for s in sites if s not in schools]
+    if unknown:
+        known = ", ".join(sorted(schools)) or "none yet"
+        raise GroupError(f"{key}: unknown school {unknown[0]!r} (schools: {known})")
+    return tuple(dict.fromkeys(sites))
+
+
+def check_groups(raw: object, schools: Collection[str]) -> dict[str, tuple[str, ...]]:
+    """``district.json``'s ``groups``: name -> schools of this district (missing: none)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise GroupError(f"groups: must be an object of group name -> school ids, not {raw!r}")
+    return {check_group_name(n): check_group(n, sites, schools) for n, sites in raw.items()}
 
 
 @dataclass(frozen=True, kw_only=True)

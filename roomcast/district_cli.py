@@ -1,4 +1,5 @@
-"""``roomcast district serve | request``: the district service, and one district action.
+"""``roomcast district serve | request | requests``: the district service, one district
+action, and the record of those sent.
 
 The directory is the one ``roomcast provision district init`` made: the service's
 identity (``service/``), the request-signing key, the NATS nodes and the schools.
@@ -19,6 +20,8 @@ if TYPE_CHECKING:  # the service (uvicorn, starlette) loads only when it runs
     from district.requests import DistrictAction
     from district.service import DistrictServiceConfig
 
+STORE_NAME = "district.db"
+"""The district service's store, which holds the record of requests (district.store)."""
 CONNECT_S = 30.0
 SUMMARIES_S = 5.0
 """How long a request waits for the named schools' retained summaries before asking."""
@@ -48,7 +51,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ask = actions.add_parser("request", help="ask the schools named for a directive (signed)")
     _common(ask)
     ask.add_argument("action", help="hold, secure, lockdown, evacuate, shelter, all_clear")
-    ask.add_argument("--school", action="append", required=True, help="repeat per school")
+    ask.add_argument("--school", action="append", default=[], help="repeat per school")
+    ask.add_argument("--group", help="a named group of schools (provision district group)")
     mode = ask.add_mutually_exclusive_group(required=True)
     mode.add_argument("--drill", action="store_true", dest="drill")
     mode.add_argument("--real", action="store_false", dest="drill")
@@ -58,7 +62,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ask.add_argument("--user", required=True, help="the district user asking (audited)")
     ask.add_argument("--yes", action="store_true", help="confirmed already; still printed")
     ask.add_argument("--wait", type=float, default=60.0, help="seconds to follow the rooms")
+    ask.add_argument("--state-dir", type=Path, help="the record; default: <district-dir>/state")
     ask.set_defaults(run=_request)
+    sent = actions.add_parser("requests", help="the district requests sent and their outcomes")
+    sent.add_argument("--district-dir", type=Path, required=True)
+    sent.add_argument("--state-dir", type=Path, help="default: <district-dir>/state")
+    sent.add_argument("--id", help="one request, school by school")
+    sent.add_argument("--limit", type=int, default=20)
+    sent.add_argument("--json", action="store_true")
+    sent.set_defaults(run=_requests)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -130,6 +142,7 @@ def _request(args: argparse.Namespace) -> int:
         action=parse_action(args.action),
         drill=args.drill,
         schools=tuple(args.school),
+        group=args.group,
         issued_by=args.user,
         scope=ScopeKind.BUILDING if args.building else ScopeKind.SITE,
         target=args.building or "",
@@ -143,8 +156,11 @@ def _request(args: argparse.Namespace) -> int:
         return input("Type yes to send it: ").strip().lower() == "yes"
 
     result = asyncio.run(
-        run_request(args.district_dir, action, node=args.node, confirm=confirm, wait_s=args.wait)
-    )
+        run_request(
+            args.district_dir, action, node=args.node, confirm=confirm, wait_s=args.wait,
+            state_dir=args.state_dir,
+        )
+    )  # fmt: skip
     print(json.dumps(result, indent=2))
     return 0 if result["ok"] else 1
 
@@ -156,26 +172,38 @@ async def run_request(
     node: str | None,
     confirm: Callable[[str], bool],
     wait_s: float,
+    state_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Connect to the district broker, read the schools' summaries, confirm, send, follow."""
+    """Connect to the district broker, read the schools' summaries, preview and confirm,
+    send, follow; the request stays in the district's record (the service's store)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     from district.board import DistrictBoard
+    from district.preview import PreviewError, targets
     from district.requests import carry_out
     from district.store import DistrictStore
     from protocol.topics import DISTRICT_VIEW
     from provisioning.district import open_district
     from transport.link import Link
 
-    layout, _ = open_district(district_dir)
+    layout, record = open_district(district_dir)
+    try:
+        sites = targets(action, list(record.schools), record.groups)
+    except PreviewError as error:
+        return {"ok": False, "error": str(error)}
     key = load_pem_private_key(layout.signing_key.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise SystemExit(f"{layout.signing_key} is not the district's Ed25519 key")
+    config = service_config(district_dir, node=node, state_dir=state_dir)
+    clock = _clock()
+    # The board's own state (latest per school, timeline) in a scratch store: the service
+    # keeps the real one, and two writers would tell each change twice. The request and
+    # its outcomes go to the service's record.
     with tempfile.TemporaryDirectory() as scratch:
-        config = service_config(district_dir, node=node, state_dir=Path(scratch))
-        store = DistrictStore(config.state_dir / "request.db")
-        board = DistrictBoard(store=store, schools=config.schools, clock=_clock())
+        seen = DistrictStore(Path(scratch) / STORE_NAME)
+        store = DistrictStore(config.state_dir / STORE_NAME)
+        board = DistrictBoard(store=seen, schools=config.schools, clock=clock, record=store)
         link = Link(config.brokers, client_id=f"roomcast-district-{config.district}-cli", will=None)
         for topic_filter in DISTRICT_VIEW:
             link.route(topic_filter, board.on_message)
@@ -183,30 +211,81 @@ async def run_request(
         try:
             async with asyncio.timeout(CONNECT_S):
                 await link.connected.wait()
-            await _summaries_of(board, action.schools)
+            await _summaries_of(board, sites)
             return await carry_out(
-                action, link=link, board=board, key=key, district=config.district,
-                confirm=confirm, wait_s=wait_s,
+                action, link=link, board=board, store=store, key=key, district=config.district,
+                confirm=confirm, groups=record.groups, wait_s=wait_s, clock=clock,
             )  # fmt: skip
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             store.close()
+            seen.close()
 
 
 async def _summaries_of(board: Any, sites: tuple[str, ...]) -> None:
-    """Until each named school's retained summary came (bounded: the words say if not)."""
+    """Until each named school's retained summary came (bounded: the preview says which
+    schools have none or are unreachable)."""
     changed = asyncio.Event()
     board.watchers.add(changed.set)
     try:
         async with asyncio.timeout(SUMMARIES_S):
-            while not all(s in board.schools and board.schools[s].summary for s in sites):
+            while not all(board.schools[s].summary for s in sites):
                 changed.clear()
                 await changed.wait()
     except TimeoutError:
         pass
     finally:
         board.watchers.discard(changed.set)
+
+
+def _requests(args: argparse.Namespace) -> int:
+    from district.store import DistrictStore
+
+    state = args.state_dir or args.district_dir / "state"
+    if not (state / STORE_NAME).exists():
+        raise SystemExit(f"{state / STORE_NAME}: no district record here yet (no request sent)")
+    store = DistrictStore(state / STORE_NAME)
+    try:
+        if args.id:
+            found = store.request(args.id)
+            if found is None:
+                raise SystemExit(f"no request {args.id!r} in {state / STORE_NAME}")
+            listed = [found]
+        else:
+            listed = store.requests(limit=args.limit)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(listed[0] if args.id else {"requests": listed}, indent=2))
+    else:
+        print("\n".join(request_lines(r, detail=bool(args.id)) for r in listed) or "none sent")
+    return 0
+
+
+def request_lines(request: dict[str, Any], *, detail: bool) -> str:
+    """One request in plain words: drill or real first, then each school's outcome."""
+    from datetime import UTC, datetime
+
+    when = datetime.fromtimestamp(request["sent_at"], UTC).isoformat(timespec="seconds")
+    kind = "DRILL" if request["drill"] else "REAL"
+    group = f" (group {request['group']})" if request["group"] else ""
+    lines = [
+        f"{request['id']} {when} {kind} {request['action'].upper()} by "
+        f"{request['issued_by']}{group}"
+    ]
+    for site, o in request["schools"].items():
+        text = o["state"] if o["sent"] else "no answer (could not be sent)"
+        if o["state"] == "refused":
+            text += f": {o['reason']}"
+        elif o["state"] in ("issued", "confirmed"):
+            text += f" as #{o['seq']}, {o['confirmed']}/{o['total']} rooms confirmed"
+            if not o["in_force"]:
+                text += " (no longer in force)"
+            if detail and o["pending_rooms"]:
+                text += f"; pending: {', '.join(o['pending_rooms'])}"
+        lines.append(f"  {site}: {text}")
+    return "\n".join(lines)
 
 
 def _clock() -> Callable[[], float]:

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from hub.access import Access, Handler, http_status
 from hub.auth import Permission, Principal, Users, UsersUnavailable
-from hub.console.i18n import N_
+from hub.console.i18n import N_, Words
 from hub.console.render import Renderer
 from hub.errors import Refused
 from hub.parts import HubParts
@@ -53,9 +53,9 @@ class Console:
             if principal is None:
                 return RedirectResponse("/login", status_code=303)
             if not principal.may(permission):
-                return self.error(
-                    request, principal, f"Your role ({principal.role}) may not {permission}.", 403
-                )
+                said = N_("Your role (%(role)s) may not %(permission)s.")
+                words = {"role": str(principal.role), "permission": str(permission)}
+                return self.error(request, principal, (said, words), 403)
             try:
                 return await handler(request, principal)
             except Refused as refusal:
@@ -121,5 +121,8 @@ class Console:
             request, name, self.context(request, principal, **extra), status=status
         )
 
-    def error(self, request: Request, principal: Principal, message: str, status: int) -> Response:
+    def error(
+        self, request: Request, principal: Principal, message: str | Words, status: int
+    ) -> Response:
+        """An error page; ``message``: a refusal's text, or words for the catalog."""
         return self.show(request, principal, "error", status=status, message=message, code=status)

@@ -36,6 +36,7 @@ class EnrolPage:
             user=principal.user,
             role=account.role.value,
             csrf=principal.csrf,
+            language=account.language,
             qr=segno.make(uri, error="m").svg_data_uri(scale=5, border=4),
             secret_groups=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         )

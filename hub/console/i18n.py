@@ -54,3 +54,23 @@ def load(language: str) -> gettext.NullTranslations:
 
 def all_translations() -> dict[str, gettext.NullTranslations]:
     return {language: load(language) for language in LANGUAGES}
+
+
+def browser_language(accept_language: str) -> str:
+    """The language for a page shown before anyone has logged in (the login page): the
+    first of ours the browser asks for (``Accept-Language``, by its q-values), else English.
+
+    No user is known there, so the user's own language (users.json) cannot decide yet."""
+    asked: list[tuple[float, int, str]] = []
+    for order, item in enumerate(accept_language.split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue  # a malformed entry says nothing
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and quality > 0:
+            asked.append((-quality, order, primary))
+    return min(asked)[2] if asked else DEFAULT

@@ -19,6 +19,7 @@ from hub.access import http_status
 from hub.auth import Principal
 from hub.console.base import Console
 from hub.console.board import Screen, screen_of
+from hub.console.i18n import N_
 from hub.directive_json import directive_request
 from hub.directives import DirectiveRequest
 from hub.drills import find_drills
@@ -71,7 +72,7 @@ def form_request(form: Mapping[str, str]) -> DirectiveRequest:
     """The issue form's fields as a directive request (fields of other actions dropped)."""
     drill = form.get("drill", "")
     if drill not in ("drill", "real"):
-        raise Invalid("choose DRILL or REAL EMERGENCY: the displays say which")
+        raise Invalid(N_("choose DRILL or REAL EMERGENCY: the displays say which"))
     scope = form.get("scope", "site")
     target = {"building": form.get("building", ""), "room": form.get("room", "")}.get(scope, "")
     body: dict[str, Any] = {
@@ -93,7 +94,7 @@ def form_request(form: Mapping[str, str]) -> DirectiveRequest:
 def preview(engine: Engine, store: HubStore, request: DirectiveRequest, user: str) -> Preview:
     """Validate like the hub will, and work out who is affected, without issuing anything."""
     if request.action not in ISSUABLE:
-        raise Invalid("release a Lockdown room by room, from the board")
+        raise Invalid(N_("release a Lockdown room by room, from the board"))
     directives, presence = engine.directives, engine.presence
     directive = directives.validate(request, user=user)
     request = dataclasses.replace(request, strategy=directive.strategy, drill=directive.drill)

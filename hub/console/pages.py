@@ -15,6 +15,7 @@ from hub.console.board import (
     campus_states,
     group_tiles,
 )
+from hub.console.i18n import browser_language
 from hub.queries import ALERT_PAGE, alert_listing
 from protocol.wording import directive_lines
 
@@ -32,7 +33,9 @@ class LivePages:
         principal = self.console.access.principal(request)
         if principal is not None and principal.kind == "console":
             return RedirectResponse("/board", status_code=303)
-        response = HTMLResponse(self.console.render.text("login.html", site=self.console.site))
+        language = browser_language(request.headers.get("accept-language", ""))
+        page = self.console.render.text("login.html", site=self.console.site, language=language)
+        response = HTMLResponse(page)
         response.headers["cache-control"] = "no-store"
         return response
 

@@ -47,8 +47,9 @@ def latency(ms: float | None) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
-def ago(at: float | None) -> str:
-    return "never" if at is None else f"{duration(time.time() - at)} ago"
+def age(at: float | None) -> str:
+    """How long ago, for a template to word ("%(age)s ago") in the user's language."""
+    return "" if at is None else duration(time.time() - at)
 
 
 def details(detail: dict[str, Any]) -> list[tuple[str, str]]:
@@ -82,8 +83,11 @@ def _environment(translations: gettext.NullTranslations) -> Environment:
     )
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        clock=clock, stamp=stamp, duration=duration, latency=latency, ago=ago, details=details
+        clock=clock, stamp=stamp, duration=duration, latency=latency, age=age, details=details
     )
+    # A message a page was handed whole (a refusal's text): the catalog's words if it has
+    # them (the console's Python marks its own with N_), else as it came; never %-filled.
+    env.filters["translated"] = translations.gettext
     # The vocabulary of protocol/, so a page says `t.action is idle`, not a tuple of names.
     env.tests["idle"] = _asks_nothing
     env.globals["EventKind"] = EventKind

@@ -5,6 +5,8 @@ the acks come back to the district in the school's summary."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,8 @@ from protocol.district import DistrictSummary
 from protocol.messages import Directive, EventKind
 from protocol.srp import Action
 from protocol.topics import DistrictChannel, Topics
-from provisioning.district import DistrictLayout
+from provisioning.district import DistrictLayout, set_group
+from roomcast.cli import main as roomcast_main
 from tests.conftest import eventually
 from tests.district.conftest import NatsCluster, district_client
 from tests.district.schools import (
@@ -73,8 +76,18 @@ def confirmed_for(request_id: str) -> object:
     return check
 
 
+async def roomcast_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """The ``roomcast`` command in-process (its own event loop, on a thread)."""
+    code = await asyncio.to_thread(roomcast_main, list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 async def test_a_district_secure_to_two_of_three_schools_and_the_refusals(
-    tmp_path: Path, district: DistrictLayout, cluster: NatsCluster
+    tmp_path: Path,
+    district: DistrictLayout,
+    cluster: NatsCluster,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     key = district_key(district)
     async with (
@@ -84,24 +97,46 @@ async def test_a_district_secure_to_two_of_three_schools_and_the_refusals(
         lincoln, adams, jefferson = schools
         await desk.subscribe(ALL_SITES, qos=1)
         await bridged(desk, schools)
-        secure = {s.name: district_request(key, s.name, request_id="r-secure-1", drill=True)
-                  for s in (lincoln, adams)}  # fmt: skip
-        for request in secure.values():
-            await send_request(desk, request)
+        # The district's own command, to a named group: preview, send, record, follow.
+        set_group(district.root, "near-elm", ["lincoln", "adams"])
+        state = tmp_path / "district-state"
+        code, out, err = await roomcast_cli(
+            capsys, "district", "request", "--district-dir", str(district.root), "secure",
+            "--group", "near-elm", "--drill", "--user", "safety-kim", "--yes",
+            "--node", cluster.nodes[-1].name, "--state-dir", str(state),
+        )  # fmt: skip
+        result = json.loads(out)
+        assert code == 0 and result["ok"], (result, err)
+        assert "DRILL: SECURE for 2 school(s) (group near-elm):\n" in err
+        request_id = result["request_id"]
         for school in (lincoln, adams):
-            directive = await every_room_confirms(school, "r-secure-1")
+            directive = await every_room_confirms(school, request_id)
             assert (directive.action, directive.drill) == (Action.SECURE, True)
             assert directive.issued_by == "district:safety-kim"
         assert jefferson.running_hub.engine.directives.latest_seq == 0
         assert all(node.service.shown_seq == 0 for node in jefferson.nodes)
-        # The acks come back to the district in each school's summary.
+        # The acks come back to the district in each school's summary...
         for school in (lincoln, adams):
-            summary = await next_summary(desk, school.name, confirmed_for("r-secure-1"))  # type: ignore[arg-type]
+            summary = await next_summary(desk, school.name, confirmed_for(request_id))  # type: ignore[arg-type]
             assert summary.confirmed == summary.in_force == summary.rooms == 2
+        # ... and into the district's record: both confirmed, no room pending, Jefferson
+        # never named.
+        code, out, _ = await roomcast_cli(
+            capsys, "district", "requests", "--district-dir", str(district.root),
+            "--state-dir", str(state), "--id", request_id, "--json",
+        )  # fmt: skip
+        record = json.loads(out)
+        assert code == 0 and (record["group"], record["drill"]) == ("near-elm", True)
+        assert list(record["schools"]) == ["lincoln", "adams"]
+        for outcome in record["schools"].values():
+            assert (outcome["state"], outcome["confirmed"], outcome["total"]) == (
+                "confirmed", 2, 2,
+            )  # fmt: skip
+            assert outcome["pending_rooms"] == [] and outcome["sent"]
 
-        # Refused: the same request again, one signed by another key, one for Adams
+        # Refused: the same request id again, one signed by another key, one for Adams
         # published on Lincoln's topic. None changes a room; each is counted and audited.
-        await send_request(desk, secure["lincoln"])
+        await send_request(desk, district_request(key, "lincoln", request_id=request_id))
         await send_request(desk, district_request(Ed25519PrivateKey.generate(), "lincoln"))
         await send_request(
             desk, district_request(key, "adams", request_id="r-misdirected"), to="lincoln"
@@ -119,7 +154,7 @@ async def test_a_district_secure_to_two_of_three_schools_and_the_refusals(
         )
         refused = hub.store.audit_search(text="district request refused")
         assert {e["user"] for e in refused} == {"district:safety-kim", UNVERIFIED}
-        assert {e["detail"].get("request_id") for e in refused} >= {"r-secure-1", "r-misdirected"}
+        assert {e["detail"].get("request_id") for e in refused} >= {request_id, "r-misdirected"}
         assert hub.engine.directives.latest_seq == 1
         assert adams.running_hub.engine.directives.latest_seq == 1
         summary = await next_summary(

@@ -17,7 +17,7 @@ from hub.district_summary import DistrictSummaries, build_summary, fit
 from hub.engine import Engine
 from hub.store import HubStore
 from protocol.codec import MAX_PAYLOAD, DecodeError, decode, decode_any, encode
-from protocol.district import DistrictRequest, DistrictSummary
+from protocol.district import DistrictRequest, DistrictSummary, SummaryDirective
 from protocol.inventory import Inventory
 from protocol.messages import Directive
 from protocol.signing import sign
@@ -206,6 +206,7 @@ def test_the_summary_counts_rooms_confirmed_offline_and_alerts(
     assert (summary.rooms, summary.in_force, summary.confirmed) == (3, 3, 1)
     (entry,) = summary.directives
     assert (entry.seq, entry.confirmed, entry.total, entry.request) == (issued.seq, 1, 3, "r-1")
+    assert entry.pending_rooms == ("101", "gym")  # who does not have it yet
     assert (summary.offline, summary.offline_rooms) == (1, ("gym",))
     assert (summary.alerts, summary.alert_rooms) == (1, ("gym",))
     assert summary.requests[0].issued and summary.requests[0].seq == issued.seq
@@ -222,6 +223,42 @@ def test_a_summary_too_big_for_a_payload_is_shortened_never_its_counts() -> None
     assert len(encode(fitted)) <= MAX_PAYLOAD < len(encode(big))
     assert fitted.shortened and (fitted.alerts, fitted.offline) == (300, 300)
     assert decode_any(encode(fitted)) == fitted
+
+
+def test_pending_rooms_are_shortened_to_fit_and_the_counts_stay_whole() -> None:
+    pending = tuple(f"room-{i:03d}-{'x' * 50}" for i in range(64))
+    secure = SummaryDirective(
+        seq=3, action=Action.SECURE, scope=ScopeKind.SITE, drill=True, issued_at=T0,
+        confirmed=236, total=300, request="r-1", pending_rooms=pending,
+    )  # fmt: skip
+    big = DistrictSummary(
+        site="lincoln", seq=1, epoch=1, time=T0, heartbeat_s=30.0, rooms=300, in_force=300,
+        confirmed=236, directives=(secure,), alerts=0, offline=0,
+    )  # fmt: skip
+    fitted = fit(big)
+    assert len(encode(fitted)) <= MAX_PAYLOAD < len(encode(big)) and fitted.shortened
+    (kept,) = fitted.directives
+    assert 0 < len(kept.pending_rooms) < 64 and (kept.confirmed, kept.total) == (236, 300)
+    assert decode_any(encode(fitted)) == fitted
+
+
+def test_pending_rooms_beyond_the_unconfirmed_or_not_room_names_do_not_decode() -> None:
+    entry = (
+        b'{"seq":2,"action":"secure","scope":"site","drill":false,"issued_at":1.0,'
+        b'"confirmed":1,"total":2,"pending_rooms":["101","102"]}'
+    )
+    body = (
+        b'{"v":1,"type":"district_summary","site":"a","seq":1,"epoch":0,"time":1.0,'
+        b'"heartbeat_s":30.0,"rooms":2,"in_force":2,"confirmed":1,"alerts":0,"offline":0,'
+        b'"directives":[' + entry + b"]}"
+    )
+    with pytest.raises(DecodeError, match="more rooms than total - confirmed"):
+        decode(body, DistrictSummary)
+    with pytest.raises(DecodeError, match=r"room id '1\.2' must be"):
+        decode(body.replace(b'["101","102"]', b'["1.2"]'), DistrictSummary)
+    assert decode(body.replace(b'["101","102"]', b'["102"]'), DistrictSummary).directives[
+        0
+    ].pending_rooms == ("102",)
 
 
 def test_a_summary_listing_more_rooms_than_it_counts_does_not_decode() -> None:

@@ -16,6 +16,11 @@
   const $ = (selector, root = document) => root.querySelector(selector);
   const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
   const clock = (ms) => new Date(ms).toLocaleTimeString("en-GB", { hour12: false });
+  // The page's words in the user's language (script_words.html's data-words, from the
+  // catalog, as teacher.js gets its own); a text it lacks stays English.
+  const words = JSON.parse(document.body.dataset.words || "{}");
+  const t = (text, vars = {}) =>
+    (words[text] || text).replace(/%\((\w+)\)s/g, (all, name) => String(vars[name]));
 
   // -- talking to the hub -------------------------------------------------------------
 
@@ -26,8 +31,8 @@
     } catch (error) {
       if (error.name !== "AbortError") throw error;
       throw new Error(
-        `The hub did not answer within ${FETCH_TIMEOUT_MS / 1000} s: this may not have gone ` +
-          "through. Check the board before trying again.",
+        t("The hub did not answer within %(s)s s: this may not have gone through. " +
+          "Check the board before trying again.", { s: FETCH_TIMEOUT_MS / 1000 }),
       );
     } finally {
       window.clearTimeout(timer);
@@ -76,7 +81,9 @@
     const banner = $("#conn");
     if (banner) {
       banner.classList.replace("bad", "ok");
-      const text = `Live again at ${clock(Date.now())} (the hub was silent for ${Math.round(silentMs / 1000)} s).`;
+      const text = t("Live again at %(at)s (the hub was silent for %(s)s s).", {
+        at: clock(Date.now()), s: Math.round(silentMs / 1000),
+      });
       $("#conn-text").textContent = text;
       say(text);
       window.clearTimeout(link.liveTimer);
@@ -92,7 +99,7 @@
     if (!link.stale) {
       link.stale = true;
       document.body.classList.add("stale");
-      say(`Not live: no word from the hub since ${clock(link.lastWord)}.`);
+      say(t("Not live: no word from the hub since %(at)s.", { at: clock(link.lastWord) }));
       syncButtons();
     }
     const banner = $("#conn");
@@ -101,9 +108,11 @@
     banner.classList.replace("ok", "bad");
     banner.hidden = false;
     const age = Math.round((Date.now() - link.lastWord) / 1000);
-    $("#conn-text").textContent =
-      `Not live: no word from the hub for ${age} s (since ${clock(link.lastWord)}). ` +
-      "What you see may be out of date; actions wait until the hub answers. Reconnecting…";
+    $("#conn-text").textContent = t(
+      "Not live: no word from the hub for %(s)s s (since %(at)s). " +
+        "What you see may be out of date; actions wait until the hub answers. Reconnecting…",
+      { s: age, at: clock(link.lastWord) },
+    );
   }
 
   function watchdog() {
@@ -281,14 +290,18 @@
     const open = openAlerts();
     const fresh = open.filter((el) => !heardAlerts.has(el.dataset.openAlert));
     fresh.forEach((el) => heardAlerts.add(el.dataset.openAlert));
-    document.title = document.title.replace(/^\(ALERT\) /, "");
-    if (open.length) document.title = `(ALERT) ${document.title}`;
+    const marked = `${t("(ALERT)")} `;
+    if (document.title.startsWith(marked)) document.title = document.title.slice(marked.length);
+    if (open.length) document.title = `${marked}${document.title}`;
     document.body.classList.toggle("has-alert", open.length > 0);
     const favicon = $("#favicon");
     if (favicon) favicon.href = open.length ? ICONS.alert : ICONS.calm;
     if (fresh.length) {
-      const words = fresh.map((el) => `room ${el.dataset.alertRoom}, pressed ${el.dataset.alertAt || ""}`);
-      $("#announce").textContent = `Panic alert in ${words.join("; ")}`.replace(/, pressed $/, "");
+      const where = fresh.map((el) =>
+        el.dataset.alertAt
+          ? t("room %(room)s, pressed %(at)s", { room: el.dataset.alertRoom, at: el.dataset.alertAt })
+          : t("room %(room)s", { room: el.dataset.alertRoom }));
+      $("#announce").textContent = t("Panic alert in %(where)s", { where: where.join("; ") });
       beep();
     }
     window.clearInterval(nagTimer);
@@ -300,7 +313,7 @@
   }
 
   function updateSound() {
-    const state = audible() ? "on" : soundWanted ? "blocked: click to enable" : "off";
+    const state = t(audible() ? "on" : soundWanted ? "blocked: click to enable" : "off");
     for (const button of $$('[data-action="sound"]')) {
       button.setAttribute("aria-pressed", String(audible()));
       const words = $(".sound-state", button);
@@ -350,7 +363,7 @@
 
   function arm(button, fresh = true) {
     button.classList.add("armed");
-    button.textContent = `Confirm: release room ${button.dataset.room}`;
+    button.textContent = t("Confirm: release room %(room)s", { room: button.dataset.room });
     if (fresh) armed = { room: button.dataset.room, until: Date.now() + 8000 };
   }
 
@@ -380,7 +393,7 @@
     dialog.dataset.mode = issueButton ? "issue" : "take";
     $("#takeover-issue").hidden = !issueButton;
     if (issueButton) $("#takeover-what").textContent = issueButton.dataset.label;
-    $("#takeover-submit").textContent = issueButton ? "Take over and issue" : "Take over control";
+    $("#takeover-submit").textContent = t(issueButton ? "Take over and issue" : "Take over control");
     dialog.showModal();
   }
 

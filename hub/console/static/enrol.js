@@ -5,6 +5,10 @@
   const form = document.getElementById("enrol");
   const error = document.getElementById("enrol-error");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  // The page's words (enrol.html's data-words, from the catalog, in the user's language):
+  // this script's own, and the hub's refusals by their English; any other stays as sent.
+  const words = JSON.parse(document.body.dataset.words || "{}");
+  const t = (text) => words[text] || text;
   const show = (message) => {
     error.textContent = message;
     error.hidden = false;
@@ -28,7 +32,7 @@
         // keep the status line below
       }
       if (!response.ok) {
-        show(body.error || `${response.status} ${response.statusText}`);
+        show(t(body.error || `${response.status} ${response.statusText}`));
         form.code.select();
         return;
       }
@@ -44,7 +48,7 @@
       document.getElementById("recovery").hidden = false;
       document.getElementById("continue").focus();
     } catch {
-      show("Cannot reach the hub. Check the network and try again.");
+      show(t("Cannot reach the hub. Check the network and try again."));
     } finally {
       button.disabled = false;
     }

@@ -6,6 +6,10 @@
   const form = document.getElementById("login");
   const error = document.getElementById("login-error");
   const secondFactor = document.getElementById("second-factor");
+  // The page's words (login.html's data-words, from the catalog, in the browser's language):
+  // this script's own, and the hub's refusals by their English; any other stays as sent.
+  const words = JSON.parse(document.body.dataset.words || "{}");
+  const t = (text) => words[text] || text;
   const show = (message) => {
     error.textContent = message;
     error.hidden = false;
@@ -44,10 +48,10 @@
           return; // the first ask is not an error
         }
       }
-      show(reply.error || `${response.status} ${response.statusText}`);
+      show(t(reply.error || `${response.status} ${response.statusText}`));
       (secondFactor.hidden ? form.password : form.otp).select();
     } catch {
-      show("Cannot reach the hub. Check the network and try again.");
+      show(t("Cannot reach the hub. Check the network and try again."));
     } finally {
       button.disabled = false;
     }

@@ -4,6 +4,11 @@
   "use strict";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const $ = (id) => document.getElementById(id);
+  // The page's words (teachers.html hands them to this script tag as data-words, from the
+  // catalog, as teacher.js gets its own); a text it lacks stays English.
+  const words = JSON.parse(document.currentScript?.dataset.words || "{}");
+  const t = (text, vars = {}) =>
+    (words[text] || text).replace(/%\((\w+)\)s/g, (all, name) => String(vars[name]));
   async function post(url, body) {
     const response = await fetch(url, {
       method: "POST",
@@ -29,10 +34,12 @@
       button.disabled = true;
       try {
         const { ok, status, reply } = await post(`/api/teachers/${encodeURIComponent(user)}/revoke`, {});
-        said.textContent = ok ? `${user}: ${reply.sessions_ended} session(s) ended.` : reply.error || `${status}`;
+        said.textContent = ok
+          ? t("%(user)s: %(count)s session(s) ended.", { user, count: reply.sessions_ended })
+          : reply.error || `${status}`;
         if (ok) button.closest("tr").children[3].textContent = "0";
       } catch {
-        said.textContent = "Cannot reach the hub.";
+        said.textContent = t("Cannot reach the hub.");
         button.disabled = false;
       }
     });
@@ -43,7 +50,7 @@
         const { ok, status, reply } = await post(`/api/teachers/${encodeURIComponent(button.dataset.link)}/link`, {});
         if (ok) showLink(reply); else $("revoke-said").textContent = reply.error || `${status}`;
       } catch {
-        $("revoke-said").textContent = "Cannot reach the hub.";
+        $("revoke-said").textContent = t("Cannot reach the hub.");
       }
     });
   });
@@ -53,10 +60,12 @@
     const rooms = form.rooms.value.split(";").map((r) => r.trim()).filter(Boolean);
     try {
       const { ok, status, reply } = await post("/api/teachers", { name: form.name.value, user: form.user.value, rooms });
-      $("add-said").textContent = ok ? `${reply.teacher} added.` : `Not added: ${reply.error || status}`;
+      $("add-said").textContent = ok
+        ? t("%(user)s added.", { user: reply.teacher })
+        : t("Not added: %(error)s", { error: reply.error || status });
       if (ok) { form.reset(); showLink(reply); }
     } catch {
-      $("add-said").textContent = "Cannot reach the hub.";
+      $("add-said").textContent = t("Cannot reach the hub.");
     }
   });
 })();

@@ -1,0 +1,107 @@
+"""``roomcast district request | requests`` without a broker: a group or school the
+district does not have is refused before anything is sent, and the record reads back in
+plain words (drill or real first) and as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from district.board import DistrictBoard
+from district.store import DistrictStore
+from protocol.codec import encode
+from protocol.district import DistrictSummary, RequestOutcome, SummaryDirective
+from protocol.srp import Action
+from protocol.topics import DistrictChannel, ScopeKind, Topics
+from provisioning.district import add_school, init_district, set_group
+from provisioning.district_config import NatsNode
+from roomcast.cli import main
+from tests.unit.factories import T0
+
+NODE = NatsNode(name="n1", host="127.0.0.1", client_port=1, cluster_port=2, mqtt_port=3)
+
+
+@pytest.fixture
+def district(tmp_path: Path) -> Path:
+    layout = init_district(tmp_path / "d", "metro", [NODE])
+    for site in ("lincoln", "adams"):
+        add_school(layout.root, site)
+    set_group(layout.root, "near-elm", ["lincoln", "adams"])
+    return layout.root
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("named", "says"),
+    [
+        (["--group", "far"], "no group 'far' in this district (groups: near-elm)"),
+        (["--school", "nowhere"], "not schools of this district: nowhere"),
+        ([], "no school named: name schools (--school) or a group (--group)"),
+    ],
+)
+def test_a_request_to_what_the_district_does_not_have_is_refused_before_sending(
+    district: Path, capsys: pytest.CaptureFixture[str], named: list[str], says: str
+) -> None:
+    code, out, _ = run(
+        capsys, "district", "request", "--district-dir", str(district), "secure", *named,
+        "--real", "--user", "kim", "--yes",
+    )  # fmt: skip
+    assert code == 1 and json.loads(out) == {"ok": False, "error": json.loads(out)["error"]}
+    assert says in json.loads(out)["error"]
+    assert not (district / "state" / "district.db").exists()  # nothing recorded, or sent
+
+
+def test_the_record_reads_back_in_words_and_as_json(
+    district: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = district / "state"
+    store = DistrictStore(state / "district.db")
+    scratch = DistrictStore(district / "scratch.db")
+    try:
+        store.add_request(
+            {"id": "r-1", "sent_at": T0, "issued_by": "kim", "action": "secure",
+             "scope": "site", "target": "", "drill": False, "details": {},
+             "group": "near-elm"},
+            ["lincoln", "adams"],
+        )  # fmt: skip
+        board = DistrictBoard(
+            store=scratch, schools=["lincoln", "adams"], clock=lambda: T0, record=store
+        )
+        pending = SummaryDirective(
+            seq=3, action=Action.SECURE, scope=ScopeKind.SITE, drill=False, issued_at=T0,
+            confirmed=1, total=2, request="r-1", pending_rooms=("102",),
+        )  # fmt: skip
+        summary = DistrictSummary(
+            site="lincoln", seq=9, epoch=1, time=T0, heartbeat_s=10.0, rooms=2, in_force=2,
+            confirmed=1, directives=(pending,), alerts=0, offline=0,
+            requests=(RequestOutcome(request_id="r-1", at=T0, issued=True, seq=3),),
+        )  # fmt: skip
+        board.on_message(Topics("lincoln").district(DistrictChannel.SUMMARY), encode(summary))
+        assert scratch.request("r-1") is None  # outcomes go to the record, not the scratch
+    finally:
+        store.close()
+        scratch.close()
+    code, out, _ = run(capsys, "district", "requests", "--district-dir", str(district))
+    assert code == 0
+    assert out.splitlines() == [
+        "r-1 2023-11-14T22:13:20+00:00 REAL SECURE by kim (group near-elm)",
+        "  lincoln: issued as #3, 1/2 rooms confirmed",
+        "  adams: no answer",
+    ]
+    code, out, _ = run(
+        capsys, "district", "requests", "--district-dir", str(district), "--id", "r-1"
+    )
+    assert "  lincoln: issued as #3, 1/2 rooms confirmed; pending: 102" in out
+    code, out, _ = run(
+        capsys, "district", "requests", "--district-dir", str(district), "--id", "r-1", "--json"
+    )
+    found = json.loads(out)
+    assert found["schools"]["lincoln"]["pending_rooms"] == ["102"]
+    assert found["schools"]["adams"]["state"] == "no answer"
