@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from district.board import DistrictBoard
 from district.console.app import create_console_app
-from district.console.sending import Sender
+from district.console.sending import Groups, Sender
 from district.store import DistrictStore
 from hub.proxies import TrustedProxies
 from protocol.topics import DISTRICT_VIEW
@@ -47,6 +47,9 @@ class DistrictServiceConfig:
     http_port: int = 8090
     control_lapse_s: float = 45.0
     """A console in control with no live page for this long no longer holds it."""
+    groups: Groups | None = None
+    """The district's named groups (district.json, via provisioning: handed in by the
+    command); None: no groups."""
     trusted_proxies: tuple[str, ...] = ()
     """Reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed."""
 
@@ -71,11 +74,13 @@ class DistrictService:
         self.app, self.console = create_console_app(
             district=config.district,
             board=self.board,
+            record=self._store,
+            groups=config.groups,
             users_file=config.users_file,
             state_dir=config.state_dir,
             sender=None
             if key is None
-            else Sender(link=self.link, board=self.board, key=key, district=config.district),
+            else Sender(link=self.link, key=key, store=self._store, district=config.district),
             lapse_s=config.control_lapse_s,
             trusted=TrustedProxies.parse(list(config.trusted_proxies)),
         )

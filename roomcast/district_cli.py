@@ -12,7 +12,7 @@ import asyncio
 import json
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +117,41 @@ def service_config(
         http_host=http_host,
         http_port=http_port,
         trusted_proxies=trusted_proxies,
+        groups=DistrictDirGroups(layout.root),
     )
+
+
+class DistrictDirGroups:
+    """The named groups in district.json, read fresh each time (IT may change them with
+    `roomcast provision district group` while the service runs) and changed through the
+    very provisioning code that command runs (district.console.sending.Groups)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def current(self) -> Mapping[str, Sequence[str]]:
+        from provisioning.district import DistrictError, open_district
+
+        try:
+            return open_district(self.root)[1].groups
+        except DistrictError as error:
+            raise ValueError(str(error)) from None
+
+    def set(self, name: str, schools: Sequence[str]) -> tuple[str, ...]:
+        from provisioning.district import DistrictError, set_group
+
+        try:
+            return set_group(self.root, name, schools)
+        except DistrictError as error:
+            raise ValueError(str(error)) from None
+
+    def remove(self, name: str) -> None:
+        from provisioning.district import DistrictError, remove_group
+
+        try:
+            remove_group(self.root, name)
+        except DistrictError as error:
+            raise ValueError(str(error)) from None
 
 
 def _serve(args: argparse.Namespace) -> int:

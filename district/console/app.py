@@ -22,10 +22,11 @@ from district.console.board_pages import BoardPages
 from district.console.directive_pages import DirectivePages
 from district.console.gate import Gate, PageHandler
 from district.console.render import STATIC, Pages
-from district.console.sending import Sender
+from district.console.sending import Groups, NoGroups, Sender
 from district.console.sessions_api import SessionsApi
 from district.console_store import ConsoleStore
 from district.sessions import DistrictSessions
+from district.store import DistrictStore
 from district.users import DistrictUsers, Permission
 from hub.access import Handler, refusal_response
 from hub.auth import LoginLimiter
@@ -60,9 +61,11 @@ def create_console_app(
     *,
     district: str,
     board: DistrictBoard,
+    record: DistrictStore,
     users_file: Path,
     state_dir: Path,
     sender: Sender | None,
+    groups: Groups | None = None,
     lapse_s: float = LAPSE_S,
     trusted: TrustedProxies = NO_PROXIES,
 ) -> tuple[ASGIApp, ConsoleParts]:
@@ -77,7 +80,9 @@ def create_console_app(
     pages = Pages(district=district, control=control)
     account = SessionsApi(gate, store, bus, LoginLimiter())
     boards = BoardPages(pages, board, store, gate)
-    directives = DirectivePages(pages, board, store, lambda: sender)
+    directives = DirectivePages(
+        pages, board, audit=store, record=record, groups=groups or NoGroups(), sender=sender
+    )
     read, send = Permission.READ, Permission.SEND
 
     def page(permission: Permission, handler: PageHandler) -> Handler:

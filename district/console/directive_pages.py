@@ -17,12 +17,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from district.action import DistrictAction
 from district.board import DistrictBoard
 from district.console.render import Pages
-from district.console.sending import Preview, PreviewError, Sender, preview
+from district.console.sending import Groups, Sender
 from district.console_store import ConsoleStore
-from district.requests import DistrictAction
+from district.preview import Preview, PreviewError, preview
 from district.sessions import DistrictPrincipal
+from district.store import DistrictStore
 from hub.access import json_body
 from hub.errors import Conflict, Invalid, NotFound
 from protocol.srp import DEFAULT_SHELTER_STRATEGIES, Action, Vocabulary
@@ -56,7 +58,8 @@ def parse_action(get: Getter, get_list: ListGetter, user: str) -> DistrictAction
     details = {d: v.strip() for d in DETAILS if (v := get(d)).strip()}
     schools = tuple(get_list("school"))
     return DistrictAction(
-        action=action, drill=mode == "drill", schools=schools, issued_by=user,
+        action=action, drill=mode == "drill", schools=schools, group=get("group") or None,
+        issued_by=user,
         scope=ScopeKind.BUILDING if building else ScopeKind.SITE, target=building,
         details={k: v for k, v in details.items() if _applies(action, k)},
     )  # fmt: skip
@@ -74,7 +77,8 @@ def request_body(action: DistrictAction, p: Preview) -> dict[str, Any]:
     """What the confirm button posts back: the same fields, and the preview's token."""
     return {
         "action": action.action.value, "mode": "drill" if action.drill else "real",
-        "school": list(p.schools), "scope": action.scope.value.replace("site", "school"),
+        "school": list(action.schools), "group": action.group or "",
+        "scope": action.scope.value.replace("site", "school"),
         "building": action.target, **action.details, "token": p.token,
     }  # fmt: skip
 
@@ -84,13 +88,21 @@ class DirectivePages:
         self,
         pages: Pages,
         board: DistrictBoard,
-        store: ConsoleStore,
-        sender: Callable[[], Sender | None],
+        *,
+        audit: ConsoleStore,
+        record: DistrictStore,
+        groups: Groups,
+        sender: Sender | None,
     ) -> None:
-        self.pages, self.board, self.store, self._sender = pages, board, store, sender
+        self.pages, self.board, self.audit, self.record_store = pages, board, audit, record
+        self.groups, self.sender = groups, sender
 
-    def _schools(self) -> list[dict[str, Any]]:
-        return self.board.view()
+    def _preview(self, action: DistrictAction) -> Preview:
+        """The preview from the board as it stands and the groups as the file has them."""
+        try:
+            return preview(action, self.board, groups=self.groups.current())
+        except ValueError as error:  # PreviewError, or a groups file to fix
+            raise PreviewError(str(error)) from None
 
     async def form(self, request: Request, principal: DistrictPrincipal) -> Response:
         return self._form(request, principal, error="", status=200)
@@ -101,9 +113,10 @@ class DirectivePages:
         q = request.query_params
         return self.pages.show(
             request, principal, "request_form", status=status, error=error,
-            schools=self._schools(), actions=[(a.value, _WORDS[a].term) for a in ACTIONS],
+            schools=self.board.view(), groups=_groups(self.groups),
+            actions=[(a.value, _WORDS[a].term) for a in ACTIONS],
             chosen={"school": q.getlist("school"), **{k: q.get(k, "") for k in (
-                "action", "mode", "scope", "building", *DETAILS)}},
+                "action", "mode", "scope", "building", "group", *DETAILS)}},
             hazards=DEFAULT_SHELTER_STRATEGIES,
         )  # fmt: skip
 
@@ -111,12 +124,12 @@ class DirectivePages:
         q = request.query_params
         try:
             action = parse_action(lambda k: q.get(k, ""), q.getlist, principal.user)
-            p = preview(action, self.board)
+            p = self._preview(action)
         except PreviewError as error:
             return self._form(request, principal, error=str(error), status=400)
         return self.pages.show(
             request, principal, "request_confirm", p=p, term=_WORDS[action.action].term,
-            body=request_body(action, p), query=str(q),
+            body=request_body(action, p), query=str(q), terms=_TERMS,
         )  # fmt: skip
 
     async def send(self, request: Request) -> Response:
@@ -134,7 +147,7 @@ class DirectivePages:
             return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
         try:
-            p = preview(parse_action(get, get_list, principal.user), self.board)
+            p = self._preview(parse_action(get, get_list, principal.user))
         except PreviewError as error:
             raise Invalid(str(error)) from None
         if body.get("token") != p.token:
@@ -142,24 +155,23 @@ class DirectivePages:
                 "what would be sent changed since the confirmation page was shown (a school's "
                 "state or a group): open the confirmation again and read it before sending"
             )
-        sender = self._sender()
-        if sender is None:
-            raise Conflict("the district service has no link to the district broker yet")
-        request_id = sender.send(p)
+        if self.sender is None:
+            raise Conflict("this district service has no signing key: it cannot send requests")
+        request_id = self.sender.send(p)
         a = p.action
-        self.store.audit(
+        self.audit.audit(
             at=time.time(), user=principal.user, action="district directive sent",
             detail={"request": request_id, "what": _WORDS[a.action].term,
                     "drill": a.drill, "schools": ", ".join(p.schools), "rooms": p.rooms,
+                    "group": a.group,
                     "scope": a.target or "whole school", **a.details},
         )  # fmt: skip
         return JSONResponse({"request_id": request_id, "schools": list(p.schools)})
 
     def _record(self, request_id: str) -> dict[str, Any]:
-        sender = self._sender()
-        found = None if sender is None else sender.request(request_id)
+        found = self.record_store.request(request_id)
         if found is None:
-            raise NotFound(f"no district request {request_id!r} in this service's record")
+            raise NotFound(f"no district request {request_id!r} in the district's record")
         return found
 
     async def record(self, request: Request, principal: DistrictPrincipal) -> Response:
@@ -170,14 +182,22 @@ class DirectivePages:
         )  # fmt: skip
 
     async def listing(self, request: Request, principal: DistrictPrincipal) -> Response:
-        sender = self._sender()
-        records = [] if sender is None else sender.requests()
-        terms = {a.value: _WORDS[a].term for a in Action}
-        return self.pages.show(request, principal, "requests", records=records, terms=terms)
+        records = self.record_store.requests()
+        return self.pages.show(request, principal, "requests", records=records, terms=_TERMS)
 
     async def record_api(self, request: Request) -> Response:
         return JSONResponse(self._record(request.path_params["request_id"]))
 
     async def listing_api(self, request: Request) -> Response:
-        sender = self._sender()
-        return JSONResponse({"requests": [] if sender is None else sender.requests()})
+        return JSONResponse({"requests": self.record_store.requests()})
+
+
+_TERMS = {a.value: _WORDS[a].term for a in Action}
+
+
+def _groups(groups: Groups) -> dict[str, tuple[str, ...]] | str:
+    """The groups for the form, or why they cannot be read (the form still works)."""
+    try:
+        return {name: tuple(sites) for name, sites in sorted(groups.current().items())}
+    except ValueError as error:
+        return str(error)

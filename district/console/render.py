@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse
 from district.sessions import DistrictPrincipal
 from district.users import Permission
 from hub.console.render import TEMPLATES as SCHOOL_TEMPLATES
-from hub.console.render import ago, clock, details, duration, stamp
+from hub.console.render import clock, details, duration, stamp
 from hub.console_control import ConsoleControl
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -41,9 +41,7 @@ class Pages:
             extensions=["jinja2.ext.i18n"],
         )
         self.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-        self.env.filters.update(
-            clock=clock, stamp=stamp, duration=duration, ago=ago, details=details
-        )
+        self.env.filters.update(clock=clock, stamp=stamp, duration=duration, details=details)
 
     def text(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(district=self.district, **context)

@@ -91,7 +91,7 @@ async def test_the_board_the_drill_down_and_the_confirmation_page(
     board = DistrictBoard(store=store, schools=SCHOOLS, clock=time.time)
     schools_in_several_states(board)
     app, parts = create_console_app(
-        district="metro", board=board, users_file=users_file(district_dir),
+        district="metro", board=board, record=store, users_file=users_file(district_dir),
         state_dir=tmp_path / "state", sender=None,
     )  # fmt: skip
     try:

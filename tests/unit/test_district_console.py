@@ -74,9 +74,9 @@ async def console(
     board = DistrictBoard(store=store, schools=SCHOOLS, clock=time.time)
     schools_in_several_states(board)
     link = Link((BrokerEndpoint(host="127.0.0.1", port=1),), client_id="t", will=None)
-    sender = Sender(link=link, board=board, key=Ed25519PrivateKey.generate(), district="metro")
+    sender = Sender(link=link, key=Ed25519PrivateKey.generate(), store=store, district="metro")
     app, parts = create_console_app(
-        district="metro", board=board, users_file=users_file(district_dir),
+        district="metro", board=board, record=store, users_file=users_file(district_dir),
         state_dir=tmp_path / "state", sender=sender,
     )  # fmt: skip
     yield httpx.ASGITransport(app=app), parts, board
