@@ -21,6 +21,7 @@ from district.board import DistrictBoard
 from district.console.board_pages import BoardPages
 from district.console.directive_pages import DirectivePages
 from district.console.gate import Gate, PageHandler
+from district.console.group_pages import GroupPages
 from district.console.render import STATIC, Pages
 from district.console.sending import Groups, NoGroups, Sender
 from district.console.sessions_api import SessionsApi
@@ -83,6 +84,7 @@ def create_console_app(
     directives = DirectivePages(
         pages, board, audit=store, record=record, groups=groups or NoGroups(), sender=sender
     )
+    grouping = GroupPages(pages, board, store, groups or NoGroups())
     read, send = Permission.READ, Permission.SEND
 
     def page(permission: Permission, handler: PageHandler) -> Handler:
@@ -99,6 +101,7 @@ def create_console_app(
         Route("/requests", page(read, directives.listing)),
         Route("/requests/{request_id}", page(read, directives.record)),
         Route("/audit", page(Permission.AUDIT, boards.audit)),
+        Route("/groups", page(Permission.GROUPS, grouping.page)),
         Route("/api/login", _refusals_answered(account.login), methods=["POST"]),
         Route("/api/logout", gate.api(read, account.logout), methods=["POST"]),
         Route("/api/whoami", gate.api(read, account.whoami)),
@@ -122,6 +125,12 @@ def create_console_app(
             methods=["POST"],
         ),
         Route("/api/requests/{request_id}", gate.api(read, directives.record_api)),
+        Route("/api/groups", gate.api(Permission.GROUPS, grouping.set_group), methods=["POST"]),
+        Route(
+            "/api/groups/{name}/remove",
+            gate.api(Permission.GROUPS, grouping.remove_group),
+            methods=["POST"],
+        ),
         Mount("/static", StaticFiles(directory=SCHOOL_STATIC), name="static"),
         Mount("/district-static", StaticFiles(directory=STATIC), name="district-static"),
     ]

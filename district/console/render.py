@@ -23,6 +23,7 @@ NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/board", "Board", Permission.READ),
     ("/requests/new", "District directive", Permission.SEND),
     ("/requests", "Requests sent", Permission.READ),
+    ("/groups", "Groups", Permission.GROUPS),
     ("/audit", "Audit log", Permission.AUDIT),
 )
 

@@ -20,9 +20,10 @@ from district.console.app import ConsoleParts, create_console_app
 from district.console.sending import Sender
 from district.store import DistrictStore
 from protocol.district_accounts import DistrictRole
-from provisioning.district import init_district
+from provisioning.district import add_school, init_district, open_district
 from provisioning.district_config import NatsNode
 from provisioning.district_users import set_password, users_file
+from roomcast.district_cli import DistrictDirGroups
 from tests.district.console_kit import PASSWORD, district_users, schools_in_several_states
 from transport.endpoint import BrokerEndpoint
 from transport.link import Link
@@ -30,7 +31,7 @@ from transport.link import Link
 SCHOOLS = ("adams", "grant", "lincoln", "polk", "taft")
 ADMIN, OFFICER, VIEWER = DistrictRole.ADMIN, DistrictRole.SAFETY_OFFICER, DistrictRole.VIEWER
 ALLOWED = {
-    ADMIN: {"read", "send", "control", "audit"},
+    ADMIN: {"read", "send", "control", "audit", "groups"},
     OFFICER: {"read", "send", "control"},
     VIEWER: {"read"},
 }
@@ -43,6 +44,7 @@ PAGES = [
     ("/requests/new", "send"),
     (CONFIRM, "send"),
     ("/audit", "audit"),
+    ("/groups", "groups"),
 ]
 JSON_ROUTES = [
     ("GET", "/api/schools", "read"),
@@ -52,6 +54,8 @@ JSON_ROUTES = [
     ("POST", "/api/control/take", "control"),
     ("POST", "/api/control/release", "control"),
     ("POST", "/api/requests", "send"),
+    ("POST", "/api/groups", "groups"),
+    ("POST", "/api/groups/near-elm/remove", "groups"),
 ]
 
 Client = httpx.AsyncClient
@@ -62,6 +66,8 @@ Open = Callable[..., Awaitable[tuple[Client, str]]]
 def district_dir(tmp_path: Path) -> Path:
     node = NatsNode(name="n1", host="127.0.0.1", client_port=1, cluster_port=2, mqtt_port=3)
     layout = init_district(tmp_path / "district", "metro", [node])
+    for site in SCHOOLS:
+        add_school(layout.root, site)
     district_users(layout.root)
     return layout.root
 
@@ -77,7 +83,7 @@ async def console(
     sender = Sender(link=link, key=Ed25519PrivateKey.generate(), store=store, district="metro")
     app, parts = create_console_app(
         district="metro", board=board, record=store, users_file=users_file(district_dir),
-        state_dir=tmp_path / "state", sender=sender,
+        state_dir=tmp_path / "state", sender=sender, groups=DistrictDirGroups(district_dir),
     )  # fmt: skip
     yield httpx.ASGITransport(app=app), parts, board
     parts.store.close()
@@ -226,3 +232,23 @@ async def test_a_directive_is_confirmed_sent_as_shown_audited_and_only_by_the_ho
     other, other_csrf = await open_console(OFFICER, user="kim2-safety")
     refused = await other.post("/api/requests", json=body, headers={"X-CSRF-Token": other_csrf})
     assert refused.status_code == 409 and "kim-safety has control" in refused.json()["error"]
+
+
+async def test_the_district_admin_keeps_groups_in_district_json_and_a_group_picks_schools(
+    open_console: Open, district_dir: Path
+) -> None:
+    ann, csrf = await open_console(ADMIN)
+    headers = {"X-CSRF-Token": csrf}
+    bad = await ann.post("/api/groups", json={"name": "x", "schools": ["nowhere"]}, headers=headers)
+    assert bad.status_code == 400 and "nowhere" in bad.json()["error"]
+    made = {"name": "near-elm", "schools": ["lincoln", "grant"]}
+    assert (await ann.post("/api/groups", json=made, headers=headers)).status_code == 200
+    assert open_district(district_dir)[1].groups == {"near-elm": ("lincoln", "grant")}
+    assert "near-elm: lincoln, grant" in (await ann.get("/requests/new")).text
+    page = (await ann.get("/requests/confirm?group=near-elm&action=hold&mode=drill")).text
+    assert "DRILL" in page and "2 schools" in page and "group near-elm" in page
+    removed = await ann.post("/api/groups/near-elm/remove", headers=headers)
+    assert removed.status_code == 200 and open_district(district_dir)[1].groups == {}
+    kim, kim_csrf = await open_console(OFFICER)
+    refused = await kim.post("/api/groups", json=made, headers={"X-CSRF-Token": kim_csrf})
+    assert refused.status_code == 403

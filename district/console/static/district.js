@@ -29,6 +29,57 @@
     sync();
   }
 
+  // -- groups (the district admin) ----------------------------------------------------
+  async function post(path, body) {
+    const response = await fetch(path, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body),
+    });
+    let reply = {};
+    try {
+      reply = await response.json();
+    } catch {
+      // not JSON: keep the status line
+    }
+    if (response.status === 401) window.location.assign("/login");
+    if (!response.ok) throw new Error(reply.error || `${response.status} ${response.statusText}`);
+    return reply;
+  }
+
+  function groupError(message) {
+    const box = $("#group-error");
+    box.textContent = message;
+    box.hidden = false;
+    box.focus();
+  }
+
+  const groupForm = $("#group-form");
+  if (groupForm) {
+    groupForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const schools = $$('input[name="school"]:checked', groupForm).map((box) => box.value);
+      try {
+        await post("/api/groups", { name: groupForm.name.value.trim(), schools });
+        window.location.reload();
+      } catch (failure) {
+        groupError(`Not saved: ${failure.message}`);
+      }
+    });
+  }
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest('[data-action="remove-group"]');
+    if (!button) return;
+    event.preventDefault();
+    try {
+      await post(`/api/groups/${encodeURIComponent(button.dataset.group)}/remove`, {});
+      window.location.reload();
+    } catch (failure) {
+      groupError(`Not removed: ${failure.message}`);
+    }
+  });
+
   // -- the confirmation: nothing goes until the user ticks that they read it ------------
   const send = $("#send-request");
   const readIt = $("#read-it");
