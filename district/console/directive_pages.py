@@ -152,8 +152,8 @@ class DirectivePages:
             raise Invalid(str(error)) from None
         if body.get("token") != p.token:
             raise Conflict(
-                "what would be sent changed since the confirmation page was shown (a school's "
-                "state or a group): open the confirmation again and read it before sending"
+                "what would be sent changed since the confirmation page was shown (a group "
+                "edited meanwhile?): open the confirmation again and read it before sending"
             )
         if self.sender is None:
             raise Conflict("this district service has no signing key: it cannot send requests")
