@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hub.bus import Change
+from hub.bus import Change, Update
 from hub.errors import Conflict, Invalid
 from hub.store_people import PeopleRecords
 
@@ -53,6 +54,8 @@ class Publisher(Protocol):
     """Where a change of control is announced to live pages (hub.bus.Bus)."""
 
     def publish(self, kind: Change, **data: Any) -> None: ...
+
+    def subscribe(self) -> contextlib.AbstractContextManager[asyncio.Queue[Update]]: ...
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,21 @@ class ConsoleControl:
                 del self._streams[session]
                 self._gone[session] = self._now()
                 self._check_when_due()
+
+    async def live(self, principal: Actor, *, heartbeat_s: float) -> AsyncIterator[str]:
+        """A console's live stream as server-sent events: one ``data:`` line per change on
+        the bus, and a ``heartbeat`` event every ``heartbeat_s`` so a page can tell a quiet
+        server from a stalled one. The console is present for control while it runs."""
+        with self.watching(principal), self._bus.subscribe() as queue:
+            yield ": connected\n\n"
+            while True:
+                try:
+                    async with asyncio.timeout(heartbeat_s):
+                        update = await queue.get()
+                except TimeoutError:
+                    yield f"event: heartbeat\ndata: {json.dumps({'at': time.time()})}\n\n"
+                    continue
+                yield f"data: {json.dumps(update)}\n\n"
 
     def state(self, principal: Actor) -> dict[str, Any]:
         """What a console shows about control (never the session id)."""

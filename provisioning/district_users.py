@@ -10,7 +10,6 @@ a changed password ends that user's sessions at their next request.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from protocol.accounts import hash_password
-from protocol.district_accounts import DISTRICT_USERS_FORMAT, DistrictRole
+from protocol.district_accounts import DistrictRole
 from provisioning.district import open_district
-from provisioning.errors import InventoryError, UserError
-from provisioning.fsutil import write_json
-from provisioning.users import _check_new, generate_password, now_text
+from provisioning.errors import UserError
+from provisioning.users import _check_new, generate_password, load_users, now_text, save_users
 
 USERS_FILE = "users.json"
 
@@ -40,21 +38,6 @@ def _role(value: str) -> DistrictRole:
         raise UserError(f"unknown district role {value!r}; choose one of: {roles}") from None
 
 
-def load_district_users(path: Path) -> dict[str, dict[str, Any]]:
-    if not path.exists():
-        return {}
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        if raw.get("format") != DISTRICT_USERS_FORMAT:
-            raise ValueError(f"unknown format {raw.get('format')!r}")
-        users: dict[str, dict[str, Any]] = raw["users"]
-        for record in users.values():
-            DistrictRole(record["role"])
-        return users
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InventoryError(f"{path} is damaged ({exc}); restore it from backup") from exc
-
-
 @contextmanager
 def _editing(district_dir: Path | str) -> Iterator[tuple[Path, dict[str, dict[str, Any]]]]:
     """The users table under a lock (two IT staff at once), written back 0600 on success."""
@@ -63,9 +46,9 @@ def _editing(district_dir: Path | str) -> Iterator[tuple[Path, dict[str, dict[st
     fd = os.open(layout.root / ".users.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        users = load_district_users(path)
+        users = load_users(path, roles=DistrictRole)
         yield path, users
-        write_json(path, {"format": DISTRICT_USERS_FORMAT, "users": users}, private=True)
+        save_users(path, users)  # 0600
     finally:
         os.close(fd)
 
@@ -134,5 +117,5 @@ def remove_user(district_dir: Path | str, name: str) -> None:
 
 def list_users(district_dir: Path | str) -> dict[str, DistrictRole]:
     layout, _ = open_district(district_dir)
-    users = load_district_users(users_file(layout.root))
+    users = load_users(users_file(layout.root), roles=DistrictRole)
     return {name: DistrictRole(u["role"]) for name, u in sorted(users.items())}

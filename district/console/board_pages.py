@@ -7,7 +7,6 @@ every board: what the district shows of it may be stale, and the board says sinc
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +18,8 @@ from district.console.gate import Gate
 from district.console.render import Pages
 from district.console_store import ConsoleStore
 from district.sessions import DistrictPrincipal
-from hub.errors import Invalid, NotFound
+from hub.console.reports import _day as day
+from hub.errors import NotFound
 from protocol.srp import Action, Vocabulary
 
 _WORDS = Vocabulary()
@@ -96,7 +96,7 @@ class BoardPages:
         before = q.get("before", "")
         entries = self.store.audit_search(
             user=q.get("user", ""), text=q.get("q", "").strip(),
-            since=_day(q.get("from", ""), end=False), until=_day(q.get("to", ""), end=True),
+            since=day(q.get("from", ""), end=False), until=day(q.get("to", ""), end=True),
             before_id=int(before) if before.isdigit() else None, limit=AUDIT_PAGE,
         )  # fmt: skip
         filters = {k: q.get(k, "") for k in ("user", "q", "from", "to")}
@@ -119,13 +119,3 @@ class BoardPages:
         if lines is None:
             return JSONResponse({"error": f"no school {site!r} in this district"}, 404)
         return JSONResponse({"site": site, "history": lines})
-
-
-def _day(text: str, *, end: bool) -> float | None:
-    if not text:
-        return None
-    try:
-        day = datetime.strptime(text, "%Y-%m-%d")
-    except ValueError:
-        raise Invalid(f"dates are YYYY-MM-DD, not {text!r}") from None
-    return day.timestamp() + (86400 if end else 0)

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from district.sessions import DistrictPrincipal, DistrictSessions
 from district.users import Permission
-from hub.access import SESSION_COOKIE, Handler, error, refusal_response, same_origin
+from hub.access import Handler, caller, error, refusal_response
 from hub.console_control import ConsoleControl
 from hub.errors import Refused
 
@@ -27,14 +27,7 @@ class Gate:
         self.sessions, self.control = sessions, control
 
     def principal(self, request: Request) -> DistrictPrincipal | None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and token:
-            return self.sessions.lookup(token, kind="cli")
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if not cookie:
-            return None
-        principal = self.sessions.lookup(cookie, kind="console")
-        return principal if principal is not None and same_origin(request, principal) else None
+        return caller(request, lambda token, kind: self.sessions.lookup(token, kind=kind))
 
     def api(self, permission: Permission, handler: Handler, *, controlled: bool = False) -> Handler:
         """A JSON route: a session whose role has ``permission``; ``controlled``: a change

@@ -9,9 +9,7 @@ HttpOnly, SameSite=Strict cookie plus a CSRF token the page sends back on every 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
@@ -102,18 +100,5 @@ class SessionsApi:
         """Server-sent events: one ``data:`` line per change (a school's message believed,
         control taken or released) and a ``heartbeat`` every ``HEARTBEAT_S``. An open
         stream is what keeps a console present for control (hub.console_control)."""
-        principal: DistrictPrincipal = request.state.principal
-
-        async def events() -> AsyncIterator[str]:
-            with self.control.watching(principal), self.bus.subscribe() as queue:
-                yield ": connected\n\n"
-                while True:
-                    try:
-                        async with asyncio.timeout(HEARTBEAT_S):
-                            update = await queue.get()
-                    except TimeoutError:
-                        yield f"event: heartbeat\ndata: {json.dumps({'at': time.time()})}\n\n"
-                        continue
-                    yield f"data: {json.dumps(update)}\n\n"
-
-        return StreamingResponse(events(), media_type="text/event-stream")
+        live = self.control.live(request.state.principal, heartbeat_s=HEARTBEAT_S)
+        return StreamingResponse(live, media_type="text/event-stream")
