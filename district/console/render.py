@@ -27,6 +27,24 @@ NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/audit", "Audit log", Permission.AUDIT),
 )
 
+SCRIPT_WORDS = {
+    "The hub did not answer within %(s)s s: this may not have gone through. "
+    "Check the board before trying again.": "The district service did not answer within "
+    "%(s)s s: this may not have gone through. Check the board before trying again.",
+    "Live again at %(at)s (the hub was silent for %(s)s s).": "Live again at %(at)s (the "
+    "district service was silent for %(s)s s).",
+    "Not live: no word from the hub since %(at)s.": "Not live: no word from the district "
+    "service since %(at)s.",
+    "Not live: no word from the hub for %(s)s s (since %(at)s). What you see may be out of "
+    "date; actions wait until the hub answers. Reconnecting…": "Not live: no word from the "
+    "district service for %(s)s s (since %(at)s). What you see may be out of date; actions "
+    "wait until it answers. Reconnecting…",
+    "Cannot reach the hub. Check the network and try again.": "Cannot reach the district "
+    "service. Check the network and try again.",
+}
+"""The school console's scripts (console.js, login.js) take their words from the page's
+``data-words``: at the district, they speak of the district service, not of a hub."""
+
 
 class Pages:
     def __init__(self, *, district: str, control: ConsoleControl) -> None:
@@ -42,6 +60,7 @@ class Pages:
             extensions=["jinja2.ext.i18n"],
         )
         self.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+        self.env.globals["script_words"] = SCRIPT_WORDS
         self.env.filters.update(clock=clock, stamp=stamp, duration=duration, details=details)
 
     def text(self, template: str, **context: Any) -> str:

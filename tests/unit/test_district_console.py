@@ -198,6 +198,7 @@ async def test_the_board_shows_every_school_and_unreachable_ones_first(open_cons
     assert html.index('id="school-lincoln"') < html.index('id="school-adams"')  # its alert
     assert "LOCKDOWN" in html and "4 / 6 rooms confirmed" in html
     assert "room 104" in html
+    assert "no word from the district service" in html  # console.js's words, here
     assert "Building north" in html and "DRILL" in html and "1 / 3 rooms confirmed" in html
     school = (await client.get("/schools/grant")).text
     assert "r-drill-1" in school and "issued as #3" in school and "n1, n2" in school
