@@ -66,11 +66,12 @@ def hear(
 
 
 def schools_in_several_states(board: DistrictBoard) -> None:
-    """adams: quiet; lincoln: a REAL Lockdown (4 of 6 confirmed) and an open panic in 104;
+    """adams: quiet; lincoln: a REAL Lockdown (4 of 6 confirmed: 103 and 104 not yet) and
+    an open panic in 104;
     grant: a DRILL Secure in building north from a district request, 2 rooms offline;
     taft: its bridge said 0 (unreachable); polk (if a school): never heard from."""
     hear(board, summary("adams"))
-    lockdown = directive(7, Action.LOCKDOWN, confirmed=4)
+    lockdown = directive(7, Action.LOCKDOWN, confirmed=4, pending_rooms=("103", "104"))
     hear(
         board,
         summary(

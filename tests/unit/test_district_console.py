@@ -37,25 +37,30 @@ ALLOWED = {
 }
 CONFIRM = "/requests/confirm?school=lincoln&school=grant&action=secure&mode=real&scope=school"
 PAGES = [
-    ("/board", "read"),
-    ("/schools/lincoln", "read"),
-    ("/console/control", "read"),
-    ("/requests", "read"),
-    ("/requests/new", "send"),
-    (CONFIRM, "send"),
-    ("/audit", "audit"),
-    ("/groups", "groups"),
+    ("/board", "read", 200),
+    ("/schools/lincoln", "read", 200),
+    ("/schools/nowhere", "read", 404),
+    ("/console/control", "read", 200),
+    ("/requests", "read", 200),
+    ("/requests/r-none", "read", 404),
+    ("/requests/new", "send", 200),
+    (CONFIRM, "send", 200),
+    ("/audit", "audit", 200),
+    ("/groups", "groups", 200),
 ]
+"""Each page, the permission it needs, and its status for a role that has it."""
 JSON_ROUTES = [
     ("GET", "/api/schools", "read"),
     ("GET", "/api/schools/lincoln/history", "read"),
     ("GET", "/api/requests", "read"),
     ("GET", "/api/whoami", "read"),
+    ("GET", "/api/requests/r-none", "read"),
     ("POST", "/api/control/take", "control"),
     ("POST", "/api/control/release", "control"),
     ("POST", "/api/requests", "send"),
     ("POST", "/api/groups", "groups"),
     ("POST", "/api/groups/near-elm/remove", "groups"),
+    ("POST", "/api/logout", "read"),  # last: it ends the session
 ]
 
 Client = httpx.AsyncClient
@@ -115,7 +120,7 @@ async def test_nobody_gets_in_without_a_session(
     console: tuple[httpx.ASGITransport, ConsoleParts, DistrictBoard],
 ) -> None:
     async with Client(transport=console[0], base_url="http://district.test") as anonymous:
-        for path, _ in PAGES:
+        for path, _, _ in PAGES:
             response = await anonymous.get(path)
             assert (response.status_code, response.headers.get("location")) == (303, "/login")
         for method, path, _ in [*JSON_ROUTES, ("GET", "/api/stream", "read")]:
@@ -125,11 +130,10 @@ async def test_nobody_gets_in_without_a_session(
 async def test_every_page_and_route_checks_the_role_on_the_server(open_console: Open) -> None:
     for role in (ADMIN, OFFICER, VIEWER):
         client, csrf = await open_console(role)
-        for path, need in PAGES:
+        for path, need, status in PAGES:
             response = await client.get(path)
-            assert (response.status_code == 403) == (need not in ALLOWED[role]), (role, path)
-            if need in ALLOWED[role]:
-                assert response.status_code == 200, (role, path, response.text)
+            expected = status if need in ALLOWED[role] else 403
+            assert response.status_code == expected, (role, path, response.text)
         for method, path, need in JSON_ROUTES:
             response = await client.request(method, path, headers={"X-CSRF-Token": csrf})
             refused = response.status_code == 403
@@ -202,6 +206,9 @@ async def test_the_board_shows_every_school_and_unreachable_ones_first(open_cons
     assert "Building north" in html and "DRILL" in html and "1 / 3 rooms confirmed" in html
     school = (await client.get("/schools/grant")).text
     assert "r-drill-1" in school and "issued as #3" in school and "n1, n2" in school
+    school = (await client.get("/schools/lincoln")).text
+    assert "Not yet confirmed: 103, 104" in school
+    assert "in force: LOCKDOWN #7 for the school (the school&#39;s own)" in school  # timeline
 
 
 async def test_a_directive_is_confirmed_sent_as_shown_audited_and_only_by_the_holder(
@@ -253,3 +260,18 @@ async def test_the_district_admin_keeps_groups_in_district_json_and_a_group_pick
     kim, kim_csrf = await open_console(OFFICER)
     refused = await kim.post("/api/groups", json=made, headers={"X-CSRF-Token": kim_csrf})
     assert refused.status_code == 403
+
+
+async def test_logout_ends_the_session_and_releases_control_both_audited(
+    open_console: Open, console: tuple[httpx.ASGITransport, ConsoleParts, DistrictBoard]
+) -> None:
+    _, parts, _ = console
+    kim, csrf = await open_console(OFFICER)
+    headers = {"X-CSRF-Token": csrf}
+    assert (await kim.post("/api/control/take", json={}, headers=headers)).status_code == 200
+    assert (await kim.post("/api/logout", headers=headers)).status_code == 200
+    assert (await kim.get("/api/schools")).status_code == 401
+    assert parts.control.holder() is None
+    actions = [(e["user"], e["action"]) for e in parts.store.audit_search()]
+    for done in ("login (console)", "take control", "release control (logout)", "logout"):
+        assert ("kim-safety", done) in actions
