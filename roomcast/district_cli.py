@@ -154,11 +154,31 @@ class DistrictDirGroups:
             raise ValueError(str(error)) from None
 
 
+def _check_users(district_dir: Path) -> None:
+    """Refuse to start where nobody could log in (as a hub does on a damaged users file);
+    once running, a bad edit is logged and the last good copy kept (district.users)."""
+    from district.users import load_accounts
+    from provisioning.district_users import users_file
+    from transport.settings import ConfigError
+
+    path = users_file(district_dir)
+    try:
+        accounts = load_accounts(path)
+    except ConfigError as error:
+        raise SystemExit(f"district console users: {error}") from None
+    if not accounts:
+        raise SystemExit(
+            f"{path} has no user: add one with `roomcast provision district user add NAME "
+            "--role district-admin`"
+        )
+
+
 def _serve(args: argparse.Namespace) -> int:
     from district.service import DistrictService
     from transport.running import configure_logging, run_until_signalled
 
     configure_logging(args.verbose)
+    _check_users(args.district_dir)
     config = service_config(
         args.district_dir, node=args.node, state_dir=args.state_dir, http_port=args.http_port,
         http_host=args.http_host, trusted_proxies=tuple(args.trusted_proxy),
