@@ -53,7 +53,7 @@ def board_model(board: DistrictBoard) -> dict[str, Any]:
         "cards": cards,
         "unreachable": [c for c in cards if not c["reachable"]],
         "alerting": [c for c in cards if c["alerts"]],
-        "in_force": sum(1 for c in cards if c["where"]),
+        "with_directives": sum(1 for c in cards if c["where"]),
     }
 
 

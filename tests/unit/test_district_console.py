@@ -197,6 +197,7 @@ async def test_a_changed_password_ends_the_session_and_headers_and_cookie_are_st
 async def test_the_board_shows_every_school_and_unreachable_ones_first(open_console: Open) -> None:
     client, _ = await open_console(VIEWER)
     html = (await client.get("/board")).text
+    assert "5 schools: 2 unreachable, 1 with open panic alerts, 2 with a directive" in html
     assert "2 schools UNREACHABLE" in html  # taft (its bridge said 0), polk (never heard)
     assert html.index('id="school-polk"') < html.index('id="school-adams"')
     assert html.index('id="school-lincoln"') < html.index('id="school-adams"')  # its alert
