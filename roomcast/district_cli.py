@@ -154,7 +154,7 @@ class DistrictDirGroups:
             raise ValueError(str(error)) from None
 
 
-def _check_users(district_dir: Path) -> None:
+def check_users(district_dir: Path) -> None:
     """Refuse to start where nobody could log in (as a hub does on a damaged users file);
     once running, a bad edit is logged and the last good copy kept (district.users)."""
     from district.users import load_accounts
@@ -178,7 +178,7 @@ def _serve(args: argparse.Namespace) -> int:
     from transport.running import configure_logging, run_until_signalled
 
     configure_logging(args.verbose)
-    _check_users(args.district_dir)
+    check_users(args.district_dir)
     config = service_config(
         args.district_dir, node=args.node, state_dir=args.state_dir, http_port=args.http_port,
         http_host=args.http_host, trusted_proxies=tuple(args.trusted_proxy),

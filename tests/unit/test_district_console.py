@@ -6,9 +6,10 @@ directive confirmed, sent exactly as shown, audited and recorded."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
 import httpx
@@ -17,13 +18,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from district.board import DistrictBoard
 from district.console.app import ConsoleParts, create_console_app
-from district.console.sending import Sender
+from district.console.sending import NoGroups, Sender
 from district.store import DistrictStore
 from protocol.district_accounts import DistrictRole
 from provisioning.district import add_school, init_district, open_district
 from provisioning.district_config import NatsNode
 from provisioning.district_users import set_password, users_file
-from roomcast.district_cli import DistrictDirGroups
+from roomcast.district_cli import DistrictDirGroups, check_users, service_config
 from tests.district.console_kit import PASSWORD, district_users, schools_in_several_states
 from transport.endpoint import BrokerEndpoint
 from transport.link import Link
@@ -276,3 +277,44 @@ async def test_logout_ends_the_session_and_releases_control_both_audited(
     actions = [(e["user"], e["action"]) for e in parts.store.audit_search()]
     for done in ("login (console)", "take control", "release control (logout)", "logout"):
         assert ("kim-safety", done) in actions
+
+
+class ReadOnlyGroups(NoGroups):
+    """district.json where the service's user may not write it (as IT should keep it)."""
+
+    def set(self, name: str, schools: Sequence[str]) -> tuple[str, ...]:
+        raise PermissionError(13, "Permission denied")
+
+
+async def test_groups_on_a_read_only_district_json_answer_with_the_command_for_it(
+    tmp_path: Path, district_dir: Path
+) -> None:
+    store = DistrictStore(tmp_path / "ro" / "district.db")
+    board = DistrictBoard(store=store, schools=SCHOOLS, clock=time.time)
+    app, parts = create_console_app(
+        district="metro", board=board, record=store, users_file=users_file(district_dir),
+        state_dir=tmp_path / "ro", sender=None, groups=ReadOnlyGroups(),
+    )  # fmt: skip
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with Client(transport=transport, base_url="http://district.test") as ann:
+            login = {"user": "ann-admin", "password": PASSWORD, "kind": "console"}
+            csrf = (await ann.post("/api/login", json=login)).json()["csrf"]
+            body = {"name": "near-elm", "schools": ["lincoln"]}
+            refused = await ann.post("/api/groups", json=body, headers={"X-CSRF-Token": csrf})
+        assert refused.status_code == 503
+        assert "roomcast provision district group set" in refused.json()["error"]
+    finally:
+        parts.store.close()
+        store.close()
+
+
+def test_serve_refuses_a_bad_proxy_and_a_district_nobody_can_log_in_to(
+    district_dir: Path,
+) -> None:
+    with pytest.raises(SystemExit, match=re.escape("--trusted-proxy: 'proxy.lan' is not an IP")):
+        service_config(district_dir, trusted_proxies=("proxy.lan",))
+    check_users(district_dir)  # the fixture's users: fine
+    users_file(district_dir).unlink()
+    with pytest.raises(SystemExit, match=re.escape("users.json: no such file")):
+        check_users(district_dir)
