@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,9 @@ def _role(value: str) -> Role:
         raise UserError(f"unknown role {value!r}; choose one of: {roles}") from None
 
 
-def load_users(path: Path) -> dict[str, dict[str, Any]]:
-    """The users table keyed by name; a damaged file names itself."""
+def load_users(path: Path, *, roles: type[StrEnum] = Role) -> dict[str, dict[str, Any]]:
+    """The users table keyed by name; a damaged file names itself. ``roles``: the roles a
+    user may have (a school's; the district's own for its console's users file)."""
     if not path.exists():
         return {}
     try:
@@ -72,7 +74,7 @@ def load_users(path: Path) -> dict[str, dict[str, Any]]:
             raise ValueError(f"unknown format {raw.get('format')!r}")
         users: dict[str, dict[str, Any]] = raw["users"]
         for record in users.values():
-            Role(record["role"])
+            roles(record["role"])
         return users
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InventoryError(f"{path} is damaged ({exc}); restore it from backup") from exc
