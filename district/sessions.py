@@ -18,10 +18,13 @@ from district.console_store import ConsoleStore
 from district.users import GRANTS, DistrictAccount, DistrictUsers, Permission, UsersUnavailable
 from protocol.district_accounts import DistrictRole
 
-SESSION_TTL_S = {"console": 12 * 3600, "cli": 30 * 86400}
-"""A console session outlives a long incident; each use extends it."""
-KINDS = tuple(SESSION_TTL_S)
+SESSION_TTL_S = {"console": 12 * 3600, "cli": 30 * 86400, "enrol": 600}
+"""A console session outlives a long incident; each use extends it. An ``enrol`` session
+(right password, second factor still to set up) opens only the enrolment page."""
+KINDS = ("console", "cli")
+"""What a login may ask for; an ``enrol`` session is only ever the server's answer."""
 _FORMAT = "d1"
+_FACTOR_MARK = "+2f"
 
 
 @dataclass(frozen=True)
@@ -39,15 +42,24 @@ class DistrictPrincipal:
 
 class DistrictSessions:
     def __init__(
-        self, store: ConsoleStore, users: DistrictUsers, *, clock: Callable[[], float] = time.time
+        self,
+        store: ConsoleStore,
+        users: DistrictUsers,
+        *,
+        factor_roles: frozenset[DistrictRole] = frozenset(),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store, self.users, self._now = store, users, clock
+        self.factor_roles = factor_roles
+        """Roles whose sessions must have passed a second factor (district.console.factors)."""
 
     def create(
-        self, user: str, account: DistrictAccount, kind: str
+        self, user: str, account: DistrictAccount, kind: str, *, second_factor: bool = False
     ) -> tuple[str, DistrictPrincipal]:
-        # The token names the password it was made under; the stored hash covers it all.
-        token = f"{_FORMAT}.{account.credential}.{secrets.token_urlsafe(32)}"
+        # The token names the password it was made under and whether a second factor was
+        # passed; the stored hash covers it all, so neither can be altered.
+        mark = account.credential + (_FACTOR_MARK if second_factor else "")
+        token = f"{_FORMAT}.{mark}.{secrets.token_urlsafe(32)}"
         principal = DistrictPrincipal(
             user=user, role=account.role, kind=kind, csrf=secrets.token_urlsafe(24),
             session=_digest(token),
@@ -68,10 +80,13 @@ class DistrictSessions:
             account = self.users.account(row["user"])
         except UsersUnavailable:
             return None
-        credential = token.split(".")[1] if token.count(".") >= 2 else ""
+        mark = token.split(".")[1] if token.count(".") >= 2 else ""
+        credential, factor, _ = mark.partition(_FACTOR_MARK)
         why = (
             "user removed" if account is None
             else "password changed" if credential != account.credential
+            else "second factor now required"
+            if kind != "enrol" and not factor and account.role in self.factor_roles
             else ""
         )  # fmt: skip
         if account is None or why:

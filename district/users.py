@@ -17,8 +17,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from hub.auth import _enrolment as enrolment_record
 from protocol.accounts import DUMMY_HASH, BadHash, check_password
 from protocol.district_accounts import DISTRICT_USERS_FORMAT, DistrictRole
+from protocol.factors import Enrolment
 from transport.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -45,12 +47,21 @@ district admin also reads the audit log and manages the named groups of schools.
 class DistrictAccount:
     role: DistrictRole
     scrypt: Mapping[str, Any]
+    totp: Enrolment | None = None
+    """A second factor enrolled by IT (``roomcast provision district user totp``)."""
+    factor_epoch: str = ""
+    """New at every enrolment or reset by IT: a console enrolment made under another epoch
+    no longer counts (hub.second_factor), and the sessions made before it end."""
 
     @property
     def credential(self) -> str:
-        """Names the current password (every new one has a new salt), so a session made
-        under an older one can tell; without the salt this digest helps nobody guess."""
-        canonical = json.dumps(dict(self.scrypt), sort_keys=True).encode()
+        """Names the current password (every new one has a new salt) and second-factor
+        epoch, so a session made under older ones can tell; without the salt this digest
+        helps nobody guess."""
+        named = dict(self.scrypt) | (
+            {"factor_epoch": self.factor_epoch} if self.factor_epoch else {}
+        )
+        canonical = json.dumps(named, sort_keys=True).encode()
         return hashlib.sha256(canonical).hexdigest()[:16]
 
 
@@ -73,7 +84,13 @@ def load_accounts(path: Path) -> dict[str, DistrictAccount]:
         scrypt = record.get("scrypt")
         if not isinstance(scrypt, dict):
             raise settings.fail(f"{key}.scrypt", "missing or not an object")
-        accounts[name] = DistrictAccount(role=role, scrypt=dict(scrypt))
+        epoch = record.get("factor_epoch", "")
+        if not isinstance(epoch, str):
+            raise settings.fail(f"{key}.factor_epoch", "must be a string")
+        totp = enrolment_record(settings, f"{key}.totp", record.get("totp"))  # as a school's
+        accounts[name] = DistrictAccount(
+            role=role, scrypt=dict(scrypt), totp=totp, factor_epoch=epoch
+        )
     return accounts
 
 
