@@ -31,7 +31,6 @@ from hub.console.i18n import N_
 from hub.errors import Invalid, Refused
 from hub.login import Logins
 from hub.staff import link_digest
-from hub.staff_file import add_teacher, renew_link
 from hub.teacher import TeacherDesk
 from hub.user_language import LANGUAGES
 
@@ -52,7 +51,6 @@ class TeacherPages:
             cancel_window_s=parts.config.teacher_cancel_window_s,
         )
         self.hold_s, self.heartbeat_s = parts.config.teacher_hold_s, parts.config.heartbeat_s
-        self._users_file = parts.config.users_file
 
     def principal(self, request: Request) -> Principal | None:
         token = request.cookies.get(SESSION_COOKIE, "")
@@ -164,76 +162,73 @@ class TeacherPages:
         self.store.audit(at=now, user=name, action="login (page, enrolment link)", detail={})
         return self.logins.session_response(request, token_, principal)
 
-    # -- the office's side: who has a teacher's page, and ending their sessions ----------
+    # -- the office's side: teachers, where each comes from, links and sessions ---------
 
     async def staff_page(self, request: Request, principal: Principal) -> Response:
         counts = self.store.session_counts(kind="page", now=time.time())
+        users = self.logins.users
         teachers = [
             {"user": name, "name": a.staff.name if a.staff else "", "rooms": sorted(a.rooms)}
-            | {"sessions": counts.get(name, 0)}
-            for name, a in sorted(self.logins.users.teachers().items())
+            | {"sessions": counts.get(name, 0), "source": a.source, "added_by": a.added_by}
+            for name, a in sorted(users.teachers().items())
         ]
-        return self.console.show(request, principal, "teachers", teachers=teachers)
+        return self.console.show(
+            request,
+            principal,
+            "teachers",
+            teachers=teachers,
+            hidden=users.hidden_console_teachers(),
+        )
 
     async def revoke(self, request: Request) -> Response:
-        """End every session of a teacher at once (a lost or stolen phone)."""
+        """End every session of a teacher at once (a lost or stolen phone), and withdraw
+        their pending enrolment link."""
         user = request.path_params["user"]
-        if user not in self.logins.users.teachers():
-            return error(f"no teacher {user!r}", 404)
+        self.logins.users.revoke(user, by=request.state.user)
         ended = self.store.end_sessions_of(user)
-        self.store.audit(
-            at=time.time(),
-            user=request.state.user,
-            action="teacher's sessions revoked",
-            detail={"teacher": user, "sessions": ended},
-        )
+        self._audit(request, "teacher's sessions revoked", {"teacher": user, "sessions": ended})
         return JSONResponse({"teacher": user, "sessions_ended": ended})
 
+    async def remove(self, request: Request) -> Response:
+        """Remove a teacher added in the console; their sessions end at once."""
+        user = request.path_params["user"]
+        ended = self.store.end_sessions_of(user) if self.logins.users.remove(user) else 0
+        self._audit(request, "teacher removed", {"teacher": user, "sessions": ended})
+        return JSONResponse({"teacher": user, "removed": True, "sessions_ended": ended})
+
     async def add(self, request: Request) -> Response:
-        """A new teacher from the console: no password, a one-time link to print."""
+        """A new teacher from the console: no password, a one-time link to print. Kept in
+        the hub's state directory (hub.console_edits), so it works on a hub that may not
+        write the site directory, at once and after a restart."""
         body = await json_body(request)
         rooms = body.get("rooms")
         user, name = body.get("user"), body.get("name")
         if not isinstance(user, str) or not isinstance(name, str) or not isinstance(rooms, list):
             raise Invalid('send {"user": ..., "name": ..., "rooms": ["101", ...]}')
-        try:
-            token = await asyncio.to_thread(
-                add_teacher,
-                self._users_file,
-                user=user,
-                name=name,
-                rooms=[str(r) for r in rooms],
-                known_rooms=self.console.engine.presence.inventory.rooms,
-            )
-        except OSError as problem:
-            return _read_only(problem, f"roomcast provision staff import (with {user})")
-        return self._link_answer(request, "teacher added", user.strip().lower(), token)
+        added, token = await asyncio.to_thread(
+            self.logins.users.add_teacher,
+            user=user,
+            name=name,
+            rooms=[str(r) for r in rooms],
+            known_rooms=self.console.engine.presence.inventory.rooms,
+            by=request.state.user,
+        )
+        return self._link_answer(request, "teacher added", added, token)
 
     async def link(self, request: Request) -> Response:
         user = request.path_params["user"]
-        try:
-            token = await asyncio.to_thread(renew_link, self._users_file, user)
-        except OSError as problem:
-            return _read_only(problem, f"roomcast provision staff link {user}")
+        token = self.logins.users.new_link(user, by=request.state.user)
         return self._link_answer(request, "teacher's enrolment link renewed", user, token)
 
+    def _audit(self, request: Request, action: str, detail: dict[str, Any]) -> None:
+        self.store.audit(at=time.time(), user=request.state.user, action=action, detail=detail)
+
     def _link_answer(self, request: Request, action: str, user: str, token: str) -> Response:
-        self.store.audit(
-            at=time.time(), user=request.state.user, action=action, detail={"teacher": user}
-        )
+        self._audit(request, action, {"teacher": user})
         base = str(request.base_url).rstrip("/")
         url = f"{base}/teacher/enrol#user={quote(user)}&token={token}"
         qr = segno.make(url, error="m").svg_data_uri(scale=4, border=2)
         return JSONResponse({"teacher": user, "url": url, "qr": qr})
-
-
-def _read_only(problem: OSError, instead: str) -> Response:
-    """The shipped unit keeps the site directory read-only to the hub (ReadOnlyPaths=), so
-    the console cannot write users.json there: say what IT runs instead."""
-    log.error("cannot write the users file: %s", problem)
-    return error(
-        f"the hub cannot write its users file ({problem.strerror}); IT can: {instead}", 503
-    )
 
 
 def teacher_routes(console: Console, logins: Logins) -> list[BaseRoute]:
@@ -260,6 +255,11 @@ def teacher_routes(console: Console, logins: Logins) -> list[BaseRoute]:
         Route(
             "/api/teachers/{user}/revoke",
             allow(Permission.MANAGE_STAFF, pages.revoke),
+            methods=["POST"],
+        ),
+        Route(
+            "/api/teachers/{user}/remove",
+            allow(Permission.MANAGE_STAFF, pages.remove),
             methods=["POST"],
         ),
     ]
