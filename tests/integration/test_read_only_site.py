@@ -80,23 +80,30 @@ async def test_a_hub_with_a_read_only_site_adds_a_teacher_and_keeps_it(
     before = users_file.read_bytes()
     with read_only(site.layout.hub.dir):
         async with (
+            hub_with(site) as hub,
             httpx.AsyncClient(timeout=10) as office,
             httpx.AsyncClient(timeout=10) as phone,
         ):
-            async with hub_with(site) as hub:
-                await _add_and_use_a_teacher(hub, site, office, phone)
-            async with hub_with(site) as hub:  # a restart: both persist
-                url = hub.api_url
-                assert (await phone.get(f"{url}/api/teacher/rooms/103")).status_code == 200
-                page = await phone.get(f"{url}/teacher")
-                assert '<html lang="es">' in page.text
-                listed = await office.get(f"{url}/teachers")
-                assert SUBSTITUTE in listed.text and "Added here by" in listed.text
-                revoked = await office.post(f"{url}/api/teachers/{SUBSTITUTE}/revoke", json={})
-                assert revoked.json() == {"teacher": SUBSTITUTE, "sessions_ended": 1}
-                assert (await phone.get(f"{url}/api/teacher/rooms/103")).status_code == 401
-                actions = [e["action"] for e in hub.store.audit_log()]
-                assert {"teacher added", "teacher's sessions revoked"} <= set(actions)
+            await _add_and_use_a_teacher(hub, site, office, phone)
+            cookies = {"office": office.cookies, "phone": phone.cookies}
+            office_csrf = office.headers["X-CSRF-Token"]
+        # A restart; each browser comes back with its cookie on a new connection.
+        async with (
+            hub_with(site) as hub,
+            httpx.AsyncClient(base_url=hub.api_url, cookies=cookies["office"]) as office,
+            httpx.AsyncClient(base_url=hub.api_url, cookies=cookies["phone"]) as phone,
+        ):
+            office.headers["X-CSRF-Token"] = office_csrf
+            assert (await phone.get("/api/teacher/rooms/103")).status_code == 200
+            assert '<html lang="es">' in (await phone.get("/teacher")).text
+            assert '<html lang="es">' in (await office.get("/board")).text
+            listed = await office.get("/teachers")
+            assert SUBSTITUTE in listed.text and "Added here by" in listed.text
+            revoked = await office.post(f"/api/teachers/{SUBSTITUTE}/revoke", json={})
+            assert revoked.json() == {"teacher": SUBSTITUTE, "sessions_ended": 1}
+            assert (await phone.get("/api/teacher/rooms/103")).status_code == 401
+            actions = [e["action"] for e in hub.store.audit_log()]
+            assert {"teacher added", "teacher's sessions revoked"} <= set(actions)
     assert users_file.read_bytes() == before
 
 
