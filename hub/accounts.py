@@ -372,6 +372,6 @@ def _taken(user: str, account: Account) -> str:
     if account.source == FROM_CONSOLE:
         return f"{user} was already added in the console; choose another user name"
     return (
-        f"{user} is already a {account.role} account in the site's users.json (IT's); "
-        "choose another user name"
+        f"{user} already has an account in the site's users.json (role {account.role}, "
+        "kept by IT); choose another user name"
     )
