@@ -25,18 +25,32 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from hub.access import SESSION_COOKIE, error, json_body, refusal_response, same_origin
-from hub.auth import Permission, Principal
+from hub.auth import Account, Permission, Principal
 from hub.console.base import Console
 from hub.console.i18n import N_
-from hub.errors import Invalid, Refused
+from hub.errors import Conflict, Invalid, Refused
 from hub.login import Logins
 from hub.staff import link_digest
 from hub.teacher import TeacherDesk
 from hub.user_language import LANGUAGES
+from protocol.accounts import Role
 
 log = logging.getLogger(__name__)
 
 TeacherHandler = Callable[[Request, Principal], Awaitable[Response]]
+
+LINK_NEEDS_FACTOR = (
+    "{user} must log in with a second factor at this school, so an enrolment link cannot "
+    "sign a phone in: log in at /teacher/login with your password and the 6-digit code "
+    "from your authenticator app (IT sets them up: `roomcast provision user passwd {user}` "
+    "and `roomcast provision user totp {user}`)"
+)
+ADD_NEEDS_FACTOR = (
+    "this school requires a second factor for teachers (totp_required_for in hub.json), "
+    "which only IT can set up, so a teacher added here could never sign in: IT adds them "
+    "(`roomcast provision staff import`, then `roomcast provision user passwd NAME` and "
+    "`roomcast provision user totp NAME`)"
+)
 
 
 class TeacherPages:
@@ -155,12 +169,22 @@ class TeacherPages:
             return error(
                 "this enrolment link is wrong or expired: ask the office for a new one", 401
             )
+        if self._needs_factor(name, account):  # the link is left unused
+            self.store.audit(
+                at=now, user=name, action="enrolment link refused (second factor)", detail={}
+            )
+            return error(LINK_NEEDS_FACTOR.format(user=name), 403)
         if not self.store.use_link(staff.link_digest, user=name, at=now):
             self.store.audit(at=now, user=name, action="enrolment link used again", detail={})
             return error("this enrolment link was already used: ask the office for a new one", 409)
         token_, principal = self.logins.sessions.create(name, account, "page")
         self.store.audit(at=now, user=name, action="login (page, enrolment link)", detail={})
         return self.logins.session_response(request, token_, principal)
+
+    def _needs_factor(self, user: str, account: Account) -> bool:
+        """Whether the account must pass a second factor, which a link cannot give."""
+        factors = self.logins.factors
+        return factors.required(account, factors.enrolment(user, account))
 
     # -- the office's side: teachers, where each comes from, links and sessions ---------
 
@@ -205,6 +229,8 @@ class TeacherPages:
         user, name = body.get("user"), body.get("name")
         if not isinstance(user, str) or not isinstance(name, str) or not isinstance(rooms, list):
             raise Invalid('send {"user": ..., "name": ..., "rooms": ["101", ...]}')
+        if Role.TEACHER in self.logins.factors.required_for:
+            raise Conflict(ADD_NEEDS_FACTOR)
         added, token = await asyncio.to_thread(
             self.logins.users.add_teacher,
             user=user,
@@ -217,6 +243,9 @@ class TeacherPages:
 
     async def link(self, request: Request) -> Response:
         user = request.path_params["user"]
+        account = self.logins.users.teachers().get(user)
+        if account is not None and self._needs_factor(user, account):
+            raise Conflict(LINK_NEEDS_FACTOR.format(user=user))
         token = self.logins.users.new_link(user, by=request.state.user)
         return self._link_answer(request, "teacher's enrolment link renewed", user, token)
 
