@@ -98,7 +98,9 @@ async def test_a_hub_with_a_read_only_site_adds_a_teacher_and_keeps_it(
             assert '<html lang="es">' in (await phone.get("/teacher")).text
             assert '<html lang="es">' in (await office.get("/board")).text
             listed = await office.get("/teachers")
-            assert SUBSTITUTE in listed.text and "Added here by" in listed.text
+            assert (
+                SUBSTITUTE in listed.text and f"Agregado aquí por {site.admin_user}" in listed.text
+            )  # in her language
             revoked = await office.post(f"/api/teachers/{SUBSTITUTE}/revoke", json={})
             assert revoked.json() == {"teacher": SUBSTITUTE, "sessions_ended": 1}
             assert (await phone.get("/api/teacher/rooms/103")).status_code == 401
