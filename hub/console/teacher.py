@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -34,8 +33,6 @@ from hub.staff import link_digest
 from hub.teacher import TeacherDesk
 from hub.user_language import LANGUAGES
 from protocol.accounts import Role
-
-log = logging.getLogger(__name__)
 
 TeacherHandler = Callable[[Request, Principal], Awaitable[Response]]
 
