@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from district.board import DistrictBoard
+from district.resend import Resender
 from district.store import DistrictStore
 from protocol.topics import DISTRICT_VIEW
 from transport.endpoint import BrokerEndpoint
@@ -44,7 +46,11 @@ class DistrictServiceConfig:
 
 class DistrictService:
     def __init__(
-        self, config: DistrictServiceConfig, *, clock: Callable[[], float] = time.time
+        self,
+        config: DistrictServiceConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        resend_key: Ed25519PrivateKey | None = None,
     ) -> None:
         self.config = config
         self._store = DistrictStore(config.state_dir / "district.db")
@@ -58,6 +64,11 @@ class DistrictService:
             self.link.route(topic_filter, self.board.on_message)
         self.http_port = config.http_port
         self.ready = asyncio.Event()
+        # district.resend: with the signing key, send again what a school has not answered.
+        self.resender = None if resend_key is None else Resender(
+            link=self.link, store=self._store, key=resend_key, district=config.district,
+            board=self.board, clock=clock,
+        )  # fmt: skip
 
     @property
     def api_url(self) -> str:
@@ -79,6 +90,8 @@ class DistrictService:
                 group.create_task(self.link.run())
                 group.create_task(server.serve(sockets=[listener]))
                 group.create_task(self._mark_ready())
+                if self.resender is not None:  # district.resend
+                    group.create_task(self.resender.run())
         finally:
             listener.close()
             self._store.close()

@@ -8,11 +8,12 @@ fresh by the hub's clock (``REQUEST_TOLERANCE_S``). The district sends a request
 same id and signed anew, until the school answers in its summary (district.resend), so
 the id is what is decided once: a copy of an id already decided is refused as replayed
 and changes nothing (not the record, not the outcome the summary carries), and a stale
-copy is refused without deciding the id, so that a fresh copy still can. Only then does the hub issue its **own**
-signed directive through the engine, exactly as the office would: SRP precedence and the
-Lockdown rule hold (a district Hold never ends a school's Lockdown), and a district All
-clear ends only what the district started. Every decision is logged, counted (the
-engine's ``rejected``) and audited with the district user and the request id.
+copy is refused without deciding the id, so that a fresh copy still can. Only then does
+the hub issue its **own** signed directive through the engine, exactly as the office
+would: SRP precedence and the Lockdown rule hold (a district Hold never ends a school's
+Lockdown), and a district All clear ends only what the district started. Every decision
+is logged, counted (the engine's ``rejected``) and audited with the district user and the
+request id.
 """
 
 from __future__ import annotations
