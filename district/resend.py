@@ -90,7 +90,7 @@ class SchoolLink:
 
     bridge_up: bool | None = None
     bridge_up_at: float | None = None
-    """When the district last saw the bridge say "1" after not being up (None: unknown)."""
+    """When the district last saw the bridge say "1" after a "0" (None: not seen)."""
     summary_at: float | None = None
 
 
@@ -127,9 +127,11 @@ class Resender:
         return SchoolLink(school.bridge_up, self._bridge_up_at.get(site), school.summary_at)
 
     def _on_board(self) -> None:
-        """Note each bridge that came up, by the district's clock, and wake the loop."""
+        """Note each bridge that came back up, by the district's clock, and wake the loop.
+        Only after a "0": a first "1" heard may be the retained one of a bridge up for
+        long (a board just started), and then the usual ``answer_s`` covers a new one."""
         for site, school in self._board.schools.items():
-            if school.bridge_up and not self._was_up.get(site):
+            if school.bridge_up and self._was_up.get(site) is False:
                 self._bridge_up_at[site] = self._now()
             self._was_up[site] = school.bridge_up
         self._changed.set()

@@ -132,3 +132,28 @@ def test_each_copy_is_counted_until_the_school_answers_or_the_limit_marks_it_lou
     assert lincoln["last_error"].startswith("NO ANSWER from the school after 10 copies")
     assert "DISTRICT REQUEST r-1 to lincoln: NO ANSWER" in caplog.text
     assert asyncio.run(sender.send_due()) is None  # nothing more to send
+
+
+def test_a_bridge_counts_as_back_only_after_it_was_seen_down(
+    store: DistrictStore, board: DistrictBoard, clock: FakeClock
+) -> None:
+    sender = resender(store, board, clock, offline_link())
+    asyncio.run(_watched(sender, board, clock))
+    assert sender.school_link("adams") == SchoolLink(bridge_up=True)  # first heard: "1"
+    back = sender.school_link("lincoln")
+    assert (back.bridge_up, back.bridge_up_at) == (True, T0 + 2)
+
+
+async def _watched(sender: Resender, board: DistrictBoard, clock: FakeClock) -> None:
+    """The resender's loop running while bridges speak: Adams "1" (a retained one, for
+    all the district knows); Lincoln "0", then "1" two seconds later."""
+    running = asyncio.create_task(sender.run(idle_s=0.01))
+    await asyncio.sleep(0)  # let it start watching the board
+    try:
+        for site, payload in (("adams", b"1"), ("lincoln", b"0")):
+            board.on_message(Topics(site).district(DistrictChannel.BRIDGE), payload)
+        clock.advance(2)
+        board.on_message(Topics("lincoln").district(DistrictChannel.BRIDGE), b"1")
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
