@@ -14,12 +14,14 @@ can change nothing, and one fresh copy is enough.
 When (:class:`ResendPolicy`, a pure function of the record and the clock): soon after a
 copy not acknowledged, backing off; ``answer_s`` after one acknowledged, backing off; at
 once when the school's bridge came up after the last copy and a summary came across it
-(the copy before was most likely dropped); never while its bridge says it is down; and
-never after ``limit_s``: the school is then marked as never having answered, loudly
-(the record's ``gave_up``, the log), not dropped. Every copy is counted in the record
-(``attempts``, ``last_attempt_at``, ``acked``, ``last_error``). Two senders sharing the
-record (the district service and ``roomcast district request`` following) claim each
-copy in the store first, so they never both send it.
+(the copy before was most likely dropped); never while its bridge says it is down
+(unless a summary came across it since: a will's "0" may reach the district after the
+"1" when a NATS node is lost); and never after ``limit_s``: the school is then marked
+as never having answered, loudly (the record's ``gave_up``, the log), not dropped. Every
+copy is counted in the record (``attempts``, ``last_attempt_at``, ``acked``,
+``last_error``). Two senders sharing the record (the district service and ``roomcast
+district request`` following) claim each copy in the store first, so they never both
+send it.
 """
 
 from __future__ import annotations
@@ -67,16 +69,20 @@ class ResendPolicy:
     def next_at(self, row: Mapping[str, Any], link: SchoolLink) -> float | None:
         """When the next copy of this (unanswered) row is due; None while the school's
         bridge is down (a copy then would only wait in its queue and go stale)."""
-        if link.bridge_up is False:
-            return None
         last = float(row["last_attempt_at"] or row["sent_at"])
         acked = None if row["acked"] is None else bool(row["acked"])
         due = last + self.wait_after(int(row["attempts"]), acked)
+        summary_at, back_at = link.summary_at, link.bridge_up_at
+        if link.bridge_up is False and link.bridge_down_at is not None:
+            if summary_at is None or summary_at <= link.bridge_down_at:
+                return None  # said "0" and nothing came across it since
+            # A summary crossed after the "0": the bridge is back, whatever the order its
+            # "1" and its will (a NATS node lost) reached the district in.
+            back_at = link.bridge_down_at
         # The bridge (re)subscribed after the last copy, so that copy was likely dropped:
-        # send again once a summary crossed after the "1", which proves the subscription
-        # is in place (a broker handles one connection's packets in order).
-        up_at, summary_at = link.bridge_up_at, link.summary_at
-        if up_at is not None and summary_at is not None and summary_at >= up_at > last:
+        # send again once a summary crossed after it came back, which proves the
+        # subscription is in place (a broker handles one connection's packets in order).
+        if back_at is not None and summary_at is not None and summary_at >= back_at > last:
             due = min(due, summary_at)
         return due
 
@@ -92,6 +98,8 @@ class SchoolLink:
     bridge_up_at: float | None = None
     """When the district last saw the bridge say "1" after a "0" (None: not seen)."""
     summary_at: float | None = None
+    bridge_down_at: float | None = None
+    """When the district last saw the bridge say "0" (None: not seen since it watched)."""
 
 
 class Resender:
@@ -115,6 +123,7 @@ class Resender:
         self._district, self._board, self._now = district, board, clock
         self.policy = policy or ResendPolicy()
         self._bridge_up_at: dict[str, float] = {}
+        self._bridge_down_at: dict[str, float] = {}
         self._was_up = {site: school.bridge_up for site, school in board.schools.items()}
         self._changed = asyncio.Event()
         self.sent = 0
@@ -124,7 +133,12 @@ class Resender:
         school = self._board.schools.get(site)
         if school is None:
             return SchoolLink()
-        return SchoolLink(school.bridge_up, self._bridge_up_at.get(site), school.summary_at)
+        return SchoolLink(
+            school.bridge_up,
+            self._bridge_up_at.get(site),
+            school.summary_at,
+            self._bridge_down_at.get(site),
+        )
 
     def _on_board(self) -> None:
         """Note each bridge that came back up, by the district's clock, and wake the loop.
@@ -133,6 +147,8 @@ class Resender:
         for site, school in self._board.schools.items():
             if school.bridge_up and self._was_up.get(site) is False:
                 self._bridge_up_at[site] = self._now()
+            elif school.bridge_up is False and self._was_up.get(site) is not False:
+                self._bridge_down_at[site] = self._now()
             self._was_up[site] = school.bridge_up
         self._changed.set()
 

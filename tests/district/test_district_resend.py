@@ -6,16 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from district.preview import preview
+from district.requests import DistrictAction, send
+from district.service import DistrictService
+from district.store import DistrictStore
+from protocol.srp import Action
 from provisioning.district import DistrictLayout
 from roomcast.cli import main as roomcast_main
+from roomcast.district_cli import service_config
 from tests.conftest import eventually
 from tests.district.conftest import NatsCluster
-from tests.district.schools import make_school, running
+from tests.district.schools import district_key, district_of, make_school, running
 from tests.district.test_district_requests import every_room_confirms, start_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -70,6 +79,85 @@ async def test_a_request_sent_before_a_schools_bridge_subscribed_reaches_it_by_a
     assert schools["lincoln"]["attempts"] == 1  # answered the first copy: never resent
     assert schools["adams"]["attempts"] >= 2 and schools["adams"]["acked"]
     assert not schools["adams"]["gave_up"]
+
+
+async def test_a_request_sent_as_the_district_services_nats_node_dies_reaches_every_room(
+    tmp_path: Path, district: DistrictLayout, cluster: NatsCluster
+) -> None:
+    """The district service (given only the first NATS node, so it is surely there) and
+    both schools' bridges use the first node; it is killed (-9) just before the request
+    is sent, so no school can get the first copy (handed to a dead connection, or not
+    sent as the link is down), then started again. The service's resender sends the
+    request again until each school's summary says every room confirmed it; the
+    bridges meanwhile moved to the other nodes, whose JetStream elects new leaders."""
+    names = ("lincoln", "adams")
+    async with district_of(tmp_path, district, lambda: start_all(cluster), names) as schools:
+        first = cluster.nodes[0].name
+        config = service_config(
+            district.root, node=first, state_dir=tmp_path / "dstate", http_port=0
+        )
+        config = dataclasses.replace(config, brokers=config.brokers[:1])
+        key = district_key(district)
+        service = DistrictService(config, resend_key=key)
+        task = asyncio.create_task(service.run())
+        record = DistrictStore(config.state_dir / "district.db")
+        try:
+            async with asyncio.timeout(60):
+                await service.ready.wait()
+            await _board_until(
+                service, lambda: all(service.board.schools[n].summary for n in names)
+            )
+            cluster.kill(first)
+            action = DistrictAction(
+                action=Action.SECURE, drill=True, schools=names, issued_by="safety-kim"
+            )
+            request_id = send(
+                preview(action, service.board), link=service.link, key=key, store=record,
+                district="metro",
+            )  # fmt: skip
+            await asyncio.to_thread(cluster.start, first)
+
+            def outcomes() -> dict[str, dict[str, Any]]:
+                found = record.request(request_id)
+                assert found is not None
+                return found["schools"]  # type: ignore[no-any-return]
+
+            await _board_until(
+                service,
+                lambda: all(o["state"] == "confirmed" for o in outcomes().values()),
+                what=lambda: f"every school confirmed: {outcomes()}",
+            )
+            for school in schools:
+                await every_room_confirms(school, request_id)
+                assert school.running_hub.engine.directives.latest_seq == 1  # decided once
+            for outcome in outcomes().values():
+                assert (outcome["confirmed"], outcome["total"]) == (2, 2)
+                assert outcome["attempts"] >= 2 and outcome["acked"], outcome
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            record.close()
+
+
+async def _board_until(
+    service: DistrictService,
+    done: Callable[[], bool],
+    *,
+    within_s: float = 60.0,
+    what: Callable[[], str] = lambda: "the board",
+) -> None:
+    """Until ``done()``, re-checked after each message the service believes."""
+    changed = asyncio.Event()
+    service.board.watchers.add(changed.set)
+    try:
+        async with asyncio.timeout(within_s):
+            while not done():
+                changed.clear()
+                await changed.wait()
+    except TimeoutError:
+        pytest.fail(f"timed out after {within_s} s waiting for {what()}")
+    finally:
+        service.board.watchers.discard(changed.set)
 
 
 def _record(state: Path) -> dict[str, object]:

@@ -48,7 +48,13 @@ def test_a_copy_handed_over_waits_for_the_answer_and_one_not_acknowledged_is_ret
 
 
 def test_nothing_is_sent_while_the_bridge_is_down_and_at_once_when_it_came_back() -> None:
-    assert POLICY.next_at(row(), SchoolLink(bridge_up=False)) is None
+    down = SchoolLink(bridge_up=False, bridge_down_at=T0 + 1, summary_at=T0 + 0.5)
+    assert POLICY.next_at(row(), down) is None
+    # Its will's "0" came after its "1" (a NATS node lost), but a summary crossed since.
+    late_will = SchoolLink(bridge_up=False, bridge_down_at=T0 + 2, summary_at=T0 + 3)
+    assert POLICY.next_at(row(), late_will) == T0 + 3
+    # A "0" the resender did not see arrive (it started after): not held, the usual wait.
+    assert POLICY.next_at(row(), SchoolLink(bridge_up=False)) == T0 + 10
     assert POLICY.next_at(row(), SchoolLink(bridge_up=None)) == T0 + 10  # never heard: try
     # Up again after the last copy, but no summary across it yet: the subscription may not
     # be in place, so the usual wait.
@@ -141,7 +147,7 @@ def test_a_bridge_counts_as_back_only_after_it_was_seen_down(
     asyncio.run(_watched(sender, board, clock))
     assert sender.school_link("adams") == SchoolLink(bridge_up=True)  # first heard: "1"
     back = sender.school_link("lincoln")
-    assert (back.bridge_up, back.bridge_up_at) == (True, T0 + 2)
+    assert (back.bridge_up, back.bridge_down_at, back.bridge_up_at) == (True, T0, T0 + 2)
 
 
 async def _watched(sender: Resender, board: DistrictBoard, clock: FakeClock) -> None:
