@@ -7,6 +7,8 @@ that never answered marked as such."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from protocol.topics import DistrictChannel, Topics
 from tests.unit import test_district_board as board_tests
 from tests.unit.conftest import FakeClock
 from tests.unit.factories import T0
+from tests.unit.test_district_requests import recorded
 from transport.endpoint import BrokerEndpoint
 from transport.link import Link
 
@@ -65,15 +68,6 @@ def test_nothing_is_sent_while_the_bridge_is_down_and_at_once_when_it_came_back(
     assert POLICY.next_at(row(), crossed) == T0 + 4
     # A bridge that came up before the last copy changes nothing.
     assert POLICY.next_at(row(last_attempt_at=T0 + 5), crossed) == T0 + 15
-
-
-def recorded(store: DistrictStore, request_id: str = "r-1", *, at: float = T0) -> None:
-    store.add_request(
-        {"id": request_id, "sent_at": at, "issued_by": "kim", "action": "secure",
-         "scope": "site", "target": "", "drill": True, "details": {"note": "Elm St"},
-         "group": None},
-        ["lincoln", "adams"],
-    )  # fmt: skip
 
 
 def test_two_senders_sharing_the_record_never_both_send_one_copy(store: DistrictStore) -> None:
@@ -163,3 +157,24 @@ async def _watched(sender: Resender, board: DistrictBoard, clock: FakeClock) -> 
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
+
+
+def test_a_record_kept_before_resending_existed_gains_the_copies_columns(tmp_path: Path) -> None:
+    """A district.db written by the version before (no attempts columns) opens and reads."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            "CREATE TABLE request_schools (request_id TEXT NOT NULL, site TEXT NOT NULL, "
+            "position INTEGER NOT NULL, sent INTEGER NOT NULL, state TEXT NOT NULL, "
+            "seq INTEGER, reason TEXT, confirmed INTEGER NOT NULL DEFAULT 0, "
+            "total INTEGER NOT NULL DEFAULT 0, pending_rooms TEXT NOT NULL DEFAULT '[]', "
+            "in_force INTEGER NOT NULL DEFAULT 0, updated_at REAL, school_time REAL, "
+            "summary_seq INTEGER, PRIMARY KEY (request_id, site));"
+        )
+    opened = DistrictStore(path)
+    try:
+        recorded(opened)
+        lincoln = opened.request("r-1")["schools"]["lincoln"]  # type: ignore[index]
+        assert (lincoln["attempts"], lincoln["acked"], lincoln["gave_up"]) == (1, None, False)
+    finally:
+        opened.close()
