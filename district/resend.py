@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from district.action import DistrictAction
 from district.board import DistrictBoard
-from district.store import DistrictStore
+from district.store import NOT_SENT, DistrictStore
 from protocol.codec import encode
 from protocol.srp import Action
 from protocol.topics import ScopeKind, Topics
@@ -126,8 +126,6 @@ class Resender:
         self._bridge_down_at: dict[str, float] = {}
         self._was_up = {site: school.bridge_up for site, school in board.schools.items()}
         self._changed = asyncio.Event()
-        self.sent = 0
-        """Copies sent by this resender (the record counts every sender's)."""
 
     def school_link(self, site: str) -> SchoolLink:
         school = self._board.schools.get(site)
@@ -204,13 +202,12 @@ class Resender:
         )
         error = None
         if not handed_over:
-            error = "not sent: no link to the district broker"
+            error = NOT_SENT
         elif not acked:
             error = f"not acknowledged by the district broker within {self.policy.puback_s:g} s"
         self._store.note_attempt(
             request_id, site, handed_over=handed_over, acked=acked, error=error
         )
-        self.sent += 1
         log.warning(
             "district request %s to %s: copy %d sent again (%s)",
             request_id,
