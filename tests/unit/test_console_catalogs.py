@@ -5,9 +5,11 @@ and a user's language in the users file is one we have."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import html
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,8 @@ from hub.console.display import AUDIT_ACTIONS
 from hub.console.i18n import browser_language, catalog_path, load
 from hub.console.render import Renderer
 from hub.errors import Conflict
+from hub.relay.store import Attempt, Outbox
+from hub.relay.views import Destination, _delivery
 from hub.roll import roll_words
 from hub.second_factor import Outcome
 from hub.user_language import LANGUAGES, record_language
@@ -310,3 +314,37 @@ def test_the_drill_charts_column_subtitles_in_spanish() -> None:
     svg = Renderer().text("drill_chart.html", chart=chart, language="es")
     assert "+0 s, todo el plantel" in svg and "+3 s, salón 101" in svg
     assert "+3 s, room 101" in Renderer().text("drill_chart.html", chart=chart)
+
+
+def test_hand_off_lines_read_as_the_relay_words_them_and_in_spanish() -> None:
+    """handoff_words.html words a delivery and a destination's health from their fields:
+    in English exactly as hub/relay/views.py's "words" (the API's), in Spanish from the
+    catalog; the label and the receiver's result as they are."""
+    where = Destination("police-dispatch", "webhook", drills=True, staff_assist=True)
+    row = Outbox(
+        id=1, destination=where.name, key="k", queued_at=0.0, delivered_at=None, attempts=3
+    )
+    tried = Attempt(at=5.0, duration_ms=240.4, status=500, result="HTTP 500")
+    deliveries = [
+        _delivery(where, None, None),
+        _delivery(where, row, None),
+        _delivery(where, row, tried),
+        _delivery(where, dataclasses.replace(row, delivered_at=9.0), tried),
+        _delivery(where, dataclasses.replace(row, delivered_at=9.0), None),
+    ]
+    renderer = Renderer()
+    english = renderer.envs["en"].get_template("handoff_words.html").module
+    assert [str(english.delivery(h)) for h in deliveries] == [h["words"] for h in deliveries]
+    spanish = renderer.envs["es"].get_template("handoff_words.html").module
+    lines = [str(spanish.delivery(h)) for h in deliveries]
+    assert lines[0] == "Police dispatch (webhook): no se envía aquí"
+    assert lines[2] == "Police dispatch (webhook): falló, reintentando: HTTP 500 (3 intentos)"
+    failing = {"label": where.label, "last_result": "not yet tried", "since": 0.0, "waiting": 1}
+    clock = time.strftime("%H:%M", time.localtime(0.0))
+    assert (
+        str(english.health(failing))
+        == f"{where.label}: not yet tried since {clock} (1 message waiting)"
+    )
+    assert str(spanish.health(failing)) == (
+        f"{where.label}: sin intentar desde las {clock} (1 mensaje en espera)"
+    )
