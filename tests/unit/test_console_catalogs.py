@@ -23,6 +23,7 @@ from hub.console.chart import drill_chart
 from hub.console.display import AUDIT_ACTIONS
 from hub.console.i18n import browser_language, catalog_path, load
 from hub.console.render import Renderer
+from hub.drills import EVENT_WORDS
 from hub.errors import Conflict
 from hub.relay.store import Attempt, Outbox
 from hub.relay.views import Destination, _delivery
@@ -348,3 +349,17 @@ def test_hand_off_lines_read_as_the_relay_words_them_and_in_spanish() -> None:
     assert str(spanish.health(failing)) == (
         f"{where.label}: sin intentar desde las {clock} (1 mensaje en espera)"
     )
+
+
+def test_a_drill_hand_offs_record_in_spanish() -> None:
+    """drill_words.html's record() knows hub/drills.py's EVENT_WORDS by their English."""
+    words = Renderer().envs["es"].get_template("drill_words.html").module
+    said = {english: str(words.record(f"{english}, room 101")) for english in EVENT_WORDS.values()}
+    assert said == {
+        "PANIC ALERT": "ALERTA DE PÁNICO, salón 101",
+        "Panic cancelled": "Pánico cancelado, salón 101",
+        "Needs help": "Necesita ayuda, salón 101",
+    }
+    assert str(words.record("#3 LOCKDOWN")) == "#3 LOCKDOWN"
+    english = Renderer().envs["en"].get_template("drill_words.html").module
+    assert str(english.record("PANIC ALERT, room 101")) == "PANIC ALERT, room 101"
