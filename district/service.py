@@ -1,10 +1,10 @@
-"""The district service: one loop running its link to the district broker and its API.
+"""The district service: one loop running its link to the district broker and its console.
 
 It reads every school's hub state, summary and bridge state (``DISTRICT_VIEW``), keeps the
-latest of each in its store and serves ``GET /api/schools``. It publishes nothing yet and
-has no will (the broker lets it write only district requests). The API listens on
-loopback only and has no users yet: the district console, its roles and district requests
-from it are the next step (docs/district.md, "Status").
+latest of each in its store, and serves the district console (district.console: users,
+roles, CSRF, audit, one console in control) with its JSON API behind a session. It
+publishes only the district requests a safety officer confirms, and has no will. It listens
+on loopback unless told otherwise (``--http-host``; docs/district.md, "The console").
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from district.board import DistrictBoard
+from district.console.app import create_console_app
+from district.console.sending import Groups, Sender
 from district.store import DistrictStore
+from hub.proxies import TrustedProxies
 from protocol.topics import DISTRICT_VIEW
 from transport.endpoint import BrokerEndpoint
 from transport.link import Link
@@ -38,8 +39,19 @@ class DistrictServiceConfig:
     to the first and, when that link fails or is lost, to the next (a NATS node lost)."""
     schools: tuple[str, ...]
     state_dir: Path
+    users_file: Path
+    """The district console's users (``roomcast provision district user``), 0600."""
+    signing_key: Path | None = None
+    """The district's request-signing key; without it the console sends nothing."""
     http_host: str = "127.0.0.1"
     http_port: int = 8090
+    control_lapse_s: float = 45.0
+    """A console in control with no live page for this long no longer holds it."""
+    groups: Groups | None = None
+    """The district's named groups (district.json, via provisioning: handed in by the
+    command); None: no groups."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed."""
 
 
 class DistrictService:
@@ -58,6 +70,20 @@ class DistrictService:
             self.link.route(topic_filter, self.board.on_message)
         self.http_port = config.http_port
         self.ready = asyncio.Event()
+        key = None if config.signing_key is None else _signing_key(config.signing_key)
+        self.app, self.console = create_console_app(
+            district=config.district,
+            board=self.board,
+            record=self._store,
+            groups=config.groups,
+            users_file=config.users_file,
+            state_dir=config.state_dir,
+            sender=None
+            if key is None
+            else Sender(link=self.link, key=key, store=self._store, district=config.district),
+            lapse_s=config.control_lapse_s,
+            trusted=TrustedProxies.parse(list(config.trusted_proxies)),
+        )
 
     @property
     def api_url(self) -> str:
@@ -68,7 +94,7 @@ class DistrictService:
         self.http_port = listener.getsockname()[1]
         server = _QuietServer(
             uvicorn.Config(
-                create_app(self.board),
+                self.app,
                 log_level="warning",
                 lifespan="off",
                 proxy_headers=False,
@@ -82,29 +108,18 @@ class DistrictService:
         finally:
             listener.close()
             self._store.close()
+            self.console.store.close()
 
     async def _mark_ready(self) -> None:
         await self.link.connected.wait()
         self.ready.set()
 
 
-def create_app(board: DistrictBoard) -> Starlette:
-    async def schools(_: Request) -> JSONResponse:
-        return JSONResponse({"schools": board.view()})
-
-    async def history(request: Request) -> JSONResponse:
-        site = request.path_params["site"]
-        lines = board.history(site)
-        if lines is None:
-            return JSONResponse({"error": f"no school {site!r} in this district"}, 404)
-        return JSONResponse({"site": site, "history": lines})
-
-    return Starlette(
-        routes=[
-            Route("/api/schools", schools),
-            Route("/api/schools/{site}/history", history),
-        ]
-    )
+def _signing_key(path: Path) -> Ed25519PrivateKey:
+    key = load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} is not the district's Ed25519 request-signing key")
+    return key
 
 
 class _QuietServer(uvicorn.Server):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -69,12 +69,36 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def same_origin(request: Request, principal: Principal) -> bool:
+class CsrfHolder(Protocol):
+    """A console session's CSRF token: a hub's (hub.auth) or a district's."""
+
+    @property
+    def csrf(self) -> str: ...
+
+
+def same_origin(request: Request, principal: CsrfHolder) -> bool:
     """A reading request, or a changing one that proves it came from our page (CSRF)."""
     if request.method in ("GET", "HEAD"):
         return True
     sent = request.headers.get("x-csrf-token", "")
     return secrets.compare_digest(sent, principal.csrf)
+
+
+P = TypeVar("P", bound=CsrfHolder)
+
+
+def caller(request: Request, lookup: Callable[[str, str], P | None]) -> P | None:
+    """The caller by a bearer token (command line: ``cli``) or a session cookie (console:
+    CSRF-checked if it changes something); ``lookup(token, kind)`` finds the session. The
+    hub's and the district's consoles both ask this."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return lookup(token, "cli")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    principal = lookup(cookie, "console")
+    return principal if principal is not None and same_origin(request, principal) else None
 
 
 class Access:
@@ -83,14 +107,7 @@ class Access:
 
     def principal(self, request: Request) -> Principal | None:
         """The caller: a bearer token (command line) or a session cookie (console)."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and token:
-            return self.sessions.lookup(token, kind="cli")
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if not cookie:
-            return None
-        principal = self.sessions.lookup(cookie, kind="console")
-        return principal if principal is not None and same_origin(request, principal) else None
+        return caller(request, lambda token, kind: self.sessions.lookup(token, kind=kind))
 
     def allow(self, permission: Permission, handler: Handler) -> Handler:
         """A JSON route: a session with the role for ``permission``; refusals answered."""

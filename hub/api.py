@@ -8,10 +8,7 @@ console control (UL 2572, see :mod:`hub.console_control`).
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
@@ -213,18 +210,5 @@ class Api:
     async def stream(self, request: Request) -> Response:
         """Server-sent events: one ``data:`` line per campus change, and a ``heartbeat``
         event every ``HEARTBEAT_S`` so a page can tell a quiet hub from a stalled one."""
-        principal: Principal = request.state.principal
-
-        async def events() -> AsyncIterator[str]:
-            with self.control.watching(principal), self.parts.bus.subscribe() as queue:
-                yield ": connected\n\n"
-                while True:
-                    try:
-                        async with asyncio.timeout(HEARTBEAT_S):
-                            update = await queue.get()
-                    except TimeoutError:
-                        yield f"event: heartbeat\ndata: {json.dumps({'at': time.time()})}\n\n"
-                        continue
-                    yield f"data: {json.dumps(update)}\n\n"
-
-        return StreamingResponse(events(), media_type="text/event-stream")
+        live = self.control.live(request.state.principal, heartbeat_s=HEARTBEAT_S)
+        return StreamingResponse(live, media_type="text/event-stream")

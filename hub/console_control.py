@@ -22,20 +22,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from hub.auth import Principal
-from hub.bus import Bus, Change
+from hub.bus import Change, Update
 from hub.errors import Conflict, Invalid
-from hub.store import HubStore
+from hub.store_people import PeopleRecords
 
 MAX_REASON = 200
 LAPSE_S = 45.0
 """Default: longer than a page load or a hub restart, far shorter than an emergency."""
+
+
+class Actor(Protocol):
+    """Who acts: a hub console user (hub.auth.Principal) or a district one
+    (district.sessions): control needs only the session, its kind and the user's name."""
+
+    @property
+    def user(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def session(self) -> str: ...
+
+
+class Publisher(Protocol):
+    """Where a change of control is announced to live pages (hub.bus.Bus)."""
+
+    def publish(self, kind: Change, **data: Any) -> None: ...
+
+    def subscribe(self) -> contextlib.AbstractContextManager[asyncio.Queue[Update]]: ...
 
 
 @dataclass(frozen=True)
@@ -52,8 +72,8 @@ class Holder:
 class ConsoleControl:
     def __init__(
         self,
-        store: HubStore,
-        bus: Bus,
+        store: PeopleRecords,
+        bus: Publisher,
         *,
         clock: Callable[[], float] = time.time,
         lapse_s: float = LAPSE_S,
@@ -93,7 +113,7 @@ class ConsoleControl:
         return self._now() - self._gone.get(session, self._started)
 
     @contextlib.contextmanager
-    def watching(self, principal: Principal) -> Iterator[None]:
+    def watching(self, principal: Actor) -> Iterator[None]:
         """Hold this around a console's live stream: the console is present while it runs."""
         if principal.kind != "console":
             yield
@@ -109,7 +129,22 @@ class ConsoleControl:
                 self._gone[session] = self._now()
                 self._check_when_due()
 
-    def state(self, principal: Principal) -> dict[str, Any]:
+    async def live(self, principal: Actor, *, heartbeat_s: float) -> AsyncIterator[str]:
+        """A console's live stream as server-sent events: one ``data:`` line per change on
+        the bus, and a ``heartbeat`` event every ``heartbeat_s`` so a page can tell a quiet
+        server from a stalled one. The console is present for control while it runs."""
+        with self.watching(principal), self._bus.subscribe() as queue:
+            yield ": connected\n\n"
+            while True:
+                try:
+                    async with asyncio.timeout(heartbeat_s):
+                        update = await queue.get()
+                except TimeoutError:
+                    yield f"event: heartbeat\ndata: {json.dumps({'at': time.time()})}\n\n"
+                    continue
+                yield f"data: {json.dumps(update)}\n\n"
+
+    def state(self, principal: Actor) -> dict[str, Any]:
         """What a console shows about control (never the session id)."""
         holder = self.holder()
         return {
@@ -134,7 +169,7 @@ class ConsoleControl:
         except sqlite3.ProgrammingError:  # the hub stopped and closed its store meanwhile
             return
 
-    def take(self, principal: Principal, reason: str = "") -> Holder:
+    def take(self, principal: Actor, reason: str = "") -> Holder:
         """Take control; taking it from another session needs a reason, which is recorded."""
         if principal.kind != "console":
             raise Invalid("control belongs to console sessions; the command line needs none")
@@ -159,19 +194,19 @@ class ConsoleControl:
             )
         return holder
 
-    def release(self, principal: Principal) -> None:
+    def release(self, principal: Actor) -> None:
         current = self.holder()
         if current is None or current.session != principal.session:
             raise Conflict("this console does not have control, so it has none to release")
         self._store.clear_control(principal.session)
         self._record(principal.user, "release control", {})
 
-    def forget(self, principal: Principal) -> None:
+    def forget(self, principal: Actor) -> None:
         """The session is ending (logout): control, if it had it, is released."""
         if self._store.clear_control(principal.session):
             self._record(principal.user, "release control (logout)", {})
 
-    def authorize(self, principal: Principal, action: str) -> None:
+    def authorize(self, principal: Actor, action: str) -> None:
         """Let ``principal`` change something; Conflict if another console has control."""
         current = self.holder()
         if principal.kind != "console":

@@ -6,7 +6,8 @@ A login whose password is right but whose role needs a second factor goes one of
   once ever); a wrong one counts against the rate limit like a wrong password;
 - enrolled, no code: 401 with ``"second_factor": "totp"``, so the client asks for one;
 - not enrolled: a console gets a short ``enrol`` session that opens only the enrolment page
-  (hub.console.enrol) and ``POST /api/enrol``; the command line is refused, with what to do.
+  (hub.console.enrol) and ``POST /api/enrol``; the command line and the teacher's page are
+  refused, with what the user and IT do.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ NOT_ENROLLED = (
     "{user} must set up a second factor before using the command line: log in to the "
     "console once (it shows a QR code to scan), or ask IT to run "
     "`roomcast provision user totp {user}`"
+)
+PAGE_NOT_ENROLLED = (
+    "{user} must log in with a second factor at this school, and the teacher's page cannot "
+    "set one up: ask IT to run `roomcast provision user totp {user}` (it gives a QR code to "
+    "scan with an authenticator app), then log in here with your password and the 6-digit code"
 )
 WRONG_DOOR = (
     "teachers log in on the teacher's page (/teacher/login) and only there; office staff "
@@ -150,9 +156,10 @@ class Logins:
 
     def _not_enrolled(self, request: Request, name: str, account: Account, kind: str) -> Response:
         client = _client(request)
-        if kind == "cli":
+        if kind in ("cli", "page"):  # only the console has an enrolment page
             self._audit(name, "login refused (second factor not set up)", {"from": client})
-            return error(NOT_ENROLLED.format(user=name), 403)
+            told = NOT_ENROLLED if kind == "cli" else PAGE_NOT_ENROLLED
+            return error(told.format(user=name), 403)
         self.limiter.succeeded(name, client)
         token, principal = self.sessions.create(name, account, "enrol")
         self._audit(name, "login (second factor enrolment)", {"from": client})

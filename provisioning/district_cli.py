@@ -17,6 +17,7 @@ from provisioning.district import (
     set_group,
 )
 from provisioning.district_config import NatsNode
+from provisioning.district_user_cli import add_district_user_parser
 
 DEFAULT_DIR = Path("/etc/roomcast/district")
 SCHOOL_BRIDGE_DIR = Path("/etc/roomcast/site/broker/district")
@@ -64,6 +65,7 @@ def add_district_parser(sub: Any) -> None:
         parser.add_argument("--district-dir", type=Path, default=DEFAULT_DIR)
     _add_group_parser(actions)
     p.set_defaults(provision_handler=_run)
+    add_district_user_parser(actions)  # its own handler (provisioning.district_user_cli)
 
 
 def _add_group_parser(actions: Any) -> None:

@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,9 @@ def _role(value: str) -> Role:
         raise UserError(f"unknown role {value!r}; choose one of: {roles}") from None
 
 
-def load_users(path: Path) -> dict[str, dict[str, Any]]:
-    """The users table keyed by name; a damaged file names itself."""
+def load_users(path: Path, *, roles: type[StrEnum] = Role) -> dict[str, dict[str, Any]]:
+    """The users table keyed by name; a damaged file names itself. ``roles``: the roles a
+    user may have (a school's; the district's own for its console's users file)."""
     if not path.exists():
         return {}
     try:
@@ -72,7 +74,7 @@ def load_users(path: Path) -> dict[str, dict[str, Any]]:
             raise ValueError(f"unknown format {raw.get('format')!r}")
         users: dict[str, dict[str, Any]] = raw["users"]
         for record in users.values():
-            Role(record["role"])
+            roles(record["role"])
         return users
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InventoryError(f"{path} is damaged ({exc}); restore it from backup") from exc
@@ -91,7 +93,7 @@ def _record(role: Role, password: str) -> dict[str, Any]:
     return {"role": role.value, "scrypt": hash_password(password), "changed_at": now_text()}
 
 
-_KEPT = ("totp", "factor_epoch", "rooms", "name", "language")
+_KEPT = ("totp", "factor_epoch", "rooms", "name", "language", "language_set_at")
 """What a new password keeps: the second factor is a separate thing to have."""
 
 
@@ -164,7 +166,8 @@ def set_language(site_dir: Path | str, name: str, language: str) -> None:
     layout, path, owner = _users_path(site_dir)
     with locked(layout):
         users = load_users(path)
-        _existing(users, name, path)["language"] = language
+        # The stamp tells the hub that IT set it now: it replaces the user's own choice.
+        _existing(users, name, path).update(language=language, language_set_at=now_text())
         save_users(path, users, owner)
 
 

@@ -12,7 +12,7 @@ import asyncio
 import json
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _common(serve)
     serve.add_argument("--state-dir", type=Path, help="default: <district-dir>/state")
     serve.add_argument("--http-port", type=int, default=8090)
+    serve.add_argument(
+        "--http-host",
+        default="127.0.0.1",
+        help="where the console listens (default loopback only; put TLS in front: "
+        "docs/district.md, 'The console')",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        help="a reverse proxy (address or CIDR) whose X-Forwarded-For/-Proto to believe",
+    )
     serve.add_argument("--verbose", action="store_true")
     serve.set_defaults(run=_serve)
     ask = actions.add_parser("request", help="ask the schools named for a directive (signed)")
@@ -72,11 +84,19 @@ def service_config(
     node: str | None = None,
     state_dir: Path | None = None,
     http_port: int = 8090,
+    http_host: str = "127.0.0.1",
+    trusted_proxies: tuple[str, ...] = (),
 ) -> DistrictServiceConfig:
     from district.service import DistrictServiceConfig
+    from hub.proxies import TrustedProxies
     from provisioning.district import open_district
+    from provisioning.district_users import users_file
     from transport.endpoint import BrokerEndpoint, TlsFiles
 
+    try:
+        TrustedProxies.parse(list(trusted_proxies))
+    except ValueError as error:
+        raise SystemExit(f"--trusted-proxy: {error}") from None
     layout, record = open_district(district_dir)
     chosen = next((n for n in record.nodes if node in (None, n.name)), None)
     if chosen is None:
@@ -92,8 +112,65 @@ def service_config(
         brokers=tuple(BrokerEndpoint(host=n.host, port=n.mqtt_port, tls=tls) for n in ordered),
         schools=tuple(sorted(record.schools)),
         state_dir=state,
+        users_file=users_file(layout.root),
+        signing_key=layout.signing_key,
+        http_host=http_host,
         http_port=http_port,
+        trusted_proxies=trusted_proxies,
+        groups=DistrictDirGroups(layout.root),
     )
+
+
+class DistrictDirGroups:
+    """The named groups in district.json, read fresh each time (IT may change them with
+    `roomcast provision district group` while the service runs) and changed through the
+    very provisioning code that command runs (district.console.sending.Groups)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def current(self) -> Mapping[str, Sequence[str]]:
+        from provisioning.district import DistrictError, open_district
+
+        try:
+            return open_district(self.root)[1].groups
+        except DistrictError as error:
+            raise ValueError(str(error)) from None
+
+    def set(self, name: str, schools: Sequence[str]) -> tuple[str, ...]:
+        from provisioning.district import DistrictError, set_group
+
+        try:
+            return set_group(self.root, name, schools)
+        except DistrictError as error:
+            raise ValueError(str(error)) from None
+
+    def remove(self, name: str) -> None:
+        from provisioning.district import DistrictError, remove_group
+
+        try:
+            remove_group(self.root, name)
+        except DistrictError as error:
+            raise ValueError(str(error)) from None
+
+
+def check_users(district_dir: Path) -> None:
+    """Refuse to start where nobody could log in (as a hub does on a damaged users file);
+    once running, a bad edit is logged and the last good copy kept (district.users)."""
+    from district.users import load_accounts
+    from provisioning.district_users import users_file
+    from transport.settings import ConfigError
+
+    path = users_file(district_dir)
+    try:
+        accounts = load_accounts(path)
+    except ConfigError as error:
+        raise SystemExit(f"district console users: {error}") from None
+    if not accounts:
+        raise SystemExit(
+            f"{path} has no user: add one with `roomcast provision district user add NAME "
+            "--role district-admin`"
+        )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -101,9 +178,11 @@ def _serve(args: argparse.Namespace) -> int:
     from transport.running import configure_logging, run_until_signalled
 
     configure_logging(args.verbose)
+    check_users(args.district_dir)
     config = service_config(
-        args.district_dir, node=args.node, state_dir=args.state_dir, http_port=args.http_port
-    )
+        args.district_dir, node=args.node, state_dir=args.state_dir, http_port=args.http_port,
+        http_host=args.http_host, trusted_proxies=tuple(args.trusted_proxy),
+    )  # fmt: skip
     return run_until_signalled(DistrictService(config).run())
 
 

@@ -109,10 +109,12 @@ AUDIT_ACTIONS = (
     N_("district request refused"),
     # hub/console/teacher.py
     N_("enrolment link refused"),
+    N_("enrolment link refused (second factor)"),
     N_("enrolment link used again"),
     N_("login (page, enrolment link)"),
     N_("teacher's sessions revoked"),
     N_("teacher added"),
+    N_("teacher removed"),
     N_("teacher's enrolment link renewed"),
 )
 """Every audit action the hub stores under a fixed name (tests/unit/test_console_catalogs.py
@@ -124,9 +126,11 @@ ISSUED = "issue "
 
 def audit_action(t: Translations, action: str, detail: Mapping[str, Any]) -> str:
     """An audit entry's action as the page shows it; as stored if the catalog lacks it."""
-    if action.startswith(ISSUED) and "seq" in detail:
-        term = str(detail.get("term") or action.removeprefix(ISSUED))
-        return t.gettext("issue %(term)s") % {"term": term}
+    issued = "issue %(term)s"
+    worded = t.gettext(issued)
+    if action.startswith(ISSUED) and "seq" in detail and worded != issued:
+        # translated: named by the site's term (English keeps the stored "issue lockdown")
+        return worded % {"term": str(detail.get("term") or action.removeprefix(ISSUED))}
     return t.gettext(action)
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
-import httpx
 import pytest
 
 from district.requests import DistrictAction
@@ -20,9 +19,11 @@ from hub.directives import DirectiveRequest
 from protocol.messages import EventKind
 from protocol.srp import Action
 from provisioning.district import DistrictLayout
+from provisioning.district_users import users_file
 from roomcast.district_cli import run_request, service_config
 from tests.conftest import eventually
 from tests.district.conftest import NatsCluster, district_client
+from tests.district.console_kit import api_client, district_users
 from tests.district.schools import (
     bridged,
     district_key,
@@ -44,6 +45,8 @@ async def district_service(
     config = service_config(
         district.root, node=cluster.nodes[-1].name, state_dir=tmp_path / "dstate", http_port=0
     )
+    if not users_file(district.root).exists():
+        district_users(district.root)  # the API is behind a session: a viewer reads it
     service = DistrictService(config)
     task = asyncio.create_task(service.run())
     try:
@@ -68,7 +71,7 @@ async def board_shows(
     service.board.watchers.add(changed.set)
     schools: dict[str, dict[str, Any]] = {}
     try:
-        async with httpx.AsyncClient(base_url=service.api_url) as http:
+        async with api_client(service.api_url) as http:
             async with asyncio.timeout(within_s):
                 while True:
                     changed.clear()
@@ -148,7 +151,7 @@ async def test_the_district_board_shows_each_school_and_marks_a_cut_off_one(
             )
 
         await board_shows(service, caught_up, within_s=60, what="Lincoln back, in Lockdown")
-        async with httpx.AsyncClient(base_url=service.api_url) as http:
+        async with api_client(service.api_url) as http:
             lines = [
                 h["line"]
                 for h in (await http.get("/api/schools/lincoln/history")).json()["history"]

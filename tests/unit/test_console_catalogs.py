@@ -182,13 +182,17 @@ def test_the_scripts_know_the_hubs_refusals_by_their_exact_words() -> None:
     """login.js and enrol.js translate the hub's refusals by their English
     (script_words.html): each must still be one hub/login.py sends, or a rewording there
     would silently leave the Spanish page in English."""
-    said = _strings_in(ROOT / "hub" / "login.py")
-    sendable = said | {str(o) for o in Outcome} | {f"{o}{hint}" for o in Outcome for hint in said}
     words = Renderer().envs["en"].get_template("script_words.html").module
     own = {"Cannot reach the hub. Check the network and try again."}  # the scripts' own
     for page in ("login", "enrol"):
         refusals = set(getattr(words, page)) - own
-        assert refusals and refusals <= sendable, refusals - sendable
+        assert refusals and refusals <= _login_refusals(), refusals - _login_refusals()
+
+
+def _login_refusals() -> set[str]:
+    """What hub/login.py can refuse with: its strings, and a code's outcome with a hint."""
+    said = _strings_in(ROOT / "hub" / "login.py")
+    return said | {str(o) for o in Outcome} | {f"{o}{hint}" for o in Outcome for hint in said}
 
 
 def test_the_teachers_login_pages_speak_the_browsers_language() -> None:
@@ -210,9 +214,7 @@ def test_the_teachers_login_pages_speak_the_browsers_language() -> None:
 def test_the_teachers_login_knows_the_hubs_refusals_by_their_exact_words() -> None:
     """teacher.js translates /api/login's and /api/teacher/enrol's refusals by their English
     (script_words.html's teacher_login); and console.js the control's (its refusals)."""
-    said = _strings_in(ROOT / "hub" / "login.py") | _strings_in(
-        ROOT / "hub" / "console" / "teacher.py"
-    )
+    said = _login_refusals() | _strings_in(ROOT / "hub" / "console" / "teacher.py")
     words = Renderer().envs["en"].get_template("script_words.html").module
     own = {
         "Cannot reach the hub. Check the Wi-Fi and try again.",
@@ -274,6 +276,7 @@ def test_the_audit_page_roll_words_and_permissions_in_spanish() -> None:
     assert forms["injured"] == ["%(count)s herido", "%(count)s heridos"]
     issued = {"seq": 4, "term": "LOCKDOWN", "drill": True}
     assert display.audit_action(spanish, "issue lockdown", issued) == "emisión de LOCKDOWN"
+    assert display.audit_action(load("en"), "issue lockdown", issued) == "issue lockdown"
     took = display.audit_action(spanish, "take over control", {})
     assert took == "toma del control de otra consola"
     assert display.audit_action(spanish, "something new", {}) == "something new"  # as stored

@@ -37,10 +37,14 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "device": frozenset({"protocol", "transport", "hardware"}),
     "hub": frozenset({"protocol", "transport"}),
     "provisioning": frozenset({"protocol", "hardware"}),
-    # The district service is a service of its own beside the hub, not part of it: it reads
-    # the schools' summaries over MQTT (protocol, transport) and never imports the hub
-    # (it is not a school) nor provisioning (the command on top hands it its files).
-    "district": frozenset({"protocol", "transport"}),
+    # The district service is a service of its own beside the hub: it reads the schools'
+    # summaries over MQTT (protocol, transport) and never imports provisioning (the command
+    # on top hands it its files). Its console is the school console's security and look,
+    # reused, not copied: sessions and audit (hub.store_people), CSRF and body limits
+    # (hub.access), one console in control (hub.console_control), the login limit
+    # (hub.auth), security headers and trusted proxies, the console's static files. So
+    # district -> hub, one way: the hub may never import the district (it is not above it).
+    "district": frozenset({"protocol", "transport", "hub"}),
     "roomcast": frozenset(PACKAGES),
     "benchmarks": frozenset(PACKAGES),
 }

@@ -45,11 +45,15 @@
       event.preventDefault();
       error.hidden = true;
       try {
-        const { ok, status, reply } = await send("/api/login", {
-          user: form.user.value, password: form.password.value, kind: "page",
-        });
+        const asked = { user: form.user.value, password: form.password.value, kind: "page" };
+        if (!$("otp-row").hidden && form.otp.value) asked.otp = form.otp.value;
+        const { ok, status, reply } = await send("/api/login", asked);
         if (ok) { window.location.assign("/teacher"); return; }
         error.textContent = say(reply.error || `${status}`);
+        if (reply.second_factor === "totp" && $("otp-row").hidden) {
+          $("otp-row").hidden = false; // the account needs a code: ask for it
+          form.otp.focus();
+        }
       } catch {
         error.textContent = say("Cannot reach the hub. Check the Wi-Fi and try again.");
       }

@@ -1,0 +1,203 @@
+"""District directives from the console: the form, the confirmation in plain words, the
+send (control holder only, CSRF, safety officer or admin) and the record of each request.
+
+The form picks schools one by one (a checkbox each) or a named group, the action, and
+drill or real (never preselected: it must be said). The confirmation page says DRILL or
+REAL - NOT A DRILL in large type, how many schools and rooms, every school by name, and
+the warnings; nothing is sent until the user ticks that they read it and presses the
+button, whose words say it all again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from district.action import DistrictAction
+from district.board import DistrictBoard
+from district.console.render import Pages
+from district.console.sending import Groups, Sender
+from district.console_store import ConsoleStore
+from district.preview import Preview, PreviewError, preview
+from district.sessions import DistrictPrincipal
+from district.store import DistrictStore
+from hub.access import json_body
+from hub.errors import Conflict, Invalid, NotFound
+from protocol.srp import DEFAULT_SHELTER_STRATEGIES, Action, Vocabulary
+from protocol.topics import ScopeKind
+
+ACTIONS = (Action.HOLD, Action.SECURE, Action.LOCKDOWN, Action.EVACUATE, Action.SHELTER,
+           Action.ALL_CLEAR)  # fmt: skip
+"""What a district may ask: a school's or a building's directive (a Lockdown is released
+room by room, at the door, never from the district)."""
+DETAILS = ("location", "hazard", "strategy", "note")
+_WORDS = Vocabulary()
+
+Getter = Callable[[str], str]
+ListGetter = Callable[[str], list[str]]
+
+
+def parse_action(get: Getter, get_list: ListGetter, user: str) -> DistrictAction:
+    """The form's fields (a query string, or the JSON the confirm page posts back)."""
+    try:
+        action = Action(get("action"))
+    except ValueError:
+        raise PreviewError("choose the action") from None
+    if action not in ACTIONS:
+        raise PreviewError(f"a district cannot ask for {action.value}")
+    mode = get("mode")
+    if mode not in ("drill", "real"):
+        raise PreviewError("say whether this is a DRILL or REAL")
+    building = get("building").strip() if get("scope") == "building" else ""
+    if get("scope") == "building" and not building:
+        raise PreviewError("name the building, or choose the whole school")
+    details = {d: v.strip() for d in DETAILS if (v := get(d)).strip()}
+    schools = tuple(get_list("school"))
+    return DistrictAction(
+        action=action, drill=mode == "drill", schools=schools, group=get("group") or None,
+        issued_by=user,
+        scope=ScopeKind.BUILDING if building else ScopeKind.SITE, target=building,
+        details={k: v for k, v in details.items() if _applies(action, k)},
+    )  # fmt: skip
+
+
+def _applies(action: Action, detail: str) -> bool:
+    return (
+        detail == "note"
+        or (detail == "location" and action is Action.EVACUATE)
+        or (detail in ("hazard", "strategy") and action is Action.SHELTER)
+    )
+
+
+def request_body(action: DistrictAction, p: Preview) -> dict[str, Any]:
+    """What the confirm button posts back: the same fields, and the preview's token."""
+    return {
+        "action": action.action.value, "mode": "drill" if action.drill else "real",
+        "school": list(action.schools), "group": action.group or "",
+        "scope": action.scope.value.replace("site", "school"),
+        "building": action.target, **action.details, "token": p.token,
+    }  # fmt: skip
+
+
+class DirectivePages:
+    def __init__(
+        self,
+        pages: Pages,
+        board: DistrictBoard,
+        *,
+        audit: ConsoleStore,
+        record: DistrictStore,
+        groups: Groups,
+        sender: Sender | None,
+    ) -> None:
+        self.pages, self.board, self.audit, self.record_store = pages, board, audit, record
+        self.groups, self.sender = groups, sender
+
+    def _preview(self, action: DistrictAction) -> Preview:
+        """The preview from the board as it stands and the groups as the file has them."""
+        try:
+            return preview(action, self.board, groups=self.groups.current())
+        except ValueError as error:  # PreviewError, or a groups file to fix
+            raise PreviewError(str(error)) from None
+
+    async def form(self, request: Request, principal: DistrictPrincipal) -> Response:
+        return self._form(request, principal, error="", status=200)
+
+    def _form(
+        self, request: Request, principal: DistrictPrincipal, *, error: str, status: int
+    ) -> Response:
+        q = request.query_params
+        return self.pages.show(
+            request, principal, "request_form", status=status, error=error,
+            schools=self.board.view(), groups=_groups(self.groups),
+            actions=[(a.value, _WORDS[a].term) for a in ACTIONS],
+            chosen={"school": q.getlist("school"), **{k: q.get(k, "") for k in (
+                "action", "mode", "scope", "building", "group", *DETAILS)}},
+            hazards=DEFAULT_SHELTER_STRATEGIES,
+        )  # fmt: skip
+
+    async def confirm(self, request: Request, principal: DistrictPrincipal) -> Response:
+        q = request.query_params
+        try:
+            action = parse_action(lambda k: q.get(k, ""), q.getlist, principal.user)
+            p = self._preview(action)
+        except PreviewError as error:
+            return self._form(request, principal, error=str(error), status=400)
+        return self.pages.show(
+            request, principal, "request_confirm", p=p, term=_WORDS[action.action].term,
+            body=request_body(action, p), query=str(q), terms=_TERMS,
+        )  # fmt: skip
+
+    async def send(self, request: Request) -> Response:
+        """POST /api/requests: the confirmed action, sent only if it is still what the
+        page showed (the token); audited with the district user and every school."""
+        principal: DistrictPrincipal = request.state.principal
+        body = await json_body(request)
+
+        def get(key: str) -> str:
+            value = body.get(key, "")
+            return value if isinstance(value, str) else ""
+
+        def get_list(key: str) -> list[str]:
+            value = body.get(key, [])
+            return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+        try:
+            p = self._preview(parse_action(get, get_list, principal.user))
+        except PreviewError as error:
+            raise Invalid(str(error)) from None
+        if body.get("token") != p.token:
+            raise Conflict(
+                "what would be sent changed since the confirmation page was shown (a group "
+                "edited meanwhile?): open the confirmation again and read it before sending"
+            )
+        if self.sender is None:
+            raise Conflict("this district service has no signing key: it cannot send requests")
+        request_id = self.sender.send(p)
+        a = p.action
+        self.audit.audit(
+            at=time.time(), user=principal.user, action="district directive sent",
+            detail={"request": request_id, "what": _WORDS[a.action].term,
+                    "drill": a.drill, "schools": ", ".join(p.schools), "rooms": p.rooms,
+                    "group": a.group,
+                    "scope": a.target or "whole school", **a.details},
+        )  # fmt: skip
+        return JSONResponse({"request_id": request_id, "schools": list(p.schools)})
+
+    def _record(self, request_id: str) -> dict[str, Any]:
+        found = self.record_store.request(request_id)
+        if found is None:
+            raise NotFound(f"no district request {request_id!r} in the district's record")
+        return found
+
+    async def record(self, request: Request, principal: DistrictPrincipal) -> Response:
+        record = self._record(request.path_params["request_id"])
+        return self.pages.show(
+            request, principal, "request_record", r=record,
+            term=_WORDS[Action(record["action"])].term,
+        )  # fmt: skip
+
+    async def listing(self, request: Request, principal: DistrictPrincipal) -> Response:
+        records = self.record_store.requests()
+        return self.pages.show(request, principal, "requests", records=records, terms=_TERMS)
+
+    async def record_api(self, request: Request) -> Response:
+        return JSONResponse(self._record(request.path_params["request_id"]))
+
+    async def listing_api(self, request: Request) -> Response:
+        return JSONResponse({"requests": self.record_store.requests()})
+
+
+_TERMS = {a.value: _WORDS[a].term for a in Action}
+
+
+def _groups(groups: Groups) -> dict[str, tuple[str, ...]] | str:
+    """The groups for the form, or why they cannot be read (the form still works)."""
+    try:
+        return {name: tuple(sites) for name, sites in sorted(groups.current().items())}
+    except ValueError as error:
+        return str(error)
