@@ -59,7 +59,10 @@ class Console:
             try:
                 return await handler(request, principal)
             except Refused as refusal:
-                return self.error(request, principal, str(refusal), http_status(refusal))
+                why: str | Words = (
+                    (refusal.message, refusal.values) if refusal.values else str(refusal)
+                )
+                return self.error(request, principal, why, http_status(refusal))
 
         return guarded
 

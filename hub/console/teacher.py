@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 from hub.access import SESSION_COOKIE, error, json_body, refusal_response, same_origin
 from hub.auth import Account, Permission, Principal
 from hub.console.base import Console
-from hub.console.i18n import N_
+from hub.console.i18n import N_, browser_language
 from hub.errors import Conflict, Invalid, Refused
 from hub.login import Logins
 from hub.staff import link_digest
@@ -115,10 +115,12 @@ class TeacherPages:
         )
 
     async def login_page(self, request: Request) -> Response:
-        return self._html("teacher_login.html", mode="login")
+        return self._html("teacher_login.html", mode="login", language=_asked(request))
 
     async def enrol_page(self, request: Request) -> Response:
-        return self._html("teacher_login.html", mode="enrol")
+        # The link's user and token are in its fragment, which the browser never sends:
+        # the account is unknown here, so the phone's language says; /teacher is the user's.
+        return self._html("teacher_login.html", mode="enrol", language=_asked(request))
 
     async def room(self, request: Request, principal: Principal) -> Response:
         return JSONResponse(self.desk.view(principal, request.path_params["room"]))
@@ -255,6 +257,11 @@ class TeacherPages:
         url = f"{base}/teacher/enrol#user={quote(user)}&token={token}"
         qr = segno.make(url, error="m").svg_data_uri(scale=4, border=2)
         return JSONResponse({"teacher": user, "url": url, "qr": qr})
+
+
+def _asked(request: Request) -> str:
+    """The language a page before login speaks: the browser's (Accept-Language)."""
+    return browser_language(request.headers.get("accept-language", ""))
 
 
 def teacher_routes(console: Console, logins: Logins) -> list[BaseRoute]:
