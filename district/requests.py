@@ -22,10 +22,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from district.action import DistrictAction, new_request_id
 from district.board import DistrictBoard
 from district.preview import Preview, PreviewError, preview
-from district.store import CONFIRMED, REFUSED, DistrictStore
+from district.resend import Resender, ResendPolicy
+from district.store import CONFIRMED, NO_ANSWER, REFUSED, DistrictStore
 from protocol.codec import encode
 from protocol.topics import Topics
 from transport.link import Link
+
+RECHECK_S = 1.0
+"""How often following a request reads the record even when no summary came."""
 
 __all__ = ["DistrictAction", "Preview", "PreviewError", "carry_out", "preview", "send"]
 
@@ -85,9 +89,11 @@ async def carry_out(
     groups: Mapping[str, Sequence[str]] = {},
     wait_s: float = 60.0,
     clock: Callable[[], float] = time.time,
+    policy: ResendPolicy | None = None,
 ) -> dict[str, Any]:
-    """Preview and confirm, send, and follow one district action in the record; the result
-    as one JSON-able object, ``ok`` only if every school confirmed it in every room."""
+    """Preview and confirm, send, and follow one district action in the record, sending
+    it again to each school that has not answered (district.resend); the result as one
+    JSON-able object, ``ok`` only if every school confirmed it in every room."""
     try:
         shown = preview(action, board, groups=groups)
     except PreviewError as error:
@@ -95,15 +101,27 @@ async def carry_out(
     if not confirm(shown.words):
         return {"ok": False, "cancelled": True}
     request_id = send(shown, link=link, key=key, store=store, district=district, clock=clock)
-    record = await follow(board, store, request_id, wait_s)
+    resender = Resender(
+        link=link, store=store, key=key, district=district, board=board, clock=clock,
+        policy=policy, only=request_id,
+    )  # fmt: skip
+    resending = asyncio.create_task(resender.run())
+    try:
+        record = await follow(board, store, request_id, wait_s)
+    finally:
+        resending.cancel()
+        await asyncio.gather(resending, return_exceptions=True)
     schools = record["schools"]
     unsent = [site for site, o in schools.items() if not o["sent"]]
+    silent = [site for site, o in schools.items() if o["state"] == NO_ANSWER]
     result = {
         "ok": all(o["state"] == CONFIRMED for o in schools.values()),
         "request_id": request_id,
         "drill": action.drill,
         "schools": schools,
     }
+    if silent:
+        result["no_answer"] = silent
     return result | ({"error": f"link lost; not sent to {unsent}"} if unsent else {})
 
 
@@ -121,14 +139,18 @@ async def follow(
         return found
 
     def finished(found: dict[str, Any]) -> bool:
-        return all(settled(o) or not o["sent"] for o in found["schools"].values())
+        # A school not answering yet is still being sent copies (district.resend).
+        return all(settled(o) or o["gave_up"] for o in found["schools"].values())
 
     try:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(wait_s):
                 while not finished(record()):
                     changed.clear()
-                    await changed.wait()
+                    # Woken by a summary, and now and then for what the resender wrote.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(RECHECK_S):
+                            await changed.wait()
     finally:
         board.watchers.discard(changed.set)
     return record()

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from district.board import DistrictBoard
 from district.console.app import create_console_app
 from district.console.sending import Groups, Sender
+from district.resend import Resender
 from district.store import DistrictStore
 from hub.proxies import TrustedProxies
 from protocol.district_accounts import SENDERS, DistrictRole
@@ -59,7 +60,10 @@ class DistrictServiceConfig:
 
 class DistrictService:
     def __init__(
-        self, config: DistrictServiceConfig, *, clock: Callable[[], float] = time.time
+        self,
+        config: DistrictServiceConfig,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self._store = DistrictStore(config.state_dir / "district.db")
@@ -88,6 +92,11 @@ class DistrictService:
             trusted=TrustedProxies.parse(list(config.trusted_proxies)),
             totp_required_for=config.totp_required_for,
         )
+        # With the signing key, send again what a school has not answered.
+        self.resender = None if key is None else Resender(
+            link=self.link, store=self._store, key=key, district=config.district,
+            board=self.board, clock=clock,
+        )  # fmt: skip
 
     @property
     def api_url(self) -> str:
@@ -109,6 +118,8 @@ class DistrictService:
                 group.create_task(self.link.run())
                 group.create_task(server.serve(sockets=[listener]))
                 group.create_task(self._mark_ready())
+                if self.resender is not None:  # district.resend
+                    group.create_task(self.resender.run())
         finally:
             listener.close()
             self._store.close()

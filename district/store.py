@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS request_schools (
     confirmed INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0,
     pending_rooms TEXT NOT NULL DEFAULT '[]', in_force INTEGER NOT NULL DEFAULT 0,
     updated_at REAL, school_time REAL, summary_seq INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 1, last_attempt_at REAL, acked INTEGER,
+    last_error TEXT, gave_up INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (request_id, site)
 );
 CREATE INDEX IF NOT EXISTS request_schools_by_site ON request_schools (site, request_id);
@@ -41,10 +43,17 @@ CREATE INDEX IF NOT EXISTS request_schools_by_site ON request_schools (site, req
 
 NO_ANSWER, REFUSED, ISSUED, CONFIRMED = "no answer", "refused", "issued", "confirmed"
 """What a school did with a request, as far as its summaries have said."""
+NOT_SENT = "not sent: no link to the district broker"
 OUTCOME_COLUMNS = (
     "state", "seq", "reason", "confirmed", "total", "pending_rooms", "in_force",
     "updated_at", "school_time", "summary_seq",
 )  # fmt: skip
+
+_ATTEMPT_COLUMNS = {
+    "attempts": "INTEGER NOT NULL DEFAULT 1", "last_attempt_at": "REAL", "acked": "INTEGER",
+    "last_error": "TEXT", "gave_up": "INTEGER NOT NULL DEFAULT 0",
+}  # fmt: skip
+"""Each school's copies of a request sent (district.resend), added to an older record."""
 
 COLUMNS = ("summary", "summary_at", "hub_online", "hub_at", "bridge_up", "bridge_at")
 
@@ -52,6 +61,11 @@ COLUMNS = ("summary", "summary_at", "hub_online", "hub_at", "bridge_up", "bridge
 class DistrictStore:
     def __init__(self, path: Path) -> None:
         self._db: sqlite3.Connection = open_store(path, _SCHEMA)
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(request_schools)")}
+        with self._db:
+            for name, kind in _ATTEMPT_COLUMNS.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE request_schools ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self._db.close()
@@ -112,17 +126,69 @@ class DistrictStore:
                 ),
             )  # fmt: skip
             self._db.executemany(
-                "INSERT INTO request_schools (request_id, site, position, sent, state) "
-                "VALUES (?, ?, ?, 1, ?)",
-                [(request["id"], site, i, NO_ANSWER) for i, site in enumerate(schools)],
+                "INSERT INTO request_schools (request_id, site, position, sent, state, "
+                "last_attempt_at) VALUES (?, ?, ?, 1, ?, ?)",
+                [
+                    (request["id"], site, i, NO_ANSWER, request["sent_at"])
+                    for i, site in enumerate(schools)
+                ],
             )
 
     def mark_unsent(self, request_id: str, sites: Iterable[str]) -> None:
         with self._db:
             self._db.executemany(
-                "UPDATE request_schools SET sent = 0 WHERE request_id = ? AND site = ?",
-                [(request_id, site) for site in sites],
+                "UPDATE request_schools SET sent = 0, acked = 0, last_error = ? "
+                "WHERE request_id = ? AND site = ?",
+                [(NOT_SENT, request_id, site) for site in sites],
             )
+
+    # Resending (district.resend): every copy of a request a school has not answered.
+
+    def unanswered(self, *, since: float) -> list[dict[str, Any]]:
+        """Each school's row of the requests sent since ``since`` that the school has not
+        answered and that nobody gave up on, with the request's fields (to sign again)."""
+        cursor = self._db.execute(
+            "SELECT s.*, r.sent_at, r.issued_by, r.action, r.scope, r.target, r.drill, "
+            "r.details FROM request_schools s JOIN requests r ON r.id = s.request_id "
+            "WHERE s.state = ? AND s.gave_up = 0 AND r.sent_at >= ? ORDER BY r.n, s.position",
+            (NO_ANSWER, since),
+        )
+        return _rows(cursor)
+
+    def claim_attempt(self, request_id: str, site: str, *, attempts: int, at: float) -> bool:
+        """Count one more copy of the request to ``site`` about to be sent, if the row is
+        still as the caller read it (``attempts`` copies, unanswered): False if another
+        sender (the service, or ``roomcast district request`` following) sent one since,
+        so two processes sharing the record never both resend the same copy."""
+        with self._db:
+            cursor = self._db.execute(
+                "UPDATE request_schools SET attempts = attempts + 1, last_attempt_at = ?, "
+                "acked = NULL WHERE request_id = ? AND site = ? AND attempts = ? "
+                "AND state = ? AND gave_up = 0",
+                (at, request_id, site, attempts, NO_ANSWER),
+            )
+        return cursor.rowcount == 1
+
+    def note_attempt(
+        self, request_id: str, site: str, *, handed_over: bool, acked: bool, error: str | None
+    ) -> None:
+        """How the copy just claimed went: handed to the broker, acknowledged, or why not."""
+        with self._db:
+            self._db.execute(
+                "UPDATE request_schools SET sent = MAX(sent, ?), acked = ?, last_error = ? "
+                "WHERE request_id = ? AND site = ?",
+                (int(handed_over), int(acked), error, request_id, site),
+            )
+
+    def give_up(self, request_id: str, site: str, *, error: str) -> bool:
+        """No more copies to ``site``: it never answered (False if it did meanwhile)."""
+        with self._db:
+            cursor = self._db.execute(
+                "UPDATE request_schools SET gave_up = 1, last_error = ? "
+                "WHERE request_id = ? AND site = ? AND state = ? AND gave_up = 0",
+                (error, request_id, site, NO_ANSWER),
+            )
+        return cursor.rowcount == 1
 
     def outcomes_of(self, site: str, request_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """This school's rows for the requests named, and those whose directive was last
@@ -211,4 +277,9 @@ def _outcome_view(row: dict[str, Any]) -> dict[str, Any]:
         "updated_at": row["updated_at"],
         "school_time": row["school_time"],
         "summary_seq": row["summary_seq"],
+        "attempts": row["attempts"],
+        "last_attempt_at": row["last_attempt_at"],
+        "acked": None if row["acked"] is None else bool(row["acked"]),
+        "last_error": row["last_error"],
+        "gave_up": bool(row["gave_up"]),
     }

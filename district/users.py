@@ -17,10 +17,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from hub.auth import _enrolment as enrolment_record
 from protocol.accounts import DUMMY_HASH, BadHash, check_password
 from protocol.district_accounts import DISTRICT_USERS_FORMAT, DistrictRole
-from protocol.factors import Enrolment
+from protocol.factors import Enrolment, valid_digest, valid_secret
 from transport.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -87,11 +86,26 @@ def load_accounts(path: Path) -> dict[str, DistrictAccount]:
         epoch = record.get("factor_epoch", "")
         if not isinstance(epoch, str):
             raise settings.fail(f"{key}.factor_epoch", "must be a string")
-        totp = enrolment_record(settings, f"{key}.totp", record.get("totp"))  # as a school's
+        totp = _enrolment(settings, f"{key}.totp", record.get("totp"))
         accounts[name] = DistrictAccount(
             role=role, scrypt=dict(scrypt), totp=totp, factor_epoch=epoch
         )
     return accounts
+
+
+def _enrolment(settings: Settings, key: str, record: Any) -> Enrolment | None:
+    """IT's second factor for one user (``provision district user totp``), checked as a
+    school's users file checks its own."""
+    if record is None:
+        return None
+    if not isinstance(record, dict):
+        raise settings.fail(key, "must be an object")
+    if not valid_secret(record.get("secret")):
+        raise settings.fail(f"{key}.secret", "must be base32 text of at least 128 bits")
+    recovery = record.get("recovery", [])
+    if not isinstance(recovery, list) or not all(valid_digest(d) for d in recovery):
+        raise settings.fail(f"{key}.recovery", "must be a list of SHA-256 hex digests")
+    return Enrolment(secret=record["secret"], recovery=frozenset(recovery))
 
 
 class UsersUnavailable(Exception):

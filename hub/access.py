@@ -48,7 +48,12 @@ def error(message: str, status: int, **extra: Any) -> JSONResponse:
 
 
 def refusal_response(refusal: Refused) -> JSONResponse:
-    return error(str(refusal), http_status(refusal))
+    """``error`` in English, as always; a refusal with values also names its ``message``
+    and ``values``, so the console can word it in its user's language."""
+    body: dict[str, Any] = {"error": str(refusal)}
+    if refusal.values:
+        body |= {"message": refusal.message, "values": refusal.values}
+    return JSONResponse(body, status_code=http_status(refusal))
 
 
 async def json_body(request: Request) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from hub.cap_feed import cap_routes
 from hub.console.routes import console_routes
 from hub.console.security import SecurityHeaders
 from hub.console_control import ConsoleControl
+from hub.console_edits import FILE_NAME, ConsoleEdits
 from hub.login import Logins
 from hub.parts import HubParts
 from hub.proxies import ForwardedFor
@@ -25,7 +26,7 @@ from hub.proxies import ForwardedFor
 def create_app(parts: HubParts) -> Starlette:
     """Build the ASGI app around a running hub's parts: the API and the console's pages."""
     config = parts.config
-    users = Users(config.users_file)
+    users = Users(config.users_file, ConsoleEdits(config.state_dir / FILE_NAME))
     sessions = Sessions(parts.store, users, factor_roles=config.totp_required_for)
     control = ConsoleControl(parts.store, parts.bus, lapse_s=config.control_lapse_s)
     access = Access(sessions, control)

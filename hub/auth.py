@@ -1,42 +1,41 @@
-"""Who may do what at the hub: console users, sessions, roles, and the login rate limit.
+"""Who may do what at the hub: roles, sessions, and the login rate limit.
 
-Users and their scrypt hashes live in the site's ``users.json`` (written by ``roomcast
-provision user``); the file is re-read when it changes, so adding or removing a user needs
-no restart. A login creates a session: a bearer token for the command line, or a cookie
+Who the users are is :mod:`hub.accounts` (IT's ``users.json`` with the console's changes
+laid over it). A login creates a session: a bearer token for the command line, or a cookie
 plus a CSRF token for the console. Only a hash of each token is stored.
 
-A session is only as good as the user behind it: every request looks the user up in the
-current file, so removing a user or changing their password ends their sessions at once,
-and a changed role applies to the very next request.
+A session is only as good as the user behind it: every request looks the user up as the
+hub has them now, so removing a user or changing their password ends their sessions at
+once, and a changed role applies to the very next request.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
-import logging
 import secrets
-import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
-from typing import Any
 
-from hub.staff import Staff, staff_record
+from hub.accounts import Account, Users, UsersUnavailable, validate_users_file
 from hub.store import HubStore
-from hub.user_language import DEFAULT, record_language
-from protocol.accounts import DUMMY_HASH, BadHash, Role, check_password
-from protocol.factors import Enrolment, valid_digest, valid_secret
-from transport.settings import ConfigError, Settings
+from protocol.accounts import Role
 
-log = logging.getLogger(__name__)
-
-USERS_FORMAT = 1
+__all__ = [
+    "GRANTS",
+    "LOGIN_KINDS",
+    "SESSION_TTL_S",
+    "Account",
+    "LoginLimiter",
+    "Permission",
+    "Principal",
+    "Sessions",
+    "Users",
+    "UsersUnavailable",
+    "validate_users_file",
+]
 
 
 class Permission(StrEnum):
@@ -89,169 +88,10 @@ class Principal:
     session: str = ""
     """The stored hash of the session token: names the session server-side, never sent."""
     rooms: frozenset[str] = frozenset()
-    """A teacher's rooms, as the users file has them now."""
+    """A teacher's rooms, as the hub has them now (hub.accounts)."""
 
     def may(self, permission: Permission) -> bool:
         return permission in GRANTS[self.role]
-
-
-@dataclass(frozen=True)
-class Account:
-    """One console user as the users file has it now."""
-
-    role: Role
-    scrypt: Mapping[str, Any]
-    totp: Enrolment | None = None
-    """A second factor enrolled by IT (``roomcast provision user totp``)."""
-    factor_epoch: str = ""
-    """Changed by provisioning at every (re-)enrolment or reset: a console enrolment made
-    under another epoch no longer counts, and the sessions made before it end."""
-    staff: Staff | None = None
-    """A teacher's rooms and one-time enrolment link (hub.staff)."""
-    language: str = DEFAULT
-
-    @property
-    def rooms(self) -> frozenset[str]:
-        return frozenset() if self.staff is None else self.staff.rooms
-
-    @property
-    def credential(self) -> str:
-        """Names the current password (and second-factor epoch), so a session can tell
-        they changed since login.
-
-        Every new password has a new random salt; without the salt (only in the 0600 users
-        file) this digest helps nobody guess the password.
-        """
-        named = dict(self.scrypt) | (
-            {"factor_epoch": self.factor_epoch} if self.factor_epoch else {}
-        )
-        canonical = json.dumps(named, sort_keys=True).encode()
-        return hashlib.sha256(canonical).hexdigest()[:16]
-
-
-class UsersUnavailable(Exception):
-    """The users file has never been readable since the hub started: nobody can log in."""
-
-
-def load_accounts(path: Path) -> dict[str, Account]:
-    """Read and check ``users.json``; a problem raises ConfigError naming the file and key."""
-    settings = Settings.load(path, missing_hint="create users with `roomcast provision user`")
-    if settings.get("format", int) != USERS_FORMAT:
-        raise settings.fail("format", f"must be {USERS_FORMAT} (written by `roomcast provision`)")
-    records = settings.get("users", dict)
-    return {name: _account(settings, name, record) for name, record in records.items()}
-
-
-def _account(settings: Settings, name: str, record: Any) -> Account:
-    key = f"users.{name}"
-    if not isinstance(record, dict):
-        raise settings.fail(key, f"must be an object, not {type(record).__name__}")
-    try:
-        role = Role(str(record.get("role")))
-    except ValueError:
-        roles = ", ".join(r.value for r in Role)
-        raise settings.fail(f"{key}.role", f"must be one of {roles}") from None
-    scrypt = record.get("scrypt")
-    if not isinstance(scrypt, dict):
-        raise settings.fail(f"{key}.scrypt", "missing or not an object")
-    for field in ("n", "r", "p"):
-        value = scrypt.get(field)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise settings.fail(f"{key}.scrypt.{field}", "must be an integer")
-    for field in ("salt", "hash"):
-        if not _is_base64(scrypt.get(field)):
-            raise settings.fail(f"{key}.scrypt.{field}", "must be base64 text")
-    epoch = record.get("factor_epoch", "")
-    if not isinstance(epoch, str):
-        raise settings.fail(f"{key}.factor_epoch", "must be a string")
-    totp = _enrolment(settings, f"{key}.totp", record.get("totp"))
-    staff = staff_record(settings, key, record) if role is Role.TEACHER else None
-    lang = record_language(settings, key, record)
-    return Account(
-        role=role, scrypt=dict(scrypt), totp=totp, factor_epoch=epoch, staff=staff, language=lang
-    )
-
-
-def _enrolment(settings: Settings, key: str, record: Any) -> Enrolment | None:
-    if record is None:
-        return None
-    if not isinstance(record, dict):
-        raise settings.fail(key, f"must be an object, not {type(record).__name__}")
-    if not valid_secret(record.get("secret")):
-        raise settings.fail(f"{key}.secret", "must be base32 text of at least 128 bits")
-    recovery = record.get("recovery", [])
-    if not isinstance(recovery, list) or not all(valid_digest(d) for d in recovery):
-        raise settings.fail(f"{key}.recovery", "must be a list of SHA-256 hex digests")
-    return Enrolment(secret=record["secret"], recovery=frozenset(recovery))
-
-
-def _is_base64(value: Any) -> bool:
-    if not isinstance(value, str) or not value:
-        return False
-    try:
-        base64.b64decode(value, validate=True)
-    except (ValueError, binascii.Error):
-        return False
-    return True
-
-
-def validate_users_file(path: Path) -> None:
-    """Refuse to start on a damaged users file: raises ConfigError naming the file and key."""
-    load_accounts(path)
-
-
-class Users:
-    """The users file, re-read whenever it changes.
-
-    A damaged or missing file is logged (file and key) and the last good copy stays in use,
-    so a bad edit during an emergency does not lock the office out. If there never was a
-    good copy, nobody can log in (:class:`UsersUnavailable`).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._stamp: tuple[int, int, int] | None = None
-        self._accounts: dict[str, Account] | None = None
-        self._lock = threading.Lock()  # logins verify on a worker thread
-
-    def _current(self) -> dict[str, Account]:
-        try:
-            info = self._path.stat()
-            stamp = (info.st_mtime_ns, info.st_ino, info.st_size)
-        except OSError:
-            stamp = (-1, -1, -1)
-        with self._lock:
-            if stamp != self._stamp:
-                self._stamp = stamp
-                self._reload()
-            if self._accounts is None:
-                raise UsersUnavailable(str(self._path))
-            return self._accounts
-
-    def _reload(self) -> None:
-        try:
-            self._accounts = load_accounts(self._path)
-        except ConfigError as error:
-            kept = "keeping the last good copy" if self._accounts else "nobody can log in"
-            log.error("users file: %s; %s until it is fixed", error, kept)
-
-    def account(self, name: str) -> Account | None:
-        """The user as the file has it now; None if there is no such user."""
-        return self._current().get(name)
-
-    def teachers(self) -> dict[str, Account]:
-        return {name: a for name, a in self._current().items() if a.role is Role.TEACHER}
-
-    def verify(self, name: str, password: str) -> Account | None:
-        """The user if the password is right. Unknown names cost the same time."""
-        record = self._current().get(name)
-        stored = record.scrypt if record else DUMMY_HASH
-        try:
-            good = check_password(stored, password)
-        except BadHash as error:
-            log.error("users file %s: users.%s.scrypt: %s", self._path, name, error)
-            return None
-        return record if good else None
 
 
 class LoginLimiter:
@@ -314,6 +154,11 @@ class Sessions:
         self._factor_roles = factor_roles
         """Roles whose sessions must have passed a second factor (hub.second_factor)."""
 
+    @property
+    def users(self) -> Users:
+        """The hub's one view of its users, shared by every part of the web side."""
+        return self._users
+
     def create(
         self, user: str, account: Account, kind: str, *, second_factor: bool = False
     ) -> tuple[str, Principal]:
@@ -340,7 +185,7 @@ class Sessions:
         return token, principal
 
     def lookup(self, token: str, *, kind: str) -> Principal | None:
-        """The session's user with the role the users file gives them now, or None.
+        """The session's user with the role they have now (hub.accounts), or None.
 
         A session whose user was removed, or whose password changed since login, is ended;
         so is one made without a second factor by a user whose role now needs one (promoted,

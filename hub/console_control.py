@@ -179,8 +179,10 @@ class ConsoleControl:
             return current
         if current is not None and not reason:
             raise Conflict(
-                f"control is held by {current.user} (since {current.clock}); to take over, "
-                "give a reason (it is recorded)"
+                "control is held by %(user)s (since %(since)s); to take over, "
+                "give a reason (it is recorded)",
+                user=current.user,
+                since=current.clock,
             )
         holder = Holder(user=principal.user, since=self._now(), session=principal.session)
         self._store.set_control(session=holder.session, user=holder.user, since=holder.since)
@@ -220,8 +222,10 @@ class ConsoleControl:
             self.take(principal, "first action while no console had control")
         elif current.session != principal.session:
             raise Conflict(
-                f"read-only: {current.user} has control of the console (since "
-                f"{current.clock}). Ask them to release it, or take over control with a reason."
+                "read-only: %(user)s has control of the console (since %(since)s). Ask them "
+                "to release it, or take over control with a reason.",
+                user=current.user,
+                since=current.clock,
             )
 
     def _record(self, user: str, action: str, detail: dict[str, Any]) -> None:

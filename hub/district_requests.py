@@ -3,12 +3,17 @@
 A request arrives on ``district-request/<id>`` across the school's bridge. It is held to
 the same bounds as a device's message (strict decode, 4 KiB, typed errors), then checked
 in this order: the topic names its id, the district's key signed it, it is from this
-school's district and for this school, it was never seen before (SQLite), and it is fresh
-by the hub's clock (``REQUEST_TOLERANCE_S``). Only then does the hub issue its **own**
-signed directive through the engine, exactly as the office would: SRP precedence and the
-Lockdown rule hold (a district Hold never ends a school's Lockdown), and a district All
-clear ends only what the district started. Every decision is logged, counted (the
-engine's ``rejected``) and audited with the district user and the request id.
+school's district and for this school, it was never decided before (SQLite), and it is
+fresh by the hub's clock (``REQUEST_TOLERANCE_S``). The district sends a request again,
+same id and signed anew, until the school answers in its summary (district.resend), so
+the id is what is decided once: a copy of an id already decided is refused as replayed
+and changes nothing (not the record, not the outcome the summary carries), and a stale
+copy is refused without deciding the id, so that a fresh copy still can. Only then does
+the hub issue its **own** signed directive through the engine, exactly as the office
+would: SRP precedence and the Lockdown rule hold (a district Hold never ends a school's
+Lockdown), and a district All clear ends only what the district started. Every decision
+is logged, counted (the engine's ``rejected``) and audited with the district user and the
+request id.
 """
 
 from __future__ import annotations
@@ -74,6 +79,10 @@ class DistrictDesk:
         if reason is not None:
             self._refuse(request, reason)
             return None
+        stale = self._stale(request)
+        if stale is not None:
+            self._refuse(request, stale, decided=False)
+            return None
         try:
             directive = self._issue(request)
         except Refused as error:
@@ -101,6 +110,11 @@ class DistrictDesk:
             return f"for another school ({request.site})"
         if self._store.knows_request(request.request_id):
             return "replayed (this request id was already decided)"
+        return None
+
+    def _stale(self, request: DistrictRequest) -> str | None:
+        """A copy too old (queued while the bridge was down) or from a clock too far ahead.
+        Not a decision on the request: a fresh copy of the same id is still decided."""
         age = self._now() - request.issued_at
         if abs(age) > self._tolerance_s:
             when = "old" if age > 0 else "ahead of the school's clock"
@@ -140,11 +154,14 @@ class DistrictDesk:
                 f"the school's own {term} #{first.seq} is in force; the school ends it"
             )
 
-    def _refuse(self, request: DistrictRequest, reason: str) -> None:
-        """A verified request refused: recorded (unless its id already is), counted, audited."""
+    def _refuse(self, request: DistrictRequest, reason: str, *, decided: bool = True) -> None:
+        """A verified request refused: counted, audited, and recorded as decided unless
+        it is only a stale copy or its id already is (a replay leaves the first decision,
+        and so the summary's outcome, as it was)."""
         kind = reason.split(" (")[0].split(":")[0]
         self._engine.rejected.record(f"district request {kind}", f"{request.request_id}: {reason}")
-        self._store.add_district_request(request, at=self._now(), seq=None, reason=reason)
+        if decided:
+            self._store.add_district_request(request, at=self._now(), seq=None, reason=reason)
         if self._audit_throttle.should_log(f"{kind}:{request.request_id}", self._now()):
             self._store.audit(
                 at=self._now(),

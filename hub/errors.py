@@ -8,7 +8,17 @@ from __future__ import annotations
 
 
 class Refused(Exception):
-    """A request the hub will not carry out as asked."""
+    """A request the hub will not carry out as asked.
+
+    A refusal with values in it gives them by name (``Conflict("control is held by
+    %(user)s", user=...)``): it reads filled in, as always, and the console can also word
+    it in the user's language, looking ``message`` up in its catalog by this English and
+    filling in ``values`` (never by gluing translated pieces together)."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        self.message = message
+        self.values = {name: str(value) for name, value in values.items()}
+        super().__init__(message % self.values if values else message)
 
 
 class Invalid(Refused):

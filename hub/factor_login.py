@@ -8,7 +8,8 @@ the same rules for both, each with its own users, sessions, audit log and wordin
   once ever); a wrong one counts against the rate limit like a wrong password;
 - enrolled, no code: 401 with ``"second_factor": "totp"``, so the client asks for one;
 - not enrolled: a console gets a short ``enrol`` session that opens only the enrolment page
-  and ``POST /api/enrol``; the command line is refused, with what to do.
+  and ``POST /api/enrol``; the command line (and a teacher's page) is refused, with what
+  the user and IT do.
 """
 
 from __future__ import annotations
@@ -82,9 +83,10 @@ class FactorLogin(Generic[A, P]):
         factors: SecondFactor,
         audit: AuditLog,
         session_ttl_s: Mapping[str, int],
-        not_enrolled: str,
+        not_enrolled: Mapping[str, str],
     ) -> None:
-        """``not_enrolled``: what a script's user who has no second factor is told to do
+        """``not_enrolled``: the session kinds with no enrolment page (the command line,
+        a teacher's phone) and what a user of each who has no second factor is told to do
         (``{user}`` is their name); ``session_ttl_s``: each session kind's cookie life."""
         self._accounts, self._sessions, self.limiter = accounts, sessions, limiter
         self.factors, self._audit_log, self._ttl = factors, audit, session_ttl_s
@@ -130,9 +132,10 @@ class FactorLogin(Generic[A, P]):
 
     def _not_enrolled(self, request: Request, name: str, account: A, kind: str) -> Response:
         client = _client(request)
-        if kind == "cli":
+        told = self._not_enrolled_text.get(kind)
+        if told is not None:  # only a console has an enrolment page
             self._audit(name, "login refused (second factor not set up)", {"from": client})
-            return error(self._not_enrolled_text.format(user=name), 403)
+            return error(told.format(user=name), 403)
         self.limiter.succeeded(name, client)
         token, principal = self._sessions.create(name, account, "enrol")
         self._audit(name, "login (second factor enrolment)", {"from": client})

@@ -3,7 +3,8 @@
 The password is checked here (rate-limited, audited; teachers only on their own page);
 what a login whose role needs a second factor does next is hub.factor_login's, shared
 with the district console: a code checked once, or an ``enrol`` session that opens only
-the enrolment page (hub.console.enrol), and the command line refused with what to do.
+the enrolment page (hub.console.enrol); the command line and the teacher's page are
+refused, with what the user and IT do.
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ NOT_ENROLLED = (
     "{user} must set up a second factor before using the command line: log in to the "
     "console once (it shows a QR code to scan), or ask IT to run "
     "`roomcast provision user totp {user}`"
+)
+PAGE_NOT_ENROLLED = (
+    "{user} must log in with a second factor at this school, and the teacher's page cannot "
+    "set one up: ask IT to run `roomcast provision user totp {user}` (it gives a QR code to "
+    "scan with an authenticator app), then log in here with your password and the 6-digit code"
+)
+PAGE_NOT_ENROLLED = (
+    "{user} must log in with a second factor at this school, and the teacher's page cannot "
+    "set one up: ask IT to run `roomcast provision user totp {user}` (it gives a QR code to "
+    "scan with an authenticator app), then log in here with your password and the 6-digit code"
 )
 WRONG_DOOR = (
     "teachers log in on the teacher's page (/teacher/login) and only there; office staff "
@@ -86,7 +97,7 @@ class Logins(FactorLogin[Account, Principal]):
             factors=factors,
             audit=store,
             session_ttl_s=SESSION_TTL_S,
-            not_enrolled=NOT_ENROLLED,
+            not_enrolled={"cli": NOT_ENROLLED, "page": PAGE_NOT_ENROLLED},
         )
         self.users, self.sessions = users, sessions  # the hub's own types (hub.console)
 

@@ -195,6 +195,11 @@ class HubService:
         finally:
             loop.remove_signal_handler(signal.SIGHUP)
             self._systemd.stopping()
+            # Cancelled, uvicorn never shut its servers: stop the loop watching the socket
+            # before closing it, or a later listener given the same fd number (another hub
+            # in this process: a restart in a test) is never watched and accepts nothing.
+            for serving in server.servers:
+                serving.close()
             listener.close()
             self._store.close()
 

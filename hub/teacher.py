@@ -1,6 +1,6 @@
 """The teacher's page, on the hub's side: a room's directive, its roll, and a panic press.
 
-A teacher reaches only the rooms the users file binds them to (:class:`hub.staff.Staff`),
+A teacher reaches only the rooms their account binds them to (:class:`hub.staff.Staff`),
 checked here on every call, whatever the page sent. A press from the page is a panic like
 a button's: it goes into the same ``events`` table as ``kind = "panic"`` (so the alert
 strip, the sound, the board, the CAP feed and the relay's hand-offs treat it as the real

@@ -1,18 +1,17 @@
 """Each console and teacher user's language: ``language`` in their users-file record.
 
-IT sets it (``roomcast provision user add NAME --language es``); the user changes it from
-the language control on their page, which rewrites the users file the way the console's
-teacher changes do (hub.staff_file: whole, atomically, keeping its mode). No ``language``
-means English, so a users file written before languages existed reads as it did.
+IT sets it (``roomcast provision user add NAME --language es``, which also stamps
+``language_set_at``); the user changes it from the language control on their page, and the
+hub keeps that choice in its own state directory (hub.console_edits, never the site's
+``users.json``) until IT sets that user's language again: the later of the two wins. No
+``language`` means English, so a users file written before languages existed reads as it
+did.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from hub.errors import Invalid, NotFound
-from hub.staff_file import read_users, write_users
 from protocol.accounts import CONSOLE_LANGUAGES
 from transport.settings import Settings
 
@@ -28,17 +27,3 @@ def record_language(settings: Settings, key: str, record: dict[str, Any]) -> str
     if language not in LANGUAGES:
         raise settings.fail(f"{key}.language", f"must be one of {', '.join(LANGUAGES)}")
     return str(language)
-
-
-def set_language(path: Path, user: str, language: str) -> None:
-    """Record a user's own choice in the users file (the hub's reader sees it at once)."""
-    if language not in LANGUAGES:
-        raise Invalid(f"language must be one of {', '.join(LANGUAGES)}")
-    data = read_users(path)  # OSError (a read-only site directory) is the caller's to say
-    record = data["users"].get(user)
-    if record is None:
-        raise NotFound(f"no user {user!r}")
-    if record.get("language", DEFAULT) == language:
-        return
-    record["language"] = language
-    write_users(path, data)

@@ -30,7 +30,8 @@ always whole. The hub also shortens the lists so the summary fits the 4 KiB payl
 REQUEST_TOLERANCE_S = 60.0
 """How far a request's ``issued_at`` may be from the school hub's clock, either way: both
 are servers on NTP. A request the bridge queued while the link was down is stale when it
-arrives, and refused: the district sees that in the summary and sends it again."""
+arrives, and refused without deciding its id: the district, hearing no answer, sends a
+fresh copy of the same id (district.resend), and that one is decided."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -93,7 +93,7 @@ def _record(role: Role, password: str) -> dict[str, Any]:
     return {"role": role.value, "scrypt": hash_password(password), "changed_at": now_text()}
 
 
-_KEPT = ("totp", "factor_epoch", "rooms", "name", "language")
+_KEPT = ("totp", "factor_epoch", "rooms", "name", "language", "language_set_at")
 """What a new password keeps: the second factor is a separate thing to have."""
 
 
@@ -166,7 +166,8 @@ def set_language(site_dir: Path | str, name: str, language: str) -> None:
     layout, path, owner = _users_path(site_dir)
     with locked(layout):
         users = load_users(path)
-        _existing(users, name, path)["language"] = language
+        # The stamp tells the hub that IT set it now: it replaces the user's own choice.
+        _existing(users, name, path).update(language=language, language_set_at=now_text())
         save_users(path, users, owner)
 
 

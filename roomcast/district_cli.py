@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the service (uvicorn, starlette) loads only when it runs
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from district.requests import DistrictAction
     from district.service import DistrictServiceConfig
     from protocol.district_accounts import DistrictRole
@@ -247,6 +249,13 @@ def _request(args: argparse.Namespace) -> int:
         )
     )  # fmt: skip
     print(json.dumps(result, indent=2))
+    if result.get("no_answer"):
+        print(
+            f"NO ANSWER from {', '.join(result['no_answer'])}: the district does not know "
+            "they have it (`roomcast district requests --id "
+            f"{result['request_id']}`; the district service keeps sending it)",
+            file=sys.stderr,
+        )
     return 0 if result["ok"] else 1
 
 
@@ -261,9 +270,6 @@ async def run_request(
 ) -> dict[str, Any]:
     """Connect to the district broker, read the schools' summaries, preview and confirm,
     send, follow; the request stays in the district's record (the service's store)."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
     from district.board import DistrictBoard
     from district.preview import PreviewError, targets
     from district.requests import carry_out
@@ -272,14 +278,12 @@ async def run_request(
     from provisioning.district import open_district
     from transport.link import Link
 
-    layout, record = open_district(district_dir)
+    _, record = open_district(district_dir)
     try:
         sites = targets(action, list(record.schools), record.groups)
     except PreviewError as error:
         return {"ok": False, "error": str(error)}
-    key = load_pem_private_key(layout.signing_key.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SystemExit(f"{layout.signing_key} is not the district's Ed25519 key")
+    key = signing_key(district_dir)
     config = service_config(district_dir, node=node, state_dir=state_dir)
     clock = _clock()
     # The board's own state (latest per school, timeline) in a scratch store: the service
@@ -306,6 +310,19 @@ async def run_request(
             await asyncio.gather(task, return_exceptions=True)
             store.close()
             seen.close()
+
+
+def signing_key(district_dir: Path) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from provisioning.district import open_district
+
+    layout, _ = open_district(district_dir)
+    key = load_pem_private_key(layout.signing_key.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SystemExit(f"{layout.signing_key} is not the district's Ed25519 key")
+    return key
 
 
 async def _summaries_of(board: Any, sites: tuple[str, ...]) -> None:
@@ -361,6 +378,10 @@ def request_lines(request: dict[str, Any], *, detail: bool) -> str:
     ]
     for site, o in request["schools"].items():
         text = o["state"] if o["sent"] else "no answer (could not be sent)"
+        if o["state"] == "no answer" and o["gave_up"]:
+            text = o["last_error"] or f"NO ANSWER after {o['attempts']} copies"  # loud
+        elif o["state"] == "no answer" and o["attempts"] > 1:
+            text += f" (copy {o['attempts']} sent; last: {o['last_error'] or 'acknowledged'})"
         if o["state"] == "refused":
             text += f": {o['reason']}"
         elif o["state"] in ("issued", "confirmed"):

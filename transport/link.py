@@ -23,7 +23,10 @@ handed to the connected client; the QoS 1 exchange then runs in the background, 
 publish that fails there (the link dropped, the PUBACK did not come within the client's
 timeout, paho's queue was full) is counted in ``unconfirmed`` and logged. Neither is
 retried here: the services redo what matters on reconnect (status, acks, directives) or
-the other side resends (events, receipts).
+the other side resends (events, receipts). A sender that must know, and resends itself
+when the answer is no (the district's requests, district.resend), awaits
+:meth:`Link.publish_confirmed` instead: True only once the broker's PUBACK came, within
+a bound (a clustered broker electing new stream leaders after a node died can hold it).
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ Handler = Callable[[str, bytes], None]
 Unhandled = Callable[[str, str], None]
 """Called with (reason, topic): "unexpected topic" (no route) or "handler error"."""
 
+PUBACK_S = 10.0
+"""How long :meth:`Link.publish_confirmed` waits for the PUBACK by default (aiomqtt's)."""
 _MATCH_CACHE = 8192
 """Topics whose wildcard route is remembered: every device channel of a large school,
 bounded so that a broker delivering endless new topics cannot grow the hub's memory."""
@@ -111,7 +116,7 @@ class Link:
         self._wildcards: list[tuple[aiomqtt.Wildcard, Route]] = []
         self._running = False
         self._failure_logged = False
-        self._publishes: set[asyncio.Task[None]] = set()
+        self._publishes: set[asyncio.Task[bool]] = set()
         self._wildcard_route = functools.lru_cache(maxsize=_MATCH_CACHE)(self._scan)
 
     # -- routes ----------------------------------------------------------------------------
@@ -170,11 +175,35 @@ class Link:
         task.add_done_callback(self._publishes.discard)
         return True
 
+    async def publish_confirmed(
+        self,
+        topic: str,
+        message: Message | bytes,
+        *,
+        retain: bool = False,
+        timeout_s: float = PUBACK_S,
+    ) -> bool:
+        """QoS 1, awaited: True once the broker acknowledged it; False if no client is
+        connected (counted in ``unsent``), or the PUBACK did not come within ``timeout_s``
+        or the link failed first (counted in ``unconfirmed``). False does not mean the
+        message was lost, only that nobody knows: the caller decides whether to resend."""
+        client = self._client
+        if client is None:
+            self.unsent += 1
+            return False
+        payload = message if isinstance(message, bytes) else encode(message)
+        return await self._confirm(client, topic, payload, retain, timeout_s)
+
     async def _confirm(
-        self, client: aiomqtt.Client, topic: str, payload: bytes, retain: bool
-    ) -> None:
+        self,
+        client: aiomqtt.Client,
+        topic: str,
+        payload: bytes,
+        retain: bool,
+        timeout_s: float | None = None,
+    ) -> bool:
         try:
-            await client.publish(topic, payload, qos=1, retain=retain)
+            await client.publish(topic, payload, qos=1, retain=retain, timeout=timeout_s)
         except aiomqtt.MqttError as error:
             self.unconfirmed += 1
             # A lost link fails every publish in flight at once: say so once per connection.
@@ -187,6 +216,8 @@ class Link:
                     topic,
                     error,
                 )
+            return False
+        return True
 
     # -- the connection --------------------------------------------------------------------
 

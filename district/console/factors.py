@@ -65,7 +65,7 @@ class DistrictFactors(FactorLogin[DistrictAccount, DistrictPrincipal]):
             factors=SecondFactor(self.factor_store, required, clock=clock),
             audit=store,
             session_ttl_s=SESSION_TTL_S,
-            not_enrolled=NOT_ENROLLED,
+            not_enrolled={"cli": NOT_ENROLLED},
         )
         self.pages = pages
 

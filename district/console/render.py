@@ -3,6 +3,7 @@ formatting filters (hub.console.render), and what every page's header needs."""
 
 from __future__ import annotations
 
+import gettext
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ from starlette.responses import HTMLResponse
 
 from district.sessions import DistrictPrincipal
 from district.users import Permission
+from hub.console import display
 from hub.console.render import TEMPLATES as SCHOOL_TEMPLATES
-from hub.console.render import clock, details, duration, stamp
+from hub.console.render import clock, duration, stamp
 from hub.console_control import ConsoleControl
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -61,7 +63,9 @@ class Pages:
         )
         self.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
         self.env.globals["script_words"] = SCRIPT_WORDS
-        self.env.filters.update(clock=clock, stamp=stamp, duration=duration, details=details)
+        self.env.filters.update(clock=clock, stamp=stamp, duration=duration)
+        # the school's audit.html words its actions and details with these (in English here)
+        display.install(self.env, gettext.NullTranslations(), clock)
 
     def text(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(district=self.district, **context)

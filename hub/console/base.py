@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hub.access import Access, Handler, http_status
-from hub.auth import Permission, Principal, Users, UsersUnavailable
+from hub.auth import Permission, Principal, UsersUnavailable
 from hub.console.i18n import N_, Words
 from hub.console.render import Renderer
 from hub.errors import Refused
@@ -39,7 +39,7 @@ class Console:
         self.access, self.control = access, access.control
         self.handoffs = parts.handoffs
         self.render = Renderer()
-        self.users = Users(parts.config.users_file)  # each user's language (hub.user_language)
+        self.users = access.sessions.users  # each user's language (hub.user_language)
 
     @property
     def site(self) -> str:
@@ -59,7 +59,10 @@ class Console:
             try:
                 return await handler(request, principal)
             except Refused as refusal:
-                return self.error(request, principal, str(refusal), http_status(refusal))
+                why: str | Words = (
+                    (refusal.message, refusal.values) if refusal.values else str(refusal)
+                )
+                return self.error(request, principal, why, http_status(refusal))
 
         return guarded
 
@@ -79,7 +82,7 @@ class Console:
         } | extra
 
     def language(self, principal: Principal) -> str:
-        """The user's own language (the users file), English if it names none."""
+        """The user's own language (hub.accounts), English if none was chosen."""
         try:
             account = self.users.account(principal.user)
         except UsersUnavailable:

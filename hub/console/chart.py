@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hub.console.i18n import N_, Words
 from hub.drills import NO_ACK, SUPERSEDED
 
 LABEL_W = 120
@@ -37,7 +38,8 @@ class Cell:
 class Column:
     x: float
     title: str
-    subtitle: str
+    subtitle: Words
+    """"+3 s, site", for the template to word in the user's language."""
     action: str
 
 
@@ -74,6 +76,19 @@ def _cell(x: float, y: float, value: float | str | None, scale: float) -> Cell:
     return Cell(x, y, kind, max(2.0, BAR_MAX * value / scale), _text(value))
 
 
+SUBTITLES = {
+    "site": N_("+%(s)s s, site"),
+    "building": N_("+%(s)s s, building %(target)s"),
+    "room": N_("+%(s)s s, room %(target)s"),
+}
+
+
+def _subtitle(directive: dict[str, Any]) -> Words:
+    """When the directive came in the drill, and where it applied."""
+    words = SUBTITLES.get(directive["scope"], SUBTITLES["site"])
+    return words, {"s": f"{directive['offset_s']:.0f}", "target": directive["target"] or ""}
+
+
 def drill_chart(report: dict[str, Any], rooms: list[str]) -> Chart:
     """Lay out ``report`` (from :func:`hub.drills.drill_report`) for ``rooms`` in board order."""
     directives = report["directives"]
@@ -83,8 +98,7 @@ def drill_chart(report: dict[str, Any], rooms: list[str]) -> Chart:
         Column(
             x=LABEL_W + i * CELL_W,
             title=f"#{d['seq']} {d['term']}",
-            subtitle=f"+{d['offset_s']:.0f} s, "
-            + " ".join(filter(None, (d["scope"], d["target"]))),
+            subtitle=_subtitle(d),
             action=d["action"],
         )
         for i, d in enumerate(directives)

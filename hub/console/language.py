@@ -2,15 +2,14 @@
 
 A plain HTML form (it works before any script loads), so its CSRF token travels in the form
 rather than in the ``X-CSRF-Token`` header the scripts send; it is checked against the
-session's all the same. The choice goes into the user's record in the users file
-(hub.user_language), so it follows the user to every browser and phone.
+session's all the same. The choice is kept in the hub's state directory, laid over the
+user's record in ``users.json`` (hub.accounts), so it follows the user to every browser and
+phone, survives a restart, and holds until IT sets that user's language.
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
-from pathlib import Path
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -19,9 +18,6 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from hub.access import MAX_BODY, SESSION_COOKIE
 from hub.auth import Principal, Sessions
 from hub.errors import Refused
-from hub.user_language import set_language
-
-log = logging.getLogger(__name__)
 
 
 def _back_to(asked: str, principal: Principal) -> str:
@@ -31,8 +27,8 @@ def _back_to(asked: str, principal: Principal) -> str:
 
 
 class LanguageControl:
-    def __init__(self, sessions: Sessions, users_file: Path) -> None:
-        self.sessions, self.users_file = sessions, users_file
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
 
     def _principal(self, request: Request) -> Principal | None:
         token = request.cookies.get(SESSION_COOKIE, "")
@@ -51,14 +47,7 @@ class LanguageControl:
         if not secrets.compare_digest(form.get("csrf", ""), principal.csrf):
             return PlainTextResponse("The form is out of date: reload the page.", 403)
         try:
-            set_language(self.users_file, principal.user, form.get("language", ""))
+            self.sessions.users.choose_language(principal.user, form.get("language", ""))
         except Refused as refusal:
             return PlainTextResponse(str(refusal), 400)
-        except OSError as problem:
-            log.error("cannot record %s's language in the users file: %s", principal.user, problem)
-            return PlainTextResponse(
-                "The hub cannot write the users file, so it cannot keep your language: "
-                "ask IT to set it (roomcast provision user add NAME --language es).",
-                503,
-            )
         return RedirectResponse(_back_to(form.get("next", ""), principal), status_code=303)

@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from hub.console import display
 from hub.console.i18n import all_translations
 from hub.user_language import DEFAULT
 from protocol.messages import EventKind
@@ -52,20 +53,6 @@ def age(at: float | None) -> str:
     return "" if at is None else duration(time.time() - at)
 
 
-def details(detail: dict[str, Any]) -> list[tuple[str, str]]:
-    """An audit entry's detail as label/value pairs, without empty fields."""
-    pairs = []
-    for key, value in detail.items():
-        if value is None or value == "" or key == "issued_by":
-            continue
-        if key.endswith("_at") and isinstance(value, int | float):
-            value = clock(value)
-        elif isinstance(value, bool):
-            value = "yes" if value else "no"
-        pairs.append((key.replace("_", " "), str(value)))
-    return pairs
-
-
 def _asks_nothing(action: str) -> bool:
     """No directive (a tile's action ``none``), an All clear or a release: nothing that a
     page marks REAL."""
@@ -82,9 +69,9 @@ def _environment(translations: gettext.NullTranslations) -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(
-        clock=clock, stamp=stamp, duration=duration, latency=latency, age=age, details=details
-    )
+    env.filters.update(clock=clock, stamp=stamp, duration=duration, latency=latency, age=age)
+    # What the rest of the hub says in English (roll words, audit names), in this language.
+    display.install(env, translations, clock)
     # A message a page was handed whole (a refusal's text): the catalog's words if it has
     # them (the console's Python marks its own with N_), else as it came; never %-filled.
     env.filters["translated"] = translations.gettext

@@ -31,11 +31,7 @@ def console_routes(parts: HubParts, access: Access, logins: Logins) -> list[Base
         Route("/", live.home),
         Route("/login", live.login),
         Route("/enrol", EnrolPage(logins, console).show),
-        Route(
-            "/language",
-            LanguageControl(access.sessions, parts.config.users_file).choose,
-            methods=["POST"],
-        ),
+        Route("/language", LanguageControl(access.sessions).choose, methods=["POST"]),
         Route("/board", page(read, live.board)),
         Route("/kiosk", page(read, live.kiosk)),
         Route("/alerts", page(read, live.alerts)),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,19 +24,30 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from hub.access import SESSION_COOKIE, error, json_body, refusal_response, same_origin
-from hub.auth import Permission, Principal
+from hub.auth import Account, Permission, Principal
 from hub.console.base import Console
-from hub.console.i18n import N_
-from hub.errors import Invalid, Refused
+from hub.console.i18n import N_, browser_language
+from hub.errors import Conflict, Invalid, Refused
 from hub.login import Logins
 from hub.staff import link_digest
-from hub.staff_file import add_teacher, renew_link
 from hub.teacher import TeacherDesk
 from hub.user_language import LANGUAGES
-
-log = logging.getLogger(__name__)
+from protocol.accounts import Role
 
 TeacherHandler = Callable[[Request, Principal], Awaitable[Response]]
+
+LINK_NEEDS_FACTOR = (
+    "{user} must log in with a second factor at this school, so an enrolment link cannot "
+    "sign a phone in: log in at /teacher/login with your password and the 6-digit code "
+    "from your authenticator app (IT sets them up: `roomcast provision user passwd {user}` "
+    "and `roomcast provision user totp {user}`)"
+)
+ADD_NEEDS_FACTOR = (
+    "this school requires a second factor for teachers (totp_required_for in hub.json), "
+    "which only IT can set up, so a teacher added here could never sign in: IT adds them "
+    "(`roomcast provision staff import`, then `roomcast provision user passwd NAME` and "
+    "`roomcast provision user totp NAME`)"
+)
 
 
 class TeacherPages:
@@ -52,7 +62,6 @@ class TeacherPages:
             cancel_window_s=parts.config.teacher_cancel_window_s,
         )
         self.hold_s, self.heartbeat_s = parts.config.teacher_hold_s, parts.config.heartbeat_s
-        self._users_file = parts.config.users_file
 
     def principal(self, request: Request) -> Principal | None:
         token = request.cookies.get(SESSION_COOKIE, "")
@@ -106,10 +115,12 @@ class TeacherPages:
         )
 
     async def login_page(self, request: Request) -> Response:
-        return self._html("teacher_login.html", mode="login")
+        return self._html("teacher_login.html", mode="login", language=_asked(request))
 
     async def enrol_page(self, request: Request) -> Response:
-        return self._html("teacher_login.html", mode="enrol")
+        # The link's user and token are in its fragment, which the browser never sends:
+        # the account is unknown here, so the phone's language says; /teacher is the user's.
+        return self._html("teacher_login.html", mode="enrol", language=_asked(request))
 
     async def room(self, request: Request, principal: Principal) -> Response:
         return JSONResponse(self.desk.view(principal, request.path_params["room"]))
@@ -157,6 +168,11 @@ class TeacherPages:
             return error(
                 "this enrolment link is wrong or expired: ask the office for a new one", 401
             )
+        if self._needs_factor(name, account):  # the link is left unused
+            self.store.audit(
+                at=now, user=name, action="enrolment link refused (second factor)", detail={}
+            )
+            return error(LINK_NEEDS_FACTOR.format(user=name), 403)
         if not self.store.use_link(staff.link_digest, user=name, at=now):
             self.store.audit(at=now, user=name, action="enrolment link used again", detail={})
             return error("this enrolment link was already used: ask the office for a new one", 409)
@@ -164,76 +180,88 @@ class TeacherPages:
         self.store.audit(at=now, user=name, action="login (page, enrolment link)", detail={})
         return self.logins.session_response(request, token_, principal)
 
-    # -- the office's side: who has a teacher's page, and ending their sessions ----------
+    def _needs_factor(self, user: str, account: Account) -> bool:
+        """Whether the account must pass a second factor, which a link cannot give."""
+        factors = self.logins.factors
+        return factors.required(account, factors.enrolment(user, account))
+
+    # -- the office's side: teachers, where each comes from, links and sessions ---------
 
     async def staff_page(self, request: Request, principal: Principal) -> Response:
         counts = self.store.session_counts(kind="page", now=time.time())
+        users = self.logins.users
         teachers = [
             {"user": name, "name": a.staff.name if a.staff else "", "rooms": sorted(a.rooms)}
-            | {"sessions": counts.get(name, 0)}
-            for name, a in sorted(self.logins.users.teachers().items())
+            | {"sessions": counts.get(name, 0), "source": a.source, "added_by": a.added_by}
+            for name, a in sorted(users.teachers().items())
         ]
-        return self.console.show(request, principal, "teachers", teachers=teachers)
+        return self.console.show(
+            request,
+            principal,
+            "teachers",
+            teachers=teachers,
+            hidden=users.hidden_console_teachers(),
+        )
 
     async def revoke(self, request: Request) -> Response:
-        """End every session of a teacher at once (a lost or stolen phone)."""
+        """End every session of a teacher at once (a lost or stolen phone), and withdraw
+        their pending enrolment link."""
         user = request.path_params["user"]
-        if user not in self.logins.users.teachers():
-            return error(f"no teacher {user!r}", 404)
+        self.logins.users.revoke(user, by=request.state.user)
         ended = self.store.end_sessions_of(user)
-        self.store.audit(
-            at=time.time(),
-            user=request.state.user,
-            action="teacher's sessions revoked",
-            detail={"teacher": user, "sessions": ended},
-        )
+        self._audit(request, "teacher's sessions revoked", {"teacher": user, "sessions": ended})
         return JSONResponse({"teacher": user, "sessions_ended": ended})
 
+    async def remove(self, request: Request) -> Response:
+        """Remove a teacher added in the console; their sessions end at once."""
+        user = request.path_params["user"]
+        ended = self.store.end_sessions_of(user) if self.logins.users.remove(user) else 0
+        self._audit(request, "teacher removed", {"teacher": user, "sessions": ended})
+        return JSONResponse({"teacher": user, "removed": True, "sessions_ended": ended})
+
     async def add(self, request: Request) -> Response:
-        """A new teacher from the console: no password, a one-time link to print."""
+        """A new teacher from the console: no password, a one-time link to print. Kept in
+        the hub's state directory (hub.console_edits), so it works on a hub that may not
+        write the site directory, at once and after a restart."""
         body = await json_body(request)
         rooms = body.get("rooms")
         user, name = body.get("user"), body.get("name")
         if not isinstance(user, str) or not isinstance(name, str) or not isinstance(rooms, list):
             raise Invalid('send {"user": ..., "name": ..., "rooms": ["101", ...]}')
-        try:
-            token = await asyncio.to_thread(
-                add_teacher,
-                self._users_file,
-                user=user,
-                name=name,
-                rooms=[str(r) for r in rooms],
-                known_rooms=self.console.engine.presence.inventory.rooms,
-            )
-        except OSError as problem:
-            return _read_only(problem, f"roomcast provision staff import (with {user})")
-        return self._link_answer(request, "teacher added", user.strip().lower(), token)
+        if Role.TEACHER in self.logins.factors.required_for:
+            raise Conflict(ADD_NEEDS_FACTOR)
+        added, token = await asyncio.to_thread(
+            self.logins.users.add_teacher,
+            user=user,
+            name=name,
+            rooms=[str(r) for r in rooms],
+            known_rooms=self.console.engine.presence.inventory.rooms,
+            by=request.state.user,
+        )
+        return self._link_answer(request, "teacher added", added, token)
 
     async def link(self, request: Request) -> Response:
         user = request.path_params["user"]
-        try:
-            token = await asyncio.to_thread(renew_link, self._users_file, user)
-        except OSError as problem:
-            return _read_only(problem, f"roomcast provision staff link {user}")
+        account = self.logins.users.teachers().get(user)
+        if account is not None and self._needs_factor(user, account):
+            raise Conflict(LINK_NEEDS_FACTOR.format(user=user))
+        token = self.logins.users.new_link(user, by=request.state.user)
         return self._link_answer(request, "teacher's enrolment link renewed", user, token)
 
+    def _audit(self, request: Request, action: str, detail: dict[str, Any]) -> None:
+        self.store.audit(at=time.time(), user=request.state.user, action=action, detail=detail)
+
     def _link_answer(self, request: Request, action: str, user: str, token: str) -> Response:
-        self.store.audit(
-            at=time.time(), user=request.state.user, action=action, detail={"teacher": user}
-        )
+        self._audit(request, action, {"teacher": user})
         base = str(request.base_url).rstrip("/")
         url = f"{base}/teacher/enrol#user={quote(user)}&token={token}"
         qr = segno.make(url, error="m").svg_data_uri(scale=4, border=2)
         return JSONResponse({"teacher": user, "url": url, "qr": qr})
 
 
-def _read_only(problem: OSError, instead: str) -> Response:
-    """The shipped unit keeps the site directory read-only to the hub (ReadOnlyPaths=), so
-    the console cannot write users.json there: say what IT runs instead."""
-    log.error("cannot write the users file: %s", problem)
-    return error(
-        f"the hub cannot write its users file ({problem.strerror}); IT can: {instead}", 503
-    )
+def _asked(request: Request) -> str:
+    """The language a page before login speaks: the browser's (Accept-Language)."""
+    return browser_language(request.headers.get("accept-language", ""))
 
 
 def teacher_routes(console: Console, logins: Logins) -> list[BaseRoute]:
@@ -260,6 +288,11 @@ def teacher_routes(console: Console, logins: Logins) -> list[BaseRoute]:
         Route(
             "/api/teachers/{user}/revoke",
             allow(Permission.MANAGE_STAFF, pages.revoke),
+            methods=["POST"],
+        ),
+        Route(
+            "/api/teachers/{user}/remove",
+            allow(Permission.MANAGE_STAFF, pages.remove),
             methods=["POST"],
         ),
     ]

@@ -16,6 +16,7 @@ from playwright.async_api import Page, expect
 
 from hub.directives import DirectiveRequest
 from hub.service import HubService
+from protocol.messages import Roll
 from protocol.srp import Action
 from provisioning import add_user
 from provisioning.staff import import_staff
@@ -71,10 +72,21 @@ async def test_a_spanish_teachers_page(
     hub.engine.directives.issue(DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="x")
     phone = await open_console(width=390, height=844, axe=True)
     page = phone.page
+    # the phone's language decides before login (Accept-Language), as on the console
+    await phone.context.set_extra_http_headers({"Accept-Language": "es-US,es;q=0.9"})
     await page.goto(f"{phone.base}/teacher/login")
-    await page.get_by_label("User name").fill(TEACHER)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
+    await expect(page.locator("html")).to_have_attribute("lang", "es")
+    await expect(page).to_have_title(re.compile("^Página del docente: iniciar sesión"))
+    assert await axe_violations(page) == []
+    await page.get_by_label("Nombre de usuario").fill(TEACHER)
+    await page.get_by_label("Contraseña").fill("not the password")
+    phone.expect_refusals(401)
+    await page.get_by_role("button", name="Iniciar sesión").click()
+    await expect(page.locator("#login-error")).to_have_text(
+        "nombre de usuario o contraseña incorrectos"  # the hub's refusal, by teacher.js
+    )
+    await page.get_by_label("Contraseña").fill(PASSWORD)
+    await page.get_by_role("button", name="Iniciar sesión").click()
     await page.wait_for_url(f"{phone.base}/teacher")
     await expect(page.locator("html")).to_have_attribute("lang", "es")
     await expect(page.get_by_role("heading", name="Ahora en este salón")).to_be_visible()
@@ -90,6 +102,8 @@ async def test_a_spanish_teachers_page(
     await page.mouse.up()
     await expect(page.locator("#panic-count")).to_have_text("Soltó: no se envió nada.")
     assert await axe_violations(page) == []
+    await page.get_by_role("button", name="Todos presentes").click()  # teacher.js words it
+    await expect(page.locator("#roll-said")).to_have_text("Enviado: Todos presentes")
 
 
 def a_finished_drill(hub: HubService) -> None:
@@ -231,3 +245,42 @@ async def test_a_spanish_admins_teachers_page(
         page.get_by_role("heading", name=f"Enlace de inscripción para {TEACHER}")
     ).to_be_visible()
     assert await axe_violations(page) == []
+
+
+async def test_a_spanish_office_users_roll_words_and_audit_log(
+    hub: HubService, site: ThrowawaySite, open_console: OpenConsole
+) -> None:
+    """What the rest of the hub says in English, on a Spanish user's pages: a room's roll on
+    the board and in the drill report, the audit log's actions and detail names, the drill
+    chart's column subtitle, the permission a 403 page names."""
+    add_user(site.layout.root, "marta", "office", PASSWORD)
+    set_language(site.layout.root, "marta", "es")
+    lockdown = hub.engine.directives.issue(
+        DirectiveRequest(action=Action.LOCKDOWN, drill=True), user="x"
+    )
+    counted = Roll(missing=2, extra=None, injured=1, help=True)
+    hub.engine.roll.report("101", lockdown.seq, counted, user="x")
+    console = await open_console()
+    page = console.page
+    await console.login("marta", PASSWORD)
+    said = "2 desaparecidos, 1 herido, NECESITA AYUDA"
+    await expect(page.locator('[data-roll-room="101"]')).to_contain_text(f"Pase de lista: {said}")
+    await console.goto("/drills/1")
+    await expect(page.locator("[data-roll-timeline]")).to_contain_text(said)
+    await expect(page.locator("svg.chart .col-sub").first).to_have_text("+0 s, todo el plantel")
+    await console.goto("/audit")
+    audit = page.locator("table.audit")
+    for action in (
+        "emisión de LOCKDOWN",
+        "reporte del pase de lista",
+        "inicio de sesión (consola)",
+    ):
+        await expect(audit).to_contain_text(action)
+    await expect(audit).to_contain_text("simulacro: sí")  # the detail's name and yes
+    stored = await page.request.get(f"{console.base}/api/audit")  # the record stays English
+    assert stored.ok and "issue lockdown" in await stored.text()
+    console.expect_refusals(403)
+    await console.goto("/teachers")  # an office user may not manage teachers
+    await expect(page.locator("#main p.banner.bad")).to_have_text(
+        "Su rol (office) no permite: administrar las cuentas y sesiones de los docentes."
+    )

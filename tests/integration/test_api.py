@@ -210,11 +210,11 @@ async def test_a_bad_edit_of_the_users_file_keeps_the_last_good_copy(
     # The admin's code was used just now: this login uses one of the recovery codes.
     admin = admin_login(site) | {"otp": site.admin_recovery_codes[0]}
     _damage(site.hub.users, '{"format": 1, "users": {"ana": {"role": "boss"}}}')
-    with caplog.at_level(logging.ERROR, logger="hub.auth"):
+    with caplog.at_level(logging.ERROR, logger="hub.accounts"):
         assert (await api.post("/api/login", json=admin)).status_code == 200
         auth = {"Authorization": f"Bearer {token}"}
         assert (await api.get("/api/status", headers=auth)).status_code == 200
-    (logged,) = [r.getMessage() for r in caplog.records if r.name == "hub.auth"]
+    (logged,) = [r.getMessage() for r in caplog.records if r.name == "hub.accounts"]
     assert f"{site.hub.users}: users.ana.role: must be one of" in logged
     assert "keeping the last good copy" in logged
 

@@ -35,7 +35,7 @@ async def test_refusals_in_each_users_language(hub: HubService, site: ThrowawayS
         refused = await spanish.get("/issue")
         assert refused.status_code == 403
         assert '<html lang="es">' in refused.text and "No permitido" in refused.text
-        assert "Su rol (viewer) no permite: issue." in refused.text
+        assert "Su rol (viewer) no permite: emitir." in refused.text
     async with httpx.AsyncClient(base_url=hub.api_url, timeout=10) as office:
         await _logged_in(office, site, "olga")
         no_mode = await office.get("/issue/confirm", params={"action": "hold", "scope": "site"})

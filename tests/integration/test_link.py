@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import os
+import signal
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -206,6 +208,29 @@ async def test_a_publish_that_fails_after_the_hand_over_is_counted(
             received = [await recorder.messages.get() for _ in range(1000)]
     assert [payload for _, payload in received] == [b"%d" % n for n in range(1000)]
     assert link.unconfirmed == 100
+
+
+async def test_a_confirmed_publish_says_whether_the_broker_acknowledged_it(
+    site: ThrowawaySite, mosquitto: MosquittoProcess
+) -> None:
+    recorder, topics = Recorder(), Topics(site.site)
+    link = hub_link(site, recorder)
+    link.route(topics.hub_state, recorder)
+    assert not await link.publish_confirmed(topics.hub_state, b"before the link runs")
+    assert link.unsent == 1
+    async with running(link):
+        assert await link.publish_confirmed(topics.hub_state, b"acked")
+        assert await recorder.next() == (topics.hub_state, b"acked")
+        # A broker that stops answering (as a NATS node holding a publish while its
+        # cluster elects new stream leaders): no PUBACK within the bound, so False.
+        os.kill(mosquitto.pid, signal.SIGSTOP)
+        try:
+            assert not await link.publish_confirmed(topics.hub_state, b"held", timeout_s=0.5)
+        finally:
+            os.kill(mosquitto.pid, signal.SIGCONT)
+        assert link.unconfirmed == 1
+        assert await link.publish_confirmed(topics.hub_state, b"answered again")
+    assert link.unsent == 1 and link.unconfirmed == 1
 
 
 async def test_routes_are_subscribed_again_when_the_broker_comes_back_without_its_sessions(

@@ -25,7 +25,7 @@ from protocol.srp import Action
 from provisioning.staff import import_staff, new_link, revoke
 from provisioning.throwaway import ThrowawaySite
 from provisioning.users import set_password
-from tests.conftest import hub_with
+from tests.conftest import admin_login, hub_with
 from transport.settings import ConfigError
 
 pytestmark = pytest.mark.integration
@@ -283,6 +283,8 @@ async def test_an_admin_adds_a_teacher_in_the_console_and_prints_their_link(
     assert url.startswith(f"{hub.api_url}/teacher/enrol#user=cy%40school.example&token=")
     assert added.json()["qr"].startswith("data:image/svg+xml")
     assert (await client.post("/api/teachers", json=new)).status_code == 409
+    taken = await client.post("/api/teachers", json=new | {"user": site.admin_user})
+    assert taken.status_code == 409 and "users.json (role admin" in taken.json()["error"]
     unknown = await client.post("/api/teachers", json=new | {"user": "dee", "rooms": ["9z"]})
     assert unknown.status_code == 400 and "9z" in unknown.text
     token = url.rpartition("token=")[2]
@@ -292,9 +294,45 @@ async def test_an_admin_adds_a_teacher_in_the_console_and_prints_their_link(
         assert opened.status_code == 200, opened.text
         assert (await phone_.get("/api/teacher/rooms/103")).status_code == 200
         assert (await phone_.get("/api/teacher/rooms/101")).status_code == 403
-    renewed = await client.post("/api/teachers/cy@school.example/link", json={})
-    assert renewed.status_code == 200 and renewed.json()["url"] != url
-    assert "teacher added" in [e["action"] for e in hub.store.audit_log()]
+        listed = (await client.get("/teachers")).text
+        assert "Added here by " + site.admin_user in listed and "data-remove=" in listed
+        renewed = await client.post("/api/teachers/cy@school.example/link", json={})
+        assert renewed.status_code == 200 and renewed.json()["url"] != url
+        removed = await client.post("/api/teachers/cy@school.example/remove", json={})
+        assert removed.json() == {"teacher": "cy@school.example", "removed": True} | {
+            "sessions_ended": 1
+        }
+        assert (await phone_.get("/api/teacher/rooms/103")).status_code == 401
+    token = renewed.json()["url"].rpartition("token=")[2]
+    gone = await client.post("/api/teacher/enrol", json=body | {"token": token})
+    assert gone.status_code == 401  # the removed teacher's link went with them
+    actions = [e["action"] for e in hub.store.audit_log()]
+    assert {"teacher added", "teacher's enrolment link renewed", "teacher removed"} <= set(actions)
+
+
+async def test_the_console_links_a_provisioned_teacher_and_revoke_withdraws_it(
+    hub: HubService, site: ThrowawaySite, client: httpx.AsyncClient, teachers: dict[str, str]
+) -> None:
+    login = await client.post("/api/login", json=admin_login(site, kind="console"))
+    client.headers["X-CSRF-Token"] = login.json()["csrf"]
+    ben = teachers["ben"]
+    made = await client.post(f"/api/teachers/{ben}/link", json={})
+    token = made.json()["url"].rpartition("token=")[2]
+    revoked = await client.post(f"/api/teachers/{ben}/revoke", json={})
+    assert revoked.json() == {"teacher": ben, "sessions_ended": 0}
+    async with httpx.AsyncClient(base_url=hub.api_url, timeout=10) as phone_:
+        body = {"user": ben, "token": token}
+        assert (await phone_.post("/api/teacher/enrol", json=body)).status_code == 401
+        token = (await client.post(f"/api/teachers/{ben}/link", json={})).json()["url"]
+        body["token"] = token.rpartition("token=")[2]
+        assert (await phone_.post("/api/teacher/enrol", json=body)).status_code == 200
+        assert (await phone_.get("/api/teacher/rooms/103")).status_code == 200
+        revoke(site.layout.root, ben)  # IT's revoke ends the session the console's link made
+        assert (await phone_.get("/api/teacher/rooms/103")).status_code == 401
+    listed = (await client.get("/teachers")).text
+    assert "Staff list (users.json)" in listed
+    kept = await client.post(f"/api/teachers/{ben}/remove", json={})
+    assert kept.status_code == 409 and f"provision user remove {ben}" in kept.json()["error"]
 
 
 @pytest.mark.parametrize(

@@ -105,3 +105,33 @@ def test_the_record_reads_back_in_words_and_as_json(
     found = json.loads(out)
     assert found["schools"]["lincoln"]["pending_rooms"] == ["102"]
     assert found["schools"]["adams"]["state"] == "no answer"
+
+
+def test_the_record_shows_the_copies_sent_and_a_school_that_never_answered_loudly(
+    district: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = DistrictStore(district / "state" / "district.db")
+    try:
+        store.add_request(
+            {"id": "r-2", "sent_at": T0, "issued_by": "kim", "action": "hold",
+             "scope": "site", "target": "", "drill": True, "details": {}, "group": None},
+            ["lincoln", "adams"],
+        )  # fmt: skip
+        for site, error in (("lincoln", None), ("adams", "not acknowledged within 10 s")):
+            assert store.claim_attempt("r-2", site, attempts=1, at=T0 + 10)
+            store.note_attempt("r-2", site, handed_over=True, acked=error is None, error=error)
+        assert store.give_up("r-2", "adams", error="NO ANSWER from the school after 2 copies")
+    finally:
+        store.close()
+    code, out, _ = run(capsys, "district", "requests", "--district-dir", str(district))
+    assert code == 0
+    assert out.splitlines() == [
+        "r-2 2023-11-14T22:13:20+00:00 DRILL HOLD by kim",
+        "  lincoln: no answer (copy 2 sent; last: acknowledged)",
+        "  adams: NO ANSWER from the school after 2 copies",
+    ]
+    code, out, _ = run(
+        capsys, "district", "requests", "--district-dir", str(district), "--id", "r-2", "--json"
+    )
+    adams = json.loads(out)["schools"]["adams"]
+    assert (adams["attempts"], adams["acked"], adams["gave_up"]) == (2, False, True)

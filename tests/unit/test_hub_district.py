@@ -143,6 +143,49 @@ def test_a_replay_is_refused_and_audited(
     ]
 
 
+def test_copies_the_district_resends_are_decided_once_and_leave_the_outcome_issued(
+    desk: DistrictDesk,
+    school: Engine,
+    store: HubStore,
+    district_key: Ed25519PrivateKey,
+    clock: FakeClock,
+) -> None:
+    """The district resends an unanswered request with the same id, signed again with a
+    fresh issued_at (district.resend): the first copy is issued, every later one refused
+    as replayed, changing nothing, and the summary still says issued."""
+    first = offer(desk, request(district_key))
+    assert first is not None
+    clock.advance(20)
+    assert offer(desk, request(district_key, issued_at=clock.now)) is None
+    clock.advance(40)
+    assert offer(desk, request(district_key, issued_at=clock.now)) is None
+    assert school.directives.latest_seq == first.seq == 1
+    assert school.rejected.counts["district request replayed"] == 2
+    summary = build_summary(school, store, epoch=1, heartbeat_s=10.0, now=clock.now)
+    (outcome,) = summary.requests
+    assert (outcome.request_id, outcome.issued, outcome.seq, outcome.reason) == (
+        "r-1", True, 1, None,
+    )  # fmt: skip
+    assert [d.request for d in summary.directives] == ["r-1"]
+
+
+def test_a_stale_copy_does_not_decide_the_id_so_a_fresh_copy_still_is(
+    desk: DistrictDesk,
+    school: Engine,
+    store: HubStore,
+    district_key: Ed25519PrivateKey,
+    clock: FakeClock,
+) -> None:
+    """A copy the bridge queued while it was down arrives stale; the district's next copy
+    of the same id is fresh and is the one the school decides."""
+    assert offer(desk, request(district_key, issued_at=T0 - 90)) is None
+    assert school.rejected.counts["district request stale"] == 1
+    assert not store.knows_request("r-1")
+    assert build_summary(school, store, epoch=1, heartbeat_s=10.0, now=T0).requests == ()
+    issued = offer(desk, request(district_key, issued_at=T0 - 1))
+    assert issued is not None and store.requests_of([issued.seq]) == {issued.seq: "r-1"}
+
+
 def test_another_key_a_forged_field_and_garbage_are_refused_unverified(
     desk: DistrictDesk,
     school: Engine,

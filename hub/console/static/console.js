@@ -52,7 +52,12 @@
       // not JSON: keep the status text
     }
     if (response.status === 401) window.location.assign("/login");
-    if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
+    if (!response.ok) {
+      // a refusal in the user's words if the page has them: by its message and values
+      // (hub/errors.py), or by its exact English; else as the hub sent it
+      const said = data.message in words ? t(data.message, data.values) : t(data.error || "");
+      throw new Error(said || `${response.status} ${response.statusText}`);
+    }
     return data;
   }
 

@@ -1,5 +1,6 @@
 // The Teachers page (admins): revoke a teacher's sessions at once, print a new one-time
-// enrolment link, add a teacher. Links are shown once, as a QR code and as text.
+// enrolment link, add a teacher, remove one added here. Links are shown once, as a QR code
+// and as text.
 (() => {
   "use strict";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -49,6 +50,18 @@
       try {
         const { ok, status, reply } = await post(`/api/teachers/${encodeURIComponent(button.dataset.link)}/link`, {});
         if (ok) showLink(reply); else $("revoke-said").textContent = reply.error || `${status}`;
+      } catch {
+        $("revoke-said").textContent = t("Cannot reach the hub.");
+      }
+    });
+  });
+  document.querySelectorAll("button[data-remove]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const user = button.dataset.remove;
+      try {
+        const { ok, status, reply } = await post(`/api/teachers/${encodeURIComponent(user)}/remove`, {});
+        $("revoke-said").textContent = ok ? t("%(user)s removed.", { user }) : reply.error || `${status}`;
+        if (ok) button.closest("tr, p").remove();
       } catch {
         $("revoke-said").textContent = t("Cannot reach the hub.");
       }

@@ -18,6 +18,13 @@
     return { ok: response.ok, status: response.status, reply };
   }
 
+  // The page's words in its language (data-words, from the catalog): this script's own and
+  // the hub's refusals by their English; a word the map lacks stays English. %(name)s is
+  // filled from `vars`.
+  const words = JSON.parse(body.dataset.words || "{}");
+  const say = (text, vars = {}) =>
+    (words[text] || text).replace(/%\((\w+)\)s/g, (all, name) => String(vars[name]));
+
   // -- logging in: a password, or a one-time enrolment link (#user=...&token=...) --------
   if (body.classList.contains("teacher-login")) {
     if (body.dataset.mode === "enrol") {
@@ -27,9 +34,9 @@
       send("/api/teacher/enrol", { user: args.get("user") || "", token: args.get("token") || "" })
         .then(({ ok, reply }) => {
           if (ok) window.location.replace("/teacher");
-          else said.textContent = reply.error || "This link did not work: ask the office.";
+          else said.textContent = say(reply.error || "This link did not work: ask the office.");
         })
-        .catch(() => { said.textContent = "Cannot reach the hub. Join the school's Wi-Fi and open the link again."; });
+        .catch(() => { said.textContent = say("Cannot reach the hub. Join the school's Wi-Fi and open the link again."); });
       return;
     }
     const form = $("teacher-login");
@@ -38,13 +45,17 @@
       event.preventDefault();
       error.hidden = true;
       try {
-        const { ok, status, reply } = await send("/api/login", {
-          user: form.user.value, password: form.password.value, kind: "page",
-        });
+        const asked = { user: form.user.value, password: form.password.value, kind: "page" };
+        if (!$("otp-row").hidden && form.otp.value) asked.otp = form.otp.value;
+        const { ok, status, reply } = await send("/api/login", asked);
         if (ok) { window.location.assign("/teacher"); return; }
-        error.textContent = reply.error || `${status}`;
+        error.textContent = say(reply.error || `${status}`);
+        if (reply.second_factor === "totp" && $("otp-row").hidden) {
+          $("otp-row").hidden = false; // the account needs a code: ask for it
+          form.otp.focus();
+        }
       } catch {
-        error.textContent = "Cannot reach the hub. Check the Wi-Fi and try again.";
+        error.textContent = say("Cannot reach the hub. Check the Wi-Fi and try again.");
       }
       error.hidden = false;
     });
@@ -57,11 +68,19 @@
   });
   const room = body.dataset.room;
   if (!room) return;
-  // The page's words in the user's language (teacher.html's data-words, from the catalog);
-  // a word it lacks stays English. %(name)s is filled from `vars`.
-  const words = JSON.parse(body.dataset.words || "{}");
-  const say = (text, vars = {}) =>
-    (words[text] || text).replace(/%\((\w+)\)s/g, (all, name) => String(vars[name]));
+  // A report in the page's words (data-roll-words, hub/console/display.py's roll_forms):
+  // the hub's JSON says them in English ("words"), the counts are worded here.
+  const rollForms = JSON.parse(body.dataset.rollWords || "null");
+  const rollWords = (r) => {
+    if (!rollForms) return r.words;
+    const said = r.missing === 0 ? [rollForms.all] : [];
+    for (const key of ["missing", "extra", "injured"]) {
+      const n = r[key];
+      if (n) said.push(rollForms[key][n === 1 ? 0 : 1].replace("%(count)s", String(n)));
+    }
+    if (r.help) said.push(rollForms.help);
+    return said.length ? said.join(", ") : rollForms.none;
+  };
   const api = `/api/teacher/rooms/${encodeURIComponent(room)}`;
   const heartbeatMs = Math.max(500, Number(body.dataset.heartbeatS) * 1000);
   const holdMs = Number(body.dataset.holdS) * 1000;
@@ -103,7 +122,7 @@
     document.title = `${view.label}: ${d.term}${d.drill ? " (DRILL)" : ""} · Roomcast`;
     $("roll-due").hidden = !d.roll_due;
     $("roll-none").hidden = Boolean(d.roll_due);
-    const said = view.roll ? say("Reported: %(words)s", { words: view.roll.words }) : (d.roll_due ? say("Not reported yet.") : "");
+    const said = view.roll ? say("Reported: %(words)s", { words: rollWords(view.roll) }) : (d.roll_due ? say("Not reported yet.") : "");
     if ($("roll-said").textContent !== said) $("roll-said").textContent = said;
     const open = view.panics.find((p) => p.cancellable);
     if (open && !sent.eventId) showSent(open.event_id, open.cancel_until * 1000 - (view.hub_time * 1000 - Date.now()));
@@ -138,7 +157,7 @@
     const said = $("roll-said");
     try {
       const { ok, reply } = await send(`${api}/roll`, { seq: shown.directive.seq, ...counts }, csrf);
-      said.textContent = ok ? say("Sent: %(words)s", { words: reply.words }) : say("Not sent: %(error)s", { error: reply.error });
+      said.textContent = ok ? say("Sent: %(words)s", { words: rollWords(reply) }) : say("Not sent: %(error)s", { error: reply.error });
     } catch {
       said.textContent = say("Not sent: the hub does not answer. Try again.");
     }
