@@ -2,8 +2,8 @@
 for scripts reading the JSON API. Only a hash of each token is stored (console.db).
 
 A session is only as good as the user behind it: every request looks the user up in the
-current users file, so removing a user or changing their password ends their sessions at
-once, and a changed role applies to the very next request.
+current users file, so removing a user or changing their password or second factor ends
+their sessions at once, and a changed role applies to the very next request.
 """
 
 from __future__ import annotations
@@ -71,7 +71,11 @@ class DistrictSessions:
         return token, principal
 
     def lookup(self, token: str, *, kind: str) -> DistrictPrincipal | None:
-        """The session's user with the role the users file gives them now, or None."""
+        """The session's user with the role the users file gives them now, or None.
+
+        A session whose user was removed, or whose password or second factor IT changed
+        since, is ended; so is one made without a second factor by a user whose role now
+        needs one (promoted, or from before the district required it)."""
         digest = _digest(token)
         row = self.store.session(digest, now=self._now())
         if row is None or row["kind"] != kind:

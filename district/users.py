@@ -2,7 +2,10 @@
 
 The users and their scrypt hashes live in the district's own ``users.json`` (0600, written
 by ``roomcast provision district user``); it is re-read when it changes, so adding or
-removing a user needs no restart. A school's users never log in here, nor the reverse.
+removing a user needs no restart. A user's second factor set up by IT (``roomcast
+provision district user totp``) is in the same file: the secret and the recovery codes'
+digests (district.console.factors checks them). A school's users never log in here, nor
+the reverse.
 """
 
 from __future__ import annotations

@@ -255,3 +255,25 @@ def test_district_json_may_extend_it_to_viewers_but_not_drop_it_for_senders_unas
         roles = service_config(district_dir).totp_required_for
     assert roles == {DistrictRole.ADMIN}
     assert "a safety-officer logs in with a password alone" in caplog.text
+
+
+async def test_a_district_that_asks_it_of_viewers_sends_a_viewer_to_enrolment(
+    tmp_path: Path, district_dir: Path, clock: TotpClock
+) -> None:
+    store = DistrictStore(tmp_path / "v" / "district.db")
+    board = DistrictBoard(store=store, schools=("lincoln",), clock=time.time)
+    app, parts = create_console_app(
+        district="metro", board=board, record=store, users_file=users_file(district_dir),
+        state_dir=tmp_path / "v", sender=None, factor_clock=clock,
+        totp_required_for=frozenset(DistrictRole),
+    )  # fmt: skip
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with Client(transport=transport, base_url="http://district.test") as val:
+            viewer = await val.post("/api/login", json=login("val-viewer"))
+            assert viewer.status_code == 200 and viewer.json()["enrol"] is True
+            assert (await val.get("/board")).status_code == 303
+            assert "sees every school of the district" in (await val.get("/enrol")).text
+    finally:
+        parts.close()
+        store.close()
