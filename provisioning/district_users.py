@@ -19,10 +19,10 @@ from typing import Any
 
 from protocol.accounts import hash_password
 from protocol.district_accounts import DistrictRole
-from protocol.factors import new_recovery_codes, new_secret, otpauth_uri, recovery_digests
+from protocol.factors import otpauth_uri
 from provisioning.district import open_district
 from provisioning.errors import UserError
-from provisioning.second_factor import Enrolled
+from provisioning.second_factor import Enrolled, set_new_totp
 from provisioning.users import _check_new, generate_password, load_users, now_text, save_users
 
 USERS_FILE = "users.json"
@@ -131,15 +131,8 @@ def list_users(district_dir: Path | str) -> dict[str, DistrictRole]:
 def enrol_totp(district_dir: Path | str, name: str) -> Enrolled:
     """Give ``name`` a new TOTP secret and ten recovery codes (digests only are stored) and
     a new ``factor_epoch``: the old codes, a console enrolment and open sessions end."""
-    secret, codes = new_secret(), new_recovery_codes()
     with _editing(district_dir) as (path, users):
-        record = _existing(users, name, path)
-        record["totp"] = {
-            "secret": secret,
-            "recovery": recovery_digests(name, codes),
-            "enrolled_at": now_text(),
-        }
-        record["factor_epoch"] = secrets.token_hex(8)
+        secret, codes = set_new_totp(_existing(users, name, path), name)
     district = open_district(district_dir)[1].district
     uri = otpauth_uri(secret, name, f"district {district}")
     return Enrolled(user=name, secret=secret, uri=uri, recovery_codes=tuple(codes))
