@@ -55,8 +55,8 @@ def _run(args: argparse.Namespace) -> int:
     if action == "totp":
         if args.clear:
             users.clear_totp(where, name)
-            print(f"{name}: second factor removed; their sessions end, and they set up a new one")
-            print("at the next console login")
+            print(f"{name}: second factor removed; their sessions end")
+            print("They set up a new one at the next console login (if their role needs one).")
             return 0
         print_enrolled(users.enrol_totp(where, name), args.qr_png)
         print("Their open sessions end; the district console asks for a code from now on.")
