@@ -27,6 +27,7 @@ from district.console.sending import Groups, Sender
 from district.resend import Resender
 from district.store import DistrictStore
 from hub.proxies import TrustedProxies
+from protocol.district_accounts import SENDERS, DistrictRole
 from protocol.topics import DISTRICT_VIEW
 from transport.endpoint import BrokerEndpoint
 from transport.link import Link
@@ -53,6 +54,8 @@ class DistrictServiceConfig:
     command); None: no groups."""
     trusted_proxies: tuple[str, ...] = ()
     """Reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed."""
+    totp_required_for: frozenset[DistrictRole] = SENDERS
+    """Roles that log in with a second factor (district.json ``totp_required_for``)."""
 
 
 class DistrictService:
@@ -87,6 +90,7 @@ class DistrictService:
             else Sender(link=self.link, key=key, store=self._store, district=config.district),
             lapse_s=config.control_lapse_s,
             trusted=TrustedProxies.parse(list(config.trusted_proxies)),
+            totp_required_for=config.totp_required_for,
         )
         # With the signing key, send again what a school has not answered.
         self.resender = None if key is None else Resender(
@@ -119,7 +123,7 @@ class DistrictService:
         finally:
             listener.close()
             self._store.close()
-            self.console.store.close()
+            self.console.close()
 
     async def _mark_ready(self) -> None:
         await self.link.connected.wait()

@@ -2,8 +2,8 @@
 for scripts reading the JSON API. Only a hash of each token is stored (console.db).
 
 A session is only as good as the user behind it: every request looks the user up in the
-current users file, so removing a user or changing their password ends their sessions at
-once, and a changed role applies to the very next request.
+current users file, so removing a user or changing their password or second factor ends
+their sessions at once, and a changed role applies to the very next request.
 """
 
 from __future__ import annotations
@@ -18,10 +18,13 @@ from district.console_store import ConsoleStore
 from district.users import GRANTS, DistrictAccount, DistrictUsers, Permission, UsersUnavailable
 from protocol.district_accounts import DistrictRole
 
-SESSION_TTL_S = {"console": 12 * 3600, "cli": 30 * 86400}
-"""A console session outlives a long incident; each use extends it."""
-KINDS = tuple(SESSION_TTL_S)
+SESSION_TTL_S = {"console": 12 * 3600, "cli": 30 * 86400, "enrol": 600}
+"""A console session outlives a long incident; each use extends it. An ``enrol`` session
+(right password, second factor still to set up) opens only the enrolment page."""
+KINDS = ("console", "cli")
+"""What a login may ask for; an ``enrol`` session is only ever the server's answer."""
 _FORMAT = "d1"
+_FACTOR_MARK = "+2f"
 
 
 @dataclass(frozen=True)
@@ -39,15 +42,24 @@ class DistrictPrincipal:
 
 class DistrictSessions:
     def __init__(
-        self, store: ConsoleStore, users: DistrictUsers, *, clock: Callable[[], float] = time.time
+        self,
+        store: ConsoleStore,
+        users: DistrictUsers,
+        *,
+        factor_roles: frozenset[DistrictRole] = frozenset(),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store, self.users, self._now = store, users, clock
+        self.factor_roles = factor_roles
+        """Roles whose sessions must have passed a second factor (district.console.factors)."""
 
     def create(
-        self, user: str, account: DistrictAccount, kind: str
+        self, user: str, account: DistrictAccount, kind: str, *, second_factor: bool = False
     ) -> tuple[str, DistrictPrincipal]:
-        # The token names the password it was made under; the stored hash covers it all.
-        token = f"{_FORMAT}.{account.credential}.{secrets.token_urlsafe(32)}"
+        # The token names the password it was made under and whether a second factor was
+        # passed; the stored hash covers it all, so neither can be altered.
+        mark = account.credential + (_FACTOR_MARK if second_factor else "")
+        token = f"{_FORMAT}.{mark}.{secrets.token_urlsafe(32)}"
         principal = DistrictPrincipal(
             user=user, role=account.role, kind=kind, csrf=secrets.token_urlsafe(24),
             session=_digest(token),
@@ -59,7 +71,11 @@ class DistrictSessions:
         return token, principal
 
     def lookup(self, token: str, *, kind: str) -> DistrictPrincipal | None:
-        """The session's user with the role the users file gives them now, or None."""
+        """The session's user with the role the users file gives them now, or None.
+
+        A session whose user was removed, or whose password or second factor IT changed
+        since, is ended; so is one made without a second factor by a user whose role now
+        needs one (promoted, or from before the district required it)."""
         digest = _digest(token)
         row = self.store.session(digest, now=self._now())
         if row is None or row["kind"] != kind:
@@ -68,10 +84,13 @@ class DistrictSessions:
             account = self.users.account(row["user"])
         except UsersUnavailable:
             return None
-        credential = token.split(".")[1] if token.count(".") >= 2 else ""
+        mark = token.split(".")[1] if token.count(".") >= 2 else ""
+        credential, factor, _ = mark.partition(_FACTOR_MARK)
         why = (
             "user removed" if account is None
             else "password changed" if credential != account.credential
+            else "second factor now required"
+            if kind != "enrol" and not factor and account.role in self.factor_roles
             else ""
         )  # fmt: skip
         if account is None or why:

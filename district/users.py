@@ -2,7 +2,10 @@
 
 The users and their scrypt hashes live in the district's own ``users.json`` (0600, written
 by ``roomcast provision district user``); it is re-read when it changes, so adding or
-removing a user needs no restart. A school's users never log in here, nor the reverse.
+removing a user needs no restart. A user's second factor set up by IT (``roomcast
+provision district user totp``) is in the same file: the secret and the recovery codes'
+digests (district.console.factors checks them). A school's users never log in here, nor
+the reverse.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from protocol.accounts import DUMMY_HASH, BadHash, check_password
 from protocol.district_accounts import DISTRICT_USERS_FORMAT, DistrictRole
+from protocol.factors import Enrolment, valid_digest, valid_secret
 from transport.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -45,12 +49,21 @@ district admin also reads the audit log and manages the named groups of schools.
 class DistrictAccount:
     role: DistrictRole
     scrypt: Mapping[str, Any]
+    totp: Enrolment | None = None
+    """A second factor enrolled by IT (``roomcast provision district user totp``)."""
+    factor_epoch: str = ""
+    """New at every enrolment or reset by IT: a console enrolment made under another epoch
+    no longer counts (hub.second_factor), and the sessions made before it end."""
 
     @property
     def credential(self) -> str:
-        """Names the current password (every new one has a new salt), so a session made
-        under an older one can tell; without the salt this digest helps nobody guess."""
-        canonical = json.dumps(dict(self.scrypt), sort_keys=True).encode()
+        """Names the current password (every new one has a new salt) and second-factor
+        epoch, so a session made under older ones can tell; without the salt this digest
+        helps nobody guess."""
+        named = dict(self.scrypt) | (
+            {"factor_epoch": self.factor_epoch} if self.factor_epoch else {}
+        )
+        canonical = json.dumps(named, sort_keys=True).encode()
         return hashlib.sha256(canonical).hexdigest()[:16]
 
 
@@ -73,8 +86,29 @@ def load_accounts(path: Path) -> dict[str, DistrictAccount]:
         scrypt = record.get("scrypt")
         if not isinstance(scrypt, dict):
             raise settings.fail(f"{key}.scrypt", "missing or not an object")
-        accounts[name] = DistrictAccount(role=role, scrypt=dict(scrypt))
+        epoch = record.get("factor_epoch", "")
+        if not isinstance(epoch, str):
+            raise settings.fail(f"{key}.factor_epoch", "must be a string")
+        totp = _enrolment(settings, f"{key}.totp", record.get("totp"))
+        accounts[name] = DistrictAccount(
+            role=role, scrypt=dict(scrypt), totp=totp, factor_epoch=epoch
+        )
     return accounts
+
+
+def _enrolment(settings: Settings, key: str, record: Any) -> Enrolment | None:
+    """IT's second factor for one user (``provision district user totp``), checked as a
+    school's users file checks its own."""
+    if record is None:
+        return None
+    if not isinstance(record, dict):
+        raise settings.fail(key, "must be an object")
+    if not valid_secret(record.get("secret")):
+        raise settings.fail(f"{key}.secret", "must be base32 text of at least 128 bits")
+    recovery = record.get("recovery", [])
+    if not isinstance(recovery, list) or not all(valid_digest(d) for d in recovery):
+        raise settings.fail(f"{key}.recovery", "must be a list of SHA-256 hex digests")
+    return Enrolment(secret=record["secret"], recovery=frozenset(recovery))
 
 
 class UsersUnavailable(Exception):

@@ -26,9 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
-from hub.auth import Account
-from protocol.accounts import Role
 from protocol.factors import (
     Enrolment,
     looks_like_totp,
@@ -126,22 +125,34 @@ class Checked:
         return self.outcome in (Outcome.TOTP, Outcome.RECOVERY)
 
 
+class FactorAccount(Protocol):
+    """What the second factor needs of a user: a school's console account (hub.auth) or a
+    district's (district.users), each from its own users file."""
+
+    @property
+    def role(self) -> StrEnum: ...
+    @property
+    def totp(self) -> Enrolment | None: ...
+    @property
+    def factor_epoch(self) -> str: ...
+
+
 class SecondFactor:
     """Who needs a second factor, and whether the code they sent is good (once)."""
 
     def __init__(
         self,
         store: FactorStore,
-        required_for: frozenset[Role],
+        required_for: frozenset[StrEnum],
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store, self.required_for, self._now = store, required_for, clock
 
-    def enrolment(self, user: str, account: Account) -> Enrolment | None:
+    def enrolment(self, user: str, account: FactorAccount) -> Enrolment | None:
         return account.totp or self._store.enrolment(user, account.factor_epoch)
 
-    def required(self, account: Account, enrolment: Enrolment | None) -> bool:
+    def required(self, account: FactorAccount, enrolment: Enrolment | None) -> bool:
         """The role needs it, or the user enrolled anyway (then it is always asked for)."""
         return account.role in self.required_for or enrolment is not None
 
@@ -160,7 +171,9 @@ class SecondFactor:
             return Checked(Outcome.USED)
         return Checked(Outcome.RECOVERY, self._store.unused(user, enrolment.recovery))
 
-    def confirm(self, user: str, account: Account, secret: str, code: str) -> list[str] | None:
+    def confirm(
+        self, user: str, account: FactorAccount, secret: str, code: str
+    ) -> list[str] | None:
         """Enrol ``secret`` if ``code`` proves the app has it; the new recovery codes (shown
         once, stored as digests), or None for a wrong code."""
         step = matching_step(secret, code.strip().replace(" ", ""), self._now())

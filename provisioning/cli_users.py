@@ -73,7 +73,7 @@ def _second_factor_after(args: argparse.Namespace) -> None:
     if new_role is None or not factors.needs_second_factor(args.site_dir, new_role):
         return
     if args.action == "add":
-        _print_enrolled(factors.enrol(args.site_dir, args.name), args.qr_png)
+        print_enrolled(factors.enrol(args.site_dir, args.name), args.qr_png)
     elif not factors.enrolled(args.site_dir, args.name):
         print(f"{args.name} sets up a second factor at the next console login")
 
@@ -83,11 +83,11 @@ def _cmd_totp(args: argparse.Namespace) -> int:
         factors.clear(args.site_dir, args.name)
         print(f"{args.name}: second factor removed; they set up a new one at the next login")
         return 0
-    _print_enrolled(factors.enrol(args.site_dir, args.name), args.qr_png)
+    print_enrolled(factors.enrol(args.site_dir, args.name), args.qr_png)
     return 0
 
 
-def _print_enrolled(enrolled: factors.Enrolled, png: Path | None) -> None:
+def print_enrolled(enrolled: factors.Enrolled, png: Path | None) -> None:
     """The new secret (URI, text, QR code) and recovery codes: shown once, never again."""
     print(f"{enrolled.user}: second factor (TOTP) set up; the old codes no longer work.")
     print("Scan the QR code with an authenticator app, or enter the secret by hand:")

@@ -96,6 +96,9 @@ class DistrictLayout:
         return BridgeFiles(dir=self.root / "schools" / site)
 
 
+CONSOLE_KEYS = ("totp_required_for", "allow_directives_without_second_factor")
+
+
 @dataclass
 class DistrictRecord:
     district: str
@@ -104,9 +107,12 @@ class DistrictRecord:
     """site id -> when it was added (ISO 8601)."""
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """A named group -> its schools (district directives to a group, district_config)."""
+    console: dict[str, Any] = field(default_factory=dict)
+    """The console's second-factor settings, as IT wrote them (``totp_required_for``,
+    ``allow_directives_without_second_factor``): kept verbatim, checked by the service."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        return self.console | {
             "format": FORMAT,
             "district": self.district,
             "nodes": [n.as_dict() for n in self.nodes],
@@ -125,6 +131,7 @@ def open_district(root: Path | str) -> tuple[DistrictLayout, DistrictRecord]:
             schools={str(k): str(v) for k, v in data["schools"].items()},
         )
         record.groups = check_groups(data.get("groups"), record.schools)
+        record.console = {key: data[key] for key in CONSOLE_KEYS if key in data}
     except GroupError as error:
         raise DistrictError(
             f"{layout.record}: {error}; fix it with `roomcast provision district group ...`"

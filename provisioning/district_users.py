@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +19,10 @@ from typing import Any
 
 from protocol.accounts import hash_password
 from protocol.district_accounts import DistrictRole
+from protocol.factors import otpauth_uri
 from provisioning.district import open_district
 from provisioning.errors import UserError
+from provisioning.second_factor import Enrolled, set_new_totp
 from provisioning.users import _check_new, generate_password, load_users, now_text, save_users
 
 USERS_FILE = "users.json"
@@ -94,8 +97,12 @@ def set_password(
         new_role = _role(role) if role is not None else DistrictRole(old["role"])
         if new_role is not DistrictRole.ADMIN:
             _keep_an_admin(users, name, path)
-        users[name] = _record(new_role, password)
+        kept = {key: old[key] for key in _KEPT if key in old}  # the factor is its own thing
+        users[name] = _record(new_role, password) | kept
     return password
+
+
+_KEPT = ("totp", "factor_epoch")
 
 
 def set_role(district_dir: Path | str, name: str, role: str) -> None:
@@ -119,3 +126,22 @@ def list_users(district_dir: Path | str) -> dict[str, DistrictRole]:
     layout, _ = open_district(district_dir)
     users = load_users(users_file(layout.root), roles=DistrictRole)
     return {name: DistrictRole(u["role"]) for name, u in sorted(users.items())}
+
+
+def enrol_totp(district_dir: Path | str, name: str) -> Enrolled:
+    """Give ``name`` a new TOTP secret and ten recovery codes (digests only are stored) and
+    a new ``factor_epoch``: the old codes, a console enrolment and open sessions end."""
+    with _editing(district_dir) as (path, users):
+        secret, codes = set_new_totp(_existing(users, name, path), name)
+    district = open_district(district_dir)[1].district
+    uri = otpauth_uri(secret, name, f"district {district}")
+    return Enrolled(user=name, secret=secret, uri=uri, recovery_codes=tuple(codes))
+
+
+def clear_totp(district_dir: Path | str, name: str) -> None:
+    """Remove the user's second factor (a new epoch too): their sessions end, and a role
+    that needs one sets up a new one at the next console login."""
+    with _editing(district_dir) as (path, users):
+        record = _existing(users, name, path)
+        record.pop("totp", None)
+        record["factor_epoch"] = secrets.token_hex(8)

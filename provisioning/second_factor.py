@@ -61,20 +61,27 @@ def needs_second_factor(site_dir: Path | str, role: Role | str) -> bool:
     return Role(str(role)) in required_roles(layout)
 
 
+def set_new_totp(record: dict[str, Any], name: str) -> tuple[str, list[str]]:
+    """Put a new TOTP secret and recovery codes (as digests) in a users-file ``record``,
+    with a new ``factor_epoch``; returns the secret and the codes, to be shown once. A
+    school's users file and a district's hold a second factor alike."""
+    secret, codes = new_secret(), new_recovery_codes()
+    record["totp"] = {
+        "secret": secret,
+        "recovery": recovery_digests(name, codes),
+        "enrolled_at": now_text(),
+    }
+    record["factor_epoch"] = secrets.token_hex(8)
+    return secret, codes
+
+
 def enrol(site_dir: Path | str, name: str) -> Enrolled:
     """Give ``name`` a new TOTP secret and new recovery codes (the old ones stop working)."""
     layout, inventory = open_site(site_dir)
     path = layout.hub.users
-    secret, codes = new_secret(), new_recovery_codes()
     with locked(layout):
         users = load_users(path)
-        record = _existing(users, name, path)
-        record["totp"] = {
-            "secret": secret,
-            "recovery": recovery_digests(name, codes),
-            "enrolled_at": now_text(),
-        }
-        record["factor_epoch"] = secrets.token_hex(8)
+        secret, codes = set_new_totp(_existing(users, name, path), name)
         save_users(path, users, hub_owner(inventory))
     return Enrolled(
         user=name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -21,7 +22,9 @@ if TYPE_CHECKING:  # the service (uvicorn, starlette) loads only when it runs
 
     from district.requests import DistrictAction
     from district.service import DistrictServiceConfig
+    from protocol.district_accounts import DistrictRole
 
+log = logging.getLogger(__name__)
 STORE_NAME = "district.db"
 """The district service's store, which holds the record of requests (district.store)."""
 CONNECT_S = 30.0
@@ -110,6 +113,7 @@ def service_config(
     state = state_dir or layout.root / "state"
     state.mkdir(mode=0o700, exist_ok=True)
     return DistrictServiceConfig(
+        totp_required_for=second_factor_roles(layout.record, record.console),
         district=record.district,
         brokers=tuple(BrokerEndpoint(host=n.host, port=n.mqtt_port, tls=tls) for n in ordered),
         schools=tuple(sorted(record.schools)),
@@ -121,6 +125,33 @@ def service_config(
         trusted_proxies=trusted_proxies,
         groups=DistrictDirGroups(layout.root),
     )
+
+
+def second_factor_roles(path: Path, console: Mapping[str, object]) -> frozenset[DistrictRole]:
+    """``totp_required_for`` of district.json (default: the roles that send directives);
+    a sender left out only with ``allow_directives_without_second_factor``, said loudly."""
+    from protocol.district_accounts import (
+        SENDERS,
+        SENDERS_WITHOUT_SECOND_FACTOR,
+        district_required_roles,
+    )
+
+    exempt = console.get(SENDERS_WITHOUT_SECOND_FACTOR, False)
+    if not isinstance(exempt, bool):
+        raise SystemExit(f"{path}: {SENDERS_WITHOUT_SECOND_FACTOR}: must be true or false")
+    try:
+        roles = district_required_roles(
+            console.get("totp_required_for", sorted(SENDERS)), senders_exempt=exempt
+        )
+    except ValueError as error:
+        raise SystemExit(f"{path}: totp_required_for: {error}") from None
+    for role in sorted(SENDERS - roles):
+        log.warning(
+            "%s: %s: a %s logs in with a password alone and can send directives to many "
+            "schools; remove the setting to require a second factor again",
+            path, SENDERS_WITHOUT_SECOND_FACTOR, role,
+        )  # fmt: skip
+    return roles
 
 
 class DistrictDirGroups:

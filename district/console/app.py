@@ -7,6 +7,8 @@ every request (``tests/unit/test_district_console_routes.py`` tries each with ea
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from starlette.types import ASGIApp
 from district.board import DistrictBoard
 from district.console.board_pages import BoardPages
 from district.console.directive_pages import DirectivePages
+from district.console.factors import DistrictFactors
 from district.console.gate import Gate, PageHandler
 from district.console.group_pages import GroupPages
 from district.console.render import STATIC, Pages
@@ -37,6 +40,7 @@ from hub.console.security import SecurityHeaders
 from hub.console_control import LAPSE_S, ConsoleControl
 from hub.errors import Refused
 from hub.proxies import ForwardedFor, TrustedProxies
+from protocol.district_accounts import SENDERS, DistrictRole
 
 NO_PROXIES = TrustedProxies()
 
@@ -46,6 +50,11 @@ class ConsoleParts:
     store: ConsoleStore
     control: ConsoleControl
     sessions: DistrictSessions
+    factors: DistrictFactors
+
+    def close(self) -> None:
+        self.factors.close()
+        self.store.close()
 
 
 def _refusals_answered(handler: Handler) -> Handler:
@@ -69,17 +78,25 @@ def create_console_app(
     groups: Groups | None = None,
     lapse_s: float = LAPSE_S,
     trusted: TrustedProxies = NO_PROXIES,
+    totp_required_for: frozenset[DistrictRole] = SENDERS,
+    factor_clock: Callable[[], float] = time.time,
 ) -> tuple[ASGIApp, ConsoleParts]:
+    """``totp_required_for``: the roles that log in with a second factor (district.json,
+    checked by protocol.district_accounts); ``factor_clock``: whose time TOTP codes are of."""
     store = ConsoleStore(state_dir / "console.db")
     bus = Bus()
     # A school's message believed: every open console re-reads what it shows. The hub's
     # fan-out carries it as an inventory change (the district's inventory is its schools).
     board.watchers.add(lambda: bus.publish(Change.INVENTORY))
     control = ConsoleControl(store, bus, lapse_s=lapse_s)
-    sessions = DistrictSessions(store, DistrictUsers(users_file))
+    sessions = DistrictSessions(store, DistrictUsers(users_file), factor_roles=totp_required_for)
     gate = Gate(sessions, control)
     pages = Pages(district=district, control=control)
-    account = SessionsApi(gate, store, bus, LoginLimiter())
+    limiter = LoginLimiter()
+    factors = DistrictFactors(
+        sessions, store, limiter, pages, state_dir=state_dir, clock=factor_clock
+    )
+    account = SessionsApi(gate, store, bus, limiter, factors)
     boards = BoardPages(pages, board, store, gate)
     directives = DirectivePages(
         pages, board, audit=store, record=record, groups=groups or NoGroups(), sender=sender
@@ -93,6 +110,7 @@ def create_console_app(
     routes: list[BaseRoute] = [
         Route("/", boards.home),
         Route("/login", boards.login),
+        Route("/enrol", factors.page),
         Route("/board", page(read, boards.board_page)),
         Route("/console/control", page(read, boards.control_bar)),
         Route("/schools/{site}", page(read, boards.school)),
@@ -103,6 +121,7 @@ def create_console_app(
         Route("/audit", page(Permission.AUDIT, boards.audit)),
         Route("/groups", page(Permission.GROUPS, grouping.page)),
         Route("/api/login", _refusals_answered(account.login), methods=["POST"]),
+        Route("/api/enrol", _refusals_answered(factors.enrol), methods=["POST"]),
         Route("/api/logout", gate.api(read, account.logout), methods=["POST"]),
         Route("/api/whoami", gate.api(read, account.whoami)),
         Route(
@@ -137,4 +156,4 @@ def create_console_app(
     # As the school's: behind a reverse proxy (TLS), only the listed proxies' word on the
     # client's address (the login limit) and scheme (a Secure cookie) is believed.
     app = SecurityHeaders(ForwardedFor(Starlette(routes=routes), trusted=trusted))
-    return app, ConsoleParts(store=store, control=control, sessions=sessions)
+    return app, ConsoleParts(store=store, control=control, sessions=sessions, factors=factors)

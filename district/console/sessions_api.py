@@ -4,6 +4,7 @@ As at the school: a login is rate-limited per address and per user name from an 
 (hub.auth.LoginLimiter: never per name alone, or anyone could lock an officer out during
 an emergency), every login and failed login is audited, and a console session gets an
 HttpOnly, SameSite=Strict cookie plus a CSRF token the page sends back on every change.
+After the password comes the second factor, where the role needs one (district.console.factors).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from district.console.factors import DistrictFactors
 from district.console.gate import Gate
 from district.console_store import ConsoleStore
-from district.sessions import KINDS, SESSION_TTL_S, DistrictPrincipal
+from district.sessions import KINDS, DistrictPrincipal
 from district.users import UsersUnavailable
 from hub.access import SESSION_COOKIE, error, json_body
 from hub.auth import LoginLimiter
@@ -33,8 +35,16 @@ USERS_DAMAGED = (
 
 
 class SessionsApi:
-    def __init__(self, gate: Gate, store: ConsoleStore, bus: Bus, limiter: LoginLimiter) -> None:
+    def __init__(
+        self,
+        gate: Gate,
+        store: ConsoleStore,
+        bus: Bus,
+        limiter: LoginLimiter,
+        factors: DistrictFactors,
+    ) -> None:
         self.gate, self.store, self.bus, self.limiter = gate, store, bus, limiter
+        self.factors = factors
         self.sessions, self.control = gate.sessions, gate.control
 
     def _audit(self, user: str, action: str, detail: dict[str, Any]) -> None:
@@ -45,6 +55,9 @@ class SessionsApi:
         name, password, kind = body.get("user"), body.get("password"), body.get("kind", "cli")
         if not isinstance(name, str) or not isinstance(password, str) or kind not in KINDS:
             raise Invalid('send {"user": ..., "password": ..., "kind": "console" or "cli"}')
+        otp = body.get("otp")
+        if otp is not None and (not isinstance(otp, str) or len(otp) > 64):
+            raise Invalid('"otp" must be the code as a string')
         client = request.client.host if request.client else "unknown"
         if self.limiter.blocked(name, client):
             self._audit(name, "login refused (rate limit)", {"from": client})
@@ -58,18 +71,7 @@ class SessionsApi:
             self.limiter.failed(name, client)
             self._audit(name, "login failed", {"from": client})
             return error("wrong user name or password", 401)
-        self.limiter.succeeded(name, client)
-        token, principal = self.sessions.create(name, account, kind)
-        self._audit(name, f"login ({kind})", {"from": client, "role": account.role.value})
-        reply = {"user": name, "role": account.role.value, "csrf": principal.csrf}
-        if kind == "cli":
-            return JSONResponse(reply | {"token": token})
-        response = JSONResponse(reply)
-        response.set_cookie(
-            SESSION_COOKIE, token, max_age=SESSION_TTL_S[kind], httponly=True,
-            samesite="strict", secure=request.url.scheme == "https", path="/",
-        )  # fmt: skip
-        return response
+        return self.factors.after_password(request, name, account, kind, otp or None)
 
     async def logout(self, request: Request) -> Response:
         principal: DistrictPrincipal = request.state.principal

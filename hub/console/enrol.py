@@ -8,6 +8,9 @@ with a code from their app confirms it and turns the session into a console sess
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import segno
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -27,19 +30,33 @@ class EnrolPage:
         if found is None or account is None:
             return RedirectResponse("/login", status_code=303)
         _, principal = found
-        site = self.console.site
         secret = self.logins.pending.secret(principal.session)
-        uri = otpauth_uri(secret, principal.user, site)
-        page = self.console.render.text(
-            "enrol.html",
-            site=site,
+        return enrol_page(
+            self.console.render.text,
+            secret,
+            site=self.console.site,
             user=principal.user,
             role=account.role.value,
             csrf=principal.csrf,
             language=account.language,
-            qr=segno.make(uri, error="m").svg_data_uri(scale=5, border=4),
-            secret_groups=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         )
-        response = HTMLResponse(page)
-        response.headers["cache-control"] = "no-store"  # the secret must not be cached
-        return response
+
+
+def enrol_page(
+    render: Callable[..., str], secret: str, *, site: str, user: str, **context: Any
+) -> HTMLResponse:
+    """``enrol.html`` for ``secret`` (the school's console and the district's): its QR code
+    names ``Roomcast <site>`` in the app; ``context`` has role, csrf, language (and, at the
+    district, ``why``: what the role can do that needs a second factor)."""
+    uri = otpauth_uri(secret, user, site)
+    page = render(
+        "enrol.html",
+        site=site,
+        user=user,
+        qr=segno.make(uri, error="m").svg_data_uri(scale=5, border=4),
+        secret_groups=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        **context,
+    )
+    response = HTMLResponse(page)
+    response.headers["cache-control"] = "no-store"  # the secret must not be cached
+    return response

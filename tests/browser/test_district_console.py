@@ -1,4 +1,5 @@
-"""The district console in a real headless Chromium: login, every school on one board
+"""The district console in a real headless Chromium: login (a safety officer with the code
+from the app, or enrolling one by QR code first), every school on one board
 (schools in several states, unreachable ones impossible to miss, live updates), a
 school's drill-down, the confirmation page (axe on both), and a district directive
 confirmed in the browser reaching a real school hub over a real NATS cluster."""
@@ -13,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 import uvicorn
 from playwright.async_api import Browser, expect
@@ -25,17 +27,20 @@ from protocol.district_accounts import DistrictRole
 from protocol.srp import Action
 from provisioning.district import DistrictLayout, init_district
 from provisioning.district_config import NatsNode
-from provisioning.district_users import users_file
+from provisioning.district_users import add_user, users_file
 from tests.browser.conftest import Console, axe_violations
 from tests.district import conftest as district_fixtures
 from tests.district.conftest import NatsCluster, district_client
 from tests.district.console_kit import (
     PASSWORD,
     USERS,
+    TotpClock,
     district_users,
+    enrol_senders,
     hear,
     schools_in_several_states,
     summary,
+    totp_secret,
 )
 from tests.district.schools import bridged, district_of
 from tests.district.test_district_requests import ALL_SITES, every_room_confirms, start_all
@@ -81,7 +86,14 @@ def district_dir(tmp_path: Path) -> Path:
     node = NatsNode(name="n1", host="127.0.0.1", client_port=1, cluster_port=2, mqtt_port=3)
     layout = init_district(tmp_path / "district", "metro", [node])
     district_users(layout.root)
+    enrol_senders(layout.root)
     return layout.root
+
+
+def officer_secret(district_dir: Path) -> str:
+    secret = totp_secret(district_dir, OFFICER)
+    assert secret is not None, "the safety officer's second factor was set up by IT"
+    return secret
 
 
 async def test_the_board_the_drill_down_and_the_confirmation_page(
@@ -90,15 +102,16 @@ async def test_the_board_the_drill_down_and_the_confirmation_page(
     store = DistrictStore(tmp_path / "state" / "district.db")
     board = DistrictBoard(store=store, schools=SCHOOLS, clock=time.time)
     schools_in_several_states(board)
+    clock = TotpClock()
     app, parts = create_console_app(
         district="metro", board=board, record=store, users_file=users_file(district_dir),
-        state_dir=tmp_path / "state", sender=None,
+        state_dir=tmp_path / "state", sender=None, factor_clock=clock,
     )  # fmt: skip
     try:
         async with serving(app) as base:
             console = await open_console(browser, base)
             page = console.page
-            await console.login(OFFICER, PASSWORD)
+            await console.login(OFFICER, PASSWORD, clock.next_code(officer_secret(district_dir)))
             await expect(page.locator("#unreachable")).to_contain_text("2 schools UNREACHABLE")
             await expect(page.locator("#unreachable")).to_contain_text("taft")
             taft = page.locator("#school-taft")
@@ -144,7 +157,48 @@ async def test_the_board_the_drill_down_and_the_confirmation_page(
             await console.context.close()
             assert console.unexpected_errors() == [], console.errors
     finally:
-        parts.store.close()
+        parts.close()
+        store.close()
+
+
+async def test_a_safety_officer_with_no_second_factor_enrols_by_qr_code_first(
+    browser: Browser, district_dir: Path, tmp_path: Path
+) -> None:
+    add_user(district_dir, "sam-safety", DistrictRole.SAFETY_OFFICER.value, PASSWORD)
+    store = DistrictStore(tmp_path / "state" / "district.db")
+    board = DistrictBoard(store=store, schools=SCHOOLS, clock=time.time)
+    clock = TotpClock()
+    app, parts = create_console_app(
+        district="metro", board=board, record=store, users_file=users_file(district_dir),
+        state_dir=tmp_path / "state", sender=None, factor_clock=clock,
+    )  # fmt: skip
+    try:
+        async with serving(app) as base:
+            console = await open_console(browser, base)
+            page = console.page
+            await page.goto(f"{base}/login")
+            await page.get_by_label("User name").fill("sam-safety")
+            await page.get_by_label("Password", exact=True).fill(PASSWORD)
+            await page.get_by_role("button", name="Log in").click()
+            await page.wait_for_url(f"{base}/enrol")
+            await expect(page.locator("main")).to_contain_text("many schools at once")
+            qr = page.get_by_role("img", name="QR code of the second-factor secret for sam-safety")
+            await expect(qr).to_be_visible()
+            assert await axe_violations(page) == []
+            await console.goto("/requests/new")  # nothing opens before the code is confirmed
+            await page.wait_for_url(f"{base}/login")
+            await console.goto("/enrol")
+            secret = (await page.locator("#secret").inner_text()).replace(" ", "")
+            await page.get_by_label("Code the app shows now").fill(pyotp.TOTP(secret).at(clock()))
+            await page.get_by_role("button", name="Confirm").click()
+            await expect(page.locator("#recovery-codes li")).to_have_count(10)
+            await page.get_by_role("link", name="Continue to the board").click()
+            await page.wait_for_url(f"{base}/board")
+            await expect(page.locator(".who")).to_contain_text("sam-safety (safety-officer)")
+            await console.context.close()
+            assert console.unexpected_errors() == [], console.errors
+    finally:
+        parts.close()
         store.close()
 
 
@@ -153,6 +207,7 @@ async def test_a_district_directive_confirmed_in_the_browser_reaches_a_school_hu
     browser: Browser, tmp_path: Path, district: DistrictLayout, cluster: NatsCluster
 ) -> None:
     district_users(district.root)
+    enrol_senders(district.root)
     async with (
         district_of(
             tmp_path, district, lambda: start_all(cluster), ("lincoln", "adams"), rooms=2
@@ -164,7 +219,8 @@ async def test_a_district_directive_confirmed_in_the_browser_reaches_a_school_hu
         await bridged(desk, schools)
         console = await open_console(browser, service.api_url)
         page = console.page
-        await console.login(OFFICER, PASSWORD)
+        code = pyotp.TOTP(officer_secret(district.root)).now()  # the service's own clock
+        await console.login(OFFICER, PASSWORD, code)
         await expect(page.locator("#school-lincoln")).to_contain_text("Bridge up")
         await console.goto("/requests/new")
         await page.get_by_label("lincoln", exact=False).check()

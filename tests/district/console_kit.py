@@ -5,6 +5,7 @@ the very entry point the service's MQTT link calls (``DistrictBoard.on_message``
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,11 @@ from district.board import DistrictBoard
 from protocol.codec import encode
 from protocol.district import DistrictSummary, RequestOutcome, SummaryDirective
 from protocol.district_accounts import DistrictRole
+from protocol.factors import STEP_S, current_code
 from protocol.messages import HubState
 from protocol.srp import Action
 from protocol.topics import DistrictChannel, ScopeKind, Topics
-from provisioning.district_users import add_user
+from provisioning.district_users import add_user, enrol_totp, users_file
 
 USERS = {
     DistrictRole.ADMIN: "ann-admin",
@@ -36,6 +38,38 @@ def district_users(district_dir: Path) -> dict[DistrictRole, str]:
         add_user(district_dir, name, role.value, PASSWORD)
     add_user(district_dir, "kim2-safety", DistrictRole.SAFETY_OFFICER.value, PASSWORD)
     return dict(USERS)
+
+
+SENDERS = ("ann-admin", "kim-safety", "kim2-safety")
+"""The users whose role sends directives: each needs a second factor."""
+
+
+def enrol_senders(district_dir: Path) -> None:
+    """IT sets up a second factor for each sender (``provision district user totp``)."""
+    for name in SENDERS:
+        enrol_totp(district_dir, name)
+
+
+def totp_secret(district_dir: Path, name: str) -> str | None:
+    """The TOTP secret IT set up for ``name`` (what their phone holds), if any."""
+    users = json.loads(users_file(district_dir).read_text(encoding="utf-8"))["users"]
+    totp = users[name].get("totp")
+    return None if totp is None else str(totp["secret"])
+
+
+class TotpClock:
+    """The second factor's clock in a test: each :meth:`next_code` moves it one 30-s step
+    on, so every login has a fresh code (a code is accepted only once) without a sleep."""
+
+    def __init__(self, start: float = T_SCHOOL) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def next_code(self, secret: str) -> str:
+        self.now += STEP_S
+        return current_code(secret, self.now)
 
 
 def summary(site: str, seq: int = 1, **changes: Any) -> DistrictSummary:

@@ -180,8 +180,8 @@ def _strings_in(path: Path) -> set[str]:
 
 def test_the_scripts_know_the_hubs_refusals_by_their_exact_words() -> None:
     """login.js and enrol.js translate the hub's refusals by their English
-    (script_words.html): each must still be one hub/login.py sends, or a rewording there
-    would silently leave the Spanish page in English."""
+    (script_words.html): each must still be one hub/login.py or hub/factor_login.py sends,
+    or a rewording there would silently leave the Spanish page in English."""
     words = Renderer().envs["en"].get_template("script_words.html").module
     own = {"Cannot reach the hub. Check the network and try again."}  # the scripts' own
     for page in ("login", "enrol"):
@@ -190,8 +190,9 @@ def test_the_scripts_know_the_hubs_refusals_by_their_exact_words() -> None:
 
 
 def _login_refusals() -> set[str]:
-    """What hub/login.py can refuse with: its strings, and a code's outcome with a hint."""
-    said = _strings_in(ROOT / "hub" / "login.py")
+    """What hub/login.py and hub/factor_login.py (the steps after the password) can refuse
+    with: their strings, and a code's outcome with a hint."""
+    said = _strings_in(ROOT / "hub" / "login.py") | _strings_in(ROOT / "hub" / "factor_login.py")
     return said | {str(o) for o in Outcome} | {f"{o}{hint}" for o in Outcome for hint in said}
 
 

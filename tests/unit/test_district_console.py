@@ -25,7 +25,14 @@ from provisioning.district import add_school, init_district, open_district
 from provisioning.district_config import NatsNode
 from provisioning.district_users import set_password, users_file
 from roomcast.district_cli import DistrictDirGroups, check_users, service_config
-from tests.district.console_kit import PASSWORD, district_users, schools_in_several_states
+from tests.district.console_kit import (
+    PASSWORD,
+    TotpClock,
+    district_users,
+    enrol_senders,
+    schools_in_several_states,
+    totp_secret,
+)
 from transport.endpoint import BrokerEndpoint
 from transport.link import Link
 
@@ -75,12 +82,18 @@ def district_dir(tmp_path: Path) -> Path:
     for site in SCHOOLS:
         add_school(layout.root, site)
     district_users(layout.root)
+    enrol_senders(layout.root)  # admins and safety officers log in with a code too
     return layout.root
 
 
 @pytest.fixture
+def totp_clock() -> TotpClock:
+    return TotpClock()
+
+
+@pytest.fixture
 async def console(
-    tmp_path: Path, district_dir: Path
+    tmp_path: Path, district_dir: Path, totp_clock: TotpClock
 ) -> AsyncIterator[tuple[httpx.ASGITransport, ConsoleParts, DistrictBoard]]:
     store = DistrictStore(tmp_path / "state" / "district.db")
     board = DistrictBoard(store=store, schools=SCHOOLS, clock=time.time)
@@ -90,15 +103,18 @@ async def console(
     app, parts = create_console_app(
         district="metro", board=board, record=store, users_file=users_file(district_dir),
         state_dir=tmp_path / "state", sender=sender, groups=DistrictDirGroups(district_dir),
+        factor_clock=totp_clock,
     )  # fmt: skip
     yield httpx.ASGITransport(app=app), parts, board
-    parts.store.close()
+    parts.close()
     store.close()
 
 
 @pytest.fixture
 async def open_console(
     console: tuple[httpx.ASGITransport, ConsoleParts, DistrictBoard],
+    district_dir: Path,
+    totp_clock: TotpClock,
 ) -> AsyncIterator[Open]:
     transport, _, _ = console
     opened: list[Client] = []
@@ -108,6 +124,9 @@ async def open_console(
         opened.append(client)
         name = user or {ADMIN: "ann-admin", OFFICER: "kim-safety", VIEWER: "val-viewer"}[role]
         body = {"user": name, "password": PASSWORD, "kind": "console"}
+        secret = totp_secret(district_dir, name)
+        if secret is not None:
+            body["otp"] = totp_clock.next_code(secret)
         response = await client.post("/api/login", json=body)
         assert response.status_code == 200, response.text
         return client, response.json()["csrf"]
@@ -289,23 +308,27 @@ class ReadOnlyGroups(NoGroups):
 async def test_groups_on_a_read_only_district_json_answer_with_the_command_for_it(
     tmp_path: Path, district_dir: Path
 ) -> None:
+    clock = TotpClock()
     store = DistrictStore(tmp_path / "ro" / "district.db")
     board = DistrictBoard(store=store, schools=SCHOOLS, clock=time.time)
     app, parts = create_console_app(
         district="metro", board=board, record=store, users_file=users_file(district_dir),
-        state_dir=tmp_path / "ro", sender=None, groups=ReadOnlyGroups(),
+        state_dir=tmp_path / "ro", sender=None, groups=ReadOnlyGroups(), factor_clock=clock,
     )  # fmt: skip
     try:
         transport = httpx.ASGITransport(app=app)
         async with Client(transport=transport, base_url="http://district.test") as ann:
-            login = {"user": "ann-admin", "password": PASSWORD, "kind": "console"}
+            secret = totp_secret(district_dir, "ann-admin")
+            assert secret is not None
+            code = clock.next_code(secret)
+            login = {"user": "ann-admin", "password": PASSWORD, "kind": "console", "otp": code}
             csrf = (await ann.post("/api/login", json=login)).json()["csrf"]
             body = {"name": "near-elm", "schools": ["lincoln"]}
             refused = await ann.post("/api/groups", json=body, headers={"X-CSRF-Token": csrf})
         assert refused.status_code == 503
         assert "roomcast provision district group set" in refused.json()["error"]
     finally:
-        parts.store.close()
+        parts.close()
         store.close()
 
 
