@@ -258,6 +258,8 @@ def _district_demo(args: argparse.Namespace) -> int:
 
     if args.schools is None or not 1 <= args.schools <= 30:
         raise DemoError("--schools must be between 1 and 30 (district-secure needs 3)")
+    if args.scenario == "district-secure" and args.schools < 3:
+        raise DemoError("the district-secure scenario needs at least 3 schools (--schools 3)")
     if args.rooms > 200 or args.relay or args.wording:
         raise DemoError("a district demo takes --rooms up to 200, and no --relay or --wording")
     return run_district_demo(
