@@ -4,19 +4,34 @@ For each room count N it provisions a throw-away site, starts a real TLS Mosquit
 the bare-broker floor, then the hub, N classrooms (N-1 simulated in P processes, one real
 device service) and measures directive fan-out, panic to console, and the resources used;
 last, with the hub restarted with a relay, press to webhook received and to email accepted.
-Prints two tables and writes ``latest.json`` and ``latency.png`` to ``--out``.
+Then the district series (benchmarks.district): for each S, a NATS cluster and S bridged
+schools, a district directive to the last room against one school's own directive.
+Prints the tables and writes ``latest.json`` and ``latency.png`` to ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.district import DistrictOptions, run_district_series
 from benchmarks.procs import raise_on_sigterm
-from benchmarks.report import chart, machine, table, targets, verdict_table, write_json
+from benchmarks.report import (
+    chart,
+    district_table,
+    district_targets,
+    machine,
+    table,
+    targets,
+    verdict_table,
+    write_json,
+)
 from benchmarks.runner import Options, run_all
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -32,10 +47,36 @@ def _rooms(text: str) -> tuple[int, ...]:
     return rooms
 
 
+def _schools(text: str) -> tuple[int, ...]:
+    try:
+        schools = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 3,10,30") from None
+    if not schools or any(s < 1 or s > 60 for s in schools):
+        raise argparse.ArgumentTypeError("each school count must be between 1 and 60")
+    return schools
+
+
+def _series(text: str) -> tuple[str, ...]:
+    series = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not series or any(s not in ("rooms", "district") for s in series):
+        raise argparse.ArgumentTypeError("--series takes rooms, district or rooms,district")
+    return series
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--rooms", type=_rooms, default=(50, 200, 500, 1000, 2000))
-    parser.add_argument("--quick", action="store_true", help="N=50 and short phases (smoke)")
+    parser.add_argument("--quick", action="store_true", help="N=50, S=2 and short phases (smoke)")
+    parser.add_argument(
+        "--series", type=_series, default=("rooms", "district"), help="rooms, district or both"
+    )
+    parser.add_argument("--schools", type=_schools, default=(3, 10, 30), help="district sizes")
+    parser.add_argument(
+        "--rooms-per-school", type=int, help="default: what held per S (benchmarks.district)"
+    )
+    parser.add_argument("--district-rounds", type=int, default=4, help="district directives per S")
+    parser.add_argument("--district-idle-s", type=float, default=30.0)
     parser.add_argument("--processes", type=int, default=2, help="simulator processes")
     parser.add_argument("--idle-s", type=float, default=60.0, help="idle phase length")
     parser.add_argument("--rounds", type=int, default=5, help="site-wide directives per N")
@@ -101,15 +142,30 @@ def options_from(args: argparse.Namespace) -> Options:
     )
 
 
+def district_options_from(args: argparse.Namespace) -> DistrictOptions:
+    if args.quick:
+        return DistrictOptions(
+            schools=(2,), rooms_per_school=args.rooms_per_school or 4, idle_s=3.0, rounds=2,
+            summary_s=2.0,
+        )  # fmt: skip
+    return DistrictOptions(
+        schools=args.schools, rooms_per_school=args.rooms_per_school,
+        idle_s=args.district_idle_s, rounds=args.district_rounds,
+    )  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     options = options_from(args)
+    district = district_options_from(args)
     raise_on_sigterm()
     started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     host = machine()
+    runs: list[dict[str, Any]] = []
+    district_runs: list[dict[str, Any]] = []
 
-    def save(runs: list[dict[str, Any]]) -> None:
-        document = {
+    def save() -> None:
+        document: dict[str, Any] = {
             "schema": 1,
             "started_at": started,
             "quick": args.quick,
@@ -118,21 +174,65 @@ def main(argv: list[str] | None = None) -> int:
             "runs": runs,
             "targets": targets(runs),
         }
+        if "district" in args.series:
+            document["district"] = {
+                "options": district.describe(),
+                "runs": district_runs,
+                "targets": district_targets(district_runs),
+            }
         write_json(args.out / "latest.json", document)
-        if not args.no_chart:
+        if not args.no_chart and runs:
             chart(args.out / "latency.png", runs)
 
+    def saved_rooms(done: list[dict[str, Any]]) -> None:
+        runs[:] = done
+        save()
+
+    def saved_district(done: list[dict[str, Any]]) -> None:
+        district_runs[:] = done
+        save()
+
     try:
-        runs = run_all(options, sys.stdout, save)
+        if "rooms" in args.series:
+            runs[:] = run_all(options, sys.stdout, saved_rooms)
+        if "district" in args.series:
+            district_runs[:] = _district(district, args, saved_district)
     except KeyboardInterrupt:
         print("interrupted: every child process has been stopped", file=sys.stderr)
         return 130
-    verdicts = targets(runs)
+    save()
     print()
-    print(table(runs))
-    print(verdict_table(verdicts))
-    print(f"results: {args.out / 'latest.json'}" + ("" if args.no_chart else ", latency.png"))
-    return 1 if any("error" in run for run in runs) else 0
+    if runs:
+        print(table(runs))
+        print(verdict_table(targets(runs)))
+    if district_runs:
+        print(district_table(district_runs))
+        print(verdict_table(district_targets(district_runs), by="schools"))
+    chart_note = "" if args.no_chart or not runs else ", latency.png"
+    print(f"results: {args.out / 'latest.json'}{chart_note}")
+    return 1 if any("error" in run for run in runs + district_runs) else 0
+
+
+def _district(
+    options: DistrictOptions,
+    args: argparse.Namespace,
+    on_run: Callable[[list[dict[str, Any]]], None],
+) -> list[dict[str, Any]]:
+    """The district series in its own state directory, kept on failure or when asked."""
+    base = (
+        args.state_dir / "district"
+        if args.state_dir
+        else Path(tempfile.mkdtemp(prefix="roomcast-bench-district-"))
+    )
+    found: list[dict[str, Any]] = []
+    try:
+        found = run_district_series(options, base, sys.stdout, on_run)
+        return found
+    finally:
+        if args.keep or args.state_dir is not None or any("error" in r for r in found):
+            print(f"district state and logs kept in {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -62,19 +62,10 @@ class SchoolRun:
 
 
 class RunningDistrict:
-    """``start()`` then ``stop()``; ``simulators``: processes for all the rooms (None: one
-    per school, each with its own control socket, as the demo wants)."""
+    """``start()`` then ``stop()``."""
 
-    def __init__(
-        self,
-        built: ThrowawayDistrict,
-        state_dir: Path,
-        *,
-        service_port: int,
-        simulators: int | None = None,
-    ) -> None:
+    def __init__(self, built: ThrowawayDistrict, state_dir: Path, *, service_port: int) -> None:
         self.built, self.state_dir, self.service_port = built, state_dir, service_port
-        self.simulators = simulators
         self.logs = state_dir / "logs"
         self.nodes: dict[str, subprocess.Popen[bytes]] = {}
         self.brokers: list[MosquittoProcess] = []
@@ -146,24 +137,13 @@ class RunningDistrict:
         process.wait()
 
     def _spawn_simulators(self) -> None:
-        if self.simulators is None:
-            for run in self.schools:
-                args = ["simulate", "--screens", str(run.screens)]
-                args += ["--control", str(run.control_socket)]
-                args += [str(d.config) for d in run.school.site.devices]
-                self._spawn(f"simulate-{run.name}", args)
-            return
-        devices = [d for run in self.schools for d in run.school.site.devices]
-        parts = max(1, min(self.simulators, len(devices)))
-        for index in range(parts):
-            share = devices[index::parts]
-            screens = self.state_dir / "screens"
-            args = ["simulate", "--screens", str(screens)]
-            args += ["--control", str(self.simulator_socket(index))]
-            self._spawn(f"simulate-{index}", [*args, *(str(d.config) for d in share)])
-
-    def simulator_socket(self, index: int) -> Path:
-        return self.state_dir / f"sim-{index}.sock"
+        """One simulator per school: ``roomcast simulate`` knows a room by its number, and
+        every school has a room 101."""
+        for run in self.schools:
+            args = ["simulate", "--screens", str(run.screens)]
+            args += ["--control", str(run.control_socket)]
+            args += [str(d.config) for d in run.school.site.devices]
+            self._spawn(f"simulate-{run.name}", args)
 
     def _spawn(self, name: str, args: list[str]) -> None:
         with (self.logs / f"{name}.log").open("ab") as log:
