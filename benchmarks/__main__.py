@@ -6,7 +6,8 @@ device service) and measures directive fan-out, panic to console, and the resour
 last, with the hub restarted with a relay, press to webhook received and to email accepted.
 Then the district series (benchmarks.district): for each S, a NATS cluster and S bridged
 schools, a district directive to the last room against one school's own directive.
-Prints the tables and writes ``latest.json`` and ``latency.png`` to ``--out``.
+Prints the tables and writes ``latest.json`` and ``latency.png`` (the rooms series) and
+``district.json`` (the district series) to ``--out``.
 """
 
 from __future__ import annotations
@@ -165,24 +166,25 @@ def main(argv: list[str] | None = None) -> int:
     district_runs: list[dict[str, Any]] = []
 
     def save() -> None:
-        document: dict[str, Any] = {
-            "schema": 1,
-            "started_at": started,
-            "quick": args.quick,
-            "machine": host,
-            "options": options.describe(),
-            "runs": runs,
-            "targets": targets(runs),
-        }
+        """The rooms series in latest.json and the district series in district.json, so a
+        run of one series never overwrites the other's results."""
+        common = {"schema": 1, "started_at": started, "quick": args.quick, "machine": host}
+        if "rooms" in args.series:
+            document = common | {
+                "options": options.describe(),
+                "runs": runs,
+                "targets": targets(runs),
+            }
+            write_json(args.out / "latest.json", document)
+            if not args.no_chart and runs:
+                chart(args.out / "latency.png", runs)
         if "district" in args.series:
-            document["district"] = {
+            district_document = common | {
                 "options": district.describe(),
                 "runs": district_runs,
                 "targets": district_targets(district_runs),
             }
-        write_json(args.out / "latest.json", document)
-        if not args.no_chart and runs:
-            chart(args.out / "latency.png", runs)
+            write_json(args.out / "district.json", district_document)
 
     def saved_rooms(done: list[dict[str, Any]]) -> None:
         runs[:] = done
@@ -208,8 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     if district_runs:
         print(district_table(district_runs))
         print(verdict_table(district_targets(district_runs), by="schools"))
+    written = [
+        f
+        for f, series in (("latest.json", "rooms"), ("district.json", "district"))
+        if series in args.series
+    ]
     chart_note = "" if args.no_chart or not runs else ", latency.png"
-    print(f"results: {args.out / 'latest.json'}{chart_note}")
+    print(f"results in {args.out}: {', '.join(written)}{chart_note}")
     return 1 if any("error" in run for run in runs + district_runs) else 0
 
 

@@ -16,6 +16,7 @@ S hubs, each school's rooms in a simulator of its own, the district service. The
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -102,6 +103,7 @@ def district_one(
     out: IO[str],
     result: dict[str, Any],
 ) -> None:
+    result["load_average_before"] = [round(load, 2) for load in os.getloadavg()]
     _say(out, schools, f"provisioning: a CA, 3 NATS nodes, {schools} schools of {rooms} rooms")
     built = create_throwaway_district(
         state, schools=schools, rooms=rooms, summary_s=options.summary_s
@@ -138,6 +140,8 @@ def district_one(
         result["node_killed"] = _killed_round(run, killed)
     finally:
         run.stop()
+        # The machine is shared: what else ran is part of the conditions of the numbers.
+        result["load_average_after"] = [round(load, 2) for load in os.getloadavg()]
 
 
 def _idle(run: RunningDistrict, seconds: float) -> dict[str, Any]:
