@@ -116,6 +116,9 @@ def district_one(
         run.start(within_s=120.0 + run.total_rooms * 0.2)
         result["connect_all_s"] = round(time.monotonic() - started, 1)
         result["total_rooms"] = run.total_rooms
+        # Bridges whose request subscription NATS failed to make at start, restarted
+        # (roomcast.demo_district_stack.unsubscribed_bridges): a pitfall, counted.
+        result["bridges_restarted_at_start"] = run.resubscribed
         _say(out, schools, f"idle for {options.idle_s:g} s with every school connected")
         result["idle"] = _idle(run, options.idle_s)
         _say(out, schools, f"{options.rounds} district directives to all {schools} schools")
@@ -173,8 +176,10 @@ def _district_round(
     result = send_directive(run, action, run.schools, node=node, after_send=after_send)
     rooms = [ms for s in result["schools"].values() for ms in s.get("rooms_ms", {}).values()]
     measured = [ms for ms in rooms if ms is not None]
+    issued = [s["hub_issued_ms"] for s in result["schools"].values() if s["issued"]]
     return {
         "action": action.value,
+        "hub_issued_ms": issued,
         "acked": len(measured),
         "total": run.total_rooms,  # a school that never issued it misses all its rooms
         "room_ms": measured,
@@ -213,9 +218,12 @@ def _rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "rounds": len(rounds),
         "all_acked": all(r["acked"] == r["total"] > 0 for r in rounds),
         "room_ack_ms": summary([ms for r in rounds for ms in r["room_ms"]]),
+        # District rounds only: from the send to each school's hub issuing its directive
+        # (NATS, the bridge, the hub's checks), apart from its fan-out to its rooms.
+        "hub_issued_ms": summary([ms for r in rounds for ms in r.get("hub_issued_ms", [])]),
         "last_room_ms": {"median": median(last), "max": round(max(last), 1) if last else None},
         "per_round": [
-            {k: v for k, v in r.items() if k != "room_ms"}
+            {k: v for k, v in r.items() if k not in ("room_ms", "hub_issued_ms")}
             | {"last_room_ms": round(max(r["room_ms"]), 1) if r["room_ms"] else None}
             for r in rounds
         ],
@@ -234,6 +242,7 @@ def _killed_round(run: RunningDistrict, node: str) -> dict[str, Any]:
         "not_issued": found["not_issued"],
         "last_room_ms": round(max(found["room_ms"]), 1) if found["room_ms"] else None,
         "error": found["error"],
+        "bridges_unsubscribed_after": sorted(r.name for r in run.unsubscribed_bridges()),
     }
 
 

@@ -28,6 +28,7 @@ from roomcast.broker import MosquittoProcess
 from roomcast.client import ClientError, HubClient, login, write_secret
 from roomcast.handle import DemoError, DemoHandle
 
+RESUBSCRIBE_TRIES = 3
 ADMIN_TOTP = "admin-totp"
 """Each school's admin TOTP secret in its handle directory, read by `roomcast code`."""
 
@@ -70,6 +71,9 @@ class RunningDistrict:
         self.nodes: dict[str, subprocess.Popen[bytes]] = {}
         self.brokers: list[MosquittoProcess] = []
         self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self._log_read: dict[str, int] = {}
+        self.resubscribed = 0
+        """Bridges restarted because their request subscription failed (above)."""
         self.schools = [
             SchoolRun(
                 school=s,
@@ -173,6 +177,45 @@ class RunningDistrict:
         for run in self.schools:
             self._wait_school(run, deadline)
         self.wait_bridged(deadline)
+        for _ in range(RESUBSCRIBE_TRIES):
+            failed = self.unsubscribed_bridges()
+            if not failed:
+                return
+            for run in failed:
+                self.restart_broker(run)
+            self.wait_bridged(deadline, only={run.name for run in failed})
+        if failed := self.unsubscribed_bridges():
+            names = sorted(run.name for run in failed)
+            raise DemoError(f"the bridges of {names} could not subscribe to their requests")
+
+    def unsubscribed_bridges(self) -> list[SchoolRun]:
+        """Schools whose bridge is up but whose request subscription NATS failed to make.
+
+        Under load (30 bridges connecting to a cluster still settling) a node can time out
+        creating the JetStream consumer behind a bridge's QoS 1 subscription: the SUBACK
+        fails, Mosquitto keeps the link up without it, says "1" and sends its summaries,
+        and the school never hears a district request. Only the node's log says so."""
+        failed = []
+        for name in list(self.nodes):
+            log = self.logs / f"nats-{name}.log"
+            start = self._log_read.get(name, 0)
+            with log.open("rb") as reader:
+                reader.seek(start)
+                text = reader.read().decode(errors="replace")
+                self._log_read[name] = reader.tell()
+            for run in self.schools:
+                bridge = f'"roomcast-bridge-{run.name}" - Unable to add JetStream consumer'
+                if bridge in text and run not in failed:
+                    failed.append(run)
+        self.resubscribed += len(failed)
+        return failed
+
+    def restart_broker(self, run: SchoolRun) -> None:
+        """The school's Mosquitto, stopped and started: its bridge connects and subscribes
+        again (its persistent session on the district side keeps what was queued)."""
+        index = self.schools.index(run)
+        self.brokers[index].stop()
+        self.brokers[index].start()
 
     def _wait_school(self, run: SchoolRun, deadline: float) -> None:
         """Until the hub is on its broker and sees every room online; then log in."""
@@ -207,12 +250,12 @@ class RunningDistrict:
         ).write(run.handle_dir)
         return token
 
-    def wait_bridged(self, deadline: float) -> None:
+    def wait_bridged(self, deadline: float, *, only: set[str] | None = None) -> None:
         """Until the district service sees every school's bridge up and a summary that came
         after it: a request sent before a bridge has subscribed is dropped
         (docs/district.md, pitfalls), and a summary across it proves it subscribed."""
         seen_up: dict[str, int] = {}
-        waiting = {run.name for run in self.schools}
+        waiting = only or {run.name for run in self.schools}
         probe = HubClient(self.service_url, "", timeout_s=2)
         while waiting and time.monotonic() < deadline:
             self.check()

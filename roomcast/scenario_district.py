@@ -6,8 +6,9 @@ only if every targeted room acknowledged both and no room of any other school ch
 (its hub issued nothing and no screen of it showed a new directive).
 
 A room's ``ack_ms`` runs from the district sending the request to that room's ack at its
-hub: the hub's report gives each room's ack in ms after the hub issued its own directive,
-and the hub's ``issued_at`` and the district's send time are on the same machine's clock.
+hub (``hub_issued_ms``: to the school's hub issuing its own directive). The hub's report
+gives each room's ack in ms after the hub issued its own directive, and the hub's
+``issued_at`` and the district's send time are on the same machine's clock.
 """
 
 from __future__ import annotations
@@ -79,7 +80,10 @@ def _rooms_of(
 ) -> dict[str, Any]:
     if decided is None or not decided.get("issued"):
         reason = "no answer" if decided is None else decided.get("reason")
-        return {"issued": False, "reason": reason, "acked": 0, "total": 0, "ack_ms": summary([])}
+        return {
+            "issued": False, "reason": reason, "hub_issued_ms": None,
+            "acked": 0, "total": 0, "ack_ms": summary([]),
+        }  # fmt: skip
     report = school.hub.get(f"/api/directives/{decided['seq']}")
     issued_at = float(report["issued_at"])
     rooms = {
@@ -90,6 +94,7 @@ def _rooms_of(
     return {
         "issued": True,
         "seq": decided["seq"],
+        "hub_issued_ms": round((issued_at - sent["at"]) * 1000, 1),
         "acked": len(measured),
         "total": report["total"],
         "ack_ms": summary(measured),
