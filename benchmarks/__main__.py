@@ -38,24 +38,22 @@ from benchmarks.runner import Options, run_all
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _rooms(text: str) -> tuple[int, ...]:
+def _counts(text: str, *, what: str, low: int, high: int, example: str) -> tuple[int, ...]:
     try:
-        rooms = tuple(int(part) for part in text.split(",") if part.strip())
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 50,200,500") from None
-    if not rooms or any(n < 2 or n > 5000 for n in rooms):
-        raise argparse.ArgumentTypeError("each room count must be between 2 and 5000")
-    return rooms
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list like {example}") from None
+    if not counts or any(n < low or n > high for n in counts):
+        raise argparse.ArgumentTypeError(f"each {what} count must be between {low} and {high}")
+    return counts
+
+
+def _rooms(text: str) -> tuple[int, ...]:
+    return _counts(text, what="room", low=2, high=5000, example="50,200,500")
 
 
 def _schools(text: str) -> tuple[int, ...]:
-    try:
-        schools = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 3,10,30") from None
-    if not schools or any(s < 1 or s > 60 for s in schools):
-        raise argparse.ArgumentTypeError("each school count must be between 1 and 60")
-    return schools
+    return _counts(text, what="school", low=1, high=60, example="3,10,30")
 
 
 def _series(text: str) -> tuple[str, ...]:

@@ -85,15 +85,22 @@ def targets(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return []
     exact = [run for run in ok if run["rooms"] == REFERENCE_ROOMS]
     reference = exact[0] if exact else max(ok, key=lambda run: run["rooms"])
+    return _verdicts(TARGETS, reference, by="rooms")
+
+
+def _verdicts(
+    chosen: tuple[Target, ...], reference: dict[str, Any], *, by: str
+) -> list[dict[str, Any]]:
+    """Each target measured on ``reference``, the run of the series' size ``by``."""
     verdicts = []
-    for target in TARGETS:
+    for target in chosen:
         value = target.measured(reference)
         verdicts.append(
             {
                 "target": target.name,
                 "limit": target.limit,
                 "unit": target.unit,
-                "rooms": reference["rooms"],
+                by: reference[by],
                 "measured": value,
                 "met": None if value is None else value < target.limit,
             }
@@ -118,20 +125,7 @@ def district_targets(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not ok:
         return []
     reference = max(ok, key=lambda run: run["schools"])
-    verdicts = []
-    for target in DISTRICT_TARGETS:
-        value = target.measured(reference)
-        verdicts.append(
-            {
-                "target": target.name,
-                "limit": target.limit,
-                "unit": target.unit,
-                "schools": reference["schools"],
-                "measured": value,
-                "met": None if value is None else value < target.limit,
-            }
-        )
-    return verdicts
+    return _verdicts(DISTRICT_TARGETS, reference, by="schools")
 
 
 def _cell(value: Any, digits: int = 0) -> str:

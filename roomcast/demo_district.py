@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from protocol.factors import otpauth_uri
 from provisioning.throwaway_district import create_throwaway_district, distinct_free_ports
-from roomcast.demo import prepare_state_dir
+from roomcast.demo import interrupted, prepare_state_dir
 from roomcast.demo_district_stack import RunningDistrict
 from roomcast.handle import DemoError
 
@@ -107,12 +107,8 @@ def describe(run: RunningDistrict) -> str:
 
 def _wait(run: RunningDistrict, out: IO[str]) -> None:
     """Until Ctrl-C / SIGTERM, or until a part dies (then say which)."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, interrupt)
+        signal.signal(signum, interrupted)
     try:
         while True:
             run.check()
