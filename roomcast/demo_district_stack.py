@@ -29,6 +29,8 @@ from roomcast.client import ClientError, HubClient, login, write_secret
 from roomcast.handle import DemoError, DemoHandle
 
 RESUBSCRIBE_TRIES = 3
+BRIDGE_BATCH = 5
+"""School brokers started at once; then until their bridges are up (start())."""
 ADMIN_TOTP = "admin-totp"
 """Each school's admin TOTP secret in its handle directory, read by `roomcast code`."""
 
@@ -96,23 +98,46 @@ class RunningDistrict:
     # -- starting ----------------------------------------------------------------------
 
     def start(self, *, within_s: float | None = None) -> None:
-        """Nodes first (a node reads the schools' authorization at start), then each
-        school's broker, hub and rooms, then the district service; until all is ready."""
+        """Nodes first (a node reads the schools' authorization at start), the district
+        service, each school's broker a few at a time (below), then the hubs and rooms;
+        until all is ready."""
         self.logs.mkdir(parents=True, exist_ok=True)
+        bound = within_s or 60.0 + self.total_rooms * 0.1
         for node in self.built.nodes:
             self.start_node(node.name)
-        for run in self.schools:
-            run.handle_dir.mkdir(mode=0o700, exist_ok=True)
-            broker = MosquittoProcess(run.school.broker, run.school.site.layout.broker.dir)
-            broker.start()
-            self.brokers.append(broker)
-        for run in self.schools:
-            self._spawn(f"hub-{run.name}", ["hub", "--config", str(run.school.site.hub.config)])
-        self._spawn_simulators()
         district_dir = str(self.built.layout.root)
         serve = ["district", "serve", "--district-dir", district_dir]
         self._spawn("district", [*serve, "--http-port", str(self.service_port)])
-        self.wait_ready(within_s=within_s or 60.0 + self.total_rooms * 0.1)
+        deadline = time.monotonic() + bound
+        for first in range(0, len(self.schools), BRIDGE_BATCH):
+            batch = self.schools[first : first + BRIDGE_BATCH]
+            for run in batch:
+                run.handle_dir.mkdir(mode=0o700, exist_ok=True)
+                broker = MosquittoProcess(run.school.broker, run.school.site.layout.broker.dir)
+                broker.start()
+                self.brokers.append(broker)
+            self._wait_bridges_up({run.name for run in batch}, deadline)
+        for run in self.schools:
+            self._spawn(f"hub-{run.name}", ["hub", "--config", str(run.school.site.hub.config)])
+        self._spawn_simulators()
+        self.wait_ready(within_s=bound)
+
+    def _wait_bridges_up(self, names: set[str], deadline: float) -> None:
+        """Until the district sees each of these bridges' "1". A node handles a
+        connection's packets in order, so the bridge's subscription to its requests was
+        made (or failed) by then: a few bridges at a time keep the nodes from timing out
+        creating the JetStream consumers behind them (pitfall in docs/district.md)."""
+        probe = HubClient(self.service_url, "", timeout_s=2)
+        waiting = set(names)
+        while waiting and time.monotonic() < deadline:
+            self.check()
+            with contextlib.suppress(ClientError):
+                for school in probe.get("/api/schools")["schools"]:
+                    if school["bridge"] == "up":
+                        waiting.discard(school["site"])
+            time.sleep(0.2)
+        if waiting:
+            raise DemoError(f"the bridges of {sorted(waiting)} did not come up; see {self.logs}")
 
     def start_node(self, name: str) -> None:
         files = self.built.layout.node(name)
