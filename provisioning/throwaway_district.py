@@ -75,6 +75,22 @@ def distinct_free_ports(count: int) -> list[int]:
         return ports
 
 
+def loopback_nodes(count: int = NODE_COUNT, *, ports: list[int] | None = None) -> list[NatsNode]:
+    """``count`` NATS nodes ``n1``... on loopback, every port a different free one (taken
+    from ``ports`` when given: all of a district's ports must come from one call)."""
+    ports = distinct_free_ports(3 * count) if ports is None else ports
+    return [
+        NatsNode(
+            name=f"n{i}",
+            host="127.0.0.1",
+            client_port=ports.pop(),
+            cluster_port=ports.pop(),
+            mqtt_port=ports.pop(),
+        )
+        for i in range(1, count + 1)
+    ]
+
+
 def create_throwaway_district(
     root: Path,
     *,
@@ -87,16 +103,7 @@ def create_throwaway_district(
     """A district in ``root/district`` with ``nodes`` NATS nodes and ``schools`` schools of
     ``rooms`` rooms each in ``root/schools/<site>``, every port a free loopback one."""
     ports = distinct_free_ports(3 * nodes + 2 * schools)
-    cluster = [
-        NatsNode(
-            name=f"n{i}",
-            host="127.0.0.1",
-            client_port=ports.pop(),
-            cluster_port=ports.pop(),
-            mqtt_port=ports.pop(),
-        )
-        for i in range(1, nodes + 1)
-    ]
+    cluster = loopback_nodes(nodes, ports=ports)
     layout = init_district(root / "district", DISTRICT, cluster)
     made = [
         _school(
