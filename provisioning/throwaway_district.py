@@ -21,11 +21,13 @@ from pathlib import Path
 from provisioning.broker import BrokerConfig
 from provisioning.district import DistrictLayout, add_school, init_district
 from provisioning.district_config import NatsNode
+from provisioning.district_users import add_user
 from provisioning.fsutil import write_json
 from provisioning.throwaway import ThrowawaySite, create_throwaway_site
 
 DISTRICT = "metro"
 NODE_COUNT = 3
+ADMIN_USER = "district-admin"
 SCHOOL_NAMES = (
     "lincoln", "adams", "jefferson", "madison", "monroe", "jackson", "grant", "hayes",
     "garfield", "arthur",
@@ -57,6 +59,9 @@ class ThrowawayDistrict:
     district: str
     nodes: tuple[NatsNode, ...]
     schools: tuple[ThrowawaySchool, ...]
+    admin_user: str
+    admin_password: str
+    """The district console's admin, with a password generated here (no defaults)."""
 
 
 def school_names(count: int) -> list[str]:
@@ -105,6 +110,7 @@ def create_throwaway_district(
     ports = distinct_free_ports(3 * nodes + 2 * schools)
     cluster = loopback_nodes(nodes, ports=ports)
     layout = init_district(root / "district", DISTRICT, cluster)
+    password = add_user(layout.root, ADMIN_USER, "district-admin")
     made = [
         _school(
             root / "schools" / name,
@@ -118,7 +124,7 @@ def create_throwaway_district(
         )
         for name in school_names(schools)
     ]
-    return ThrowawayDistrict(layout, DISTRICT, tuple(cluster), tuple(made))
+    return ThrowawayDistrict(layout, DISTRICT, tuple(cluster), tuple(made), ADMIN_USER, password)
 
 
 def _school(

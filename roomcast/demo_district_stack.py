@@ -74,6 +74,7 @@ class RunningDistrict:
         self.brokers: list[MosquittoProcess] = []
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self._log_read: dict[str, int] = {}
+        self._service: HubClient | None = None
         self.resubscribed = 0
         """Bridges restarted because their request subscription failed (above)."""
         self.schools = [
@@ -90,6 +91,14 @@ class RunningDistrict:
     @property
     def service_url(self) -> str:
         return f"http://127.0.0.1:{self.service_port}"
+
+    def service(self) -> HubClient:
+        """The district service's API as its admin (logged in once it answers)."""
+        if self._service is None:
+            built = self.built
+            token = login(self.service_url, built.admin_user, built.admin_password)
+            self._service = HubClient(self.service_url, token, timeout_s=5)
+        return self._service
 
     @property
     def total_rooms(self) -> int:
@@ -127,12 +136,11 @@ class RunningDistrict:
         connection's packets in order, so the bridge's subscription to its requests was
         made (or failed) by then: a few bridges at a time keep the nodes from timing out
         creating the JetStream consumers behind them (pitfall in docs/district.md)."""
-        probe = HubClient(self.service_url, "", timeout_s=2)
         waiting = set(names)
         while waiting and time.monotonic() < deadline:
             self.check()
             with contextlib.suppress(ClientError):
-                for school in probe.get("/api/schools")["schools"]:
+                for school in self.service().get("/api/schools")["schools"]:
                     if school["bridge"] == "up":
                         waiting.discard(school["site"])
             time.sleep(0.2)
@@ -282,11 +290,10 @@ class RunningDistrict:
         (docs/district.md, pitfalls), and a summary across it proves it subscribed."""
         seen_up: dict[str, int] = {}
         waiting = only or {run.name for run in self.schools}
-        probe = HubClient(self.service_url, "", timeout_s=2)
         while waiting and time.monotonic() < deadline:
             self.check()
             with contextlib.suppress(ClientError):
-                for school in probe.get("/api/schools")["schools"]:
+                for school in self.service().get("/api/schools")["schools"]:
                     site, summary = school["site"], school["summary"]
                     seq = -1 if summary is None else int(summary["seq"])
                     if school["bridge"] != "up" or not school["reachable"]:

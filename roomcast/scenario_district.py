@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from district.requests import DistrictAction
+from district.action import DistrictAction
+from district.store import CONFIRMED, ISSUED
 from hub.stats import summary
 from protocol.srp import Action
 from roomcast.demo_district_stack import RunningDistrict, SchoolRun
@@ -68,7 +69,10 @@ def send_directive(
         "drill": drill,
         "confirmation": sent.get("words"),
         "request_id": outcome.get("request_id"),
-        "ok": bool(outcome["ok"]) and all(s["acked"] == s["total"] > 0 for s in schools.values()),
+        # The rooms' acks at their hubs decide, not the district's record: a school's
+        # summary lists only directives in force, so an All clear stays "issued" there.
+        "ok": all(s["issued"] and s["acked"] == s["total"] > 0 for s in schools.values()),
+        "district_record_ok": bool(outcome["ok"]),
         "schools": schools,
         "sent_at": sent.get("at"),
         "error": outcome.get("error"),
@@ -78,8 +82,8 @@ def send_directive(
 def _rooms_of(
     school: SchoolRun, decided: dict[str, Any] | None, sent: dict[str, Any]
 ) -> dict[str, Any]:
-    if decided is None or not decided.get("issued"):
-        reason = "no answer" if decided is None else decided.get("reason")
+    if decided is None or decided["state"] not in (ISSUED, CONFIRMED) or decided["seq"] is None:
+        reason = "no answer" if decided is None else decided["reason"] or decided["state"]
         return {
             "issued": False, "reason": reason, "hub_issued_ms": None,
             "acked": 0, "total": 0, "ack_ms": summary([]),
