@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import random
 import shutil
 import socket
 from dataclasses import dataclass
@@ -69,15 +70,32 @@ def school_names(count: int) -> list[str]:
 
 
 def distinct_free_ports(count: int) -> list[int]:
-    """``count`` different free ports on loopback, all bound at once so the OS cannot hand
-    the same one out twice (a node then fails with "address already in use")."""
+    """``count`` different free ports on loopback, all bound at once so none is handed out
+    twice, and below the kernel's ephemeral range when it leaves room: a district starts
+    minutes after it is provisioned, and meanwhile its own outgoing connections (bridges,
+    rooms) take ephemeral ports, one of which was once a hub's port ("address in use")."""
+    low = _ephemeral_low()
+    candidates = random.sample(range(10_000, low), min(count * 4, low - 10_000))
     with contextlib.ExitStack() as stack:
-        ports = []
-        for _ in range(count):
+        ports: list[int] = []
+        for port in [*candidates, *([0] * count)]:  # then any port, if those are taken
+            if len(ports) == count:
+                break
             sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind(("127.0.0.1", 0))
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
             ports.append(int(sock.getsockname()[1]))
         return ports
+
+
+def _ephemeral_low() -> int:
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text(encoding="ascii")
+        return max(10_000 + 1, int(text.split()[0]))
+    except (OSError, ValueError, IndexError):
+        return 32_768
 
 
 def loopback_nodes(count: int = NODE_COUNT, *, ports: list[int] | None = None) -> list[NatsNode]:
