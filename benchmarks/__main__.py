@@ -4,38 +4,78 @@ For each room count N it provisions a throw-away site, starts a real TLS Mosquit
 the bare-broker floor, then the hub, N classrooms (N-1 simulated in P processes, one real
 device service) and measures directive fan-out, panic to console, and the resources used;
 last, with the hub restarted with a relay, press to webhook received and to email accepted.
-Prints two tables and writes ``latest.json`` and ``latency.png`` to ``--out``.
+Then the district series (benchmarks.district): for each S, a NATS cluster and S bridged
+schools, a district directive to the last room against one school's own directive.
+Prints the tables and writes ``latest.json`` and ``latency.png`` (the rooms series) and
+``district.json`` (the district series) to ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.district import DistrictOptions, run_district_series
 from benchmarks.procs import raise_on_sigterm
-from benchmarks.report import chart, machine, table, targets, verdict_table, write_json
+from benchmarks.report import (
+    chart,
+    district_table,
+    district_targets,
+    machine,
+    table,
+    targets,
+    verdict_table,
+    write_json,
+)
 from benchmarks.runner import Options, run_all
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _rooms(text: str) -> tuple[int, ...]:
+def _counts(text: str, *, what: str, low: int, high: int, example: str) -> tuple[int, ...]:
     try:
-        rooms = tuple(int(part) for part in text.split(",") if part.strip())
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 50,200,500") from None
-    if not rooms or any(n < 2 or n > 5000 for n in rooms):
-        raise argparse.ArgumentTypeError("each room count must be between 2 and 5000")
-    return rooms
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list like {example}") from None
+    if not counts or any(n < low or n > high for n in counts):
+        raise argparse.ArgumentTypeError(f"each {what} count must be between {low} and {high}")
+    return counts
+
+
+def _rooms(text: str) -> tuple[int, ...]:
+    return _counts(text, what="room", low=2, high=5000, example="50,200,500")
+
+
+def _schools(text: str) -> tuple[int, ...]:
+    return _counts(text, what="school", low=1, high=60, example="3,10,30")
+
+
+def _series(text: str) -> tuple[str, ...]:
+    series = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not series or any(s not in ("rooms", "district") for s in series):
+        raise argparse.ArgumentTypeError("--series takes rooms, district or rooms,district")
+    return series
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--rooms", type=_rooms, default=(50, 200, 500, 1000, 2000))
-    parser.add_argument("--quick", action="store_true", help="N=50 and short phases (smoke)")
+    parser.add_argument("--quick", action="store_true", help="N=50, S=2 and short phases (smoke)")
+    parser.add_argument(
+        "--series", type=_series, default=("rooms", "district"), help="rooms, district or both"
+    )
+    parser.add_argument("--schools", type=_schools, default=(3, 10, 30), help="district sizes")
+    parser.add_argument(
+        "--rooms-per-school", type=int, help="default: what held per S (benchmarks.district)"
+    )
+    parser.add_argument("--district-rounds", type=int, default=4, help="district directives per S")
+    parser.add_argument("--district-idle-s", type=float, default=30.0)
     parser.add_argument("--processes", type=int, default=2, help="simulator processes")
     parser.add_argument("--idle-s", type=float, default=60.0, help="idle phase length")
     parser.add_argument("--rounds", type=int, default=5, help="site-wide directives per N")
@@ -101,38 +141,103 @@ def options_from(args: argparse.Namespace) -> Options:
     )
 
 
+def district_options_from(args: argparse.Namespace) -> DistrictOptions:
+    if args.quick:
+        return DistrictOptions(
+            schools=(2,), rooms_per_school=args.rooms_per_school or 4, idle_s=3.0, rounds=2,
+            summary_s=2.0,
+        )  # fmt: skip
+    return DistrictOptions(
+        schools=args.schools, rooms_per_school=args.rooms_per_school,
+        idle_s=args.district_idle_s, rounds=args.district_rounds,
+    )  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     options = options_from(args)
+    district = district_options_from(args)
     raise_on_sigterm()
     started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     host = machine()
+    runs: list[dict[str, Any]] = []
+    district_runs: list[dict[str, Any]] = []
 
-    def save(runs: list[dict[str, Any]]) -> None:
-        document = {
-            "schema": 1,
-            "started_at": started,
-            "quick": args.quick,
-            "machine": host,
-            "options": options.describe(),
-            "runs": runs,
-            "targets": targets(runs),
-        }
-        write_json(args.out / "latest.json", document)
-        if not args.no_chart:
-            chart(args.out / "latency.png", runs)
+    def save() -> None:
+        """The rooms series in latest.json and the district series in district.json, so a
+        run of one series never overwrites the other's results."""
+        common = {"schema": 1, "started_at": started, "quick": args.quick, "machine": host}
+        if "rooms" in args.series:
+            document = common | {
+                "options": options.describe(),
+                "runs": runs,
+                "targets": targets(runs),
+            }
+            write_json(args.out / "latest.json", document)
+            if not args.no_chart and runs:
+                chart(args.out / "latency.png", runs)
+        if "district" in args.series:
+            district_document = common | {
+                "options": district.describe(),
+                "runs": district_runs,
+                "targets": district_targets(district_runs),
+            }
+            write_json(args.out / "district.json", district_document)
+
+    def saved_rooms(done: list[dict[str, Any]]) -> None:
+        runs[:] = done
+        save()
+
+    def saved_district(done: list[dict[str, Any]]) -> None:
+        district_runs[:] = done
+        save()
 
     try:
-        runs = run_all(options, sys.stdout, save)
+        if "rooms" in args.series:
+            runs[:] = run_all(options, sys.stdout, saved_rooms)
+        if "district" in args.series:
+            district_runs[:] = _district(district, args, saved_district)
     except KeyboardInterrupt:
         print("interrupted: every child process has been stopped", file=sys.stderr)
         return 130
-    verdicts = targets(runs)
+    save()
     print()
-    print(table(runs))
-    print(verdict_table(verdicts))
-    print(f"results: {args.out / 'latest.json'}" + ("" if args.no_chart else ", latency.png"))
-    return 1 if any("error" in run for run in runs) else 0
+    if runs:
+        print(table(runs))
+        print(verdict_table(targets(runs)))
+    if district_runs:
+        print(district_table(district_runs))
+        print(verdict_table(district_targets(district_runs), by="schools"))
+    written = [
+        f
+        for f, series in (("latest.json", "rooms"), ("district.json", "district"))
+        if series in args.series
+    ]
+    chart_note = "" if args.no_chart or not runs else ", latency.png"
+    print(f"results in {args.out}: {', '.join(written)}{chart_note}")
+    return 1 if any("error" in run for run in runs + district_runs) else 0
+
+
+def _district(
+    options: DistrictOptions,
+    args: argparse.Namespace,
+    on_run: Callable[[list[dict[str, Any]]], None],
+) -> list[dict[str, Any]]:
+    """The district series in its own state directory, kept on failure or when asked."""
+    base = (
+        args.state_dir / "district"
+        if args.state_dir
+        else Path(tempfile.mkdtemp(prefix="roomcast-bench-district-"))
+    )
+    found: list[dict[str, Any]] = []
+    try:
+        found = run_district_series(options, base, sys.stdout, on_run)
+        return found
+    finally:
+        if args.keep or args.state_dir is not None or any("error" in r for r in found):
+            print(f"district state and logs kept in {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

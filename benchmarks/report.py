@@ -85,20 +85,47 @@ def targets(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return []
     exact = [run for run in ok if run["rooms"] == REFERENCE_ROOMS]
     reference = exact[0] if exact else max(ok, key=lambda run: run["rooms"])
+    return _verdicts(TARGETS, reference, by="rooms")
+
+
+def _verdicts(
+    chosen: tuple[Target, ...], reference: dict[str, Any], *, by: str
+) -> list[dict[str, Any]]:
+    """Each target measured on ``reference``, the run of the series' size ``by``."""
     verdicts = []
-    for target in TARGETS:
+    for target in chosen:
         value = target.measured(reference)
         verdicts.append(
             {
                 "target": target.name,
                 "limit": target.limit,
                 "unit": target.unit,
-                "rooms": reference["rooms"],
+                by: reference[by],
                 "measured": value,
                 "met": None if value is None else value < target.limit,
             }
         )
     return verdicts
+
+
+DISTRICT_TARGETS = (
+    Target(
+        "district to last room / one school's, same rooms per school",
+        1.5,
+        "x",
+        ("ratio_to_single_school",),
+    ),
+    Target("rooms missed when a NATS node dies", 1, "rooms", ("node_killed", "missed")),
+)
+
+
+def district_targets(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each district target at the largest S that ran."""
+    ok = [run for run in runs if "error" not in run]
+    if not ok:
+        return []
+    reference = max(ok, key=lambda run: run["schools"])
+    return _verdicts(DISTRICT_TARGETS, reference, by="schools")
 
 
 def _cell(value: Any, digits: int = 0) -> str:
@@ -173,6 +200,40 @@ def _markdown(
     return "\n".join(lines) + "\n"
 
 
+DISTRICT_COLUMNS = (
+    ("S", ("schools",), 0),
+    ("rooms/school", ("rooms_per_school",), 0),
+    ("rooms", ("total_rooms",), 0),
+    ("up in s", ("connect_all_s",), 1),
+    ("bridges restarted", ("bridges_restarted_at_start",), 0),
+    ("district last room ms", ("district", "last_room_ms", "median"), 1),
+    ("max", ("district", "last_room_ms", "max"), 1),
+    ("room ack p50", ("district", "room_ack_ms", "p50"), 1),
+    ("p95", ("district", "room_ack_ms", "p95"), 1),
+    ("send to hub issued p50", ("district", "hub_issued_ms", "p50"), 1),
+    ("max", ("district", "hub_issued_ms", "max"), 1),
+    ("one school's last room ms", ("single_school", "last_room_ms", "median"), 1),
+    ("ratio", ("ratio_to_single_school",), 2),
+    ("service idle CPU %", ("idle", "service_cpu_percent"), 2),
+    ("per school", ("idle", "service_cpu_percent_per_school"), 3),
+    ("service RSS MB", ("idle", "service_rss_mb"), 1),
+    ("per school", ("idle", "service_rss_mb_per_school"), 2),
+    ("service CPU ms/directive", ("district", "service_cpu_ms_per_directive"), 1),
+    ("NATS idle CPU %", ("idle", "nats_cpu_percent"), 2),
+    ("node killed: acked", ("node_killed", "acked"), 0),
+    ("of", ("node_killed", "total"), 0),
+    ("last room ms", ("node_killed", "last_room_ms"), 1),
+)
+
+
+def district_table(runs: list[dict[str, Any]]) -> str:
+    """One row per S, and the error of a district that failed part way."""
+    failures = "".join(
+        f"S={run['schools']} failed: {run['error']}\n" for run in runs if "error" in run
+    )
+    return _markdown(runs, DISTRICT_COLUMNS) + ("\n" + failures if failures else "")
+
+
 def table(runs: list[dict[str, Any]]) -> str:
     """Two Markdown tables (latency; resources) with one row per room count, and the
     error of a run that failed part way ('-' for what it did not get to)."""
@@ -183,13 +244,15 @@ def table(runs: list[dict[str, Any]]) -> str:
     return text + ("\n" + failures if failures else "")
 
 
-def verdict_table(verdicts: list[dict[str, Any]]) -> str:
-    lines = ["| target | limit | measured | N | met |", "|---|---:|---:|---:|---|"]
+def verdict_table(verdicts: list[dict[str, Any]], *, by: str = "rooms") -> str:
+    """``by``: the series' size, rooms (N) or schools (S)."""
+    column = "N" if by == "rooms" else "S"
+    lines = [f"| target | limit | measured | {column} | met |", "|---|---:|---:|---:|---|"]
     for v in verdicts:
         met = "?" if v["met"] is None else ("yes" if v["met"] else "**no**")
         measured = _cell(v["measured"], 2)
         limit = f"< {v['limit']:g} {v['unit']}"
-        lines.append(f"| {v['target']} | {limit} | {measured} | {v['rooms']} | {met} |")
+        lines.append(f"| {v['target']} | {limit} | {measured} | {v[by]} | {met} |")
     return "\n".join(lines) + "\n"
 
 

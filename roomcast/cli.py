@@ -63,7 +63,16 @@ def _add_services(commands: Any) -> None:
     """The processes: the demo, the hub, a classroom node, the simulator."""
     demo = commands.add_parser("demo", help="broker + hub + simulated classrooms on this machine")
     demo.add_argument("--rooms", type=int, default=12, help="simulated classrooms (default 12)")
-    demo.add_argument("--scenario", choices=["lockdown-drill"], help="run a scripted scenario")
+    demo.add_argument(
+        "--schools",
+        type=int,
+        help="a whole district: a NATS cluster and this many schools, bridged (docs/district.md)",
+    )
+    demo.add_argument(
+        "--scenario",
+        choices=["lockdown-drill", "district-secure"],
+        help="run a scripted scenario (district-secure: with --schools)",
+    )
     demo.add_argument("--json", action="store_true", help="scenario result as one JSON line")
     demo.add_argument(
         "--relay",
@@ -231,6 +240,8 @@ def _demo(args: argparse.Namespace) -> int:
         raise DemoError("--rooms must be between 1 and 2000")
     if args.scenario is None and args.json:
         raise DemoError("--json goes with --scenario")
+    if args.schools is not None or args.scenario == "district-secure":
+        return _district_demo(args)
     return run_demo(
         args.state_dir,
         args.rooms,
@@ -239,6 +250,20 @@ def _demo(args: argparse.Namespace) -> int:
         sys.stdout,
         relay=args.relay,
         wording=args.wording,
+    )
+
+
+def _district_demo(args: argparse.Namespace) -> int:
+    from roomcast.demo_district import run_district_demo
+
+    if args.schools is None or not 1 <= args.schools <= 30:
+        raise DemoError("--schools must be between 1 and 30 (district-secure needs 3)")
+    if args.scenario == "district-secure" and args.schools < 3:
+        raise DemoError("the district-secure scenario needs at least 3 schools (--schools 3)")
+    if args.rooms > 200 or args.relay or args.wording:
+        raise DemoError("a district demo takes --rooms up to 200, and no --relay or --wording")
+    return run_district_demo(
+        args.state_dir, args.schools, args.rooms, args.scenario, args.json, sys.stdout
     )
 
 

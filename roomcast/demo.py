@@ -174,7 +174,7 @@ class Demo:
     def wait(self) -> None:
         """Until Ctrl-C / SIGTERM, or until a child dies (then say which)."""
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, _interrupt)
+            signal.signal(signum, interrupted)
         try:
             while True:
                 self._check_children()
@@ -200,7 +200,7 @@ class Demo:
         (self.state_dir / "control.sock").unlink(missing_ok=True)
 
 
-def _interrupt(signum: int, frame: object) -> None:
+def interrupted(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 

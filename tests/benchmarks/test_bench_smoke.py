@@ -30,7 +30,7 @@ def _processes_mentioning(text: str) -> list[str]:
 def test_quick_run_writes_results_in_the_expected_shape(tmp_path: Path) -> None:
     out, state = tmp_path / "out", tmp_path / "state"
     result = subprocess.run(
-        [*BENCH, "--quick", "--out", str(out), "--state-dir", str(state)],
+        [*BENCH, "--quick", "--series", "rooms", "--out", str(out), "--state-dir", str(state)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -105,8 +105,9 @@ def test_quick_run_writes_results_in_the_expected_shape(tmp_path: Path) -> None:
 @pytest.mark.timeout(120)
 def test_ctrl_c_stops_every_child(tmp_path: Path) -> None:
     state = tmp_path / "state"
+    quick = [*BENCH, "--quick", "--series", "rooms", "--no-chart"]
     process = subprocess.Popen(
-        [*BENCH, "--quick", "--no-chart", "--out", str(tmp_path), "--state-dir", str(state)],
+        [*quick, "--out", str(tmp_path), "--state-dir", str(state)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -127,4 +128,43 @@ def test_ctrl_c_stops_every_child(tmp_path: Path) -> None:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+    assert _processes_mentioning(str(state)) == []
+
+
+@pytest.mark.timeout(120)
+def test_quick_district_series_writes_its_results(tmp_path: Path) -> None:
+    """S=2 schools of 4 rooms bridged to a 3-node NATS cluster, a node killed last."""
+    out, state = tmp_path / "out", tmp_path / "state"
+    command = [*BENCH, "--quick", "--series", "district", "--no-chart"]
+    result = subprocess.run(
+        [*command, "--out", str(out), "--state-dir", str(state)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "| S |" in result.stdout and "| target |" in result.stdout
+
+    assert not (out / "latest.json").exists()  # the rooms series was not asked for
+    document = json.loads((out / "district.json").read_text())
+    assert document["quick"] is True and document["machine"]["cores"]
+    (run,) = document["runs"]
+    assert run["schools"] == 2 and run["rooms_per_school"] == 4 and "error" not in run
+    assert run["total_rooms"] == 8
+    for series in ("district", "single_school"):
+        assert run[series]["all_acked"] is True and run[series]["rounds"] == 2
+        assert run[series]["last_room_ms"]["median"] is not None
+    assert run["district"]["room_ack_ms"]["count"] == 2 * 8
+    assert run["ratio_to_single_school"] is not None
+    idle = run["idle"]
+    assert idle["service_rss_mb"] > 0 and idle["service_rss_mb_per_school"] > 0
+    assert idle["service_cpu_percent"] >= 0
+    killed = run["node_killed"]
+    assert killed["node"] == "n1" and killed["total"] == 8
+    assert killed["missed"] == 0, killed  # the target, and what the tests hold the district to
+    verdicts = document["targets"]
+    assert len(verdicts) == 2 and all(t["measured"] is not None for t in verdicts)
+    assert run["bridges_restarted_at_start"] >= 0 and run["district"]["hub_issued_ms"]["count"]
     assert _processes_mentioning(str(state)) == []

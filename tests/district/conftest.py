@@ -18,6 +18,7 @@ import pytest
 
 from provisioning.district import DistrictLayout, init_district, open_district
 from provisioning.district_config import BridgeFiles, NatsNode
+from provisioning.throwaway_district import loopback_nodes
 from roomcast.broker import free_port
 
 NODES = 3
@@ -100,18 +101,8 @@ def distinct_ports(count: int) -> list[int]:
 
 @pytest.fixture
 def district(tmp_path: Path) -> DistrictLayout:
-    ports = distinct_ports(3 * NODES)
-    nodes = [
-        NatsNode(
-            name=f"n{i}",
-            host="127.0.0.1",
-            client_port=ports.pop(),
-            cluster_port=ports.pop(),
-            mqtt_port=ports.pop(),
-        )
-        for i in range(1, NODES + 1)
-    ]
-    return init_district(tmp_path / "district", "metro", nodes)
+    """The nodes on loopback as the district demo has them (provisioning.throwaway_district)."""
+    return init_district(tmp_path / "district", "metro", loopback_nodes(NODES))
 
 
 @pytest.fixture
