@@ -40,7 +40,13 @@ class SchoolPreview:
     rooms: int | None
     """From the latest summary; None when none came yet."""
     reachable: bool
+    link: str
+    """"reachable", or why not ("hub down", "bridge down", ...: district.board)."""
     last_contact_age_s: float | None
+    summary_age_s: float | None
+    """How old the summary shown is, on the district's clock; None without one."""
+    stale: bool = False
+    """The summary is older than two of the school's heartbeats."""
     in_force: tuple[SummaryDirective, ...]
     warnings: tuple[str, ...]
 
@@ -146,32 +152,35 @@ def _check_issuable(action: DistrictAction, site: str) -> None:
 
 
 def _school(action: DistrictAction, board: DistrictBoard, view: dict[str, Any]) -> SchoolPreview:
+    # The warnings hold no ages (those are fields): the confirmation's token covers them,
+    # and a page must not go stale because a second passed (district.console.confirmation).
     summary = board.schools[view["site"]].summary
     warnings: list[str] = []
     if not view["reachable"]:
-        age = view["last_contact_age_s"]
-        heard = "nothing heard from it" if age is None else f"last heard {age:.0f} s ago"
-        if view["bridge"] == "down":
-            heard = f"its bridge is down, {heard}"
         warnings.append(
-            f"UNREACHABLE ({heard}): the request may not arrive, or arrive late and be "
-            "refused as stale; its rooms may not be counted right"
+            f"UNREACHABLE ({view['unreachable_because']}): the request may not arrive, or "
+            "arrive late and be refused as stale; its rooms may not be counted right"
         )
+    link = "reachable" if view["reachable"] else view["unreachable_because"]
+    shown = {
+        "site": view["site"], "reachable": view["reachable"], "link": link,
+        "last_contact_age_s": view["last_contact_age_s"],
+        "summary_age_s": view["summary_age_s"], "stale": view["summary_stale"],
+    }  # fmt: skip
     if summary is None:
         warnings.append("no summary yet: its rooms and what is in force are unknown")
-        return SchoolPreview(
-            site=view["site"], rooms=None, reachable=view["reachable"],
-            last_contact_age_s=view["last_contact_age_s"], in_force=(),
-            warnings=tuple(warnings),
-        )  # fmt: skip
+        return SchoolPreview(**shown, rooms=None, in_force=(), warnings=tuple(warnings))
+    if view["summary_stale"]:  # the age is in the words and on the page
+        warnings.append(
+            "its summary is STALE (older than two of its heartbeats): what is in force "
+            "there now may differ from what is shown"
+        )
     warnings += precedence_warnings(action, summary.directives)
     if summary.shortened:
         warnings.append("its summary was shortened: a directive in force may not be listed")
     return SchoolPreview(
-        site=view["site"], rooms=summary.rooms, reachable=view["reachable"],
-        last_contact_age_s=view["last_contact_age_s"], in_force=summary.directives,
-        warnings=tuple(warnings),
-    )  # fmt: skip
+        **shown, rooms=summary.rooms, in_force=summary.directives, warnings=tuple(warnings)
+    )
 
 
 def precedence_warnings(action: DistrictAction, in_force: Sequence[SummaryDirective]) -> list[str]:
@@ -255,7 +264,8 @@ def _words(action: DistrictAction, schools: tuple[SchoolPreview, ...]) -> str:
             "rooms unknown (no summary yet)" if school.rooms is None else f"{school.rooms} rooms"
         )
         now = "; ".join(f"{_describe(d)} in {d.total} room(s)" for d in school.in_force)
-        lines.append(f"  {school.site}: {rooms}" + (f"; in force now: {now}" if now else ""))
+        age = f" (summary {school.summary_age_s:.0f} s old: STALE)" if school.stale else ""
+        lines.append(f"  {school.site}: {rooms}{age}" + (f"; in force now: {now}" if now else ""))
         lines += [f"    ! {warning}" for warning in school.warnings]
     total = sum(s.rooms for s in schools if s.rooms is not None)
     short = [s.site for s in schools if s.rooms is None]

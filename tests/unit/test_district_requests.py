@@ -107,14 +107,16 @@ def test_the_preview_names_the_schools_it_cannot_count_or_reach(
         ("grant",),
         ("lincoln", "grant"),
     )
-    assert "lincoln: UNREACHABLE (last heard 60 s ago)" in shown.warnings[0]
-    assert any(w.startswith("grant: UNREACHABLE (nothing heard from it)") for w in shown.warnings)
+    assert "lincoln: UNREACHABLE (nothing new from it for over 20 s)" in shown.warnings[0]
+    assert "lincoln: its summary is STALE" in shown.warnings[1]
+    assert "  lincoln: 24 rooms (summary 60 s old: STALE)" in shown.words
+    assert any(w.startswith("grant: UNREACHABLE (no live message") for w in shown.warnings)
     assert "42 rooms in all (not counted, no summary yet: grant)." in shown.words
     assert "  grant: rooms unknown (no summary yet)" in shown.words
     board.on_message(Topics("adams").district(DistrictChannel.BRIDGE), b"0")
     cut = preview(action(schools=("adams",)), board)
     assert cut.unreachable == ("adams",) and cut.rooms == 18
-    assert cut.warnings[0].startswith("adams: UNREACHABLE (its bridge is down, last heard 0 s")
+    assert cut.warnings[0].startswith("adams: UNREACHABLE (bridge down)")
 
 
 def test_the_preview_warns_where_precedence_keeps_rooms_as_they_are(
