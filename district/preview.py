@@ -6,14 +6,13 @@ yet), what is in force at each now, and where SRP precedence means the request w
 change some rooms: a district Hold never ends a school's Lockdown (the rooms in it stay
 in it, and a Lockdown of the same scope makes the school refuse), and a district All
 clear cannot end a school's own directive. The ``words`` are what the user confirms,
-drill or real first. What is sent is exactly what was previewed (district.requests).
+drill or real first. What is sent is exactly what was previewed (district.requests; the
+console seals what its page showed: district.console.confirmation).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,12 +76,21 @@ class Preview:
     def warnings(self) -> tuple[str, ...]:
         return tuple(f"{s.site}: {w}" for s in self.per_school for w in s.warnings)
 
-    @property
-    def token(self) -> str:
-        """A digest of what would be sent (the action's fields and the schools): a page
-        that previews in one request and sends in another checks nothing changed."""
-        what = _action_json(self.action) | {"schools": list(self.schools)}
-        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:32]
+    def shown(self) -> dict[str, Any]:
+        """What a confirmation shows that must not change before the send: the action,
+        the schools, and each school's link, rooms, what is in force and the warnings. No
+        ages (a second passing changes nothing); district.console.confirmation seals it."""
+        return {
+            "action": _action_json(self.action),
+            "schools": [
+                {
+                    "site": s.site, "link": s.link, "rooms": s.rooms,
+                    "in_force": [f"{_describe(d)} in {d.total} room(s)" for d in s.in_force],
+                    "warnings": list(s.warnings),
+                }
+                for s in self.per_school
+            ],
+        }  # fmt: skip
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -94,7 +102,6 @@ class Preview:
             "per_school": [_school_json(s) for s in self.per_school],
             "warnings": list(self.warnings),
             "words": self.words,
-            "token": self.token,
         }
 
 
