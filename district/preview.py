@@ -37,7 +37,10 @@ class PreviewError(ValueError):
 class SchoolPreview:
     site: str
     rooms: int | None
-    """From the latest summary; None when none came yet."""
+    """From the latest summary; None when none came yet, or the request is for one
+    building (a summary counts the school's rooms, not each building's)."""
+    rooms_unknown: str = ""
+    """Why ``rooms`` is None, in plain words."""
     reachable: bool
     link: str
     """"reachable", or why not ("hub down", "bridge down", ...: district.board)."""
@@ -176,7 +179,10 @@ def _school(action: DistrictAction, board: DistrictBoard, view: dict[str, Any]) 
     }  # fmt: skip
     if summary is None:
         warnings.append("no summary yet: its rooms and what is in force are unknown")
-        return SchoolPreview(**shown, rooms=None, in_force=(), warnings=tuple(warnings))
+        return SchoolPreview(
+            **shown, rooms=None, rooms_unknown="no summary yet", in_force=(),
+            warnings=tuple(warnings),
+        )  # fmt: skip
     if view["summary_stale"]:  # the age is in the words and on the page
         warnings.append(
             "its summary is STALE (older than two of its heartbeats): what is in force "
@@ -185,6 +191,14 @@ def _school(action: DistrictAction, board: DistrictBoard, view: dict[str, Any]) 
     warnings += precedence_warnings(action, summary.directives)
     if summary.shortened:
         warnings.append("its summary was shortened: a directive in force may not be listed")
+    # A summary counts the school's rooms, not each building's: for one building the
+    # district does not know how many rooms (nor whether the school has that building).
+    if action.scope is ScopeKind.BUILDING:
+        return SchoolPreview(
+            **shown, rooms=None, in_force=summary.directives, warnings=tuple(warnings),
+            rooms_unknown=f"rooms in building {action.target}: not known to the district "
+            f"({summary.rooms} in the whole school)",
+        )  # fmt: skip
     return SchoolPreview(
         **shown, rooms=summary.rooms, in_force=summary.directives, warnings=tuple(warnings)
     )
@@ -268,15 +282,21 @@ def _words(action: DistrictAction, schools: tuple[SchoolPreview, ...]) -> str:
     lines += [f"  {name}: {text}" for name, text in action.details.items() if text]
     for school in schools:
         rooms = (
-            "rooms unknown (no summary yet)" if school.rooms is None else f"{school.rooms} rooms"
+            f"rooms unknown ({school.rooms_unknown})"
+            if school.rooms is None
+            else f"{school.rooms} rooms"
         )
         now = "; ".join(f"{_describe(d)} in {d.total} room(s)" for d in school.in_force)
         age = f" (summary {school.summary_age_s:.0f} s old: STALE)" if school.stale else ""
         lines.append(f"  {school.site}: {rooms}{age}" + (f"; in force now: {now}" if now else ""))
         lines += [f"    ! {warning}" for warning in school.warnings]
     total = sum(s.rooms for s in schools if s.rooms is not None)
-    short = [s.site for s in schools if s.rooms is None]
-    missing = f" (not counted, no summary yet: {', '.join(short)})" if short else ""
+    short = [s for s in schools if s.rooms is None]
+    missing = (
+        f" (not counted: {'; '.join(f'{s.site}, {s.rooms_unknown}' for s in short)})"
+        if short
+        else ""
+    )
     lines.append(f"{total} rooms in all{missing}. Every other school is left alone.")
     return "\n".join(lines)
 

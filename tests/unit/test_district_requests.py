@@ -111,7 +111,7 @@ def test_the_preview_names_the_schools_it_cannot_count_or_reach(
     assert "lincoln: its summary is STALE" in shown.warnings[1]
     assert "  lincoln: 24 rooms (summary 60 s old: STALE)" in shown.words
     assert any(w.startswith("grant: UNREACHABLE (no live message") for w in shown.warnings)
-    assert "42 rooms in all (not counted, no summary yet: grant)." in shown.words
+    assert "42 rooms in all (not counted: grant, no summary yet)." in shown.words
     assert "  grant: rooms unknown (no summary yet)" in shown.words
     board.on_message(Topics("adams").district(DistrictChannel.BRIDGE), b"0")
     cut = preview(action(schools=("adams",)), board)
@@ -222,3 +222,15 @@ def test_each_summary_updates_its_own_schools_outcomes_only(
     lincoln = store.request("r-1")["schools"]["lincoln"]  # type: ignore[index]
     assert (lincoln["state"], lincoln["in_force"], lincoln["confirmed"]) == ("confirmed", False, 3)
     assert settled(lincoln)
+
+
+def test_a_one_building_request_does_not_claim_the_whole_schools_rooms(
+    board: DistrictBoard,
+) -> None:
+    arrive(board, summary(rooms=24))
+    shown = preview(action(scope=ScopeKind.BUILDING, target="north"), board)
+    (school,) = shown.per_school
+    assert school.rooms is None and shown.rooms == 0 and shown.unknown_rooms == ("lincoln",)
+    assert school.rooms_unknown.startswith("rooms in building north: not known to the district")
+    assert "lincoln: rooms unknown (rooms in building north: not known" in shown.words
+    assert "24 rooms" not in shown.words.replace("(24 in the whole school)", "")
