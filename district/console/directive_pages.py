@@ -225,8 +225,17 @@ class DirectivePages:
 
     async def record(self, request: Request, principal: DistrictPrincipal) -> Response:
         record = self._record(request.path_params["request_id"])
+        now = time.time()
+        # Each outcome with how old it is, and each school's link as it is now: an
+        # outcome from a school that went quiet is what it said then, not now.
+        ages = {
+            site: None if (at := o["updated_at"] or o["last_attempt_at"] or record["sent_at"])
+            is None else max(now - at, 0.0)
+            for site, o in record["schools"].items()
+        }  # fmt: skip
+        links = {v["site"]: v for v in self.board.view()}
         return self.pages.show(
-            request, principal, "request_record", r=record,
+            request, principal, "request_record", r=record, ages=ages, links=links,
             term=_WORDS[Action(record["action"])].term,
         )  # fmt: skip
 

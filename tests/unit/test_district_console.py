@@ -24,6 +24,7 @@ from district.console.sending import NoGroups, Sender
 from district.preview import preview
 from district.store import DistrictStore
 from protocol.codec import encode
+from protocol.district import RequestOutcome
 from protocol.district_accounts import DistrictRole
 from protocol.messages import HubState
 from protocol.srp import Action
@@ -35,6 +36,7 @@ from roomcast.district_cli import DistrictDirGroups, check_users, service_config
 from tests.district.console_kit import (
     PASSWORD,
     T_SCHOOL,
+    directive,
     district_users,
     hear,
     schools_in_several_states,
@@ -399,3 +401,27 @@ async def test_the_same_confirmation_sent_twice_is_one_request(
     assert len((await kim.get("/api/requests")).json()["requests"]) == 1
     sends = [e for e in parts.store.audit_search() if e["action"] == "district directive sent"]
     assert len(sends) == 1
+
+
+async def test_the_record_shows_each_outcomes_age_the_link_now_and_rooms_not_listed(
+    open_console: Open, console: tuple[httpx.ASGITransport, ConsoleParts, DistrictBoard]
+) -> None:
+    _, _, board = console
+    kim, csrf = await open_console(OFFICER)
+    page = (await kim.get(CONFIRM)).text
+    assert "Summary age" in page and " old</td>" in page  # each school's summary age
+    sent = await kim.post("/api/requests", json=confirm_body(page), headers={"X-CSRF-Token": csrf})
+    request_id = sent.json()["request_id"]
+    secure = directive(
+        8, Action.SECURE, confirmed=1, total=6, request=request_id, pending_rooms=("101", "102")
+    )
+    outcome = RequestOutcome(request_id=request_id, at=T_SCHOOL, issued=True, seq=8)
+    hear(board, summary("lincoln", seq=20, in_force=6, confirmed=1, directives=(secure,),
+                        requests=(outcome,), shortened=True))  # fmt: skip
+    dead = HubState(online=False, epoch=1, heartbeat_s=5.0, time=T_SCHOOL)
+    board.on_message(Topics("lincoln").hub_state, encode(dead))
+    record = (await kim.get(f"/requests/{request_id}")).text
+    assert 'class="state-issued"' in record and "(as of 0 s ago)" in record
+    assert "101, 102" in record and "(5 not confirmed, 2 listed)" in record
+    assert "UNREACHABLE: hub down" in record  # lincoln's link now
+    assert "<td>reachable</td>" in record  # grant's
