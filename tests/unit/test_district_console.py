@@ -341,13 +341,17 @@ def confirm_body(page: str) -> dict[str, object]:
     return dict(json.loads(raw.replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&")))
 
 
+async def confirmation(open_console: Open) -> tuple[Client, dict[str, str], dict[str, object]]:
+    """Kim (a safety officer), her CSRF header, and what CONFIRM's Send button posts."""
+    kim, csrf = await open_console(OFFICER)
+    return kim, {"X-CSRF-Token": csrf}, confirm_body((await kim.get(CONFIRM)).text)
+
+
 async def test_a_stale_confirmation_is_refused_and_the_new_page_says_what_changed(
     open_console: Open, console: tuple[httpx.ASGITransport, ConsoleParts, DistrictBoard]
 ) -> None:
     _, _, board = console
-    kim, csrf = await open_console(OFFICER)
-    headers = {"X-CSRF-Token": csrf}
-    body = confirm_body((await kim.get(CONFIRM)).text)
+    kim, headers, body = await confirmation(open_console)
     forged = body | {"shown": dict(body["shown"]) | {"made_at": time.time() + 3600}}  # type: ignore[arg-type]
     refused = await kim.post("/api/requests", json=forged, headers=headers)
     assert refused.status_code == 409 and "not made by this district service" in refused.text
@@ -386,9 +390,7 @@ async def test_the_same_confirmation_sent_twice_is_one_request(
     open_console: Open, console: tuple[httpx.ASGITransport, ConsoleParts, DistrictBoard]
 ) -> None:
     _, parts, board = console
-    kim, csrf = await open_console(OFFICER)
-    headers = {"X-CSRF-Token": csrf}
-    body = confirm_body((await kim.get(CONFIRM)).text)
+    kim, headers, body = await confirmation(open_console)
     first = await kim.post("/api/requests", json=body, headers=headers)
     assert first.status_code == 200, first.text
     # The answer was lost and the user presses again (the school meanwhile issued it).
