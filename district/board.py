@@ -3,7 +3,12 @@
 What arrives is untrusted input like a device's message at a hub: bounded, decoded
 strictly, and believed only for the school whose namespace it came on (the district
 broker lets each bridge publish only in its own). Reachability is judged on the district's
-clock by when something last *arrived*, never by a school's timestamps.
+clock by when something last *arrived*, never by a school's timestamps, and only news
+counts as contact: a live message, or a summary newer (epoch, seq) than the one already
+known. A retained copy the broker replays because we (re)subscribed says what the school
+said last, not that it is there now: a board just started (the command line's, or the
+service after a restart) must not call a dead school reachable from its retained summary.
+A school whose hub says it is offline (its will) is unreachable, whatever its bridge says.
 """
 
 from __future__ import annotations
@@ -61,24 +66,35 @@ class DistrictBoard:
                 self.schools[site] = _restored(site, row)
 
     def on_message(self, topic: str, payload: bytes) -> None:
-        """One message from the district broker (``protocol.topics.DISTRICT_VIEW``)."""
+        """One live message from the district broker (``protocol.topics.DISTRICT_VIEW``)."""
+        self._receive(topic, payload, live=True)
+
+    def on_retained(self, topic: str, payload: bytes) -> None:
+        """One retained copy replayed on subscribe (transport.link's ``retained`` route):
+        believed like a live one, but contact only if it is a newer summary."""
+        self._receive(topic, payload, live=False)
+
+    def _receive(self, topic: str, payload: bytes, *, live: bool) -> None:
         parsed = parse_school(topic)
         school = None if parsed is None else self.schools.get(parsed[0])
         if school is None:
             self._reject("unknown school", topic)
             return
         topics, now = Topics(school.site), self._now()
+        contact = now if live else school.last_contact
+        """The last contact as it stands after this message (store.save keeps it)."""
         try:
             if topic == topics.hub_state:
                 state = decode(payload, HubState)
                 school.hub_online = state.online
-                self._store.save(school.site, at=now, hub_online=int(state.online), hub_at=now)
+                self._store.save(school.site, at=contact, hub_online=int(state.online), hub_at=now)
             elif topic == topics.district(DistrictChannel.SUMMARY):
-                self._summary(school, decode(payload, DistrictSummary), payload, now)
+                summary = decode(payload, DistrictSummary)
+                contact = self._summary(school, summary, payload, now, live=live)
             elif topic == topics.district(DistrictChannel.BRIDGE) and payload in (b"0", b"1"):
                 school.bridge_up = payload == b"1"
                 self._store.save(
-                    school.site, at=now, bridge_up=int(school.bridge_up), bridge_at=now
+                    school.site, at=contact, bridge_up=int(school.bridge_up), bridge_at=now
                 )
             else:
                 self._reject("unexpected topic or payload", topic)
@@ -86,26 +102,34 @@ class DistrictBoard:
         except DecodeError as error:
             self._reject("malformed", f"{topic}: {error.reason}")
             return
-        school.last_contact = now
+        school.last_contact = contact
         for watcher in list(self.watchers):
             watcher()
 
     def _summary(
-        self, school: School, summary: DistrictSummary, payload: bytes, now: float
-    ) -> None:
+        self, school: School, summary: DistrictSummary, payload: bytes, now: float, *, live: bool
+    ) -> float | None:
+        """Believe ``summary`` unless it is older than the one known; the school's last
+        contact after it: now if it came live or is newer than a summary known (a
+        retained copy with nothing to compare it with tells nothing of when it was sent)."""
         if summary.site != school.site:
             raise DecodeError(f"a summary of {summary.site} on {school.site}'s topic")
         old = school.summary
-        if old is not None and (summary.epoch, summary.seq) < (old.epoch, old.seq):
-            return  # a retained copy re-delivered after a newer one: still a contact
+        if old is not None and (summary.epoch, summary.seq) <= (old.epoch, old.seq):
+            if live:  # a late or repeated copy, but the link carried it just now
+                self._store.save(school.site, at=now)
+                return now
+            return school.last_contact  # a retained copy replayed: no news
         lines = changes(old, summary)
         if lines:
             self._store.add_history(
                 school.site, lines, at=now, school_time=summary.time, seq=summary.seq
             )
+        contact = now if live or old is not None else school.last_contact
         school.summary, school.summary_at = summary, now
-        self._store.save(school.site, at=now, summary=payload, summary_at=now)
+        self._store.save(school.site, at=contact, summary=payload, summary_at=now)
         note_summary(self._record, summary, at=now)  # the outcomes of requests sent
+        return contact
 
     def _reject(self, reason: str, detail: str) -> None:
         self.rejected[reason] += 1
@@ -123,20 +147,32 @@ class DistrictBoard:
         now, summary = self._now(), school.summary
         heartbeat = summary.heartbeat_s if summary is not None else DEFAULT_HEARTBEAT_S
         age = None if school.last_contact is None else max(now - school.last_contact, 0.0)
-        reachable = (
-            age is not None and age <= MISSED_BEATS * heartbeat and school.bridge_up is not False
-        )
+        summary_age = None if school.summary_at is None else max(now - school.summary_at, 0.0)
+        why = _unreachable_because(school, age, MISSED_BEATS * heartbeat)
         return {
             "site": school.site,
-            "reachable": reachable,
+            "reachable": why is None,
+            "unreachable_because": why,
             "hub": _state(school.hub_online),
             "bridge": _state(school.bridge_up),
             "last_contact_age_s": None if age is None else round(age, 1),
-            "summary_age_s": None
-            if school.summary_at is None
-            else round(now - school.summary_at, 1),
+            "summary_age_s": None if summary_age is None else round(summary_age, 1),
+            "summary_stale": summary_age is not None and summary_age > MISSED_BEATS * heartbeat,
             "summary": None if summary is None else _summary_view(summary),
         }
+
+
+def _unreachable_because(school: School, age: float | None, limit_s: float) -> str | None:
+    """Why the district cannot count on reaching the school now; None: it can."""
+    if school.hub_online is False:
+        return "hub down"
+    if school.bridge_up is False:
+        return "bridge down"
+    if age is None:
+        return "no live message from it yet"
+    if age > limit_s:
+        return f"nothing new from it for over {limit_s:.0f} s"
+    return None
 
 
 def _state(flag: bool | None) -> str:

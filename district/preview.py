@@ -6,14 +6,13 @@ yet), what is in force at each now, and where SRP precedence means the request w
 change some rooms: a district Hold never ends a school's Lockdown (the rooms in it stay
 in it, and a Lockdown of the same scope makes the school refuse), and a district All
 clear cannot end a school's own directive. The ``words`` are what the user confirms,
-drill or real first. What is sent is exactly what was previewed (district.requests).
+drill or real first. What is sent is exactly what was previewed (district.requests; the
+console seals what its page showed: district.console.confirmation).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,9 +37,18 @@ class PreviewError(ValueError):
 class SchoolPreview:
     site: str
     rooms: int | None
-    """From the latest summary; None when none came yet."""
+    """From the latest summary; None when none came yet, or the request is for one
+    building (a summary counts the school's rooms, not each building's)."""
+    rooms_unknown: str = ""
+    """Why ``rooms`` is None, in plain words."""
     reachable: bool
+    link: str
+    """"reachable", or why not ("hub down", "bridge down", ...: district.board)."""
     last_contact_age_s: float | None
+    summary_age_s: float | None
+    """How old the summary shown is, on the district's clock; None without one."""
+    stale: bool = False
+    """The summary is older than two of the school's heartbeats."""
     in_force: tuple[SummaryDirective, ...]
     warnings: tuple[str, ...]
 
@@ -71,12 +79,21 @@ class Preview:
     def warnings(self) -> tuple[str, ...]:
         return tuple(f"{s.site}: {w}" for s in self.per_school for w in s.warnings)
 
-    @property
-    def token(self) -> str:
-        """A digest of what would be sent (the action's fields and the schools): a page
-        that previews in one request and sends in another checks nothing changed."""
-        what = _action_json(self.action) | {"schools": list(self.schools)}
-        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:32]
+    def shown(self) -> dict[str, Any]:
+        """What a confirmation shows that must not change before the send: the action,
+        the schools, and each school's link, rooms, what is in force and the warnings. No
+        ages (a second passing changes nothing); district.console.confirmation seals it."""
+        return {
+            "action": _action_json(self.action),
+            "schools": [
+                {
+                    "site": s.site, "link": s.link, "rooms": s.rooms,
+                    "in_force": [f"{_describe(d)} in {d.total} room(s)" for d in s.in_force],
+                    "warnings": list(s.warnings),
+                }
+                for s in self.per_school
+            ],
+        }  # fmt: skip
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -88,7 +105,6 @@ class Preview:
             "per_school": [_school_json(s) for s in self.per_school],
             "warnings": list(self.warnings),
             "words": self.words,
-            "token": self.token,
         }
 
 
@@ -146,32 +162,46 @@ def _check_issuable(action: DistrictAction, site: str) -> None:
 
 
 def _school(action: DistrictAction, board: DistrictBoard, view: dict[str, Any]) -> SchoolPreview:
+    # The warnings hold no ages (those are fields): the confirmation's token covers them,
+    # and a page must not go stale because a second passed (district.console.confirmation).
     summary = board.schools[view["site"]].summary
     warnings: list[str] = []
     if not view["reachable"]:
-        age = view["last_contact_age_s"]
-        heard = "nothing heard from it" if age is None else f"last heard {age:.0f} s ago"
-        if view["bridge"] == "down":
-            heard = f"its bridge is down, {heard}"
         warnings.append(
-            f"UNREACHABLE ({heard}): the request may not arrive, or arrive late and be "
-            "refused as stale; its rooms may not be counted right"
+            f"UNREACHABLE ({view['unreachable_because']}): the request may not arrive, or "
+            "arrive late and be refused as stale; its rooms may not be counted right"
         )
+    link = "reachable" if view["reachable"] else view["unreachable_because"]
+    shown = {
+        "site": view["site"], "reachable": view["reachable"], "link": link,
+        "last_contact_age_s": view["last_contact_age_s"],
+        "summary_age_s": view["summary_age_s"], "stale": view["summary_stale"],
+    }  # fmt: skip
     if summary is None:
         warnings.append("no summary yet: its rooms and what is in force are unknown")
         return SchoolPreview(
-            site=view["site"], rooms=None, reachable=view["reachable"],
-            last_contact_age_s=view["last_contact_age_s"], in_force=(),
+            **shown, rooms=None, rooms_unknown="no summary yet", in_force=(),
             warnings=tuple(warnings),
         )  # fmt: skip
+    if view["summary_stale"]:  # the age is in the words and on the page
+        warnings.append(
+            "its summary is STALE (older than two of its heartbeats): what is in force "
+            "there now may differ from what is shown"
+        )
     warnings += precedence_warnings(action, summary.directives)
     if summary.shortened:
         warnings.append("its summary was shortened: a directive in force may not be listed")
+    # A summary counts the school's rooms, not each building's: for one building the
+    # district does not know how many rooms (nor whether the school has that building).
+    if action.scope is ScopeKind.BUILDING:
+        return SchoolPreview(
+            **shown, rooms=None, in_force=summary.directives, warnings=tuple(warnings),
+            rooms_unknown=f"rooms in building {action.target}: not known to the district "
+            f"({summary.rooms} in the whole school)",
+        )  # fmt: skip
     return SchoolPreview(
-        site=view["site"], rooms=summary.rooms, reachable=view["reachable"],
-        last_contact_age_s=view["last_contact_age_s"], in_force=summary.directives,
-        warnings=tuple(warnings),
-    )  # fmt: skip
+        **shown, rooms=summary.rooms, in_force=summary.directives, warnings=tuple(warnings)
+    )
 
 
 def precedence_warnings(action: DistrictAction, in_force: Sequence[SummaryDirective]) -> list[str]:
@@ -252,14 +282,21 @@ def _words(action: DistrictAction, schools: tuple[SchoolPreview, ...]) -> str:
     lines += [f"  {name}: {text}" for name, text in action.details.items() if text]
     for school in schools:
         rooms = (
-            "rooms unknown (no summary yet)" if school.rooms is None else f"{school.rooms} rooms"
+            f"rooms unknown ({school.rooms_unknown})"
+            if school.rooms is None
+            else f"{school.rooms} rooms"
         )
         now = "; ".join(f"{_describe(d)} in {d.total} room(s)" for d in school.in_force)
-        lines.append(f"  {school.site}: {rooms}" + (f"; in force now: {now}" if now else ""))
+        age = f" (summary {school.summary_age_s:.0f} s old: STALE)" if school.stale else ""
+        lines.append(f"  {school.site}: {rooms}{age}" + (f"; in force now: {now}" if now else ""))
         lines += [f"    ! {warning}" for warning in school.warnings]
     total = sum(s.rooms for s in schools if s.rooms is not None)
-    short = [s.site for s in schools if s.rooms is None]
-    missing = f" (not counted, no summary yet: {', '.join(short)})" if short else ""
+    short = [s for s in schools if s.rooms is None]
+    missing = (
+        f" (not counted: {'; '.join(f'{s.site}, {s.rooms_unknown}' for s in short)})"
+        if short
+        else ""
+    )
     lines.append(f"{total} rooms in all{missing}. Every other school is left alone.")
     return "\n".join(lines)
 

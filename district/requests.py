@@ -42,12 +42,14 @@ def send(
     store: DistrictStore,
     district: str,
     clock: Callable[[], float] = time.time,
+    request_id: str | None = None,
 ) -> str:
     """Sign and publish one request per school of the preview the user confirmed, record
     it (first, fsynced: a request that reached a school is always in the record; then
-    the schools it could not be handed over for), and return the request id."""
+    the schools it could not be handed over for), and return the request id (``request_id``
+    if given: the console derives it from the confirmation, district.console.confirmation)."""
     action, now = confirmed.action, clock()
-    request_id = new_request_id(now)
+    request_id = request_id or new_request_id(now)
     requests = action.signed(
         key, district=district, sites=confirmed.schools, now=now, request_id=request_id
     )

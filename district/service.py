@@ -74,7 +74,7 @@ class DistrictService:
             will=None,
         )
         for topic_filter in DISTRICT_VIEW:
-            self.link.route(topic_filter, self.board.on_message)
+            self.link.route(topic_filter, self.board.on_message, retained=self.board.on_retained)
         self.http_port = config.http_port
         self.ready = asyncio.Event()
         key = None if config.signing_key is None else _signing_key(config.signing_key)

@@ -70,8 +70,9 @@ class DistrictStore:
     def close(self) -> None:
         self._db.close()
 
-    def save(self, site: str, *, at: float, **values: Any) -> None:
-        """Set some of a school's columns (see :data:`COLUMNS`) and its last contact."""
+    def save(self, site: str, *, at: float | None, **values: Any) -> None:
+        """Set some of a school's columns (see :data:`COLUMNS`) and its last contact
+        (``at``; None: none yet, as when only retained copies were heard)."""
         unknown = set(values) - set(COLUMNS)
         if unknown:
             raise ValueError(f"no such columns: {sorted(unknown)}")

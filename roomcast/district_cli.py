@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 STORE_NAME = "district.db"
 """The district service's store, which holds the record of requests (district.store)."""
 CONNECT_S = 30.0
-SUMMARIES_S = 5.0
-"""How long a request waits for the named schools' retained summaries before asking."""
+SUMMARIES_S = 12.0
+"""How long a request waits for the named schools to be heard live before asking: a
+retained summary replayed on subscribe is no sign of life (district.board), the next
+heartbeat (10 s by default) is."""
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -295,7 +297,7 @@ async def run_request(
         board = DistrictBoard(store=seen, schools=config.schools, clock=clock, record=store)
         link = Link(config.brokers, client_id=f"roomcast-district-{config.district}-cli", will=None)
         for topic_filter in DISTRICT_VIEW:
-            link.route(topic_filter, board.on_message)
+            link.route(topic_filter, board.on_message, retained=board.on_retained)
         task = asyncio.create_task(link.run())
         try:
             async with asyncio.timeout(CONNECT_S):
@@ -326,13 +328,15 @@ def signing_key(district_dir: Path) -> Ed25519PrivateKey:
 
 
 async def _summaries_of(board: Any, sites: tuple[str, ...]) -> None:
-    """Until each named school's retained summary came (bounded: the preview says which
-    schools have none or are unreachable)."""
+    """Until each named school's summary came and it was heard live (bounded: the
+    preview says which schools have none or are unreachable)."""
     changed = asyncio.Event()
     board.watchers.add(changed.set)
     try:
         async with asyncio.timeout(SUMMARIES_S):
-            while not all(board.schools[s].summary for s in sites):
+            while not all(
+                v["reachable"] and v["summary"] for v in board.view() if v["site"] in sites
+            ):
                 changed.clear()
                 await changed.wait()
     except TimeoutError:

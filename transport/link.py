@@ -12,8 +12,10 @@ would say, but at once instead of after the keepalive.
 Receiving: an exact topic is one dict lookup; only then are the wildcard filters scanned
 (aiomqtt's own matching), and what a topic matched is cached, so a hub hearing the same
 devices again pays a lookup, not a scan. One route per message: the exact one, else the
-first wildcard registered that matches. Each handler is isolated: one that raises is
-logged and counted, and the next message is handled as usual.
+first wildcard registered that matches. A route may name a second handler for messages
+the broker flags as retained (copies replayed because we subscribed, not news): the
+district tells those from live ones to judge a school's link. Each handler is isolated:
+one that raises is logged and counted, and the next message is handled as usual.
 
 Publishing: :meth:`Link.publish` returns at once, because handlers and timers must not
 wait for a PUBACK. It returns False (and counts it in ``unsent``) while no client is
@@ -65,6 +67,8 @@ class Route:
 
     topic_filter: str
     handler: Handler
+    retained: Handler | None = None
+    """For messages with the retain flag (replayed on subscribe); None: ``handler``."""
     handled: int = 0
     failed: int = 0
     """Messages whose handler raised (each also counted in ``handled``)."""
@@ -121,15 +125,18 @@ class Link:
 
     # -- routes ----------------------------------------------------------------------------
 
-    def route(self, topic_filter: str, handler: Handler) -> Route:
+    def route(
+        self, topic_filter: str, handler: Handler, *, retained: Handler | None = None
+    ) -> Route:
         """Send the messages of ``topic_filter`` (a topic, or a filter with ``+``/``#``)
-        to ``handler``. Routes are fixed before :meth:`run`: they are what it subscribes."""
+        to ``handler``, and those flagged retained to ``retained`` if given. Routes are
+        fixed before :meth:`run`: they are what it subscribes."""
         if self._running:
             raise RuntimeError("routes are fixed once the link runs; add them before run()")
         wildcard = aiomqtt.Wildcard(topic_filter)  # raises on a malformed filter
         if any(route.topic_filter == topic_filter for route in self.routes):
             raise ValueError(f"{topic_filter!r} already has a route")
-        route = Route(topic_filter, handler)
+        route = Route(topic_filter, handler, retained)
         if "+" in topic_filter or "#" in topic_filter:
             self._wildcards.append((wildcard, route))
             self._wildcard_route.cache_clear()
@@ -141,7 +148,7 @@ class Link:
     def routes(self) -> tuple[Route, ...]:
         return (*self._exact.values(), *(route for _, route in self._wildcards))
 
-    def deliver(self, topic: str, payload: bytes) -> None:
+    def deliver(self, topic: str, payload: bytes, *, retained: bool = False) -> None:
         """Hand one message to its route's handler: what :meth:`run` does with each."""
         route = self._exact.get(topic) or self._wildcard_route(topic)
         if route is None:
@@ -149,8 +156,9 @@ class Link:
             self._on_unhandled("unexpected topic", topic)
             return
         route.handled += 1
+        handler = route.retained if retained and route.retained is not None else route.handler
         try:
-            route.handler(topic, payload)
+            handler(topic, payload)
         except Exception:  # one bad message must not stop the service
             route.failed += 1
             log.exception("%s: handler failed for %s", self._client_id, topic)
@@ -288,7 +296,7 @@ class Link:
 
     async def _read(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            self.deliver(message.topic.value, payload_bytes(message))
+            self.deliver(message.topic.value, payload_bytes(message), retained=message.retain)
 
 
 async def _say_goodbye(client: aiomqtt.Client, goodbye: aiomqtt.Will) -> None:

@@ -2,7 +2,8 @@
 static files, and the school console's security headers on every response.
 
 Every route names the permission it needs here, in one table, checked on the server for
-every request (``tests/unit/test_district_console_routes.py`` tries each with each role).
+every request (``tests/unit/test_district_console.py``,
+``test_every_page_and_route_checks_the_role_on_the_server``, tries each with each role).
 """
 
 from __future__ import annotations

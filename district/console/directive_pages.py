@@ -13,12 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from district.action import DistrictAction
 from district.board import DistrictBoard
+from district.console.confirmation import Confirmations, Sealed
 from district.console.render import Pages
 from district.console.sending import Groups, Sender
 from district.console_store import ConsoleStore
@@ -73,14 +75,24 @@ def _applies(action: Action, detail: str) -> bool:
     )
 
 
-def request_body(action: DistrictAction, p: Preview) -> dict[str, Any]:
-    """What the confirm button posts back: the same fields, and the preview's token."""
+def form_fields(action: DistrictAction) -> dict[str, Any]:
+    """The form's fields for ``action`` (what :func:`parse_action` reads back)."""
     return {
         "action": action.action.value, "mode": "drill" if action.drill else "real",
         "school": list(action.schools), "group": action.group or "",
         "scope": action.scope.value.replace("site", "school"),
-        "building": action.target, **action.details, "token": p.token,
+        "building": action.target, **action.details,
     }  # fmt: skip
+
+
+def request_body(action: DistrictAction, sealed: Sealed) -> dict[str, Any]:
+    """What the confirm button posts back: the fields, and what the page showed, sealed."""
+    return form_fields(action) | {"shown": sealed.shown, "token": sealed.token}
+
+
+def confirm_url(action: DistrictAction, notice: str = "") -> str:
+    query = urlencode(form_fields(action) | ({"changed": notice} if notice else {}), doseq=True)
+    return f"/requests/confirm?{query}"
 
 
 class DirectivePages:
@@ -93,9 +105,11 @@ class DirectivePages:
         record: DistrictStore,
         groups: Groups,
         sender: Sender | None,
+        confirmations: Confirmations | None = None,
     ) -> None:
         self.pages, self.board, self.audit, self.record_store = pages, board, audit, record
         self.groups, self.sender = groups, sender
+        self.confirmations = confirmations or Confirmations()
 
     def _preview(self, action: DistrictAction) -> Preview:
         """The preview from the board as it stands and the groups as the file has them."""
@@ -127,9 +141,11 @@ class DirectivePages:
             p = self._preview(action)
         except PreviewError as error:
             return self._form(request, principal, error=str(error), status=400)
+        changed = self.confirmations.noticed(principal.user, q.get("changed", ""))
         return self.pages.show(
             request, principal, "request_confirm", p=p, term=_WORDS[action.action].term,
-            body=request_body(action, p), query=str(q), terms=_TERMS,
+            body=request_body(action, self.confirmations.seal(p)), terms=_TERMS,
+            query=urlencode(form_fields(action), doseq=True), changed=changed,
         )  # fmt: skip
 
     async def send(self, request: Request) -> Response:
@@ -147,17 +163,33 @@ class DirectivePages:
             return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
         try:
-            p = self._preview(parse_action(get, get_list, principal.user))
+            action = parse_action(get, get_list, principal.user)
+            p = self._preview(action)
         except PreviewError as error:
             raise Invalid(str(error)) from None
-        if body.get("token") != p.token:
-            raise Conflict(
-                "what would be sent changed since the confirmation page was shown (a group "
-                "edited meanwhile?): open the confirmation again and read it before sending"
+        shown, token = body.get("shown"), body.get("token")
+        if not self.confirmations.genuine(shown, token):
+            return self._changed(
+                principal, action, ["the page was not made by this district service as it "
+                                    "runs now (it restarted?)"],
+            )  # fmt: skip
+        assert isinstance(shown, dict) and isinstance(token, str)  # genuine() checked
+        if shown["action"] != p.shown()["action"]:
+            return self._changed(
+                principal, action, ["the request itself is not the one the page showed"]
             )
+        request_id = self.confirmations.request_id(shown, token)
+        first = self.record_store.request(request_id)
+        if first is not None:  # the same confirmation again (a retry): one request only
+            return JSONResponse(
+                {"request_id": request_id, "schools": list(first["schools"]),
+                 "already_sent": True, "record": first}
+            )  # fmt: skip
+        if changed := self.confirmations.changes(shown, p):
+            return self._changed(principal, action, changed)
         if self.sender is None:
             raise Conflict("this district service has no signing key: it cannot send requests")
-        request_id = self.sender.send(p)
+        request_id = self.sender.send(p, request_id=request_id)
         a = p.action
         self.audit.audit(
             at=time.time(), user=principal.user, action="district directive sent",
@@ -168,6 +200,23 @@ class DirectivePages:
         )  # fmt: skip
         return JSONResponse({"request_id": request_id, "schools": list(p.schools)})
 
+    def _changed(
+        self, principal: DistrictPrincipal, action: DistrictAction, lines: list[str]
+    ) -> Response:
+        """Refused: the page read is not what would be sent now. The new confirmation
+        page (``confirm``) shows the new preview and these lines."""
+        notice = self.confirmations.notice(principal.user, lines)
+        return JSONResponse(
+            {
+                "error": "not sent: what the confirmation page showed changed since: "
+                + "; ".join(lines)
+                + ". Read the new confirmation before sending.",
+                "changed": lines,
+                "confirm": confirm_url(action, notice),
+            },
+            status_code=409,
+        )
+
     def _record(self, request_id: str) -> dict[str, Any]:
         found = self.record_store.request(request_id)
         if found is None:
@@ -176,8 +225,17 @@ class DirectivePages:
 
     async def record(self, request: Request, principal: DistrictPrincipal) -> Response:
         record = self._record(request.path_params["request_id"])
+        now = time.time()
+        # Each outcome with how old it is, and each school's link as it is now: an
+        # outcome from a school that went quiet is what it said then, not now.
+        ages = {
+            site: None if (at := o["updated_at"] or o["last_attempt_at"] or record["sent_at"])
+            is None else max(now - at, 0.0)
+            for site, o in record["schools"].items()
+        }  # fmt: skip
+        links = {v["site"]: v for v in self.board.view()}
         return self.pages.show(
-            request, principal, "request_record", r=record,
+            request, principal, "request_record", r=record, ages=ages, links=links,
             term=_WORDS[Action(record["action"])].term,
         )  # fmt: skip
 

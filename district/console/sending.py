@@ -2,9 +2,12 @@
 named groups (read fresh for every preview: IT may change them with the command line
 while the service runs) and the service's link and key to send with (district.requests).
 
-The console previews in one HTTP request and sends in the next: the page posts back the
-preview's ``token`` (district.preview), the send recomputes the preview and is refused if
-the token differs, so what is sent is exactly what the user read.
+The console previews in one HTTP request and sends in the next: the page posts back what
+it showed, sealed with an HMAC and the time it was made (district.console.confirmation);
+the send checks the seal, recomputes the preview, and is refused if the page is over two
+minutes old or anything it showed changed (the schools, a school's link, rooms, what is
+in force, the warnings), so what is sent is what the user read. The request id comes
+from the seal: the same confirmation sent twice is one request.
 """
 
 from __future__ import annotations
@@ -65,9 +68,9 @@ class Sender:
     district: str
     clock: Callable[[], float] = time.time
 
-    def send(self, confirmed: Preview) -> str:
+    def send(self, confirmed: Preview, *, request_id: str | None = None) -> str:
         """Sign, record and publish one request per school of the preview; its id."""
         return send(
             confirmed, link=self.link, key=self.key, store=self.store,
-            district=self.district, clock=self.clock,
+            district=self.district, clock=self.clock, request_id=request_id,
         )  # fmt: skip

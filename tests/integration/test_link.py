@@ -148,6 +148,28 @@ async def test_exact_topics_and_wildcard_filters_reach_their_handlers(
     assert exact.messages.empty() and wildcard.messages.empty()
 
 
+async def test_a_route_can_tell_retained_copies_replayed_on_subscribe_from_live_messages(
+    site: ThrowawaySite, mosquitto: MosquittoProcess
+) -> None:
+    topics, first, live, replayed = Topics(site.site), Recorder(), Recorder(), Recorder()
+    publisher = hub_link(site, first)
+    publisher.route(topics.hub_state, first)
+    async with running(publisher):
+        assert await publisher.publish_confirmed(topics.hub_state, b"old", retain=True)
+        assert await first.next() == (topics.hub_state, b"old")  # live to its own subscriber
+        listener = Link(
+            BrokerEndpoint(host="127.0.0.1", port=site.broker.port, tls=identity(site, "hub")),
+            client_id="test-link-listener",
+            will=None,
+        )
+        route = listener.route(topics.hub_state, live, retained=replayed)
+        async with running(listener):
+            assert await replayed.next() == (topics.hub_state, b"old")  # replayed on subscribe
+            assert await publisher.publish_confirmed(topics.hub_state, b"new", retain=True)
+            assert await live.next() == (topics.hub_state, b"new")  # news, though retained
+    assert live.messages.empty() and replayed.messages.empty() and route.handled == 2
+
+
 async def test_a_handler_that_raises_is_counted_and_the_next_message_is_handled(
     site: ThrowawaySite, mosquitto: MosquittoProcess
 ) -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from district.action import DistrictAction
 from district.board import DistrictBoard
+from district.preview import preview
 from district.store import DistrictStore
 from protocol.codec import encode
 from protocol.district import DistrictSummary, SummaryDirective
@@ -108,3 +110,56 @@ def test_the_timeline_tells_what_changed_from_one_summary_to_the_next(
         "open panic alerts: 0 -> 1 (rooms: 101)",
     ]
     assert board.history("nowhere") is None
+
+
+def test_retained_copies_replayed_on_subscribe_are_no_sign_of_life(
+    board: DistrictBoard, store: DistrictStore, clock: FakeClock
+) -> None:
+    topic = LINCOLN.district(DistrictChannel.SUMMARY)
+    alive = encode(HubState(online=True, epoch=2, heartbeat_s=5.0, time=T0))
+    # A fresh board (the command line's) hears only what the broker kept.
+    board.on_retained(LINCOLN.hub_state, alive)
+    board.on_retained(LINCOLN.district(DistrictChannel.BRIDGE), b"1")
+    board.on_retained(topic, encode(summary(seq=5)))
+    view = lincoln(board)
+    assert view["summary"] is not None and (view["hub"], view["bridge"]) == ("up", "up")
+    assert (view["reachable"], view["unreachable_because"]) == (
+        False,
+        "no live message from it yet",
+    )
+    board.on_message(topic, encode(summary(seq=6)))  # its next heartbeat, live
+    assert lincoln(board)["reachable"] is True
+    # The service restarted: the same retained copy again is no news, a newer one is.
+    clock.advance(30)
+    again = DistrictBoard(store=store, schools=["lincoln"], clock=clock)
+    again.on_retained(topic, encode(summary(seq=6)))
+    again.on_retained(LINCOLN.hub_state, alive)
+    assert lincoln(again)["reachable"] is False and lincoln(again)["last_contact_age_s"] == 30
+    again.on_retained(topic, encode(summary(seq=7)))  # published while it was away
+    assert lincoln(again)["reachable"] is True
+
+
+def test_a_school_whose_hub_is_down_is_unreachable_and_an_old_summary_is_stale(
+    board: DistrictBoard, clock: FakeClock
+) -> None:
+    topic = LINCOLN.district(DistrictChannel.SUMMARY)
+    board.on_message(topic, encode(summary()))
+    board.on_message(LINCOLN.district(DistrictChannel.BRIDGE), b"1")
+    assert lincoln(board)["summary_stale"] is False
+    dead = HubState(online=False, epoch=2, heartbeat_s=5.0, time=T0)  # the hub's will
+    board.on_message(LINCOLN.hub_state, encode(dead))
+    view = lincoln(board)
+    assert (view["reachable"], view["unreachable_because"], view["hub"]) == (
+        False,
+        "hub down",
+        "down",
+    )
+    clock.advance(20.5)  # the bridge still says 1, but no summary for two heartbeats
+    view = lincoln(board)
+    assert view["summary_stale"] is True and view["summary_age_s"] == 20.5
+    (shown,) = preview(
+        DistrictAction(action=Action.HOLD, drill=True, schools=("lincoln",), issued_by="kim"),
+        board,
+    ).per_school
+    assert shown.warnings[0].startswith("UNREACHABLE (hub down)")
+    assert shown.warnings[1].startswith("its summary is STALE")

@@ -16,21 +16,33 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from district.action import DistrictAction
 from district.board import DistrictBoard
 from district.console.app import ConsoleParts, create_console_app
+from district.console.confirmation import Confirmations
 from district.console.sending import NoGroups, Sender
+from district.preview import preview
 from district.store import DistrictStore
+from protocol.codec import encode
+from protocol.district import RequestOutcome
 from protocol.district_accounts import DistrictRole
+from protocol.messages import HubState
+from protocol.srp import Action
+from protocol.topics import Topics
 from provisioning.district import add_school, init_district, open_district
 from provisioning.district_config import NatsNode
 from provisioning.district_users import set_password, users_file
 from roomcast.district_cli import DistrictDirGroups, check_users, service_config
 from tests.district.console_kit import (
     PASSWORD,
+    T_SCHOOL,
     TotpClock,
+    directive,
     district_users,
     enrol_senders,
+    hear,
     schools_in_several_states,
+    summary,
     totp_secret,
 )
 from transport.endpoint import BrokerEndpoint
@@ -341,3 +353,96 @@ def test_serve_refuses_a_bad_proxy_and_a_district_nobody_can_log_in_to(
     users_file(district_dir).unlink()
     with pytest.raises(SystemExit, match=re.escape("users.json: no such file")):
         check_users(district_dir)
+
+
+def confirm_body(page: str) -> dict[str, object]:
+    raw = page.split('data-request="')[1].split('"')[0]
+    return dict(json.loads(raw.replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&")))
+
+
+async def confirmation(open_console: Open) -> tuple[Client, dict[str, str], dict[str, object]]:
+    """Kim (a safety officer), her CSRF header, and what CONFIRM's Send button posts."""
+    kim, csrf = await open_console(OFFICER)
+    return kim, {"X-CSRF-Token": csrf}, confirm_body((await kim.get(CONFIRM)).text)
+
+
+async def test_a_stale_confirmation_is_refused_and_the_new_page_says_what_changed(
+    open_console: Open, console: tuple[httpx.ASGITransport, ConsoleParts, DistrictBoard]
+) -> None:
+    _, _, board = console
+    kim, headers, body = await confirmation(open_console)
+    forged = body | {"shown": dict(body["shown"]) | {"made_at": time.time() + 3600}}  # type: ignore[arg-type]
+    refused = await kim.post("/api/requests", json=forged, headers=headers)
+    assert refused.status_code == 409 and "not made by this district service" in refused.text
+    # Lincoln's hub dies after the page was made (its bridge stays up).
+    dead = HubState(online=False, epoch=1, heartbeat_s=5.0, time=T_SCHOOL)
+    board.on_message(Topics("lincoln").hub_state, encode(dead))
+    refused = await kim.post("/api/requests", json=body, headers=headers)
+    assert refused.status_code == 409, refused.text
+    line = "lincoln: its link was reachable, now UNREACHABLE (hub down)"
+    assert line in refused.json()["changed"]
+    again = (await kim.get(refused.json()["confirm"])).text
+    assert "Not sent: what the page you read showed has changed" in again and line in again
+    assert "UNREACHABLE: hub down" in again
+    sent = await kim.post("/api/requests", json=confirm_body(again), headers=headers)
+    assert sent.status_code == 200, sent.text
+
+
+def test_a_confirmation_holds_for_two_minutes(
+    console: tuple[httpx.ASGITransport, ConsoleParts, DistrictBoard],
+) -> None:
+    _, _, board = console
+    now = [time.time()]
+    confirmations = Confirmations(clock=lambda: now[0])
+    action = DistrictAction(action=Action.SECURE, drill=True, schools=("adams",), issued_by="k")
+    sealed = confirmations.seal(preview(action, board))
+    assert confirmations.genuine(sealed.shown, sealed.token)
+    now[0] += 119
+    assert confirmations.changes(sealed.shown, preview(action, board)) == []
+    now[0] += 2
+    assert confirmations.changes(sealed.shown, preview(action, board)) == [
+        "the page is 121 s old (a confirmation holds for 120 s)"
+    ]
+
+
+async def test_the_same_confirmation_sent_twice_is_one_request(
+    open_console: Open, console: tuple[httpx.ASGITransport, ConsoleParts, DistrictBoard]
+) -> None:
+    _, parts, board = console
+    kim, headers, body = await confirmation(open_console)
+    first = await kim.post("/api/requests", json=body, headers=headers)
+    assert first.status_code == 200, first.text
+    # The answer was lost and the user presses again (the school meanwhile issued it).
+    hear(board, summary("lincoln", seq=9))
+    second = await kim.post("/api/requests", json=body, headers=headers)
+    assert second.status_code == 200, second.text
+    assert second.json()["request_id"] == first.json()["request_id"]
+    assert second.json()["already_sent"] is True
+    assert second.json()["record"]["id"] == first.json()["request_id"]
+    assert len((await kim.get("/api/requests")).json()["requests"]) == 1
+    sends = [e for e in parts.store.audit_search() if e["action"] == "district directive sent"]
+    assert len(sends) == 1
+
+
+async def test_the_record_shows_each_outcomes_age_the_link_now_and_rooms_not_listed(
+    open_console: Open, console: tuple[httpx.ASGITransport, ConsoleParts, DistrictBoard]
+) -> None:
+    _, _, board = console
+    kim, csrf = await open_console(OFFICER)
+    page = (await kim.get(CONFIRM)).text
+    assert "Summary age" in page and " old</td>" in page  # each school's summary age
+    sent = await kim.post("/api/requests", json=confirm_body(page), headers={"X-CSRF-Token": csrf})
+    request_id = sent.json()["request_id"]
+    secure = directive(
+        8, Action.SECURE, confirmed=1, total=6, request=request_id, pending_rooms=("101", "102")
+    )
+    outcome = RequestOutcome(request_id=request_id, at=T_SCHOOL, issued=True, seq=8)
+    hear(board, summary("lincoln", seq=20, in_force=6, confirmed=1, directives=(secure,),
+                        requests=(outcome,), shortened=True))  # fmt: skip
+    dead = HubState(online=False, epoch=1, heartbeat_s=5.0, time=T_SCHOOL)
+    board.on_message(Topics("lincoln").hub_state, encode(dead))
+    record = (await kim.get(f"/requests/{request_id}")).text
+    assert 'class="state-issued"' in record and "(as of 0 s ago)" in record
+    assert "101, 102" in record and "(5 not confirmed, 2 listed)" in record
+    assert "UNREACHABLE: hub down" in record  # lincoln's link now
+    assert "<td>reachable</td>" in record  # grant's

@@ -76,10 +76,10 @@ def test_the_preview_counts_rooms_of_the_schools_named_and_the_group_each_once(
         "42 rooms in all. Every other school is left alone.",
     ]
     body = shown.as_json()
-    assert json.loads(json.dumps(body)) == body and body["token"] == shown.token
+    assert json.loads(json.dumps(body)) == body
     real = preview(action(drill=False), board)
     assert real.words.startswith("REAL - NOT A DRILL: SECURE for 1 school(s):")
-    assert real.token != shown.token
+    assert real.shown() != shown.shown()
 
 
 def test_the_preview_refuses_unknown_schools_groups_and_nothing_named(
@@ -107,14 +107,16 @@ def test_the_preview_names_the_schools_it_cannot_count_or_reach(
         ("grant",),
         ("lincoln", "grant"),
     )
-    assert "lincoln: UNREACHABLE (last heard 60 s ago)" in shown.warnings[0]
-    assert any(w.startswith("grant: UNREACHABLE (nothing heard from it)") for w in shown.warnings)
-    assert "42 rooms in all (not counted, no summary yet: grant)." in shown.words
+    assert "lincoln: UNREACHABLE (nothing new from it for over 20 s)" in shown.warnings[0]
+    assert "lincoln: its summary is STALE" in shown.warnings[1]
+    assert "  lincoln: 24 rooms (summary 60 s old: STALE)" in shown.words
+    assert any(w.startswith("grant: UNREACHABLE (no live message") for w in shown.warnings)
+    assert "42 rooms in all (not counted: grant, no summary yet)." in shown.words
     assert "  grant: rooms unknown (no summary yet)" in shown.words
     board.on_message(Topics("adams").district(DistrictChannel.BRIDGE), b"0")
     cut = preview(action(schools=("adams",)), board)
     assert cut.unreachable == ("adams",) and cut.rooms == 18
-    assert cut.warnings[0].startswith("adams: UNREACHABLE (its bridge is down, last heard 0 s")
+    assert cut.warnings[0].startswith("adams: UNREACHABLE (bridge down)")
 
 
 def test_the_preview_warns_where_precedence_keeps_rooms_as_they_are(
@@ -220,3 +222,15 @@ def test_each_summary_updates_its_own_schools_outcomes_only(
     lincoln = store.request("r-1")["schools"]["lincoln"]  # type: ignore[index]
     assert (lincoln["state"], lincoln["in_force"], lincoln["confirmed"]) == ("confirmed", False, 3)
     assert settled(lincoln)
+
+
+def test_a_one_building_request_does_not_claim_the_whole_schools_rooms(
+    board: DistrictBoard,
+) -> None:
+    arrive(board, summary(rooms=24))
+    shown = preview(action(scope=ScopeKind.BUILDING, target="north"), board)
+    (school,) = shown.per_school
+    assert school.rooms is None and shown.rooms == 0 and shown.unknown_rooms == ("lincoln",)
+    assert school.rooms_unknown.startswith("rooms in building north: not known to the district")
+    assert "lincoln: rooms unknown (rooms in building north: not known" in shown.words
+    assert "24 rooms" not in shown.words.replace("(24 in the whole school)", "")

@@ -111,7 +111,13 @@
           window.location.assign("/login");
           return;
         }
+        if (response.status === 409 && reply.confirm) {
+          // What the page showed changed (or it is too old): the new one says what changed.
+          window.location.assign(reply.confirm);
+          return;
+        }
         if (!response.ok) throw new Error(reply.error || `${response.status} ${response.statusText}`);
+        // A retry of this very confirmation answers with the same request: never a second.
         window.location.assign(`/requests/${encodeURIComponent(reply.request_id)}`);
       } catch (failure) {
         error.textContent = `Not sent: ${failure.message}`;
