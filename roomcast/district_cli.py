@@ -262,7 +262,7 @@ async def run_request(
         seen = DistrictStore(Path(scratch) / STORE_NAME)
         store = DistrictStore(config.state_dir / STORE_NAME)
         board = DistrictBoard(store=seen, schools=config.schools, clock=clock, record=store)
-        link = Link(config.brokers, client_id=f"roomcast-district-{config.district}-cli", will=None)
+        link = Link(config.brokers, client_id=cli_client_id(config.district), will=None)
         for topic_filter in DISTRICT_VIEW:
             link.route(topic_filter, board.on_message)
         task = asyncio.create_task(link.run())
@@ -279,6 +279,14 @@ async def run_request(
             await asyncio.gather(task, return_exceptions=True)
             store.close()
             seen.close()
+
+
+def cli_client_id(district: str) -> str:
+    """A client id of its own per run: two `district request` runs at once (two officers)
+    with one id would each take the other's session over, over and over."""
+    import secrets
+
+    return f"roomcast-district-{district}-cli-{secrets.token_hex(4)}"
 
 
 def signing_key(district_dir: Path) -> Ed25519PrivateKey:

@@ -135,3 +135,11 @@ def test_the_record_shows_the_copies_sent_and_a_school_that_never_answered_loudl
     )
     adams = json.loads(out)["schools"]["adams"]
     assert (adams["attempts"], adams["acked"], adams["gave_up"]) == (2, False, True)
+
+
+def test_two_request_runs_at_once_connect_as_two_clients() -> None:
+    from roomcast.district_cli import cli_client_id
+
+    ids = {cli_client_id("metro") for _ in range(20)}
+    assert len(ids) == 20  # one shared id: each run's connect would drop the other's
+    assert all(i.startswith("roomcast-district-metro-cli-") for i in ids)
