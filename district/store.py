@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from transport.sqlite import durable, open_store
+from transport.sqlite import open_store, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schools (
@@ -62,7 +62,7 @@ class DistrictStore:
     def __init__(self, path: Path) -> None:
         self._db: sqlite3.Connection = open_store(path, _SCHEMA)
         have = {row[1] for row in self._db.execute("PRAGMA table_info(request_schools)")}
-        with self._db:
+        with transaction(self._db):
             for name, kind in _ATTEMPT_COLUMNS.items():
                 if name not in have:
                     self._db.execute(f"ALTER TABLE request_schools ADD COLUMN {name} {kind}")
@@ -78,7 +78,8 @@ class DistrictStore:
         names = [*values, "last_contact"]
         marks = ", ".join("?" * (len(names) + 1))
         updates = ", ".join(f"{n} = excluded.{n}" for n in names)
-        with self._db:  # NORMAL: a power cut loses at most the last second, re-sent retained
+        # NORMAL: a power cut loses at most the last second, and retained messages come again
+        with transaction(self._db):
             self._db.execute(
                 f"INSERT INTO schools (site, {', '.join(names)}) VALUES ({marks}) "  # noqa: S608
                 f"ON CONFLICT(site) DO UPDATE SET {updates}",
@@ -93,7 +94,7 @@ class DistrictStore:
     def add_history(
         self, site: str, lines: list[str], *, at: float, school_time: float, seq: int
     ) -> None:
-        with self._db:
+        with transaction(self._db):
             self._db.executemany(
                 "INSERT INTO history (site, received_at, school_time, summary_seq, line) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -115,7 +116,7 @@ class DistrictStore:
     def add_request(self, request: dict[str, Any], schools: Iterable[str]) -> None:
         """A request about to be sent, every school named "no answer": fsynced, so a
         request that reached a school is never missing from the district's record."""
-        with durable(self._db):
+        with transaction(self._db, fsync=True):
             self._db.execute(
                 "INSERT INTO requests (id, sent_at, issued_by, action, scope, target, drill, "
                 "details, group_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -135,7 +136,7 @@ class DistrictStore:
             )
 
     def mark_unsent(self, request_id: str, sites: Iterable[str]) -> None:
-        with self._db:
+        with transaction(self._db):
             self._db.executemany(
                 "UPDATE request_schools SET sent = 0, acked = 0, last_error = ? "
                 "WHERE request_id = ? AND site = ?",
@@ -160,7 +161,7 @@ class DistrictStore:
         still as the caller read it (``attempts`` copies, unanswered): False if another
         sender (the service, or ``roomcast district request`` following) sent one since,
         so two processes sharing the record never both resend the same copy."""
-        with self._db:
+        with transaction(self._db):
             cursor = self._db.execute(
                 "UPDATE request_schools SET attempts = attempts + 1, last_attempt_at = ?, "
                 "acked = NULL WHERE request_id = ? AND site = ? AND attempts = ? "
@@ -173,7 +174,7 @@ class DistrictStore:
         self, request_id: str, site: str, *, handed_over: bool, acked: bool, error: str | None
     ) -> None:
         """How the copy just claimed went: handed to the broker, acknowledged, or why not."""
-        with self._db:
+        with transaction(self._db):
             self._db.execute(
                 "UPDATE request_schools SET sent = MAX(sent, ?), acked = ?, last_error = ? "
                 "WHERE request_id = ? AND site = ?",
@@ -182,7 +183,7 @@ class DistrictStore:
 
     def give_up(self, request_id: str, site: str, *, error: str) -> bool:
         """No more copies to ``site``: it never answered (False if it did meanwhile)."""
-        with self._db:
+        with transaction(self._db):
             cursor = self._db.execute(
                 "UPDATE request_schools SET gave_up = 1, last_error = ? "
                 "WHERE request_id = ? AND site = ? AND state = ? AND gave_up = 0",
@@ -204,7 +205,7 @@ class DistrictStore:
 
     def set_outcomes(self, site: str, outcomes: dict[str, dict[str, Any]]) -> None:
         """Set some of :data:`OUTCOME_COLUMNS` of this school's row of each request."""
-        with self._db:
+        with transaction(self._db):
             for request_id, values in outcomes.items():
                 unknown = set(values) - set(OUTCOME_COLUMNS)
                 if unknown:

@@ -3,8 +3,11 @@ whole or not at all, and the record of outcomes never moved backwards by a late 
 
 from __future__ import annotations
 
+import sqlite3
 import stat
 from pathlib import Path
+
+import pytest
 
 from district.console_store import ConsoleStore
 from district.store import DistrictStore
@@ -40,3 +43,31 @@ def test_the_hubs_store_still_opens_and_is_private(tmp_path: Path) -> None:
     db = open_store(tmp_path / "hub.db", "")
     assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
     db.close()
+
+
+REQUEST = {
+    "id": "r1", "sent_at": 1000.0, "issued_by": "kim", "action": "secure", "scope": "site",
+    "target": "", "drill": True, "group": None, "details": {},
+}  # fmt: skip
+
+
+def test_a_request_is_recorded_with_all_its_schools_or_not_at_all(tmp_path: Path) -> None:
+    store = DistrictStore(tmp_path / "district.db")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_request(REQUEST, ["lincoln", "lincoln"])  # the second school row fails
+    assert store.request("r1") is None  # not a request without its schools
+    store.add_request(REQUEST, ["lincoln", "adams"])
+    found = store.request("r1")
+    assert found is not None and list(found["schools"]) == ["lincoln", "adams"]
+
+
+def test_outcomes_are_set_together_or_not_at_all(tmp_path: Path) -> None:
+    store = DistrictStore(tmp_path / "district.db")
+    store.add_request(REQUEST, ["lincoln"])
+    store.add_request(REQUEST | {"id": "r2"}, ["lincoln"])
+    with pytest.raises(ValueError, match="no such columns"):
+        store.set_outcomes(
+            "lincoln", {"r1": {"state": "refused"}, "r2": {"state": "refused", "bogus": 1}}
+        )
+    found = store.request("r1")
+    assert found is not None and found["schools"]["lincoln"]["state"] == "no answer"
