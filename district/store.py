@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS request_schools (
     pending_rooms TEXT NOT NULL DEFAULT '[]', in_force INTEGER NOT NULL DEFAULT 0,
     updated_at REAL, school_time REAL, summary_seq INTEGER,
     attempts INTEGER NOT NULL DEFAULT 1, last_attempt_at REAL, acked INTEGER,
-    last_error TEXT, gave_up INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT, gave_up INTEGER NOT NULL DEFAULT 0, summary_epoch INTEGER,
     PRIMARY KEY (request_id, site)
 );
 CREATE INDEX IF NOT EXISTS request_schools_by_site ON request_schools (site, request_id);
@@ -46,14 +46,16 @@ NO_ANSWER, REFUSED, ISSUED, CONFIRMED = "no answer", "refused", "issued", "confi
 NOT_SENT = "not sent: no link to the district broker"
 OUTCOME_COLUMNS = (
     "state", "seq", "reason", "confirmed", "total", "pending_rooms", "in_force",
-    "updated_at", "school_time", "summary_seq",
+    "updated_at", "school_time", "summary_seq", "summary_epoch",
 )  # fmt: skip
 
 _ATTEMPT_COLUMNS = {
     "attempts": "INTEGER NOT NULL DEFAULT 1", "last_attempt_at": "REAL", "acked": "INTEGER",
     "last_error": "TEXT", "gave_up": "INTEGER NOT NULL DEFAULT 0",
+    "summary_epoch": "INTEGER",
 }  # fmt: skip
-"""Each school's copies of a request sent (district.resend), added to an older record."""
+"""Each school's copies of a request sent (district.resend), and the epoch of the summary
+an outcome came from, added to an older record."""
 
 COLUMNS = ("summary", "summary_at", "hub_online", "hub_at", "bridge_up", "bridge_at")
 
@@ -203,19 +205,29 @@ class DistrictStore:
         )
         return {row["request_id"]: row for row in _rows(cursor)}
 
-    def set_outcomes(self, site: str, outcomes: dict[str, dict[str, Any]]) -> None:
-        """Set some of :data:`OUTCOME_COLUMNS` of this school's row of each request."""
+    def set_outcomes(
+        self, site: str, outcomes: dict[str, dict[str, Any]], *, epoch: int, seq: int
+    ) -> int:
+        """Set some of :data:`OUTCOME_COLUMNS` of this school's row of each request, from
+        the school's summary ``(epoch, seq)``, on the rows no later summary has set: the
+        service and a ``district request`` following write from the same summaries, and
+        the slower of two must not put back what an older one said. The rows changed."""
+        changed = 0
         with transaction(self._db):
             for request_id, values in outcomes.items():
                 unknown = set(values) - set(OUTCOME_COLUMNS)
                 if unknown:
                     raise ValueError(f"no such columns: {sorted(unknown)}")
+                values = values | {"summary_epoch": epoch, "summary_seq": seq}
                 updates = ", ".join(f"{name} = ?" for name in values)
-                self._db.execute(
+                changed += self._db.execute(
                     f"UPDATE request_schools SET {updates} "  # noqa: S608
-                    "WHERE request_id = ? AND site = ?",
-                    (*values.values(), request_id, site),
-                )
+                    "WHERE request_id = ? AND site = ? AND (summary_seq IS NULL "
+                    "OR COALESCE(summary_epoch, -1) < ? "
+                    "OR (COALESCE(summary_epoch, -1) = ? AND summary_seq <= ?))",
+                    (*values.values(), request_id, site, epoch, epoch, seq),
+                ).rowcount
+        return changed
 
     def requests(self, *, limit: int = 50) -> list[dict[str, Any]]:
         """The requests sent, newest first, each with its schools' outcomes."""

@@ -3,6 +3,7 @@ whole or not at all, and the record of outcomes never moved backwards by a late 
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import stat
 from pathlib import Path
@@ -10,8 +11,14 @@ from pathlib import Path
 import pytest
 
 from district.console_store import ConsoleStore
+from district.record import note_summary
 from district.store import DistrictStore
 from hub.store import HubStore
+from protocol.district import RequestOutcome
+from protocol.srp import Action
+from tests.unit.factories import T0
+from tests.unit.test_district_board import summary
+from tests.unit.test_district_requests import directive
 from transport.sqlite import open_store
 
 
@@ -67,7 +74,34 @@ def test_outcomes_are_set_together_or_not_at_all(tmp_path: Path) -> None:
     store.add_request(REQUEST | {"id": "r2"}, ["lincoln"])
     with pytest.raises(ValueError, match="no such columns"):
         store.set_outcomes(
-            "lincoln", {"r1": {"state": "refused"}, "r2": {"state": "refused", "bogus": 1}}
+            "lincoln",
+            {"r1": {"state": "refused"}, "r2": {"state": "refused", "bogus": 1}},
+            epoch=1,
+            seq=1,
         )
     found = store.request("r1")
     assert found is not None and found["schools"]["lincoln"]["state"] == "no answer"
+
+
+def test_two_writers_never_move_an_outcome_back_to_an_older_summary(tmp_path: Path) -> None:
+    """The service and `district request` note the same summaries, each in its own time:
+    the one that reads an older summary last must not undo the newer one's outcome."""
+    service, command = DistrictStore(tmp_path / "d.db"), DistrictStore(tmp_path / "d.db")
+    service.add_request(REQUEST, ["lincoln"])
+    issued = RequestOutcome(request_id="r1", at=T0, issued=True, seq=9)
+    half = directive(seq=9, action=Action.SECURE, confirmed=1, total=3, request="r1",
+                     pending_rooms=("102", "gym"))  # fmt: skip
+    done = dataclasses.replace(half, confirmed=3, pending_rooms=())
+    older = summary(seq=6, requests=(issued,), directives=(half,), in_force=3, confirmed=1)
+    newer = summary(seq=7, requests=(issued,), directives=(done,), in_force=3, confirmed=3)
+    note_summary(service, newer, at=T0 + 2)
+    note_summary(command, older, at=T0 + 3)  # late: it read seq 6 before seq 7 came
+    row = command.request("r1")["schools"]["lincoln"]  # type: ignore[index]
+    assert (row["state"], row["confirmed"], row["summary_seq"]) == ("confirmed", 3, 7)
+    # A restarted hub (a new epoch) is believed even though its seq is lower.
+    restarted = summary(seq=1, epoch=3, requests=(issued,), directives=(half,))
+    note_summary(command, restarted, at=T0 + 4)
+    row = service.request("r1")["schools"]["lincoln"]  # type: ignore[index]
+    assert (row["state"], row["summary_seq"]) == ("issued", 1)
+    service.close()
+    command.close()
