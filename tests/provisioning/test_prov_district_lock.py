@@ -19,12 +19,8 @@ from provisioning.district import (
     remove_school,
     set_group,
 )
-from provisioning.district_config import NatsNode
+from tests.provisioning.test_prov_district import NODES
 
-NODES = [
-    NatsNode(name=f"n{i}", host=f"10.9.0.{i}", client_port=4222, cluster_port=6222, mqtt_port=8883)
-    for i in (1, 2, 3)
-]
 OVERLAP_S = 1.0
 """How long the first edit waits, inside its edit, for the second to finish: long enough
 for an unlocked second edit to land meanwhile, the time the test costs with the lock."""
