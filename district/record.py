@@ -23,7 +23,7 @@ def note_summary(store: DistrictStore, summary: DistrictSummary, *, at: float) -
     decided = {o.request_id: o for o in summary.requests}
     listed = {d.request: d for d in summary.directives if d.request is not None}
     rows = store.outcomes_of(summary.site, decided.keys() | listed.keys())
-    stamp = {"updated_at": at, "school_time": summary.time, "summary_seq": summary.seq}
+    stamp = {"updated_at": at, "school_time": summary.time}
     changes: dict[str, dict[str, Any]] = {}
     for request_id, row in rows.items():
         outcome = decided.get(request_id)
@@ -42,7 +42,8 @@ def note_summary(store: DistrictStore, summary: DistrictSummary, *, at: float) -
             gone = {} if summary.shortened else {"in_force": 0, "pending_rooms": "[]"}
             state = row["state"] if row["state"] in (ISSUED, CONFIRMED) else ISSUED
             changes[request_id] = stamp | {"seq": seq, "state": state} | gone
-    store.set_outcomes(summary.site, changes)
+    # Conditional on (epoch, seq): another writer may have noted a later summary already.
+    store.set_outcomes(summary.site, changes, epoch=summary.epoch, seq=summary.seq)
 
 
 def _numbers(directive: SummaryDirective) -> dict[str, Any]:

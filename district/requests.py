@@ -92,10 +92,13 @@ async def carry_out(
     wait_s: float = 60.0,
     clock: Callable[[], float] = time.time,
     policy: ResendPolicy | None = None,
+    on_sent: Callable[[Preview, str], None] | None = None,
 ) -> dict[str, Any]:
     """Preview and confirm, send, and follow one district action in the record, sending
     it again to each school that has not answered (district.resend); the result as one
-    JSON-able object, ``ok`` only if every school confirmed it in every room."""
+    JSON-able object, ``ok`` only if every school confirmed it in every room. ``on_sent``
+    hears of the send (what was confirmed, the request id) before the following starts:
+    the command line audits it there."""
     try:
         shown = preview(action, board, groups=groups)
     except PreviewError as error:
@@ -103,6 +106,8 @@ async def carry_out(
     if not confirm(shown.words):
         return {"ok": False, "cancelled": True}
     request_id = send(shown, link=link, key=key, store=store, district=district, clock=clock)
+    if on_sent is not None:
+        on_sent(shown, request_id)
     resender = Resender(
         link=link, store=store, key=key, district=district, board=board, clock=clock,
         policy=policy, only=request_id,

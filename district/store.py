@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from transport.sqlite import durable, open_store
+from transport.sqlite import open_store, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schools (
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS request_schools (
     pending_rooms TEXT NOT NULL DEFAULT '[]', in_force INTEGER NOT NULL DEFAULT 0,
     updated_at REAL, school_time REAL, summary_seq INTEGER,
     attempts INTEGER NOT NULL DEFAULT 1, last_attempt_at REAL, acked INTEGER,
-    last_error TEXT, gave_up INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT, gave_up INTEGER NOT NULL DEFAULT 0, summary_epoch INTEGER,
     PRIMARY KEY (request_id, site)
 );
 CREATE INDEX IF NOT EXISTS request_schools_by_site ON request_schools (site, request_id);
@@ -46,14 +46,16 @@ NO_ANSWER, REFUSED, ISSUED, CONFIRMED = "no answer", "refused", "issued", "confi
 NOT_SENT = "not sent: no link to the district broker"
 OUTCOME_COLUMNS = (
     "state", "seq", "reason", "confirmed", "total", "pending_rooms", "in_force",
-    "updated_at", "school_time", "summary_seq",
+    "updated_at", "school_time", "summary_seq", "summary_epoch",
 )  # fmt: skip
 
 _ATTEMPT_COLUMNS = {
     "attempts": "INTEGER NOT NULL DEFAULT 1", "last_attempt_at": "REAL", "acked": "INTEGER",
     "last_error": "TEXT", "gave_up": "INTEGER NOT NULL DEFAULT 0",
+    "summary_epoch": "INTEGER",
 }  # fmt: skip
-"""Each school's copies of a request sent (district.resend), added to an older record."""
+"""Each school's copies of a request sent (district.resend), and the epoch of the summary
+an outcome came from, added to an older record."""
 
 COLUMNS = ("summary", "summary_at", "hub_online", "hub_at", "bridge_up", "bridge_at")
 
@@ -62,7 +64,7 @@ class DistrictStore:
     def __init__(self, path: Path) -> None:
         self._db: sqlite3.Connection = open_store(path, _SCHEMA)
         have = {row[1] for row in self._db.execute("PRAGMA table_info(request_schools)")}
-        with self._db:
+        with transaction(self._db):
             for name, kind in _ATTEMPT_COLUMNS.items():
                 if name not in have:
                     self._db.execute(f"ALTER TABLE request_schools ADD COLUMN {name} {kind}")
@@ -79,7 +81,8 @@ class DistrictStore:
         names = [*values, "last_contact"]
         marks = ", ".join("?" * (len(names) + 1))
         updates = ", ".join(f"{n} = excluded.{n}" for n in names)
-        with self._db:  # NORMAL: a power cut loses at most the last second, re-sent retained
+        # NORMAL: a power cut loses at most the last second, and retained messages come again
+        with transaction(self._db):
             self._db.execute(
                 f"INSERT INTO schools (site, {', '.join(names)}) VALUES ({marks}) "  # noqa: S608
                 f"ON CONFLICT(site) DO UPDATE SET {updates}",
@@ -94,7 +97,7 @@ class DistrictStore:
     def add_history(
         self, site: str, lines: list[str], *, at: float, school_time: float, seq: int
     ) -> None:
-        with self._db:
+        with transaction(self._db):
             self._db.executemany(
                 "INSERT INTO history (site, received_at, school_time, summary_seq, line) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -116,7 +119,7 @@ class DistrictStore:
     def add_request(self, request: dict[str, Any], schools: Iterable[str]) -> None:
         """A request about to be sent, every school named "no answer": fsynced, so a
         request that reached a school is never missing from the district's record."""
-        with durable(self._db):
+        with transaction(self._db, fsync=True):
             self._db.execute(
                 "INSERT INTO requests (id, sent_at, issued_by, action, scope, target, drill, "
                 "details, group_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -136,7 +139,7 @@ class DistrictStore:
             )
 
     def mark_unsent(self, request_id: str, sites: Iterable[str]) -> None:
-        with self._db:
+        with transaction(self._db):
             self._db.executemany(
                 "UPDATE request_schools SET sent = 0, acked = 0, last_error = ? "
                 "WHERE request_id = ? AND site = ?",
@@ -161,7 +164,7 @@ class DistrictStore:
         still as the caller read it (``attempts`` copies, unanswered): False if another
         sender (the service, or ``roomcast district request`` following) sent one since,
         so two processes sharing the record never both resend the same copy."""
-        with self._db:
+        with transaction(self._db):
             cursor = self._db.execute(
                 "UPDATE request_schools SET attempts = attempts + 1, last_attempt_at = ?, "
                 "acked = NULL WHERE request_id = ? AND site = ? AND attempts = ? "
@@ -174,7 +177,7 @@ class DistrictStore:
         self, request_id: str, site: str, *, handed_over: bool, acked: bool, error: str | None
     ) -> None:
         """How the copy just claimed went: handed to the broker, acknowledged, or why not."""
-        with self._db:
+        with transaction(self._db):
             self._db.execute(
                 "UPDATE request_schools SET sent = MAX(sent, ?), acked = ?, last_error = ? "
                 "WHERE request_id = ? AND site = ?",
@@ -183,7 +186,7 @@ class DistrictStore:
 
     def give_up(self, request_id: str, site: str, *, error: str) -> bool:
         """No more copies to ``site``: it never answered (False if it did meanwhile)."""
-        with self._db:
+        with transaction(self._db):
             cursor = self._db.execute(
                 "UPDATE request_schools SET gave_up = 1, last_error = ? "
                 "WHERE request_id = ? AND site = ? AND state = ? AND gave_up = 0",
@@ -203,19 +206,29 @@ class DistrictStore:
         )
         return {row["request_id"]: row for row in _rows(cursor)}
 
-    def set_outcomes(self, site: str, outcomes: dict[str, dict[str, Any]]) -> None:
-        """Set some of :data:`OUTCOME_COLUMNS` of this school's row of each request."""
-        with self._db:
+    def set_outcomes(
+        self, site: str, outcomes: dict[str, dict[str, Any]], *, epoch: int, seq: int
+    ) -> int:
+        """Set some of :data:`OUTCOME_COLUMNS` of this school's row of each request, from
+        the school's summary ``(epoch, seq)``, on the rows no later summary has set: the
+        service and a ``district request`` following write from the same summaries, and
+        the slower of two must not put back what an older one said. The rows changed."""
+        changed = 0
+        with transaction(self._db):
             for request_id, values in outcomes.items():
                 unknown = set(values) - set(OUTCOME_COLUMNS)
                 if unknown:
                     raise ValueError(f"no such columns: {sorted(unknown)}")
+                values = values | {"summary_epoch": epoch, "summary_seq": seq}
                 updates = ", ".join(f"{name} = ?" for name in values)
-                self._db.execute(
+                changed += self._db.execute(
                     f"UPDATE request_schools SET {updates} "  # noqa: S608
-                    "WHERE request_id = ? AND site = ?",
-                    (*values.values(), request_id, site),
-                )
+                    "WHERE request_id = ? AND site = ? AND (summary_seq IS NULL "
+                    "OR COALESCE(summary_epoch, -1) < ? "
+                    "OR (COALESCE(summary_epoch, -1) = ? AND summary_seq <= ?))",
+                    (*values.values(), request_id, site, epoch, epoch, seq),
+                ).rowcount
+        return changed
 
     def requests(self, *, limit: int = 50) -> list[dict[str, Any]]:
         """The requests sent, newest first, each with its schools' outcomes."""

@@ -2,7 +2,9 @@
 
 Layout of a district directory (every directory 0700, every key 0600)::
 
-    <district>/district.json        district id, the NATS nodes, the schools and when added
+    <district>/district.json        district id, the NATS nodes, the schools and when added,
+                                     the named groups
+    <district>/.district.lock        flock'd by every edit of district.json (re-read under it)
     <district>/ca/ca.crt, ca.key     the district CA (signs nodes, bridges, the service)
     <district>/signing.key, .pub     the district's Ed25519 key for district requests
     <district>/service/              the district service's MQTT identity (CN=district)
@@ -19,9 +21,12 @@ nats-server 2.9 can panic reloading authorization, nats-io/nats-server#7596).
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +59,9 @@ from provisioning.site import valid_id
 
 FORMAT = 1
 LOOPBACK = ("127.0.0.1", "localhost")
+LOCK_NAME = ".district.lock"
+"""Held (flock) by every edit of district.json: IT's commands and the console's groups
+page, each re-reading the file under it, so no edit is lost to another made meanwhile."""
 
 
 class DistrictError(ProvisioningError):
@@ -67,6 +75,10 @@ class DistrictLayout:
     @property
     def record(self) -> Path:
         return self.root / "district.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / LOCK_NAME
 
     @property
     def ca_cert(self) -> Path:
@@ -148,6 +160,26 @@ def open_district(root: Path | str) -> tuple[DistrictLayout, DistrictRecord]:
     return layout, record
 
 
+@contextmanager
+def _locked(layout: DistrictLayout) -> Iterator[None]:
+    fd = os.open(layout.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
+def editing(root: Path | str) -> Iterator[tuple[DistrictLayout, DistrictRecord]]:
+    """district.json read under the district's lock, for an edit that writes it back
+    before leaving the block: two edits at once (IT adding a school while an admin saves
+    a group in the console) then run one after the other, each on the other's result."""
+    layout, _ = open_district(root)  # no district here: says so before making a lock file
+    with _locked(layout):
+        yield open_district(root)
+
+
 def init_district(root: Path | str, district: str, nodes: Sequence[NatsNode]) -> DistrictLayout:
     """A new district: CA, request-signing key, service identity, and one config per node."""
     valid_id("district", district)
@@ -159,9 +191,15 @@ def init_district(root: Path | str, district: str, nodes: Sequence[NatsNode]) ->
     if len({n.name for n in nodes}) != len(nodes):
         raise DistrictError("two NATS nodes with the same name; each needs its own server_name")
     layout = DistrictLayout(Path(root))
+    make_private_dir(layout.root)
+    with _locked(layout):
+        _init(layout, district, nodes)
+    return layout
+
+
+def _init(layout: DistrictLayout, district: str, nodes: Sequence[NatsNode]) -> None:
     if layout.record.exists():
         raise DistrictError(f"{layout.record} exists: this directory is a district already")
-    make_private_dir(layout.root)
     make_private_dir(layout.ca_cert.parent)
     ca = create_authority(f"district {district}")
     write_public(layout.ca_cert, cert_pem(ca.cert))
@@ -189,7 +227,6 @@ def init_district(root: Path | str, district: str, nodes: Sequence[NatsNode]) ->
         write_public(files.cert, cert_pem(server.cert))
         write_private(files.key, key_pem(server.key))
     _commit(layout, record)
-    return layout
 
 
 def add_school(root: Path | str, site: str, *, installed_dir: Path | None = None) -> BridgeFiles:
@@ -198,7 +235,13 @@ def add_school(root: Path | str, site: str, *, installed_dir: Path | None = None
     ``installed_dir`` is where the school's broker will find these files (default: this
     directory itself, for a district and school on one machine, as in the tests)."""
     valid_id("site", site)
-    layout, record = open_district(root)
+    with editing(root) as (layout, record):
+        return _add_school(layout, record, site, installed_dir)
+
+
+def _add_school(
+    layout: DistrictLayout, record: DistrictRecord, site: str, installed_dir: Path | None
+) -> BridgeFiles:
     if site in record.schools:
         raise DistrictError(
             f"school {site!r} is in the district already (added {record.schools[site]})"
@@ -222,7 +265,11 @@ def add_school(root: Path | str, site: str, *, installed_dir: Path | None = None
 def remove_school(root: Path | str, site: str) -> list[str]:
     """Take a school out: no node lets its bridge in once it restarts. It leaves every
     group it was in (a group left empty goes too); returns what happened to the groups."""
-    layout, record = open_district(root)
+    with editing(root) as (layout, record):
+        return _remove_school(layout, record, site)
+
+
+def _remove_school(layout: DistrictLayout, record: DistrictRecord, site: str) -> list[str]:
     if site not in record.schools:
         known = ", ".join(sorted(record.schools)) or "none"
         raise DistrictError(f"no school {site!r} in this district (schools: {known})")
@@ -243,23 +290,25 @@ def remove_school(root: Path | str, site: str) -> list[str]:
 
 
 def set_group(root: Path | str, name: str, sites: Sequence[str]) -> tuple[str, ...]:
-    """Make or replace a named group of this district's schools."""
-    layout, record = open_district(root)
-    try:
-        record.groups[name] = check_group(name, list(sites), record.schools)
-    except GroupError as error:
-        raise DistrictError(f"{layout.record}: {error}") from None
-    _commit(layout, record)
-    return record.groups[name]
+    """Make or replace a named group of this district's schools. Only district.json is
+    written (a group is nothing to the NATS nodes), so the console's groups page needs
+    no right to any node's config."""
+    with editing(root) as (layout, record):
+        try:
+            record.groups[name] = check_group(name, list(sites), record.schools)
+        except GroupError as error:
+            raise DistrictError(f"{layout.record}: {error}") from None
+        write_json(layout.record, record.to_dict())
+        return record.groups[name]
 
 
 def remove_group(root: Path | str, name: str) -> None:
-    layout, record = open_district(root)
-    if name not in record.groups:
-        known = ", ".join(sorted(record.groups)) or "none"
-        raise DistrictError(f"no group {name!r} in this district (groups: {known})")
-    del record.groups[name]
-    _commit(layout, record)
+    with editing(root) as (layout, record):
+        if name not in record.groups:
+            known = ", ".join(sorted(record.groups)) or "none"
+            raise DistrictError(f"no group {name!r} in this district (groups: {known})")
+        del record.groups[name]
+        write_json(layout.record, record.to_dict())
 
 
 def _commit(layout: DistrictLayout, record: DistrictRecord) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the service (uvicorn, starlette) loads only when it runs
     from district.requests import DistrictAction
     from district.service import DistrictServiceConfig
     from protocol.district_accounts import DistrictRole
+    from roomcast.district_sender import CommandLineSender
 
 log = logging.getLogger(__name__)
 STORE_NAME = "district.db"
@@ -66,7 +67,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ask.add_argument("--building", help="one building of each school (default: the school)")
     for detail in ("location", "hazard", "strategy", "note"):
         ask.add_argument(f"--{detail}")
-    ask.add_argument("--user", required=True, help="the district user asking (audited)")
+    ask.add_argument(
+        "--user", required=True, help="the district user sending (safety-officer or admin)"
+    )
+    ask.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin, not a prompt"
+    )
+    ask.add_argument("--code", help="the code from the user's app, if they have a second factor")
+    ask.add_argument(
+        "--override-control",
+        action="store_true",
+        help="send although a console has control (audited as such)",
+    )
     ask.add_argument("--yes", action="store_true", help="confirmed already; still printed")
     ask.add_argument("--wait", type=float, default=60.0, help="seconds to follow the rooms")
     ask.add_argument("--state-dir", type=Path, help="the record; default: <district-dir>/state")
@@ -225,6 +237,9 @@ def _request(args: argparse.Namespace) -> int:
     from district.requests import DistrictAction
     from protocol.srp import parse_action
     from protocol.topics import ScopeKind
+    from roomcast.district_sender import from_args
+
+    sender = from_args(args)
 
     details = {d: getattr(args, d) for d in ("location", "hazard", "strategy", "note")}
     action = DistrictAction(
@@ -244,12 +259,15 @@ def _request(args: argparse.Namespace) -> int:
             return True
         return input("Type yes to send it: ").strip().lower() == "yes"
 
-    result = asyncio.run(
-        run_request(
-            args.district_dir, action, node=args.node, confirm=confirm, wait_s=args.wait,
-            state_dir=args.state_dir,
-        )
-    )  # fmt: skip
+    try:
+        result = asyncio.run(
+            run_request(
+                args.district_dir, action, node=args.node, confirm=confirm, wait_s=args.wait,
+                state_dir=args.state_dir, sender=sender,
+            )
+        )  # fmt: skip
+    finally:
+        sender.close()
     print(json.dumps(result, indent=2))
     if result.get("no_answer"):
         print(
@@ -269,9 +287,11 @@ async def run_request(
     confirm: Callable[[str], bool],
     wait_s: float,
     state_dir: Path | None = None,
+    sender: CommandLineSender | None = None,
 ) -> dict[str, Any]:
     """Connect to the district broker, read the schools' summaries, preview and confirm,
-    send, follow; the request stays in the district's record (the service's store)."""
+    send, follow; the request stays in the district's record (the service's store), and
+    the send in the console's audit log when a ``sender`` (the proven user) is given."""
     from district.board import DistrictBoard
     from district.preview import PreviewError, targets
     from district.requests import carry_out
@@ -295,7 +315,7 @@ async def run_request(
         seen = DistrictStore(Path(scratch) / STORE_NAME)
         store = DistrictStore(config.state_dir / STORE_NAME)
         board = DistrictBoard(store=seen, schools=config.schools, clock=clock, record=store)
-        link = Link(config.brokers, client_id=f"roomcast-district-{config.district}-cli", will=None)
+        link = Link(config.brokers, client_id=cli_client_id(config.district), will=None)
         for topic_filter in DISTRICT_VIEW:
             link.route(topic_filter, board.on_message, retained=board.on_retained)
         task = asyncio.create_task(link.run())
@@ -306,12 +326,21 @@ async def run_request(
             return await carry_out(
                 action, link=link, board=board, store=store, key=key, district=config.district,
                 confirm=confirm, groups=record.groups, wait_s=wait_s, clock=clock,
+                on_sent=None if sender is None else sender.sent,
             )  # fmt: skip
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             store.close()
             seen.close()
+
+
+def cli_client_id(district: str) -> str:
+    """A client id of its own per run: two `district request` runs at once (two officers)
+    with one id would each take the other's session over, over and over."""
+    import secrets
+
+    return f"roomcast-district-{district}-cli-{secrets.token_hex(4)}"
 
 
 def signing_key(district_dir: Path) -> Ed25519PrivateKey:

@@ -18,7 +18,7 @@ from district.console.gate import Gate
 from district.console.render import Pages
 from district.console_store import ConsoleStore
 from district.sessions import DistrictPrincipal
-from hub.console.reports import _day as day
+from hub.console.reports import day_bound as day
 from hub.errors import NotFound
 from protocol.srp import Action, Vocabulary
 

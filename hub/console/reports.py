@@ -68,7 +68,9 @@ def device_rows(engine: Engine, store: HubStore, *, now: float) -> list[dict[str
     return rows
 
 
-def _day(text: str, *, end: bool) -> float | None:
+def day_bound(text: str, *, end: bool) -> float | None:
+    """A ``YYYY-MM-DD`` filter as a time: the day's start, or its end with ``end``; None for
+    no filter. Public: the district's audit page filters by day the same way."""
     if not text:
         return None
     try:
@@ -127,8 +129,8 @@ class ReportPages:
         entries = self.store.audit_search(
             user=query.get("user", ""),
             text=query.get("q", "").strip(),
-            since=_day(query.get("from", ""), end=False),
-            until=_day(query.get("to", ""), end=True),
+            since=day_bound(query.get("from", ""), end=False),
+            until=day_bound(query.get("to", ""), end=True),
             before_id=int(before) if before.isdigit() else None,
             limit=AUDIT_PAGE,
         )

@@ -6,12 +6,14 @@ the acks come back to the district in the school's summary."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from district.console_store import ConsoleStore
 from hub.directives import DirectiveRequest
 from hub.district_requests import UNVERIFIED
 from protocol.district import DistrictSummary
@@ -19,6 +21,7 @@ from protocol.messages import Directive, EventKind
 from protocol.srp import Action
 from protocol.topics import DistrictChannel, Topics
 from provisioning.district import DistrictLayout, set_group
+from provisioning.district_users import add_user
 from roomcast.cli import main as roomcast_main
 from tests.conftest import eventually
 from tests.district.conftest import NatsCluster, district_client
@@ -76,6 +79,24 @@ def confirmed_for(request_id: str) -> object:
     return check
 
 
+SENDER_PASSWORD = "a district safety officer's"
+
+
+def add_sender(district: DistrictLayout, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A real district user who may send (``safety-kim``), her password on stdin."""
+    add_user(district.root, "safety-kim", "safety-officer", SENDER_PASSWORD)
+    monkeypatch.setattr("sys.stdin", io.StringIO(SENDER_PASSWORD + "\n"))
+    return "safety-kim"
+
+
+def console_audit(state: Path) -> list[dict[str, object]]:
+    store = ConsoleStore(state / "console.db")
+    try:
+        return store.audit_log()
+    finally:
+        store.close()
+
+
 async def roomcast_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     """The ``roomcast`` command in-process (its own event loop, on a thread)."""
     code = await asyncio.to_thread(roomcast_main, list(argv))
@@ -88,8 +109,10 @@ async def test_a_district_secure_to_two_of_three_schools_and_the_refusals(
     district: DistrictLayout,
     cluster: NatsCluster,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     key = district_key(district)
+    sender = add_sender(district, monkeypatch)
     async with (
         district_of(tmp_path, district, lambda: start_all(cluster), SCHOOLS) as schools,
         district_client(district.service, cluster.nodes[-1], name="district") as desk,
@@ -102,11 +125,17 @@ async def test_a_district_secure_to_two_of_three_schools_and_the_refusals(
         state = tmp_path / "district-state"
         code, out, err = await roomcast_cli(
             capsys, "district", "request", "--district-dir", str(district.root), "secure",
-            "--group", "near-elm", "--drill", "--user", "safety-kim", "--yes",
+            "--group", "near-elm", "--drill", "--user", sender, "--password-stdin", "--yes",
             "--node", cluster.nodes[-1].name, "--state-dir", str(state),
         )  # fmt: skip
         result = json.loads(out)
         assert code == 0 and result["ok"], (result, err)
+        # In the district console's audit log, as a send from the console would be.
+        sent = [a for a in console_audit(state) if a["action"] == "district directive sent"]
+        assert [(a["user"], a["detail"]["request"]) for a in sent] == [  # type: ignore[index]
+            (sender, result["request_id"])
+        ]
+        assert sent[0]["detail"]["schools"] == "lincoln, adams"  # type: ignore[index]
         assert "DRILL: SECURE for 2 school(s) (group near-elm):\n" in err
         request_id = result["request_id"]
         for school in (lincoln, adams):

@@ -25,13 +25,13 @@ from roomcast.district_cli import service_config
 from tests.conftest import eventually
 from tests.district.conftest import NatsCluster
 from tests.district.schools import district_key, district_of, make_school, running
-from tests.district.test_district_requests import every_room_confirms, start_all
+from tests.district.test_district_requests import add_sender, every_room_confirms, start_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 
 async def test_a_request_sent_before_a_schools_bridge_subscribed_reaches_it_by_a_resend(
-    tmp_path: Path, district: DistrictLayout, cluster: NatsCluster
+    tmp_path: Path, district: DistrictLayout, cluster: NatsCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Adams's bridge has never connected when the request goes out, so the district
     broker acknowledges the copy for Adams and drops it (nobody subscribes to it yet):
@@ -44,8 +44,9 @@ async def test_a_request_sent_before_a_schools_bridge_subscribed_reaches_it_by_a
     state = tmp_path / "district-state"
     argv = [
         "district", "request", "--district-dir", str(district.root), "secure",
-        "--school", "lincoln", "--school", "adams", "--drill", "--user", "safety-kim",
-        "--yes", "--wait", "90", "--node", cluster.nodes[-1].name, "--state-dir", str(state),
+        "--school", "lincoln", "--school", "adams", "--drill",
+        "--user", add_sender(district, monkeypatch), "--password-stdin", "--yes",
+        "--wait", "90", "--node", cluster.nodes[-1].name, "--state-dir", str(state),
     ]  # fmt: skip
     async with contextlib.AsyncExitStack() as stack:
         lincoln.broker.start()

@@ -1,15 +1,20 @@
-"""``roomcast district request | requests`` without a broker: a group or school the
-district does not have is refused before anything is sent, and the record reads back in
-plain words (drill or real first) and as JSON."""
+"""``roomcast district request | requests`` without a broker: the sender is a district
+user proven by password (and second factor) with the right to send, audited in the
+console's log, and refused while a console holds control unless told to override; a
+group or school the district does not have is refused before anything is sent, and the
+record reads back in plain words (drill or real first) and as JSON."""
 
 from __future__ import annotations
 
+import io
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 from district.board import DistrictBoard
+from district.console_store import ConsoleStore
 from district.store import DistrictStore
 from protocol.codec import encode
 from protocol.district import DistrictSummary, RequestOutcome, SummaryDirective
@@ -21,14 +26,25 @@ from roomcast.cli import main
 from tests.unit.factories import T0
 
 NODE = NatsNode(name="n1", host="127.0.0.1", client_port=1, cluster_port=2, mqtt_port=3)
+PASSWORD = "correct horse battery"
+
+
+def add_user(district: Path, name: str, role: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A district user made as IT makes one."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    code = main(["provision", "district", "user", "add", name, "--role", role,
+                 "--district-dir", str(district), "--password-stdin"])  # fmt: skip
+    assert code == 0
 
 
 @pytest.fixture
-def district(tmp_path: Path) -> Path:
+def district(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     layout = init_district(tmp_path / "d", "metro", [NODE])
     for site in ("lincoln", "adams"):
         add_school(layout.root, site)
     set_group(layout.root, "near-elm", ["lincoln", "adams"])
+    add_user(layout.root, "kim", "safety-officer", monkeypatch)
+    add_user(layout.root, "val", "viewer", monkeypatch)
     return layout.root
 
 
@@ -36,6 +52,83 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def send_as(
+    district: Path, monkeypatch: pytest.MonkeyPatch, user: str, password: str, *extra: str
+) -> None:
+    """`district request` to a school the district does not have: refused after the
+    sender is checked, before anything is sent (nothing listens on the node's port)."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+    main(["district", "request", "--district-dir", str(district), "secure", "--school",
+          "nowhere", "--real", "--user", user, "--password-stdin", "--yes", *extra])  # fmt: skip
+
+
+def audit(district: Path) -> list[tuple[str, str]]:
+    store = ConsoleStore(district / "state" / "console.db")
+    try:
+        return [(a["user"], a["action"]) for a in reversed(store.audit_log())]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("user", "password", "says", "audited"),
+    [
+        ("kim", "not the password", "district user 'kim': wrong password", "login failed"),
+        ("nobody", PASSWORD, "district user 'nobody': wrong password, or no such user",
+         "login failed"),
+        ("val", PASSWORD, "district user 'val' is a viewer, who may not send",
+         "district directive refused (role)"),
+    ],
+)  # fmt: skip
+def test_only_a_district_user_who_may_send_and_knows_the_password_can_send(
+    district: Path, monkeypatch: pytest.MonkeyPatch, user: str, password: str, says: str,
+    audited: str,
+) -> None:  # fmt: skip
+    with pytest.raises(SystemExit) as refused:
+        send_as(district, monkeypatch, user, password)
+    assert says in str(refused.value)
+    assert audit(district) == [(user, audited)]
+    assert not (district / "state" / "district.db").exists()  # nothing recorded, or sent
+
+
+def test_while_a_console_holds_control_the_command_is_refused_unless_it_overrides(
+    district: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = ConsoleStore(district / "state" / "console.db")
+    store.save_session("h1", user="ann", role="district-admin", kind="console", csrf="c",
+                       expires_at=time.time() + 3600)  # fmt: skip
+    store.set_control(session="h1", user="ann", since=time.time())
+    store.close()
+    with pytest.raises(SystemExit) as refused:
+        send_as(district, monkeypatch, "kim", PASSWORD)
+    assert "read-only: ann has control of the district console" in str(refused.value)
+    assert "--override-control" in str(refused.value)
+    send_as(district, monkeypatch, "kim", PASSWORD, "--override-control")  # gets as far
+    assert "not schools of this district: nowhere" in capsys.readouterr().out
+
+
+def test_a_user_with_a_second_factor_must_give_a_code(
+    district: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hub.second_factor import FILE_NAME, FactorStore
+    from protocol.factors import Enrolment, current_code, new_secret
+
+    secret = new_secret()
+    factors = FactorStore(district / "state" / FILE_NAME)  # enrolled at the console
+    factors.save("kim", "", Enrolment(secret=secret, recovery=frozenset()), at=time.time())
+    factors.close()
+    with pytest.raises(SystemExit) as refused:
+        send_as(district, monkeypatch, "kim", PASSWORD)
+    assert "'kim' has a second factor: give --code" in str(refused.value)
+    assert "district console" in str(refused.value)
+    with pytest.raises(SystemExit) as refused:
+        send_as(district, monkeypatch, "kim", PASSWORD, "--code", "000000")
+    assert "wrong code" in str(refused.value) or "already used" in str(refused.value)
+    assert ("kim", "second factor failed") in audit(district)
+    send_as(district, monkeypatch, "kim", PASSWORD, "--code", current_code(secret, time.time()))
+    assert "not schools of this district: nowhere" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -47,11 +140,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     ],
 )
 def test_a_request_to_what_the_district_does_not_have_is_refused_before_sending(
-    district: Path, capsys: pytest.CaptureFixture[str], named: list[str], says: str
-) -> None:
+    district: Path, capsys: pytest.CaptureFixture[str], named: list[str], says: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     code, out, _ = run(
         capsys, "district", "request", "--district-dir", str(district), "secure", *named,
-        "--real", "--user", "kim", "--yes",
+        "--real", "--user", "kim", "--password-stdin", "--yes",
     )  # fmt: skip
     assert code == 1 and json.loads(out) == {"ok": False, "error": json.loads(out)["error"]}
     assert says in json.loads(out)["error"]
@@ -135,3 +230,11 @@ def test_the_record_shows_the_copies_sent_and_a_school_that_never_answered_loudl
     )
     adams = json.loads(out)["schools"]["adams"]
     assert (adams["attempts"], adams["acked"], adams["gave_up"]) == (2, False, True)
+
+
+def test_two_request_runs_at_once_connect_as_two_clients() -> None:
+    from roomcast.district_cli import cli_client_id
+
+    ids = {cli_client_id("metro") for _ in range(20)}
+    assert len(ids) == 20  # one shared id: each run's connect would drop the other's
+    assert all(i.startswith("roomcast-district-metro-cli-") for i in ids)
