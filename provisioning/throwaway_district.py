@@ -22,7 +22,7 @@ from pathlib import Path
 from provisioning.broker import BrokerConfig
 from provisioning.district import DistrictLayout, add_school, init_district
 from provisioning.district_config import NatsNode
-from provisioning.district_users import add_user
+from provisioning.district_users import add_user, enrol_totp
 from provisioning.fsutil import write_json
 from provisioning.throwaway import ThrowawaySite, create_throwaway_site
 
@@ -63,6 +63,8 @@ class ThrowawayDistrict:
     admin_user: str
     admin_password: str
     """The district console's admin, with a password generated here (no defaults)."""
+    admin_totp_secret: str
+    """The admin's second factor, enrolled here: a district admin needs one to log in."""
 
 
 def school_names(count: int) -> list[str]:
@@ -129,6 +131,7 @@ def create_throwaway_district(
     cluster = loopback_nodes(nodes, ports=ports)
     layout = init_district(root / "district", DISTRICT, cluster)
     password = add_user(layout.root, ADMIN_USER, "district-admin")
+    factor = enrol_totp(layout.root, ADMIN_USER)
     made = [
         _school(
             root / "schools" / name,
@@ -142,7 +145,9 @@ def create_throwaway_district(
         )
         for name in school_names(schools)
     ]
-    return ThrowawayDistrict(layout, DISTRICT, tuple(cluster), tuple(made), ADMIN_USER, password)
+    return ThrowawayDistrict(
+        layout, DISTRICT, tuple(cluster), tuple(made), ADMIN_USER, password, factor.secret
+    )
 
 
 def _school(

@@ -65,12 +65,15 @@ def run_district_demo(
 
 def describe(run: RunningDistrict) -> str:
     built = run.built
+    admin_uri = otpauth_uri(built.admin_totp_secret, built.admin_user, built.district)
     lines = [
         f"Roomcast district demo: district {built.district!r}, {len(run.schools)} schools of "
         f"{len(run.schools[0].school.site.devices)} simulated rooms, every link TLS",
         "",
         f"District console   {run.service_url}  (user {built.admin_user}, password "
         f"{built.admin_password}: generated for this demo; API {run.service_url}/api/schools)",
+        f"  code             add {admin_uri}"
+        " to an authenticator app (a district admin needs a second factor)",
         "NATS cluster       "
         + ", ".join(f"{n.name} mqtts://127.0.0.1:{n.mqtt_port}" for n in built.nodes),
         f"District files     {built.layout.root}  (CA, signing key, each node's nats.conf)",
@@ -95,7 +98,8 @@ def describe(run: RunningDistrict) -> str:
         "",
         "From another terminal, a district Secure DRILL to two schools:",
         f"  roomcast district request --district-dir {built.layout.root} secure --drill \\",
-        f"      --school {first.name} --school {second.name} --user {built.admin_user}",
+        f"      --school {first.name} --school {second.name} --user {built.admin_user} \\",
+        "      --code CODE   (asks for the password above)",
         "One school's own commands (as the one-school demo):",
         f"  roomcast status --state-dir {first.handle_dir}",
         f"  roomcast press 101 --state-dir {first.handle_dir}",

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyotp
+
 from provisioning.throwaway_district import ThrowawayDistrict, ThrowawaySchool
 from roomcast import control
 from roomcast.broker import MosquittoProcess
@@ -96,7 +98,8 @@ class RunningDistrict:
         """The district service's API as its admin (logged in once it answers)."""
         if self._service is None:
             built = self.built
-            token = login(self.service_url, built.admin_user, built.admin_password)
+            code = pyotp.TOTP(built.admin_totp_secret).now()
+            token = login(self.service_url, built.admin_user, built.admin_password, code)
             self._service = HubClient(self.service_url, token, timeout_s=5)
         return self._service
 
