@@ -29,9 +29,11 @@ from district.console_store import ConsoleStore
 from district.preview import Preview
 from district.users import GRANTS, DistrictAccount, DistrictUsers, Permission, UsersUnavailable
 from hub.second_factor import FILE_NAME, FactorStore, SecondFactor
+from protocol.district_accounts import DistrictRole
 from protocol.srp import Vocabulary
 from provisioning.district import open_district
 from provisioning.district_users import users_file
+from roomcast.district_config import second_factor_roles
 
 CONSOLE_DB = "console.db"
 """The district console's store (district.console.app): sessions, control, audit."""
@@ -80,13 +82,14 @@ def authenticate(
     password: str,
     code: str | None,
     override_control: bool,
+    needs_factor: frozenset[DistrictRole] = frozenset(),
     clock: Callable[[], float] = time.time,
 ) -> CommandLineSender:
     """The sender, once proven and allowed; SendRefused (audited) if not."""
     store = ConsoleStore(state_dir / CONSOLE_DB)
     try:
         account = _verified(DistrictUsers(users_file), store, user, password, clock)
-        _second_factor(account, store, state_dir, user, code, clock)
+        _second_factor(account, store, state_dir, user, code, clock, needs_factor)
         holder = _control_holder(store, clock)
         if holder is not None and not override_control:
             raise SendRefused(
@@ -134,19 +137,32 @@ def _second_factor(
     user: str,
     code: str | None,
     clock: Callable[[], float],
+    needs_factor: frozenset[DistrictRole],
 ) -> None:
     """A user with a second factor (from IT in users.json, or enrolled at the console)
-    gives a code from their app, or a recovery code, used once, as at the console."""
+    gives a code from their app, or a recovery code, used once, as at the console. A user
+    whose role needs one (district.json ``totp_required_for``) and has none yet is refused:
+    the console would send them to enrolment, never to a send."""
     totp = getattr(account, "totp", None)  # a second factor in users.json, where kept
     epoch = getattr(account, "factor_epoch", "")
     path = state_dir / FILE_NAME
-    if totp is None and not path.exists():
-        return
-    factors = FactorStore(path)
+    factors = FactorStore(path) if totp is None and path.exists() else None
     try:
-        enrolment = totp or factors.enrolment(user, epoch)
+        enrolment = totp or (None if factors is None else factors.enrolment(user, epoch))
         if enrolment is None:
+            if account.role in needs_factor:
+                store.audit(
+                    at=clock(), user=user, action="second factor failed",
+                    detail={"from": FROM, "why": "no second factor set up"},
+                )  # fmt: skip
+                raise SendRefused(
+                    f"district user {user!r} is a {account.role.value}, who needs a second "
+                    "factor and has none set up: log in to the district console once to set "
+                    f"it up, or ask IT (roomcast provision district user totp {user})"
+                )
             return
+        if factors is None:
+            factors = FactorStore(path)
         if code is None:
             raise SendRefused(
                 f"district user {user!r} has a second factor: give --code with the code "
@@ -160,7 +176,8 @@ def _second_factor(
             )  # fmt: skip
             raise SendRefused(f"district user {user!r}: {checked.outcome.value}")
     finally:
-        factors.close()
+        if factors is not None:
+            factors.close()
 
 
 def _control_holder(store: ConsoleStore, clock: Callable[[], float]) -> str | None:
@@ -179,13 +196,14 @@ def _password(args: argparse.Namespace) -> str:
 
 def from_args(args: argparse.Namespace) -> CommandLineSender:
     """The district user, proven (roomcast.district_sender), before anything is read."""
-    layout, _ = open_district(args.district_dir)
+    layout, record = open_district(args.district_dir)
     state = args.state_dir or layout.root / "state"
     state.mkdir(mode=0o700, exist_ok=True)
     try:
         return authenticate(
             users_file(layout.root), state, user=args.user, password=_password(args),
             code=args.code, override_control=args.override_control,
+            needs_factor=second_factor_roles(layout.record, record.console),
         )  # fmt: skip
     except SendRefused as refused:
         raise SystemExit(f"district request refused: {refused}") from None

@@ -6,8 +6,10 @@ the acks come back to the district in the school's summary."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -17,11 +19,12 @@ from district.console_store import ConsoleStore
 from hub.directives import DirectiveRequest
 from hub.district_requests import UNVERIFIED
 from protocol.district import DistrictSummary
+from protocol.factors import current_code
 from protocol.messages import Directive, EventKind
 from protocol.srp import Action
 from protocol.topics import DistrictChannel, Topics
 from provisioning.district import DistrictLayout, set_group
-from provisioning.district_users import add_user
+from provisioning.district_users import add_user, enrol_totp
 from roomcast.cli import main as roomcast_main
 from tests.conftest import eventually
 from tests.district.conftest import NatsCluster, district_client
@@ -82,11 +85,24 @@ def confirmed_for(request_id: str) -> object:
 SENDER_PASSWORD = "a district safety officer's"
 
 
-def add_sender(district: DistrictLayout, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A real district user who may send (``safety-kim``), her password on stdin."""
+@dataclasses.dataclass(frozen=True)
+class Sender:
+    """A real district user who may send (``safety-kim``): her password is on stdin, and
+    her second factor (a safety officer needs one) was set up by IT."""
+
+    name: str
+    secret: str
+
+    def code(self) -> list[str]:
+        """``--code`` with the code her app shows now (taken once, by one send)."""
+        return ["--code", current_code(self.secret, time.time())]
+
+
+def add_sender(district: DistrictLayout, monkeypatch: pytest.MonkeyPatch) -> Sender:
     add_user(district.root, "safety-kim", "safety-officer", SENDER_PASSWORD)
+    secret = enrol_totp(district.root, "safety-kim").secret
     monkeypatch.setattr("sys.stdin", io.StringIO(SENDER_PASSWORD + "\n"))
-    return "safety-kim"
+    return Sender("safety-kim", secret)
 
 
 def console_audit(state: Path) -> list[dict[str, object]]:
@@ -125,7 +141,8 @@ async def test_a_district_secure_to_two_of_three_schools_and_the_refusals(
         state = tmp_path / "district-state"
         code, out, err = await roomcast_cli(
             capsys, "district", "request", "--district-dir", str(district.root), "secure",
-            "--group", "near-elm", "--drill", "--user", sender, "--password-stdin", "--yes",
+            "--group", "near-elm", "--drill", "--user", sender.name, *sender.code(),
+            "--password-stdin", "--yes",
             "--node", cluster.nodes[-1].name, "--state-dir", str(state),
         )  # fmt: skip
         result = json.loads(out)
@@ -133,7 +150,7 @@ async def test_a_district_secure_to_two_of_three_schools_and_the_refusals(
         # In the district console's audit log, as a send from the console would be.
         sent = [a for a in console_audit(state) if a["action"] == "district directive sent"]
         assert [(a["user"], a["detail"]["request"]) for a in sent] == [  # type: ignore[index]
-            (sender, result["request_id"])
+            (sender.name, result["request_id"])
         ]
         assert sent[0]["detail"]["schools"] == "lincoln, adams"  # type: ignore[index]
         assert "DRILL: SECURE for 2 school(s) (group near-elm):\n" in err

@@ -21,7 +21,7 @@ from district.store import DistrictStore
 from protocol.srp import Action
 from provisioning.district import DistrictLayout
 from roomcast.cli import main as roomcast_main
-from roomcast.district_cli import service_config
+from roomcast.district_config import service_config
 from tests.conftest import eventually
 from tests.district.conftest import NatsCluster
 from tests.district.schools import district_key, district_of, make_school, running
@@ -42,10 +42,11 @@ async def test_a_request_sent_before_a_schools_bridge_subscribed_reaches_it_by_a
     adams = await make_school(tmp_path, district, "adams", rooms=2)
     start_all(cluster)
     state = tmp_path / "district-state"
+    sender = add_sender(district, monkeypatch)
     argv = [
         "district", "request", "--district-dir", str(district.root), "secure",
         "--school", "lincoln", "--school", "adams", "--drill",
-        "--user", add_sender(district, monkeypatch), "--password-stdin", "--yes",
+        "--user", sender.name, "--password-stdin", "--yes",
         "--wait", "90", "--node", cluster.nodes[-1].name, "--state-dir", str(state),
     ]  # fmt: skip
     async with contextlib.AsyncExitStack() as stack:
@@ -53,7 +54,7 @@ async def test_a_request_sent_before_a_schools_bridge_subscribed_reaches_it_by_a
         stack.callback(lincoln.broker.stop)
         await stack.enter_async_context(running(lincoln, tmp_path / "screens" / "lincoln"))
         hub = lincoln.running_hub
-        command = asyncio.create_task(asyncio.to_thread(roomcast_main, argv))
+        command = asyncio.create_task(asyncio.to_thread(roomcast_main, [*argv, *sender.code()]))
         stack.push_async_callback(asyncio.wait_for, command, 120)
         # Lincoln issued it: the request went out to both schools (one loop turn), while
         # Adams had no broker, no bridge and so no subscription on the district broker.

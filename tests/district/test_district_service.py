@@ -20,7 +20,8 @@ from protocol.messages import EventKind
 from protocol.srp import Action
 from provisioning.district import DistrictLayout
 from provisioning.district_users import users_file
-from roomcast.district_cli import run_request, service_config
+from roomcast.district_cli import run_request
+from roomcast.district_config import service_config
 from tests.conftest import eventually
 from tests.district.conftest import NatsCluster, district_client
 from tests.district.console_kit import api_client, district_users

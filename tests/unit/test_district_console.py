@@ -32,7 +32,7 @@ from protocol.topics import Topics
 from provisioning.district import add_school, init_district, open_district
 from provisioning.district_config import NatsNode
 from provisioning.district_users import set_password, users_file
-from roomcast.district_cli import DistrictDirGroups, check_users, service_config
+from roomcast.district_config import DistrictDirGroups, check_users, service_config
 from tests.district.console_kit import (
     PASSWORD,
     T_SCHOOL,

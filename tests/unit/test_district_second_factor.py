@@ -28,7 +28,7 @@ from provisioning.district import add_school, init_district, open_district
 from provisioning.district_config import NatsNode
 from provisioning.district_users import add_user, set_password, set_role, users_file
 from roomcast.cli import main
-from roomcast.district_cli import service_config
+from roomcast.district_config import service_config
 from tests.district.console_kit import PASSWORD, TotpClock, totp_secret
 
 Client = httpx.AsyncClient
