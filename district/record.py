@@ -21,7 +21,9 @@ def note_summary(store: DistrictStore, summary: DistrictSummary, *, at: float) -
     """Update the outcomes of the requests ``summary`` mentions (and of those whose
     directive it no longer lists in force) for ``summary.site``."""
     decided = {o.request_id: o for o in summary.requests}
-    listed = {d.request: d for d in summary.directives if d.request is not None}
+    listed = {
+        d.request: d for d in (*summary.directives, *summary.all_clears) if d.request is not None
+    }
     rows = store.outcomes_of(summary.site, decided.keys() | listed.keys())
     stamp = {"updated_at": at, "school_time": summary.time}
     changes: dict[str, dict[str, Any]] = {}
@@ -32,7 +34,12 @@ def note_summary(store: DistrictStore, summary: DistrictSummary, *, at: float) -
             continue
         seq = outcome.seq if outcome is not None else row["seq"]
         shown = listed.get(request_id) or next(
-            (d for d in summary.directives if seq is not None and d.seq == seq), None
+            (
+                d
+                for d in (*summary.directives, *summary.all_clears)
+                if seq is not None and d.seq == seq
+            ),
+            None,
         )
         if shown is not None:
             changes[request_id] = stamp | {"seq": shown.seq} | _numbers(shown)

@@ -40,6 +40,9 @@ def build_summary(
     """The summary as the school stands now (``seq`` is the caller's to number)."""
     inventory, presence = engine.presence.inventory, engine.presence
     groups: dict[int, tuple[Directive, list[int]]] = {}
+    cleared: dict[int, tuple[Directive, list[int]]] = {}
+    """Rooms whose latest directive is an All clear, by its seq (listed if the district
+    asked for it)."""
     pending: dict[int, list[str]] = {}
     offline_rooms: list[str] = []
     for room in sorted(inventory.rooms.values(), key=lambda r: r.id):
@@ -47,32 +50,38 @@ def build_summary(
         if not devices or not all(presence.devices[d].online for d in devices):
             offline_rooms.append(room.id)
         directive = engine.directives.effective(room)
-        if directive is None or is_idle(directive.action):
+        if directive is None:
             continue
-        counts = groups.setdefault(directive.seq, (directive, [0, 0]))[1]
+        tally = cleared if is_idle(directive.action) else groups
+        counts = tally.setdefault(directive.seq, (directive, [0, 0]))[1]
         counts[1] += 1
         if engine.acks.room_ack_ms(room, directive) is not None:
             counts[0] += 1
         else:
             pending.setdefault(directive.seq, []).append(room.id)
-    requests = store.requests_of(groups)
-    directives = [
-        SummaryDirective(
-            seq=d.seq,
-            action=d.action,
-            scope=d.scope,
-            target=d.target,
-            drill=d.drill,
-            issued_at=d.issued_at,
-            confirmed=confirmed,
-            total=total,
-            request=requests.get(d.seq),
-            pending_rooms=tuple(pending.get(d.seq, ())[:MAX_LISTED]),
-        )
-        for d, (confirmed, total) in sorted(
-            groups.values(), key=lambda g: (-RANK[g[0].action], -g[0].seq)
-        )
-    ]
+    requests = store.requests_of(groups | cleared)
+
+    def listed(tally: dict[int, tuple[Directive, list[int]]]) -> list[SummaryDirective]:
+        return [
+            SummaryDirective(
+                seq=d.seq,
+                action=d.action,
+                scope=d.scope,
+                target=d.target,
+                drill=d.drill,
+                issued_at=d.issued_at,
+                confirmed=confirmed,
+                total=total,
+                request=requests.get(d.seq),
+                pending_rooms=tuple(pending.get(d.seq, ())[:MAX_LISTED]),
+            )
+            for d, (confirmed, total) in sorted(
+                tally.values(), key=lambda g: (-RANK.get(g[0].action, 0), -g[0].seq)
+            )
+        ]
+
+    directives = listed(groups)
+    all_clears = [d for d in listed(cleared) if d.request is not None][:MAX_LISTED]
     open_alerts = store.open_panics()
     alert_rooms = sorted({row["room"] for row in open_alerts})
     alerts = len(open_alerts)
@@ -91,6 +100,7 @@ def build_summary(
         offline=len(offline_rooms),
         offline_rooms=tuple(offline_rooms[:MAX_LISTED]),
         requests=tuple(store.district_outcomes(limit=OUTCOMES)),
+        all_clears=tuple(all_clears),
         shortened=len(directives) > MAX_LISTED
         or max(len(alert_rooms), alerts) > MAX_LISTED
         or any(len(rooms) > MAX_LISTED for rooms in pending.values()),
@@ -101,7 +111,7 @@ def build_summary(
 def fit(summary: DistrictSummary) -> DistrictSummary:
     """Shorten the lists (never the counts) until the summary fits one payload: the
     longest list each time, a directive's ``pending_rooms`` among them."""
-    lists = ("offline_rooms", "alert_rooms", "requests", "directives")
+    lists = ("offline_rooms", "alert_rooms", "requests", "directives", "all_clears")
     while len(encode(summary)) > MAX_PAYLOAD:
         longest = max(lists, key=lambda name: len(getattr(summary, name)))
         most_pending = max(summary.directives, key=lambda d: len(d.pending_rooms), default=None)

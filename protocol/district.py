@@ -165,6 +165,10 @@ class DistrictSummary:
     offline_rooms: tuple[str, ...] = ()
     requests: tuple[RequestOutcome, ...] = ()
     """The latest district requests and what became of them, newest first."""
+    all_clears: tuple[SummaryDirective, ...] = ()
+    """District All clears that are some room's latest directive, with rooms confirmed of
+    total and pending: an All clear is in force nowhere (so not in ``directives``), yet the
+    district must see which rooms have it on screen, as for any directive it asked for."""
     shortened: bool = False
     """A list was cut to fit the payload; the counts are still whole."""
 
@@ -183,7 +187,7 @@ class DistrictSummary:
                 raise MessageError(f"{name} lists more rooms than its count (or {MAX_LISTED})")
             for room in listed:
                 check_level("room", room)
-        if len(self.directives) > MAX_LISTED or len(self.requests) > MAX_LISTED:
+        if max(len(self.directives), len(self.requests), len(self.all_clears)) > MAX_LISTED:
             raise MessageError(f"at most {MAX_LISTED} directives and requests")
 
 

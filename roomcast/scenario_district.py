@@ -69,8 +69,8 @@ def send_directive(
         "drill": drill,
         "confirmation": sent.get("words"),
         "request_id": outcome.get("request_id"),
-        # The rooms' acks at their hubs decide, not the district's record: a school's
-        # summary lists only directives in force, so an All clear stays "issued" there.
+        # The rooms' acks at their hubs decide; the district's record (from the schools'
+        # summaries) must agree, and is reported beside it.
         "ok": all(s["issued"] and s["acked"] == s["total"] > 0 for s in schools.values()),
         "district_record_ok": bool(outcome["ok"]),
         "schools": schools,

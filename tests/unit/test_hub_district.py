@@ -236,6 +236,31 @@ def test_a_district_all_clear_ends_only_what_the_district_started(
     assert school.directives.effective(school.presence.room("gym")).action is Action.SHELTER  # type: ignore[union-attr]
 
 
+def test_a_district_all_clear_is_in_force_nowhere_but_the_summary_says_who_has_it(
+    desk: DistrictDesk, school: Engine, store: HubStore, district_key: Ed25519PrivateKey
+) -> None:
+    """The district sees its All clear confirmed room by room, as any directive it asked
+    for (district.record), without its being counted as a directive in force."""
+    assert offer(desk, request(district_key, drill=True)) is not None
+    clear = offer(
+        desk, request(district_key, request_id="r-2", action=Action.ALL_CLEAR, drill=True)
+    )
+    assert clear is not None
+    school.acks.on_ack("dev-102", ack(device_id="dev-102", room="102", seq=clear.seq))
+    summary = build_summary(school, store, epoch=3, heartbeat_s=30.0, now=T0)
+    assert (summary.in_force, summary.directives) == (0, ())
+    (entry,) = summary.all_clears
+    assert (entry.action, entry.request, entry.confirmed, entry.total) == (
+        Action.ALL_CLEAR, "r-2", 1, 3,
+    )  # fmt: skip
+    assert entry.pending_rooms == ("101", "gym")
+    assert decode(encode(summary), DistrictSummary) == summary
+    # An All clear the office issued is none of the district's business.
+    school.directives.issue(DirectiveRequest(action=Action.HOLD, drill=True), user="o")
+    school.directives.issue(DirectiveRequest(action=Action.ALL_CLEAR, drill=True), user="o")
+    assert build_summary(school, store, epoch=3, heartbeat_s=30.0, now=T0).all_clears == ()
+
+
 def test_the_summary_counts_rooms_confirmed_offline_and_alerts(
     desk: DistrictDesk, school: Engine, store: HubStore, district_key: Ed25519PrivateKey
 ) -> None:
