@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
 from typing import IO, TYPE_CHECKING, Any
 
@@ -40,8 +41,10 @@ def run_district_demo(
     prepare_state_dir(state_dir)
     if scenario not in (None, "district-secure"):
         raise DemoError(f"--scenario {scenario} is a one-school scenario; drop --schools")
-    out.write(f"provisioning a district of {schools} schools, {rooms} rooms each ...\n")
-    out.flush()
+    # With --json, standard output is the one JSON object: progress goes to stderr.
+    progress = sys.stderr if as_json else out
+    progress.write(f"provisioning a district of {schools} schools, {rooms} rooms each ...\n")
+    progress.flush()
     built = create_throwaway_district(
         state_dir, schools=schools, rooms=rooms, summary_s=SUMMARY_S, heartbeat_s=2.0
     )

@@ -150,5 +150,5 @@ def _public(result: dict[str, Any]) -> dict[str, Any]:
         name: {k: v for k, v in school.items() if k != "rooms_ms"}
         for name, school in result["schools"].items()
     }
-    keep = ("action", "drill", "ok", "request_id", "confirmation", "error")
+    keep = ("action", "drill", "ok", "district_record_ok", "request_id", "confirmation", "error")
     return {k: result[k] for k in keep} | {"schools": schools}

@@ -35,7 +35,7 @@ def test_the_district_secure_scenario_reaches_two_schools_and_leaves_the_third(
         command, cwd=REPO, capture_output=True, text=True, timeout=100, check=False
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = json.loads(result.stdout)  # one JSON object, nothing else
 
     assert report["ok"] is True and report["drill"] is True
     assert "DRILL" in report["note"]
@@ -50,6 +50,8 @@ def test_the_district_secure_scenario_reaches_two_schools_and_leaves_the_third(
     assert (secure["action"], all_clear["action"]) == ("secure", "all_clear")
     for directive in (secure, all_clear):
         assert directive["drill"] is True and directive["ok"] is True
+        # The district's record, from the schools' summaries, saw every room confirm too.
+        assert directive["district_record_ok"] is True
         assert directive["confirmation"].startswith("DRILL: ")
         assert "jefferson" not in directive["confirmation"]
         assert {s["acked"] for s in directive["schools"].values()} == {6}
