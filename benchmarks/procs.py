@@ -8,8 +8,6 @@ all, SIGTERM first and SIGKILL after a bound, on every way out of its ``with`` b
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import os
 import signal
 import subprocess
@@ -21,22 +19,13 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO
 
-_PR_SET_PDEATHSIG = 1
+from roomcast.children import dies_with_us
+
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class BenchError(RuntimeError):
     """Something the harness needs did not happen in time; the message says where to look."""
-
-
-_prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here: the child only calls it
-
-
-def _die_with_parent(parent: int) -> None:
-    """In the child, before exec: SIGTERM when the harness's spawning thread goes away."""
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # the harness died before the line above
-        os._exit(1)
 
 
 @dataclass
@@ -89,7 +78,7 @@ class Children:
                 cwd=cwd,
                 env=None if env is None else os.environ | dict(env),
                 start_new_session=True,
-                preexec_fn=functools.partial(_die_with_parent, os.getpid()),
+                preexec_fn=dies_with_us(),
             )
         child = Child(name, process, log_path)
         self._children.append(child)

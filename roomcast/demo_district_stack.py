@@ -27,6 +27,7 @@ import pyotp
 from provisioning.throwaway_district import ThrowawayDistrict, ThrowawaySchool
 from roomcast import control
 from roomcast.broker import MosquittoProcess
+from roomcast.children import dies_with_us
 from roomcast.client import ClientError, HubClient, login, write_secret
 from roomcast.handle import DemoError, DemoHandle
 
@@ -159,6 +160,7 @@ class RunningDistrict:
                 stderr=log,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=dies_with_us(),  # a harness killed outright leaves no node
             )
         port = next(n.mqtt_port for n in self.built.nodes if n.name == name)
         deadline = time.monotonic() + 30.0
@@ -193,6 +195,7 @@ class RunningDistrict:
                 stderr=log,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches us; we stop them in order
+                preexec_fn=dies_with_us(),  # ... and a harness killed outright, the kernel
             )
 
     def check(self) -> None:
