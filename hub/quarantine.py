@@ -30,6 +30,7 @@ up to 32 minutes; revoking the device (provisioning) is what ends it for good.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -48,6 +49,8 @@ FIRST_CUT_OFF_S = 120.0
 LONGEST_CUT_OFF_S = 32 * 60.0
 REPEAT_WITHIN_S = 3600.0
 """A device that floods again this soon after its last cut-off ended gets twice as long."""
+REAP_S = 5.0
+"""How long a stopping hub waits for a killed quarantine command to be reaped."""
 APPLY_TIMEOUT_S = 30.0
 CONFIRMATION_FILE = "quarantine.applied"
 """Written beside the request by the privileged step once the broker has reloaded: the
@@ -251,8 +254,11 @@ class BrokerQuarantine:
             return False
         finally:
             if process.returncode is None:  # timed out, or the hub is stopping: reap it
-                process.kill()
-                await process.wait()
+                with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                    process.kill()
+                # Bounded like every wait: a hub stopping must never hang on its child.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(process.wait(), REAP_S)
         lines = output.decode(errors="replace").strip().splitlines()
         if process.returncode != 0:
             self._failed(f"{self._command[0]} exited {process.returncode}: {lines[-1:]}")

@@ -146,6 +146,10 @@ async def hub(site: ThrowawaySite, mosquitto: MosquittoProcess) -> AsyncIterator
         yield service
 
 
+HUB_STOP_S = 20.0
+"""A hub stops well within this once cancelled (its farewell alone is bounded at 2 s)."""
+
+
 @contextlib.asynccontextmanager
 async def hub_with(site: ThrowawaySite, **settings: Any) -> AsyncIterator[HubService]:
     """A hub whose hub.json has ``settings`` added, as IT would write them (needs a broker)."""
@@ -160,8 +164,15 @@ async def hub_with(site: ThrowawaySite, **settings: Any) -> AsyncIterator[HubSer
         yield service
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                async with asyncio.timeout(HUB_STOP_S):
+                    await task
+        except TimeoutError:
+            raise AssertionError(
+                f"the hub did not stop within {HUB_STOP_S:.0f} s of being cancelled: "
+                "a wait in its shutdown has no bound"
+            ) from None
 
 
 StartNode = Callable[..., Awaitable[Node]]
