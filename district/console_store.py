@@ -11,28 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hub.store_people import PeopleRecords
+from hub.store_people import CONSOLE_SCHEMA, PeopleRecords
 from transport.sqlite import open_store
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY, user TEXT NOT NULL, role TEXT NOT NULL, kind TEXT NOT NULL,
-    csrf TEXT NOT NULL, expires_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, user TEXT NOT NULL,
-    action TEXT NOT NULL, detail TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS console_control (
-    id INTEGER PRIMARY KEY CHECK (id = 1), session TEXT NOT NULL, user TEXT NOT NULL,
-    since REAL NOT NULL
-);
-"""
 
 
 class ConsoleStore(PeopleRecords):
     def __init__(self, path: Path) -> None:
-        self._db = open_store(path, _SCHEMA)
+        self._db = open_store(path, CONSOLE_SCHEMA)
 
     def close(self) -> None:
         self._db.close()

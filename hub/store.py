@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.store_district import DISTRICT_SCHEMA, DistrictRecords
-from hub.store_people import PEOPLE_SCHEMA, PeopleRecords
+from hub.store_people import CONSOLE_SCHEMA, PEOPLE_SCHEMA, PeopleRecords
 from hub.store_roll import ROLL_SCHEMA, RollRecords
 from protocol.codec import decode, encode
 from protocol.messages import Ack, DeviceStatus, Directive, Event
@@ -51,18 +51,6 @@ CREATE TABLE IF NOT EXISTS devices (
     session INTEGER NOT NULL, firmware TEXT NOT NULL, faults TEXT NOT NULL,
     last_seen REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY, user TEXT NOT NULL, role TEXT NOT NULL, kind TEXT NOT NULL,
-    csrf TEXT NOT NULL, expires_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, user TEXT NOT NULL,
-    action TEXT NOT NULL, detail TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS console_control (
-    id INTEGER PRIMARY KEY CHECK (id = 1), session TEXT NOT NULL, user TEXT NOT NULL,
-    since REAL NOT NULL
-);
 CREATE TABLE IF NOT EXISTS directive_presence (
     seq INTEGER NOT NULL, device_id TEXT NOT NULL, room TEXT NOT NULL,
     online INTEGER NOT NULL, PRIMARY KEY (seq, device_id)
@@ -89,7 +77,9 @@ def _rows(cursor: sqlite3.Cursor) -> Iterator[dict[str, Any]]:
 
 class HubStore(PeopleRecords, RollRecords, DistrictRecords):
     def __init__(self, path: Path) -> None:
-        self._db = open_store(path, _SCHEMA + ROLL_SCHEMA + PEOPLE_SCHEMA + DISTRICT_SCHEMA)
+        self._db = open_store(
+            path, _SCHEMA + CONSOLE_SCHEMA + ROLL_SCHEMA + PEOPLE_SCHEMA + DISTRICT_SCHEMA
+        )
         self._repair_seq()
 
     def _repair_seq(self) -> None:

@@ -13,6 +13,23 @@ from typing import Any
 
 from transport.sqlite import durable
 
+CONSOLE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY, user TEXT NOT NULL, role TEXT NOT NULL, kind TEXT NOT NULL,
+    csrf TEXT NOT NULL, expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, user TEXT NOT NULL,
+    action TEXT NOT NULL, detail TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS console_control (
+    id INTEGER PRIMARY KEY CHECK (id = 1), session TEXT NOT NULL, user TEXT NOT NULL,
+    since REAL NOT NULL
+);
+"""
+"""The tables PeopleRecords reads: sessions, the audit log and who holds console control;
+the school hub's store and the district console's (district.console_store) both have them."""
+
 PEOPLE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS used_links (
     digest TEXT PRIMARY KEY, user TEXT NOT NULL, used_at REAL NOT NULL
